@@ -1,0 +1,214 @@
+import { mkdir, glob as fsGlob, readFile, stat, writeFile } from 'node:fs/promises';
+import { basename, extname, join, resolve } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { createEngine, type EnhanceOptionsInput, isPhotoEnhanceError, parseExecutionProviders, QUALITY_LEVELS, OUTPUT_FORMATS } from '@photoenhance/core';
+import { modelStatus } from '@photoenhance/models';
+import cliProgress from 'cli-progress';
+import { Command, InvalidArgumentError, Option } from 'commander';
+
+const EXT_FOR_FORMAT: Record<string, string> = { jpeg: 'jpg', png: 'png', webp: 'webp', tiff: 'tiff' };
+const FORMAT_FOR_EXT: Record<string, 'jpeg' | 'png' | 'webp'> = { '.jpg': 'jpeg', '.jpeg': 'jpeg', '.png': 'png', '.webp': 'webp' };
+
+function numberIn(min: number, max: number, integer = false) {
+  return (value: string): number => {
+    const n = Number(value);
+    if (!Number.isFinite(n) || n < min || n > max || (integer && !Number.isInteger(n))) {
+      throw new InvalidArgumentError(`must be ${integer ? 'an integer' : 'a number'} from ${min} to ${max}`);
+    }
+    return n;
+  };
+}
+
+function humanBytes(n: number): string {
+  if (n < 1024) return `${n} B`;
+  if (n < 1024 ** 2) return `${(n / 1024).toFixed(1)} KB`;
+  return `${(n / 1024 ** 2).toFixed(1)} MB`;
+}
+
+/** Expands globs ourselves so quoting works the same in every shell (and on Windows). */
+async function expandInputs(patterns: string[]): Promise<string[]> {
+  const files: string[] = [];
+  for (const pattern of patterns) {
+    if (/[*?[\]{}]/.test(pattern)) {
+      const matched: string[] = [];
+      for await (const f of fsGlob(pattern)) matched.push(String(f));
+      if (matched.length === 0) throw new InvalidArgumentError(`no file matches "${pattern}"`);
+      files.push(...matched.sort());
+    } else {
+      files.push(pattern);
+    }
+  }
+  return [...new Set(files.map((f) => resolve(f)))];
+}
+
+async function isDirectoryTarget(out: string, inputCount: number): Promise<boolean> {
+  if (out.endsWith('/') || out.endsWith('\\')) return true;
+  const s = await stat(out).catch(() => undefined);
+  if (s?.isDirectory()) return true;
+  return inputCount > 1;
+}
+
+interface EnhanceFlags {
+  output: string;
+  scale: number;
+  quality: (typeof QUALITY_LEVELS)[number];
+  tile: number;
+  tilePad: number;
+  format: (typeof OUTPUT_FORMATS)[number];
+  outputQuality: number;
+  keepMetadata: boolean;
+  face: boolean;
+  faceModel: string;
+  onlyCenterFace: boolean;
+  maxFaces: number;
+  faceBlend: number;
+  fidelity: number;
+  bgUpsampler: 'realesrgan' | 'none';
+  model?: string;
+  providers: string;
+  threads?: number;
+}
+
+async function runEnhance(patterns: string[], flags: EnhanceFlags): Promise<number> {
+  const inputs = await expandInputs(patterns);
+  const toDir = await isDirectoryTarget(flags.output, inputs.length);
+  if (toDir) await mkdir(flags.output, { recursive: true });
+
+  const format = flags.format === 'auto' && !toDir ? (FORMAT_FOR_EXT[extname(flags.output).toLowerCase()] ?? 'auto') : flags.format;
+  const options: EnhanceOptionsInput = {
+    scale: flags.scale,
+    quality: flags.quality,
+    tileSize: flags.tile,
+    tilePad: flags.tilePad,
+    backgroundUpsampler: flags.bgUpsampler !== 'none',
+    ...(flags.model ? { upscaleModel: flags.model } : {}),
+    face: {
+      enabled: flags.face,
+      model: flags.faceModel,
+      onlyCenterFace: flags.onlyCenterFace,
+      maxFaces: flags.maxFaces,
+      blend: flags.faceBlend,
+      fidelity: flags.fidelity,
+    },
+    output: { format, quality: flags.outputQuality, keepMetadata: flags.keepMetadata },
+  };
+
+  const engine = createEngine({
+    runtime: {
+      executionProviders: parseExecutionProviders(flags.providers),
+      ...(flags.threads ? { intraOpThreads: flags.threads } : {}),
+    },
+    log: {
+      info: () => {},
+      warn: (obj, msg) => process.stderr.write(`warning: ${msg ?? (typeof obj === 'string' ? obj : JSON.stringify(obj))}\n`),
+    },
+  });
+
+  const bar = new cliProgress.SingleBar(
+    { format: ' {bar} {percentage}% | {file} | {stage}', hideCursor: true, clearOnComplete: true, stream: process.stderr },
+    cliProgress.Presets.shades_classic,
+  );
+  const tty = process.stderr.isTTY;
+  if (tty) bar.start(inputs.length * 100, 0, { file: '', stage: 'starting' });
+
+  const lines: string[] = [];
+  let failed = 0;
+  for (const [index, file] of inputs.entries()) {
+    const name = basename(file);
+    const started = performance.now();
+    try {
+      const data = await readFile(file).catch((err: NodeJS.ErrnoException) => {
+        throw new Error(err.code === 'ENOENT' ? 'file not found' : err.code === 'EISDIR' ? 'is a directory' : err.message);
+      });
+      const result = await engine.enhance(data, options, {
+        onProgress: (e) => {
+          if (tty) bar.update(Math.round(index * 100 + e.progress * 100), { file: name, stage: e.total ? `${e.stage} ${e.done}/${e.total}` : e.stage });
+        },
+      });
+      const target = toDir ? join(flags.output, `${basename(file, extname(file))}_enhanced.${EXT_FOR_FORMAT[result.format]}`) : flags.output;
+      await writeFile(target, result.data);
+      const seconds = (performance.now() - started) / 1000;
+      const facePart = flags.face ? `faces ${result.faces.restored}/${result.faces.detected} restored` : 'faces off';
+      lines.push(
+        `✔ ${name} → ${target}  ${result.input.width}×${result.input.height} → ${result.width}×${result.height}  ` +
+          `${humanBytes(result.input.bytes)} → ${humanBytes(result.data.length)}  ${facePart}  models ${result.models.join(', ') || 'none'}  ${seconds.toFixed(2)} s`,
+      );
+      for (const w of result.warnings) lines.push(`  ! ${w}`);
+    } catch (err) {
+      failed++;
+      const reason = isPhotoEnhanceError(err) ? `${err.code}: ${err.message}` : err instanceof Error ? err.message : String(err);
+      lines.push(`✖ ${name}: ${reason}`);
+    }
+  }
+  if (tty) bar.stop();
+  await engine.close();
+  for (const l of lines) process.stdout.write(`${l}\n`);
+  process.stdout.write(`${inputs.length - failed} of ${inputs.length} file(s) enhanced${failed ? `, ${failed} failed` : ''}.\n`);
+  return failed > 0 ? 1 : 0;
+}
+
+async function runModels(): Promise<number> {
+  const rows = await modelStatus();
+  const width = Math.max(...rows.map((r) => r.id.length));
+  for (const r of rows) {
+    process.stdout.write(`${r.ready ? '✔ ready  ' : '✖ missing'}  ${r.id.padEnd(width)}  ${r.task.padEnd(12)}  ${r.ready ? (r.path ?? '') : (r.reason ?? '')}\n`);
+  }
+  return 0;
+}
+
+export function buildProgram(): Command {
+  const program = new Command('photoenhance')
+    .description('AI portrait enhancement: restores faces (GFPGAN family) and super-resolves the rest (Real-ESRGAN), tiled, 1–16×.')
+    .showHelpAfterError('(run with --help for usage)');
+
+  program
+    .command('enhance')
+    .description('Enhance one or more images (files or quoted globs).')
+    .argument('<inputs...>', 'image files or globs, e.g. photo.jpg "album/*.heic"')
+    .requiredOption('-o, --output <file|dir>', 'output file (one input) or directory (several inputs, or a path ending in /)')
+    .option('-s, --scale <n>', 'output size relative to the input, 1–16 (Real-ESRGAN ×4, then a Lanczos resize)', numberIn(1, 16), 4)
+    .addOption(new Option('-q, --quality <level>', 'fast = x4fast; high = x4plus; medium = x4plus on GPU or small images, else x4fast; auto = high on GPU, fast on CPU').choices(QUALITY_LEVELS).default('auto'))
+    .option('-t, --tile <px>', 'tile side in input pixels; 0 = whole image when it fits', numberIn(0, 4096, true), 0)
+    .option('--tile-pad <px>', 'context pixels around each tile', numberIn(0, 64, true), 10)
+    .addOption(new Option('-f, --format <format>', 'output format; auto = from the output file name, else like the input').choices(OUTPUT_FORMATS).default('auto'))
+    .option('--output-quality <1-100>', 'JPEG/WebP quality', numberIn(1, 100, true), 92)
+    .option('--keep-metadata', 'carry EXIF and ICC profile to the output', false)
+    .option('--no-face', 'skip face detection and restoration')
+    .option('--face-model <id|path>', 'face restorer: a model id (gfpgan-1.4, …) or a 512×512 GFPGAN-family ONNX file', 'gfpgan-1.4')
+    .option('--only-center-face', 'restore only the most central/largest face', false)
+    .option('--max-faces <n>', 'restore at most this many faces', numberIn(1, 100, true), 20)
+    .option('--face-blend <0-1>', 'blend restored faces: 0 = keep upscaled, 1 = fully restored', numberIn(0, 1), 1)
+    .option('--fidelity <0-1>', 'fidelity weight for models that take one (CodeFormer)', numberIn(0, 1), 0.5)
+    .addOption(new Option('--bg-upsampler <name>', 'background upsampler; none = plain Lanczos resize (face-only work)').choices(['realesrgan', 'none']).default('realesrgan'))
+    .option('-m, --model <id>', 'upscaler model id, overriding --quality (see `photoenhance models`)')
+    .option('--providers <list>', 'ONNX Runtime execution providers in order of preference, e.g. cuda,cpu', process.env.ORT_PROVIDERS ?? 'cpu')
+    .option('--threads <n>', 'intra-op threads for CPU inference', numberIn(1, 256, true))
+    .addHelpText(
+      'after',
+      `
+Examples:
+  photoenhance enhance photo.jpg -o photo_4x.png
+  photoenhance enhance "album/*.jpg" -o out/ --scale 2 --quality fast
+  photoenhance enhance portrait.heic -o out.jpg --face-model ~/models/gfpgan-v1.4.onnx
+
+Exit status: 0 when every file was enhanced, 1 when any failed (each failure is listed with its reason).`,
+    )
+    .action(async (inputs: string[], flags: EnhanceFlags) => {
+      process.exitCode = await runEnhance(inputs, flags);
+    });
+
+  program
+    .command('models')
+    .description('List the models and whether each is ready (prepare them with `npm run models`).')
+    .action(async () => {
+      process.exitCode = await runModels();
+    });
+  return program;
+}
+
+try {
+  await buildProgram().parseAsync(process.argv);
+} catch (err) {
+  process.stderr.write(`photoenhance: ${err instanceof Error ? err.message : String(err)}\n`);
+  process.exitCode = 2;
+}

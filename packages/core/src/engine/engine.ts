@@ -1,0 +1,265 @@
+import { performance } from 'node:perf_hooks';
+import { ensureModel, getModelEntry } from '@photoenhance/models';
+import { PhotoEnhanceError, throwIfAborted } from '../errors/errors.ts';
+import { detectFaces, loadRestorer, restoreFaces, type Restorer } from '../face/index.ts';
+import { checkOutputSize, DEFAULT_LIMITS, decodeImage, encodeImage, type ImageLimits, resizePlanar } from '../image/index.ts';
+import { createSessionRegistry, type RuntimeConfig, type SessionRegistry } from '../runtime/index.ts';
+import { upscaleImage } from '../upscale/index.ts';
+import {
+  type EngineStage,
+  type EnhanceOptions,
+  type EnhanceOptionsInput,
+  EnhanceOptionsSchema,
+  type EnhanceResult,
+  type FaceReport,
+  type PlanarImage,
+  type RunContext,
+} from './types.ts';
+
+export interface EngineLogger {
+  info(obj: object | string, msg?: string): void;
+  warn(obj: object | string, msg?: string): void;
+}
+
+export interface EngineConfig {
+  runtime: RuntimeConfig;
+  limits?: Partial<ImageLimits>;
+  log?: EngineLogger;
+}
+
+export interface EngineReadiness {
+  ready: boolean;
+  provider: string;
+  models: Record<string, 'loading' | 'ready' | 'failed'>;
+}
+
+export interface Engine {
+  /** Loads and warms the models a default request needs, so the first job is not slow. */
+  warmUp(options?: EnhanceOptionsInput): Promise<void>;
+  readiness(): EngineReadiness;
+  enhance(input: Buffer, options?: EnhanceOptionsInput, ctx?: RunContext): Promise<EnhanceResult>;
+  close(): Promise<void>;
+}
+
+const DETECTOR_MODEL = 'blazeface-back';
+const MODEL_FACTOR = 4;
+/** ≈ 0.25 MP: where x4plus still finishes in about half a minute on a 2-core CPU. */
+const MEDIUM_MAX_PIXELS_CPU = 512 * 512;
+
+/** Relative share of the whole job each stage gets in the progress figure. */
+const STAGE_WEIGHTS: Record<EngineStage, number> = {
+  decode: 0.04,
+  detect: 0.04,
+  upscale: 0.78,
+  restore: 0.08,
+  resize: 0.03,
+  encode: 0.03,
+};
+const STAGE_ORDER: EngineStage[] = ['decode', 'detect', 'upscale', 'restore', 'resize', 'encode'];
+
+function stageStart(stage: EngineStage): number {
+  let sum = 0;
+  for (const s of STAGE_ORDER) {
+    if (s === stage) return sum;
+    sum += STAGE_WEIGHTS[s];
+  }
+  return sum;
+}
+
+/**
+ * Picks the Real-ESRGAN variant for a quality level. 'auto' follows the hardware: x4plus is ~15× the
+ * FLOPs of x4fast, worth it on a GPU, minutes per photo on a CPU.
+ */
+export function upscaleModelFor(options: Pick<EnhanceOptions, 'quality' | 'upscaleModel'>, provider: string, inputPixels: number): string {
+  if (options.upscaleModel) return options.upscaleModel;
+  const gpu = provider !== 'cpu';
+  switch (options.quality) {
+    case 'fast':
+      return 'realesrgan-x4fast';
+    case 'high':
+      return 'realesrgan-x4plus';
+    case 'medium':
+      return gpu || inputPixels <= MEDIUM_MAX_PIXELS_CPU ? 'realesrgan-x4plus' : 'realesrgan-x4fast';
+    default:
+      return gpu ? 'realesrgan-x4plus' : 'realesrgan-x4fast';
+  }
+}
+
+export function createEngine(config: EngineConfig): Engine {
+  const limits: ImageLimits = { ...DEFAULT_LIMITS, ...config.limits };
+  const log = config.log;
+  const registry: SessionRegistry = createSessionRegistry(config.runtime, {
+    resolveModel: (id) => ensureModel(id, { log: (msg) => log?.info({ model: id }, msg) }),
+    ...(log ? { log } : {}),
+  });
+  const restorers = new Map<string, Promise<Restorer | { missing: string }>>();
+
+  /** A restorer by manifest id or file path; a missing model is a notice, never an error. */
+  function restorerFor(model: string): Promise<Restorer | { missing: string }> {
+    let pending = restorers.get(model);
+    if (!pending) {
+      pending = (async () => {
+        const looksLikePath = model.includes('/') || model.endsWith('.onnx');
+        let path: string;
+        if (looksLikePath) {
+          path = model;
+        } else {
+          getModelEntry(model); // unknown ids are a client error, not a missing download
+          try {
+            path = (await ensureModel(model)).path;
+          } catch (err) {
+            return {
+              missing:
+                `Faces were detected but not restored: face model "${model}" is not installed. ` +
+                `Install it with \`npm run models -- --with ${model}\` or pass a 512×512 GFPGAN-family ONNX file ` +
+                `(--face-model path.onnx). (${err instanceof Error ? err.message : String(err)})`,
+            };
+          }
+        }
+        return loadRestorer(path, config.runtime);
+      })();
+      pending.catch(() => restorers.delete(model));
+      restorers.set(model, pending);
+    }
+    return pending;
+  }
+
+  async function enhance(input: Buffer, rawOptions: EnhanceOptionsInput = {}, ctx: RunContext = {}): Promise<EnhanceResult> {
+    const parsed = EnhanceOptionsSchema.safeParse(rawOptions);
+    if (!parsed.success) {
+      throw new PhotoEnhanceError('INVALID_OPTIONS', `Invalid options: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`, {
+        cause: parsed.error,
+      });
+    }
+    const options = parsed.data;
+    const { signal, onProgress } = ctx;
+    const timings: Partial<Record<EngineStage, number>> = {};
+    const warnings: string[] = [];
+    const models: string[] = [];
+
+    let current: EngineStage = 'decode';
+    let t0 = performance.now();
+    const report = (stage: EngineStage, fraction: number, done?: number, total?: number) => {
+      onProgress?.({ stage, progress: Math.min(1, stageStart(stage) + STAGE_WEIGHTS[stage] * fraction), ...(done === undefined ? {} : { done, total }) });
+    };
+    const begin = (stage: EngineStage) => {
+      throwIfAborted(signal);
+      current = stage;
+      t0 = performance.now();
+      report(stage, 0);
+    };
+    const end = () => {
+      timings[current] = (timings[current] ?? 0) + (performance.now() - t0) / 1000;
+      report(current, 1);
+    };
+
+    begin('decode');
+    const decoded = await decodeImage(input, limits);
+    const outWidth = Math.max(1, Math.round(decoded.width * options.scale));
+    const outHeight = Math.max(1, Math.round(decoded.height * options.scale));
+    checkOutputSize(decoded.width, decoded.height, options.scale, limits);
+    end();
+
+    // Faces are found on the original: BlazeFace wants the real photo, not GAN textures.
+    begin('detect');
+    const faces: FaceReport = { detected: 0, restored: 0, skipped: [] };
+    let detected: Awaited<ReturnType<typeof detectFaces>>['faces'] = [];
+    if (options.face.enabled) {
+      const detector = await registry.get(DETECTOR_MODEL);
+      models.push(DETECTOR_MODEL);
+      const found = await detectFaces(detector.session, decoded.rgb, options.face);
+      detected = found.faces;
+      faces.detected = found.faces.length;
+      faces.skipped = found.skipped;
+    }
+    end();
+
+    begin('upscale');
+    let canvas: PlanarImage;
+    let factor: number;
+    if (options.backgroundUpsampler) {
+      const modelId = upscaleModelFor(options, registry.activeProvider(), decoded.width * decoded.height);
+      const session = await registry.get(modelId);
+      models.push(modelId);
+      // tileSize 0: the upscaler takes the whole image when it fits its memory cap, else tiles it.
+      canvas = await upscaleImage(session, decoded.rgb, MODEL_FACTOR, {
+        tileSize: options.tileSize,
+        tilePad: options.tilePad,
+        ...(signal ? { signal } : {}),
+        onProgress: (done, total) => report('upscale', done / total, done, total),
+      });
+      factor = MODEL_FACTOR;
+    } else {
+      canvas = await resizePlanar(decoded.rgb, outWidth, outHeight);
+      factor = options.scale;
+    }
+    end();
+
+    begin('restore');
+    if (detected.length > 0) {
+      const restorer = await restorerFor(options.face.model);
+      const usable = 'missing' in restorer ? undefined : restorer;
+      if (!usable && 'missing' in restorer) warnings.push(restorer.missing);
+      const restored = await restoreFaces({
+        original: decoded.rgb,
+        upscaled: canvas,
+        factor,
+        faces: detected,
+        ...(usable ? { restorer: usable } : {}),
+        options: options.face,
+        ...(signal ? { signal } : {}),
+        onProgress: (done, total) => report('restore', done / total, done, total),
+      });
+      canvas = restored.image;
+      Object.assign(faces, { ...restored.report, detected: faces.detected, skipped: [...faces.skipped, ...restored.report.skipped] });
+      if (usable) models.push(options.face.model);
+    }
+    end();
+
+    begin('resize');
+    if (canvas.width !== outWidth || canvas.height !== outHeight) canvas = await resizePlanar(canvas, outWidth, outHeight);
+    const alpha = decoded.alpha ? await resizePlanar(decoded.alpha, outWidth, outHeight) : undefined;
+    end();
+
+    begin('encode');
+    const encoded = await encodeImage(
+      {
+        rgb: canvas,
+        ...(alpha ? { alpha } : {}),
+        bitDepth: decoded.bitDepth,
+        isGrey: decoded.isGrey,
+        sourceFormat: decoded.sourceFormat,
+        metadata: decoded.metadata,
+      },
+      options.output,
+    );
+    end();
+
+    return {
+      data: encoded.data,
+      format: encoded.format,
+      width: encoded.width,
+      height: encoded.height,
+      input: { format: decoded.sourceFormat, width: decoded.width, height: decoded.height, bytes: input.length },
+      faces,
+      models,
+      timings,
+      warnings,
+    };
+  }
+
+  return {
+    async warmUp(rawOptions = {}) {
+      const options = EnhanceOptionsSchema.parse(rawOptions);
+      const upscaler = upscaleModelFor(options, registry.activeProvider(), 0);
+      await registry.warmUp(upscaler, [1, 3, 64, 64]);
+      if (options.face.enabled) await registry.warmUp(DETECTOR_MODEL, [1, 256, 256, 3]);
+    },
+    readiness() {
+      const r = registry.readiness();
+      return { ready: r.ready, provider: registry.activeProvider(), models: r.models };
+    },
+    enhance,
+    close: () => registry.close(),
+  };
+}
