@@ -1,0 +1,17 @@
+export {
+  EXECUTION_PROVIDERS,
+  type ExecutionProvider,
+  GRAPH_OPTIMIZATION_LEVELS,
+  parseExecutionProviders,
+  providerFallbackChain,
+  type RuntimeConfig,
+  RuntimeConfigSchema,
+} from './config.ts';
+export { type Feeds, type ModelSession, type Outputs, wrapSession } from './model-session.ts';
+export {
+  createSessionRegistry,
+  type ModelState,
+  type RuntimeLogger,
+  type SessionRegistry,
+  type SessionRegistryDeps,
+} from './session-registry.ts';

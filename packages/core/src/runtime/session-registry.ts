@@ -1,0 +1,169 @@
+import { performance } from 'node:perf_hooks';
+import * as ort from 'onnxruntime-node';
+import { isPhotoEnhanceError, PhotoEnhanceError } from '../errors/errors.ts';
+import { providerFallbackChain, type RuntimeConfig } from './config.ts';
+import { type ModelSession, wrapSession } from './model-session.ts';
+
+/** The subset of pino the registry uses, so any pino-like logger (or none) fits. */
+export interface RuntimeLogger {
+  info(obj: object, msg?: string): void;
+  warn(obj: object, msg?: string): void;
+}
+
+export interface SessionRegistryDeps {
+  /** Model id → local file (downloading / preparing it if needed). */
+  resolveModel: (id: string) => Promise<{ path: string }>;
+  log?: RuntimeLogger;
+}
+
+export type ModelState = 'loading' | 'ready' | 'failed';
+
+export interface SessionRegistry {
+  /** Creates the session once; concurrent callers share one promise. A failed load is retried on the next call. */
+  get(id: string): Promise<ModelSession>;
+  /** Loads the model and runs it once on zeros of `inputDims`, so the first real run does not pay for allocation. */
+  warmUp(id: string, inputDims: number[]): Promise<void>;
+  readiness(): { ready: boolean; models: Record<string, ModelState>; providers: string[] };
+  /** The leading provider of the list that really loaded; before any load, the configured preference. */
+  activeProvider(): string;
+  close(): Promise<void>;
+}
+
+const ELEMENT_ARRAYS = {
+  float32: Float32Array,
+  uint8: Uint8Array,
+  int8: Int8Array,
+  int32: Int32Array,
+} as const;
+
+export function createSessionRegistry(config: RuntimeConfig, deps: SessionRegistryDeps): SessionRegistry {
+  const chain = providerFallbackChain(config.executionProviders.length > 0 ? config.executionProviders : ['cpu']);
+  /** Index into `chain` of the first list worth trying; moves forward when a provider fails to load. */
+  let chainStart = 0;
+  /** Until one session has loaded we do not know which providers work: later loads wait for the first. */
+  let firstLoad: Promise<unknown> | undefined;
+  let closed = false;
+  const sessions = new Map<string, Promise<ModelSession>>();
+  const states = new Map<string, ModelState>();
+  const log = deps.log;
+
+  function baseOptions(): Omit<ort.InferenceSession.SessionOptions, 'executionProviders'> {
+    return {
+      graphOptimizationLevel: config.graphOptimizationLevel ?? 'all',
+      ...(config.intraOpThreads !== undefined ? { intraOpNumThreads: config.intraOpThreads } : {}),
+    };
+  }
+
+  async function createWithFallback(id: string, path: string): Promise<ModelSession> {
+    let lastError: unknown;
+    for (let i = chainStart; i < chain.length; i++) {
+      const providers = chain[i] as string[];
+      const started = performance.now();
+      try {
+        const session = await ort.InferenceSession.create(path, { ...baseOptions(), executionProviders: providers });
+        if (i > chainStart) {
+          // Only a success on a shorter list proves the dropped providers were the problem (not the model).
+          chainStart = i;
+        }
+        const provider = providers[0] as string;
+        log?.info({ model: id, provider, ms: Math.round(performance.now() - started) }, 'model session created');
+        return wrapSession(id, session, provider);
+      } catch (err) {
+        lastError = err;
+        const next = chain[i + 1];
+        if (next) {
+          log?.warn(
+            { model: id, providers, fallback: next, err: err instanceof Error ? err.message : String(err) },
+            `execution provider ${providers[0]} failed to load; falling back to ${next.join(',')}`,
+          );
+        }
+      }
+    }
+    throw new PhotoEnhanceError('MODEL_INVALID', `Model ${id} could not be loaded from ${path}`, {
+      cause: lastError,
+      details: { model: id },
+    });
+  }
+
+  async function load(id: string, earlier: Promise<unknown> | undefined): Promise<ModelSession> {
+    let path: string;
+    try {
+      ({ path } = await deps.resolveModel(id));
+    } catch (err) {
+      if (isPhotoEnhanceError(err)) throw err;
+      throw new PhotoEnhanceError('MODEL_NOT_READY', `Model ${id} is not available: ${err instanceof Error ? err.message : String(err)}`, {
+        cause: err,
+        details: { model: id },
+      });
+    }
+    if (earlier) await earlier.catch(() => undefined);
+    return createWithFallback(id, path);
+  }
+
+  function get(id: string): Promise<ModelSession> {
+    if (closed) return Promise.reject(new PhotoEnhanceError('MODEL_NOT_READY', 'The session registry is closed'));
+    const existing = sessions.get(id);
+    if (existing) return existing;
+    states.set(id, 'loading');
+    const pending = load(id, firstLoad);
+    firstLoad ??= pending;
+    sessions.set(id, pending);
+    pending.then(
+      () => states.set(id, 'ready'),
+      () => {
+        states.set(id, 'failed');
+        // Forget the failure so a later call retries (the file may be downloaded by then).
+        if (sessions.get(id) === pending) sessions.delete(id);
+        if (firstLoad === pending) firstLoad = undefined;
+      },
+    );
+    return pending;
+  }
+
+  async function warmUp(id: string, inputDims: number[]): Promise<void> {
+    const model = await get(id);
+    const feeds: Record<string, ort.Tensor> = {};
+    model.inputNames.forEach((name, index) => {
+      const meta = model.inputMetadata[index];
+      const type = meta?.isTensor ? meta.type : 'float32';
+      // Inputs after the first (e.g. a fidelity weight) need fully known shapes to be warmed.
+      const dims = index === 0 ? inputDims : meta?.isTensor ? meta.shape.map((d) => (typeof d === 'number' ? d : 1)) : [1];
+      const ArrayType = ELEMENT_ARRAYS[type as keyof typeof ELEMENT_ARRAYS];
+      if (!ArrayType) {
+        throw new PhotoEnhanceError('MODEL_INVALID', `Model ${id}: cannot warm up input "${name}" of type ${type}`, { details: { model: id } });
+      }
+      const size = dims.reduce((a, b) => a * b, 1);
+      feeds[name] = new ort.Tensor(type as 'float32', new ArrayType(size) as Float32Array, dims);
+    });
+    const started = performance.now();
+    await model.run(feeds);
+    log?.info({ model: id, dims: inputDims, ms: Math.round(performance.now() - started) }, 'model warmed up');
+  }
+
+  return {
+    get,
+    warmUp,
+    readiness() {
+      const models = Object.fromEntries(states);
+      const values = [...states.values()];
+      return {
+        ready: !closed && values.length > 0 && values.every((s) => s === 'ready'),
+        models,
+        providers: [...(chain[chainStart] as string[])],
+      };
+    },
+    activeProvider() {
+      return (chain[chainStart] as string[])[0] as string;
+    },
+    async close() {
+      closed = true;
+      const pending = [...sessions.values()];
+      sessions.clear();
+      states.clear();
+      const settled = await Promise.allSettled(pending);
+      for (const result of settled) {
+        if (result.status === 'fulfilled') await result.value.session.release();
+      }
+    },
+  };
+}
