@@ -1,0 +1,74 @@
+import type { S3Client } from '@aws-sdk/client-s3';
+import type { SQSClient } from '@aws-sdk/client-sqs';
+import { type CommonConfig, credentialsFromConfig } from '../config/common.ts';
+import { bootstrapResources, resolveQueueUrl } from '../embedded/bootstrap.ts';
+import { type JobQueue, createQueue } from '../queue/queue.ts';
+import { createSqsClient } from '../queue/sqs-client.ts';
+import { createS3Client } from '../storage/s3-client.ts';
+import { type Storage, createStorage } from '../storage/storage.ts';
+
+export interface Backend {
+  s3: S3Client;
+  sqs: SQSClient;
+  storage: Storage;
+  queue: JobQueue;
+  close(): void;
+}
+
+/**
+ * S3 + SQS clients, storage and queue repositories from a process config. With BOOTSTRAP_RESOURCES the bucket
+ * and queues are created when missing; otherwise queue URLs come from SQS_QUEUE_URL / SQS_DLQ_URL or by name.
+ */
+export async function connectBackend(config: CommonConfig): Promise<Backend> {
+  const credentials = credentialsFromConfig(config);
+  const s3 = createS3Client({
+    endpoint: config.S3_ENDPOINT,
+    region: config.S3_REGION,
+    credentials,
+    forcePathStyle: config.S3_FORCE_PATH_STYLE,
+  });
+  const publicEndpoint = config.S3_PUBLIC_ENDPOINT;
+  const presignClient =
+    publicEndpoint && publicEndpoint !== config.S3_ENDPOINT
+      ? createS3Client({ endpoint: publicEndpoint, region: config.S3_REGION, credentials, forcePathStyle: config.S3_FORCE_PATH_STYLE })
+      : undefined;
+  const sqs = createSqsClient({ endpoint: config.SQS_ENDPOINT, region: config.S3_REGION, credentials });
+
+  let queueUrl = config.SQS_QUEUE_URL;
+  let dlqUrl = config.SQS_DLQ_URL;
+  if (config.BOOTSTRAP_RESOURCES) {
+    const created = await bootstrapResources({
+      s3,
+      sqs,
+      bucket: config.S3_BUCKET,
+      queueName: config.SQS_QUEUE_NAME,
+      dlqName: config.SQS_DLQ_NAME,
+      maxReceiveCount: config.MAX_RECEIVE_COUNT,
+      visibilityTimeout: config.VISIBILITY_TIMEOUT,
+    });
+    queueUrl ??= created.queueUrl;
+    dlqUrl ??= created.dlqUrl;
+  } else {
+    queueUrl ??= await resolveQueueUrl(sqs, config.SQS_QUEUE_NAME);
+    dlqUrl ??= await resolveQueueUrl(sqs, config.SQS_DLQ_NAME).catch(() => undefined);
+  }
+
+  const storage = createStorage({
+    client: s3,
+    bucket: config.S3_BUCKET,
+    presignExpirySeconds: config.PRESIGN_EXPIRY_SECONDS,
+    ...(presignClient ? { presignClient } : {}),
+  });
+  const queue = createQueue({ client: sqs, queueUrl, ...(dlqUrl ? { dlqUrl } : {}) });
+  return {
+    s3,
+    sqs,
+    storage,
+    queue,
+    close() {
+      s3.destroy();
+      sqs.destroy();
+      presignClient?.destroy();
+    },
+  };
+}

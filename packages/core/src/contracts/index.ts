@@ -1,0 +1,4 @@
+export * from './http.ts';
+export * from './ids.ts';
+export * from './job.ts';
+export * from './task.ts';

@@ -1,0 +1,58 @@
+import { parseId } from '../contracts/ids.ts';
+
+/**
+ * Object keys for the one-bucket layout (design.md §3). Every builder validates the id first, so no key is
+ * ever made from raw client text; file names go through safeName().
+ */
+
+const MAX_NAME_LENGTH = 100;
+
+/**
+ * A file name safe for keys, paths and Content-Disposition: the last path segment, ASCII letters, digits,
+ * dot, dash and underscore only, no leading dots, at most 100 characters with the extension kept.
+ */
+export function safeName(raw: string | undefined | null, fallback = 'image'): string {
+  const lastSegment = (raw ?? '').split(/[\\/]/).pop() ?? '';
+  let name = lastSegment
+    .normalize('NFKD')
+    .replace(/[\u0300-\u036f]/g, '') // drop accents so "é" becomes "e", not "_"
+    .replace(/[^A-Za-z0-9._-]+/g, '_')
+    .replace(/_+/g, '_')
+    .replace(/^[._-]+/, '');
+  const dot = name.lastIndexOf('.');
+  const ext = dot > 0 ? name.slice(dot + 1).slice(0, 10) : '';
+  let stem = dot > 0 ? name.slice(0, dot) : name;
+  stem = stem.replace(/[._-]+$/, '');
+  if (!stem) stem = fallback;
+  const room = MAX_NAME_LENGTH - (ext ? ext.length + 1 : 0);
+  name = ext ? `${stem.slice(0, room)}.${ext}` : stem.slice(0, room);
+  return name;
+}
+
+/** File name without its extension. */
+export function fileStem(name: string): string {
+  const dot = name.lastIndexOf('.');
+  return dot > 0 ? name.slice(0, dot) : name;
+}
+
+/** {stem}_enhanced.{ext} for an (already safe or raw) input name. */
+export function outputFilename(inputName: string, ext: string): string {
+  const cleanExt = ext.replace(/[^a-z0-9]/gi, '').toLowerCase() || 'png';
+  return `${fileStem(safeName(inputName))}_enhanced.${cleanExt === 'jpeg' ? 'jpg' : cleanExt}`;
+}
+
+export const keys = {
+  taskRecord: (taskId: string) => `tasks/${parseId(taskId)}.json`,
+  cancelMarker: (taskId: string) => `tasks/${parseId(taskId)}.cancel`,
+  inputPrefix: (taskId: string) => `inputs/${parseId(taskId)}/`,
+  input: (taskId: string, filename: string) => `inputs/${parseId(taskId)}/${safeName(filename)}`,
+  outputPrefix: (taskId: string) => `outputs/${parseId(taskId)}/`,
+  /** outputs/{taskId}/{stem}_enhanced.{ext}: deterministic, so a redelivered job overwrites harmlessly. */
+  output: (taskId: string, inputName: string, ext: string) =>
+    `outputs/${parseId(taskId)}/${outputFilename(inputName, ext)}`,
+  batchRecord: (batchId: string) => `batches/${parseId(batchId, 'batch_id')}.json`,
+  workerRecord: (workerId: string) => {
+    if (!/^[A-Za-z0-9._-]{1,128}$/.test(workerId)) throw new TypeError('worker id must match [A-Za-z0-9._-]{1,128}');
+    return `workers/${workerId}.json`;
+  },
+} as const;

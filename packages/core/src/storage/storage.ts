@@ -1,0 +1,314 @@
+import type { Readable } from 'node:stream';
+import {
+  DeleteObjectCommand,
+  DeleteObjectsCommand,
+  GetObjectCommand,
+  HeadBucketCommand,
+  HeadObjectCommand,
+  ListObjectsV2Command,
+  PutObjectCommand,
+  type S3Client,
+} from '@aws-sdk/client-s3';
+import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
+import { type CancelMarker, CancelMarkerSchema, type TaskRecord, type TaskRecordInput, TaskRecordSchema, effectiveTask } from '../contracts/task.ts';
+import { PhotoEnhanceError } from '../errors/errors.ts';
+import { isNotFoundError, toStorageError } from './errors.ts';
+import { keys } from './keys.ts';
+
+export interface ObjectInfo {
+  key: string;
+  bytes: number;
+  contentType?: string | undefined;
+  lastModified?: Date | undefined;
+  etag?: string | undefined;
+  metadata?: Record<string, string> | undefined;
+}
+
+export interface PutOptions {
+  contentType?: string;
+  /** Required for stream bodies (S3 needs the length up front). */
+  contentLength?: number;
+  metadata?: Record<string, string>;
+  contentDisposition?: string;
+}
+
+export interface PresignedUrl {
+  url: string;
+  expiresAt: Date;
+}
+
+export interface PresignedPut extends PresignedUrl {
+  /** Headers the uploader must send exactly (they are part of the signature). */
+  headers: Record<string, string>;
+}
+
+export interface ObjectStream {
+  body: Readable;
+  bytes: number | undefined;
+  contentType: string | undefined;
+}
+
+export interface Storage {
+  readonly bucket: string;
+  put(key: string, body: Buffer | Uint8Array | string | Readable, options?: PutOptions): Promise<void>;
+  getBuffer(key: string): Promise<Buffer>;
+  getStream(key: string): Promise<ObjectStream>;
+  /** null when the object does not exist. */
+  head(key: string): Promise<ObjectInfo | null>;
+  delete(key: string): Promise<void>;
+  /** Deletes every object under the prefix; returns how many. */
+  deletePrefix(prefix: string): Promise<number>;
+  list(prefix: string, options?: { limit?: number }): Promise<ObjectInfo[]>;
+  presignGet(key: string, options?: { expiresIn?: number; filename?: string }): Promise<PresignedUrl>;
+  presignPut(
+    key: string,
+    options: { contentType: string; contentLength: number; expiresIn?: number },
+  ): Promise<PresignedPut>;
+  /** The raw record as last written (null when unknown). */
+  readTask(taskId: string): Promise<TaskRecord | null>;
+  /** Validates and writes the record; see the ownership rules on TaskRecordSchema. */
+  writeTask(record: TaskRecordInput): Promise<TaskRecord>;
+  readCancelMarker(taskId: string): Promise<CancelMarker | null>;
+  writeCancelMarker(taskId: string, reason?: string): Promise<CancelMarker>;
+  /** What clients see: the record with the cancel marker applied (null when unknown). */
+  readTaskState(taskId: string): Promise<TaskRecord | null>;
+  readJson<T>(key: string, parse: (value: unknown) => T): Promise<T | null>;
+  writeJson(key: string, value: unknown): Promise<void>;
+  /** Throws STORAGE_ERROR when the bucket cannot be reached. */
+  ping(): Promise<void>;
+}
+
+export interface CreateStorageOptions {
+  client: S3Client;
+  bucket: string;
+  /** Client configured with the endpoint browsers can reach; presigned URLs are signed for its host. */
+  presignClient?: S3Client;
+  /** Default presign expiry in seconds. */
+  presignExpirySeconds?: number;
+}
+
+const DEFAULT_PRESIGN_SECONDS = 300;
+const DELETE_BATCH = 1000;
+
+/** RFC 6266 attachment header; the name is already ASCII-safe (safeName), quoted and UTF-8 forms both given. */
+function attachment(filename: string): string {
+  const ascii = filename.replace(/["\\\r\n]/g, '_');
+  return `attachment; filename="${ascii}"; filename*=UTF-8''${encodeURIComponent(filename)}`;
+}
+
+export function createStorage(options: CreateStorageOptions): Storage {
+  const { client, bucket } = options;
+  const presignClient = options.presignClient ?? client;
+  const defaultExpiry = options.presignExpirySeconds ?? DEFAULT_PRESIGN_SECONDS;
+
+  async function send<T>(action: string, key: string | undefined, run: () => Promise<T>): Promise<T> {
+    try {
+      return await run();
+    } catch (err) {
+      throw toStorageError(err, action, key);
+    }
+  }
+
+  const storage: Storage = {
+    bucket,
+
+    async put(key, body, putOptions = {}) {
+      if (typeof (body as Readable).pipe === 'function' && putOptions.contentLength === undefined) {
+        throw new PhotoEnhanceError('INTERNAL', 'Stream uploads need contentLength');
+      }
+      await send('put', key, () =>
+        client.send(
+          new PutObjectCommand({
+            Bucket: bucket,
+            Key: key,
+            Body: body,
+            ContentType: putOptions.contentType,
+            ContentLength: putOptions.contentLength,
+            ContentDisposition: putOptions.contentDisposition,
+            Metadata: putOptions.metadata,
+          }),
+        ),
+      );
+    },
+
+    async getBuffer(key) {
+      return send('get', key, async () => {
+        const out = await client.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
+        if (!out.Body) throw new PhotoEnhanceError('STORAGE_ERROR', `Storage get returned no body: ${key}`);
+        return Buffer.from(await out.Body.transformToByteArray());
+      });
+    },
+
+    async getStream(key) {
+      return send('get', key, async () => {
+        const out = await client.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
+        if (!out.Body) throw new PhotoEnhanceError('STORAGE_ERROR', `Storage get returned no body: ${key}`);
+        // In Node the SDK body is an IncomingMessage, i.e. a Readable.
+        return { body: out.Body as Readable, bytes: out.ContentLength, contentType: out.ContentType };
+      });
+    },
+
+    async head(key) {
+      try {
+        const out = await client.send(new HeadObjectCommand({ Bucket: bucket, Key: key }));
+        return {
+          key,
+          bytes: out.ContentLength ?? 0,
+          contentType: out.ContentType,
+          lastModified: out.LastModified,
+          etag: out.ETag,
+          metadata: out.Metadata,
+        };
+      } catch (err) {
+        if (isNotFoundError(err)) return null;
+        throw toStorageError(err, 'head', key);
+      }
+    },
+
+    async delete(key) {
+      await send('delete', key, () => client.send(new DeleteObjectCommand({ Bucket: bucket, Key: key })));
+    },
+
+    async deletePrefix(prefix) {
+      if (!prefix) throw new PhotoEnhanceError('INTERNAL', 'deletePrefix needs a non-empty prefix');
+      let deleted = 0;
+      // List everything first: deleting while paginating can skip keys on some backends.
+      const objects = await storage.list(prefix);
+      for (let i = 0; i < objects.length; i += DELETE_BATCH) {
+        const batch = objects.slice(i, i + DELETE_BATCH);
+        const out = await send('deletePrefix', prefix, () =>
+          client.send(
+            new DeleteObjectsCommand({
+              Bucket: bucket,
+              Delete: { Objects: batch.map((o) => ({ Key: o.key })), Quiet: true },
+            }),
+          ),
+        );
+        const failed = out.Errors?.filter((e) => e.Code !== 'NoSuchKey') ?? [];
+        if (failed.length > 0) {
+          throw new PhotoEnhanceError('STORAGE_ERROR', `Storage deletePrefix failed for ${failed.length} objects under ${prefix}`, {
+            details: { keys: failed.slice(0, 10).map((e) => e.Key) },
+          });
+        }
+        deleted += batch.length;
+      }
+      return deleted;
+    },
+
+    async list(prefix, listOptions = {}) {
+      const limit = listOptions.limit ?? Number.POSITIVE_INFINITY;
+      const found: ObjectInfo[] = [];
+      let token: string | undefined;
+      do {
+        const out = await send('list', prefix, () =>
+          client.send(
+            new ListObjectsV2Command({
+              Bucket: bucket,
+              Prefix: prefix,
+              ContinuationToken: token,
+              MaxKeys: Math.min(1000, limit - found.length),
+            }),
+          ),
+        );
+        for (const o of out.Contents ?? []) {
+          if (o.Key) found.push({ key: o.Key, bytes: o.Size ?? 0, lastModified: o.LastModified, etag: o.ETag });
+        }
+        token = out.IsTruncated ? out.NextContinuationToken : undefined;
+      } while (token && found.length < limit);
+      return found;
+    },
+
+    async presignGet(key, presignOptions = {}) {
+      const expiresIn = presignOptions.expiresIn ?? defaultExpiry;
+      const url = await send('presignGet', key, () =>
+        getSignedUrl(
+          presignClient,
+          new GetObjectCommand({
+            Bucket: bucket,
+            Key: key,
+            ...(presignOptions.filename ? { ResponseContentDisposition: attachment(presignOptions.filename) } : {}),
+          }),
+          { expiresIn },
+        ),
+      );
+      return { url, expiresAt: new Date(Date.now() + expiresIn * 1000) };
+    },
+
+    async presignPut(key, presignOptions) {
+      const expiresIn = presignOptions.expiresIn ?? defaultExpiry;
+      // Content-Type and Content-Length are signed headers, so the upload is bound to exactly that type and size.
+      const url = await send('presignPut', key, () =>
+        getSignedUrl(
+          presignClient,
+          new PutObjectCommand({
+            Bucket: bucket,
+            Key: key,
+            ContentType: presignOptions.contentType,
+            ContentLength: presignOptions.contentLength,
+          }),
+          { expiresIn, signableHeaders: new Set(['content-type', 'content-length']) },
+        ),
+      );
+      return {
+        url,
+        expiresAt: new Date(Date.now() + expiresIn * 1000),
+        headers: { 'content-type': presignOptions.contentType, 'content-length': String(presignOptions.contentLength) },
+      };
+    },
+
+    async readJson(key, parse) {
+      let raw: Buffer;
+      try {
+        raw = await storage.getBuffer(key);
+      } catch (err) {
+        if (err instanceof PhotoEnhanceError && err.code === 'NOT_FOUND') return null;
+        throw err;
+      }
+      let json: unknown;
+      try {
+        json = JSON.parse(raw.toString('utf8'));
+      } catch (cause) {
+        throw new PhotoEnhanceError('INTERNAL', `Stored object is not JSON: ${key}`, { cause });
+      }
+      try {
+        return parse(json);
+      } catch (cause) {
+        throw new PhotoEnhanceError('INTERNAL', `Stored object has an unexpected shape: ${key}`, { cause });
+      }
+    },
+
+    async writeJson(key, value) {
+      await storage.put(key, JSON.stringify(value), { contentType: 'application/json' });
+    },
+
+    readTask(taskId) {
+      return storage.readJson(keys.taskRecord(taskId), (v) => TaskRecordSchema.parse(v));
+    },
+
+    async writeTask(input) {
+      const record = TaskRecordSchema.parse(input);
+      await storage.writeJson(keys.taskRecord(record.taskId), record);
+      return record;
+    },
+
+    readCancelMarker(taskId) {
+      return storage.readJson(keys.cancelMarker(taskId), (v) => CancelMarkerSchema.parse(v));
+    },
+
+    async writeCancelMarker(taskId, reason) {
+      const marker = CancelMarkerSchema.parse({ taskId, requestedAt: new Date().toISOString(), reason });
+      await storage.writeJson(keys.cancelMarker(taskId), marker);
+      return marker;
+    },
+
+    async readTaskState(taskId) {
+      const [record, marker] = await Promise.all([storage.readTask(taskId), storage.readCancelMarker(taskId)]);
+      return record ? effectiveTask(record, marker) : null;
+    },
+
+    async ping() {
+      await send('ping', undefined, () => client.send(new HeadBucketCommand({ Bucket: bucket })));
+    },
+  };
+  return storage;
+}

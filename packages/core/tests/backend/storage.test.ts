@@ -1,0 +1,129 @@
+import { Readable } from 'node:stream';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { newId } from '../../src/contracts/ids.ts';
+import { EnhanceOptionsSchema } from '../../src/engine/types.ts';
+import { PhotoEnhanceError } from '../../src/errors/errors.ts';
+import { keys } from '../../src/storage/keys.ts';
+import { createS3Client } from '../../src/storage/s3-client.ts';
+import { createStorage } from '../../src/storage/storage.ts';
+import { type TestBackend, startTestBackend } from './harness.ts';
+
+let backend: TestBackend;
+beforeAll(async () => {
+  backend = await startTestBackend();
+});
+afterAll(async () => {
+  await backend?.dispose();
+});
+
+function queuedRecord(taskId: string) {
+  const now = new Date().toISOString();
+  return {
+    taskId,
+    status: 'queued' as const,
+    options: EnhanceOptionsSchema.parse({ scale: 2 }),
+    input: {
+      key: keys.input(taskId, 'me.jpg'),
+      filename: 'me.jpg',
+      contentType: 'image/jpeg',
+      bytes: 3,
+      width: 2,
+      height: 2,
+      format: 'jpeg',
+    },
+    createdAt: now,
+    updatedAt: now,
+  };
+}
+
+describe('storage repository on fauxqs', () => {
+  it('puts, heads, reads back as buffer and stream, lists and deletes', async () => {
+    const { storage } = backend;
+    const id = newId();
+    const key = keys.input(id, 'photo.png');
+    await storage.put(key, Buffer.from('abc'), { contentType: 'image/png', metadata: { origin: 'test' } });
+    const head = await storage.head(key);
+    expect(head).toMatchObject({ key, bytes: 3, contentType: 'image/png' });
+    expect(head?.metadata?.origin).toBe('test');
+    expect((await storage.getBuffer(key)).toString()).toBe('abc');
+
+    const streamed = await storage.getStream(key);
+    const chunks: Buffer[] = [];
+    for await (const chunk of streamed.body) chunks.push(Buffer.from(chunk));
+    expect(Buffer.concat(chunks).toString()).toBe('abc');
+
+    await storage.put(`${keys.inputPrefix(id)}second.bin`, Readable.from([Buffer.from('12345')]), { contentLength: 5 });
+    expect((await storage.list(keys.inputPrefix(id))).map((o) => o.key).sort()).toEqual([key, `${keys.inputPrefix(id)}second.bin`].sort());
+
+    expect(await storage.deletePrefix(keys.inputPrefix(id))).toBe(2);
+    expect(await storage.list(keys.inputPrefix(id))).toEqual([]);
+    expect(await storage.head(key)).toBeNull();
+  });
+
+  it('maps a missing object to NOT_FOUND and refuses stream puts without a length', async () => {
+    const err = await backend.storage.getBuffer(`inputs/${newId()}/nope.png`).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(PhotoEnhanceError);
+    expect((err as PhotoEnhanceError).code).toBe('NOT_FOUND');
+    await expect(backend.storage.put('x', Readable.from(['a']))).rejects.toThrow(/contentLength/);
+  });
+
+  it('maps an unreachable endpoint to a retryable STORAGE_ERROR', async () => {
+    const dead = createStorage({
+      client: createS3Client({ endpoint: 'http://127.0.0.1:9', region: 'us-east-1', credentials: { accessKeyId: 'a', secretAccessKey: 'b' }, maxAttempts: 1 }),
+      bucket: 'photoenhance',
+    });
+    const err = (await dead.ping().catch((e: unknown) => e)) as PhotoEnhanceError;
+    expect(err.code).toBe('STORAGE_ERROR');
+    expect(err.retryable).toBe(true);
+    expect(err.cause).toBeDefined();
+  });
+
+  it('presigns a GET that downloads the object as an attachment', async () => {
+    const id = newId();
+    const key = keys.output(id, 'me.jpg', 'png');
+    expect(key).toBe(`outputs/${id}/me_enhanced.png`);
+    await backend.storage.put(key, Buffer.from('png-bytes'), { contentType: 'image/png' });
+    const link = await backend.storage.presignGet(key, { filename: 'me_enhanced.png', expiresIn: 60 });
+    expect(link.expiresAt.getTime()).toBeGreaterThan(Date.now() + 50_000);
+    const url = new URL(link.url);
+    expect(url.searchParams.get('X-Amz-Expires')).toBe('60');
+    expect(url.searchParams.get('response-content-disposition')).toContain('attachment; filename="me_enhanced.png"');
+    const res = await fetch(link.url);
+    expect(res.status).toBe(200);
+    expect(Buffer.from(await res.arrayBuffer()).toString()).toBe('png-bytes');
+  });
+
+  it('presigns a PUT bound to content type and length, with no checksum parameters', async () => {
+    const key = keys.input(newId(), 'up.png');
+    const put = await backend.storage.presignPut(key, { contentType: 'image/png', contentLength: 4 });
+    const url = new URL(put.url);
+    expect(url.searchParams.get('X-Amz-SignedHeaders')).toBe('content-length;content-type;host');
+    expect([...url.searchParams.keys()].some((k) => k.toLowerCase().includes('checksum'))).toBe(false);
+    const res = await fetch(put.url, { method: 'PUT', headers: put.headers, body: Buffer.from('1234') });
+    expect(res.status).toBe(200);
+    expect((await backend.storage.getBuffer(key)).toString()).toBe('1234');
+  });
+
+  it('round-trips task records and applies the cancel marker when reading the state', async () => {
+    const id = newId();
+    expect(await backend.storage.readTask(id)).toBeNull();
+    const written = await backend.storage.writeTask(queuedRecord(id));
+    expect(written.progress).toBe(0);
+    expect(written.attempts).toBe(0);
+    expect(await backend.storage.readTask(id)).toEqual(written);
+
+    // The worker (sole writer after creation) moves it on; then the API asks for cancellation.
+    await backend.storage.writeTask({ ...written, status: 'processing', progress: 40, stage: 'upscale', updatedAt: new Date().toISOString() });
+    await backend.storage.writeCancelMarker(id, 'user');
+    expect((await backend.storage.readTask(id))?.status).toBe('processing');
+    const state = await backend.storage.readTaskState(id);
+    expect(state?.status).toBe('cancelled');
+    expect(state?.cancelRequested).toBe(true);
+  });
+
+  it('rejects an invalid task record before writing it', async () => {
+    const id = newId();
+    await expect(backend.storage.writeTask({ ...queuedRecord(id), progress: 140 })).rejects.toThrow();
+    expect(await backend.storage.head(keys.taskRecord(id))).toBeNull();
+  });
+});
