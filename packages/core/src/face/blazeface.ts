@@ -1,0 +1,157 @@
+import type { InferenceSession } from 'onnxruntime-node';
+import * as ort from 'onnxruntime-node';
+import sharp from 'sharp';
+import { PhotoEnhanceError } from '../errors/errors.ts';
+import type { PixelRect } from './pixels.ts';
+
+/**
+ * BlazeFace "back" (256×256, MediaPipe short/long-range family as converted by keijiro): one run on a
+ * letterboxed region of an image, decoded into boxes and six keypoints in image pixels.
+ */
+
+export const BLAZEFACE_INPUT = 256;
+const KEYPOINTS = 6;
+const REGRESSORS = 4 + KEYPOINTS * 2;
+/** Logits are clamped before the sigmoid like MediaPipe does, so extreme outputs stay finite. */
+const SCORE_CLIP = 100;
+
+/** A raw detection in source-image pixels (continuous coordinates: pixel i spans [i, i+1)). */
+export interface RawDetection {
+  /** x0, y0, x1, y1 */
+  box: [number, number, number, number];
+  /** x, y pairs: eye image-left, eye image-right, nose, mouth, ear, ear. */
+  keypoints: number[];
+  score: number;
+}
+
+interface AnchorLayer {
+  grid: number;
+  perCell: number;
+}
+
+/** 16×16 cells × 2 anchors (stride 16 on 256) then 8×8 × 6 (stride 32): 896 anchors. */
+const LAYERS: AnchorLayer[] = [
+  { grid: 16, perCell: 2 },
+  { grid: 8, perCell: 6 },
+];
+
+/** Anchor centres in [0,1], rows then columns then anchor, matching the model's output order. */
+const ANCHORS: Float32Array = (() => {
+  const total = LAYERS.reduce((n, l) => n + l.grid * l.grid * l.perCell, 0);
+  const a = new Float32Array(total * 2);
+  let k = 0;
+  for (const { grid, perCell } of LAYERS) {
+    for (let y = 0; y < grid; y++) {
+      for (let x = 0; x < grid; x++) {
+        for (let i = 0; i < perCell; i++) {
+          a[k++] = (x + 0.5) / grid;
+          a[k++] = (y + 0.5) / grid;
+        }
+      }
+    }
+  }
+  return a;
+})();
+
+interface OutputNames {
+  scores: [string, string];
+  boxes: [string, string];
+}
+
+const outputNamesCache = new WeakMap<InferenceSession, OutputNames>();
+
+/**
+ * The converted model names its outputs Identity:0…3; which one is which is read from the shapes
+ * ([1,512,1] scores of the 16×16 layer, [1,384,16] boxes of the 8×8 layer…) rather than trusted by name.
+ */
+function outputNames(session: InferenceSession): OutputNames {
+  const cached = outputNamesCache.get(session);
+  if (cached) return cached;
+  const found: Record<string, string> = {};
+  const [first, second] = LAYERS.map((l) => l.grid * l.grid * l.perCell) as [number, number];
+  for (const meta of session.outputMetadata) {
+    if (!meta.isTensor) continue;
+    const [, count, width] = meta.shape;
+    const kind = width === 1 ? 'scores' : width === REGRESSORS ? 'boxes' : undefined;
+    const layer = count === first ? 0 : count === second ? 1 : undefined;
+    if (kind && layer !== undefined) found[`${kind}${layer}`] = meta.name;
+  }
+  const { scores0, scores1, boxes0, boxes1 } = found;
+  const input = session.inputMetadata[0];
+  const inputOk = session.inputMetadata.length === 1 && input?.isTensor && input.shape.join(',') === `1,${BLAZEFACE_INPUT},${BLAZEFACE_INPUT},3`;
+  if (!scores0 || !scores1 || !boxes0 || !boxes1 || !inputOk) {
+    throw new PhotoEnhanceError('MODEL_INVALID', 'The face detector is not a BlazeFace 256×256 back model (expected NHWC [1,256,256,3] input and 512/384-anchor outputs)', {
+      details: { inputs: session.inputNames, outputs: session.outputNames },
+    });
+  }
+  const names: OutputNames = { scores: [scores0, scores1], boxes: [boxes0, boxes1] };
+  outputNamesCache.set(session, names);
+  return names;
+}
+
+/** Throws MODEL_INVALID when the session does not have the BlazeFace back contract. */
+export function checkDetector(session: InferenceSession): void {
+  outputNames(session);
+}
+
+/**
+ * Runs the detector on `region` of an interleaved 8-bit RGB image and returns every anchor over
+ * `threshold`, mapped back to image pixels. The region is scaled to fit 256×256 (aspect kept) and
+ * placed top-left on black, so the padding never shifts the coordinates.
+ */
+export async function detectInRegion(
+  session: InferenceSession,
+  rgb8: Uint8Array,
+  imageWidth: number,
+  imageHeight: number,
+  region: PixelRect,
+  threshold: number,
+): Promise<RawDetection[]> {
+  const names = outputNames(session);
+  const S = BLAZEFACE_INPUT;
+  const scale = S / Math.max(region.width, region.height);
+  const w = Math.max(1, Math.min(S, Math.round(region.width * scale)));
+  const h = Math.max(1, Math.min(S, Math.round(region.height * scale)));
+  const isWhole = region.left === 0 && region.top === 0 && region.width === imageWidth && region.height === imageHeight;
+  let pipeline = sharp(rgb8, { raw: { width: imageWidth, height: imageHeight, channels: 3 } });
+  if (!isWhole) pipeline = pipeline.extract(region);
+  const { data } = await pipeline.resize(w, h, { fit: 'fill', kernel: 'lanczos3' }).raw().toBuffer({ resolveWithObject: true });
+
+  // NHWC in [-1, 1]; letterbox = black = -1.
+  const input = new Float32Array(S * S * 3).fill(-1);
+  for (let y = 0; y < h; y++) {
+    let s = y * w * 3;
+    let o = y * S * 3;
+    for (let i = 0; i < w * 3; i++) input[o++] = data[s++]! / 127.5 - 1;
+  }
+  const feeds = { [session.inputNames[0]!]: new ort.Tensor('float32', input, [1, S, S, 3]) };
+  const out = await session.run(feeds);
+
+  // Model units are pixels of the 256 input; back to region pixels per axis (rounding of w, h).
+  const toX = (u: number) => region.left + (u * S * region.width) / w;
+  const toY = (v: number) => region.top + (v * S * region.height) / h;
+  const found: RawDetection[] = [];
+  let anchor = 0;
+  for (let layer = 0; layer < LAYERS.length; layer++) {
+    const scores = out[names.scores[layer]!]!.data as Float32Array;
+    const boxes = out[names.boxes[layer]!]!.data as Float32Array;
+    for (let i = 0; i < scores.length; i++, anchor++) {
+      const logit = Math.max(-SCORE_CLIP, Math.min(SCORE_CLIP, scores[i]!));
+      const score = 1 / (1 + Math.exp(-logit));
+      if (score < threshold) continue;
+      const ax = ANCHORS[anchor * 2]!;
+      const ay = ANCHORS[anchor * 2 + 1]!;
+      const r = i * REGRESSORS;
+      const cx = ax + boxes[r]! / S;
+      const cy = ay + boxes[r + 1]! / S;
+      const bw = boxes[r + 2]! / S;
+      const bh = boxes[r + 3]! / S;
+      const keypoints: number[] = [];
+      for (let k = 0; k < KEYPOINTS; k++) {
+        keypoints.push(toX(ax + boxes[r + 4 + 2 * k]! / S), toY(ay + boxes[r + 5 + 2 * k]! / S));
+      }
+      found.push({ box: [toX(cx - bw / 2), toY(cy - bh / 2), toX(cx + bw / 2), toY(cy + bh / 2)], keypoints, score });
+    }
+  }
+  return found;
+}

@@ -1,0 +1,120 @@
+import type { PlanarImage } from '../engine/types.ts';
+import { type Affine, affineScale, applyAffine, FACE_SIZE, invertAffine } from './alignment.ts';
+import { resizeRegion } from './pixels.ts';
+
+/**
+ * The soft paste mask of upstream GFPGAN (facexlib paste_faces_to_input_image, no face parsing): the
+ * warped crop square, eroded to drop interpolated border pixels, eroded again by w_edge = √area / 20
+ * and Gaussian-blurred with a (2·w_edge+1) kernel. Every size there is proportional to the face, so it
+ * is the same shape in template coordinates for every face and scale: computed once here, at 512, and
+ * mapped with the paste transform. The eroded square blurred by a separable Gaussian is separable, so
+ * one 1-D profile p gives mask(x, y) = p(x)·p(y).
+ */
+function buildMaskProfile(size: number): Float32Array {
+  const borderErode = 2;
+  const inner = size - 2 * borderErode;
+  const wEdge = Math.floor(inner / 20);
+  const start = borderErode + wEdge;
+  const end = size - borderErode - wEdge;
+  // OpenCV's sigma for ksize 2·w_edge+1 when sigma=0 is passed, as upstream does.
+  const radius = wEdge;
+  const sigma = 0.3 * ((2 * radius + 1 - 1) * 0.5 - 1) + 0.8;
+  const kernel = new Float64Array(2 * radius + 1);
+  let sum = 0;
+  for (let i = -radius; i <= radius; i++) {
+    const v = Math.exp(-(i * i) / (2 * sigma * sigma));
+    kernel[i + radius] = v;
+    sum += v;
+  }
+  const profile = new Float32Array(size);
+  for (let x = 0; x < size; x++) {
+    let acc = 0;
+    for (let i = -radius; i <= radius; i++) {
+      const p = x + i;
+      if (p >= start && p < end) acc += kernel[i + radius]!;
+    }
+    profile[x] = acc / sum;
+  }
+  return profile;
+}
+
+export const MASK_PROFILE: Float32Array = buildMaskProfile(FACE_SIZE);
+
+/** Profile value at a continuous template coordinate (linear between pixel centres, 0 outside). */
+function profileAt(t: number): number {
+  const p = t - 0.5;
+  const i = Math.floor(p);
+  if (i < -1 || i >= FACE_SIZE) return 0;
+  const f = p - i;
+  const a = i >= 0 ? MASK_PROFILE[i]! : 0;
+  const b = i + 1 < FACE_SIZE ? MASK_PROFILE[i + 1]! : 0;
+  return a + (b - a) * f;
+}
+
+/** Soft-mask weight of a canvas position, for tests and diagnostics. */
+export function maskWeightAt(canvasToTemplate: readonly number[], x: number, y: number): number {
+  const [tx, ty] = applyAffine(canvasToTemplate, x, y);
+  return profileAt(tx) * profileAt(ty);
+}
+
+/** Below this (canvas px per template px) the restored face is shrunk with Lanczos before sampling. */
+const MIN_DIRECT_SCALE = 0.75;
+
+/**
+ * Blends a restored 512 face (planar RGB [0,1]) into `canvas` in place: inverse affine with bilinear
+ * sampling, weight = blend × soft mask. Pixels where the mask is 0 are not written, so the colour
+ * outside each face stays exactly as it was.
+ */
+export async function pasteFace(canvas: PlanarImage, face: Float32Array, canvasToTemplate: readonly number[], blend: number): Promise<void> {
+  if (blend <= 0) return;
+  // Where the face lands on the canvas much smaller than 512, bilinear sampling would alias: pre-shrink.
+  const canvasScale = 1 / affineScale(canvasToTemplate);
+  let src = face;
+  let srcSize = FACE_SIZE;
+  if (canvasScale < MIN_DIRECT_SCALE) {
+    srcSize = Math.max(8, Math.round(FACE_SIZE * canvasScale));
+    const full = { width: FACE_SIZE, height: FACE_SIZE, channels: 3, data: face };
+    src = (await resizeRegion(full, { left: 0, top: 0, width: FACE_SIZE, height: FACE_SIZE }, srcSize, srcSize)).data;
+  }
+  const k = srcSize / FACE_SIZE;
+
+  // Canvas rows/columns the template square can reach.
+  const toCanvas = invertAffine(canvasToTemplate);
+  const corners = [applyAffine(toCanvas, 0, 0), applyAffine(toCanvas, FACE_SIZE, 0), applyAffine(toCanvas, 0, FACE_SIZE), applyAffine(toCanvas, FACE_SIZE, FACE_SIZE)];
+  const x0 = Math.max(0, Math.floor(Math.min(...corners.map((p) => p[0]))));
+  const y0 = Math.max(0, Math.floor(Math.min(...corners.map((p) => p[1]))));
+  const x1 = Math.min(canvas.width, Math.ceil(Math.max(...corners.map((p) => p[0]))));
+  const y1 = Math.min(canvas.height, Math.ceil(Math.max(...corners.map((p) => p[1]))));
+
+  const W = canvas.width;
+  const plane = W * canvas.height;
+  const cd = canvas.data;
+  const srcPlane = srcSize * srcSize;
+  const [a, b, tx, c, d, ty] = canvasToTemplate as Affine;
+  for (let y = y0; y < y1; y++) {
+    let u = a * (x0 + 0.5) + b * (y + 0.5) + tx;
+    let v = c * (x0 + 0.5) + d * (y + 0.5) + ty;
+    for (let x = x0; x < x1; x++, u += a, v += c) {
+      if (u <= 0 || v <= 0 || u >= FACE_SIZE || v >= FACE_SIZE) continue;
+      const weight = blend * profileAt(u) * profileAt(v);
+      if (weight <= 0) continue;
+      // Face sample, bilinear, clamped to the crop (the mask is 0 long before its edge).
+      let sx = u * k - 0.5;
+      let sy = v * k - 0.5;
+      sx = sx < 0 ? 0 : sx > srcSize - 1 ? srcSize - 1 : sx;
+      sy = sy < 0 ? 0 : sy > srcSize - 1 ? srcSize - 1 : sy;
+      const ix = Math.min(Math.floor(sx), srcSize - 2);
+      const iy = Math.min(Math.floor(sy), srcSize - 2);
+      const fx = sx - ix;
+      const fy = sy - iy;
+      const i = iy * srcSize + ix;
+      const o = y * W + x;
+      for (let ch = 0, sb = 0, cb = 0; ch < 3; ch++, sb += srcPlane, cb += plane) {
+        const top = src[sb + i]! + (src[sb + i + 1]! - src[sb + i]!) * fx;
+        const bottom = src[sb + i + srcSize]! + (src[sb + i + srcSize + 1]! - src[sb + i + srcSize]!) * fx;
+        const value = top + (bottom - top) * fy;
+        cd[cb + o] = cd[cb + o]! + (value - cd[cb + o]!) * weight;
+      }
+    }
+  }
+}
