@@ -2,10 +2,10 @@ import type { S3Client } from '@aws-sdk/client-s3';
 import type { SQSClient } from '@aws-sdk/client-sqs';
 import { type CommonConfig, credentialsFromConfig } from '../config/common.ts';
 import { bootstrapResources, resolveQueueUrl } from '../embedded/bootstrap.ts';
-import { type JobQueue, createQueue } from '../queue/queue.ts';
+import { createQueue, type JobQueue } from '../queue/queue.ts';
 import { createSqsClient } from '../queue/sqs-client.ts';
 import { createS3Client } from '../storage/s3-client.ts';
-import { type Storage, createStorage } from '../storage/storage.ts';
+import { createStorage, type Storage } from '../storage/storage.ts';
 
 export interface Backend {
   s3: S3Client;
@@ -30,7 +30,12 @@ export async function connectBackend(config: CommonConfig): Promise<Backend> {
   const publicEndpoint = config.S3_PUBLIC_ENDPOINT;
   const presignClient =
     publicEndpoint && publicEndpoint !== config.S3_ENDPOINT
-      ? createS3Client({ endpoint: publicEndpoint, region: config.S3_REGION, credentials, forcePathStyle: config.S3_FORCE_PATH_STYLE })
+      ? createS3Client({
+          endpoint: publicEndpoint,
+          region: config.S3_REGION,
+          credentials,
+          forcePathStyle: config.S3_FORCE_PATH_STYLE,
+        })
       : undefined;
   const sqs = createSqsClient({ endpoint: config.SQS_ENDPOINT, region: config.S3_REGION, credentials });
 

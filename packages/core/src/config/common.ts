@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { LOG_LEVELS, envBool, envInt, envUrl } from './env.ts';
+import { envBool, envInt, envUrl, LOG_LEVELS } from './env.ts';
 
 /** Port the embedded S3 + SQS backend listens on; the endpoint defaults point at it. */
 export const DEFAULT_EMBEDDED_PORT = 4566;
@@ -21,7 +21,10 @@ export const CommonEnvShape = {
   S3_REGION: z.string().min(1).default('us-east-1'),
   S3_BUCKET: z
     .string()
-    .regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, 'must be a valid S3 bucket name (3–63 lower-case letters, digits, . -)')
+    .regex(
+      /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/,
+      'must be a valid S3 bucket name (3–63 lower-case letters, digits, . -)',
+    )
     .default('photoenhance'),
   S3_FORCE_PATH_STYLE: envBool(true),
   AWS_ACCESS_KEY_ID: z.string().min(1).optional(),
@@ -30,9 +33,15 @@ export const CommonEnvShape = {
   SQS_ENDPOINT: endpointVar,
   /** Full queue URL; when absent the queue is looked up (or created) by SQS_QUEUE_NAME. */
   SQS_QUEUE_URL: envUrl().optional(),
-  SQS_QUEUE_NAME: z.string().regex(/^[A-Za-z0-9_-]{1,80}$/, 'must be 1–80 letters, digits, _ or -').default('photoenhance-jobs'),
+  SQS_QUEUE_NAME: z
+    .string()
+    .regex(/^[A-Za-z0-9_-]{1,80}$/, 'must be 1–80 letters, digits, _ or -')
+    .default('photoenhance-jobs'),
   SQS_DLQ_URL: envUrl().optional(),
-  SQS_DLQ_NAME: z.string().regex(/^[A-Za-z0-9_-]{1,80}$/, 'must be 1–80 letters, digits, _ or -').default('photoenhance-jobs-dlq'),
+  SQS_DLQ_NAME: z
+    .string()
+    .regex(/^[A-Za-z0-9_-]{1,80}$/, 'must be 1–80 letters, digits, _ or -')
+    .default('photoenhance-jobs-dlq'),
   /** Deliveries before a job moves to the DLQ. */
   MAX_RECEIVE_COUNT: envInt(3, { min: 1, max: 1000 }),
   /** Seconds a received job stays hidden; workers extend it with heartbeats. */

@@ -34,7 +34,10 @@ export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', '
  * Parses `env` with `schema`, treating empty strings as unset. Refuses with ONE error that names every bad
  * variable (INVALID_OPTIONS, details.variables), so a misconfigured process says everything at once.
  */
-export function loadConfig<S extends z.ZodType>(schema: S, env: Record<string, string | undefined> = process.env): z.output<S> {
+export function loadConfig<S extends z.ZodType>(
+  schema: S,
+  env: Record<string, string | undefined> = process.env,
+): z.output<S> {
   const cleaned: Record<string, string> = {};
   for (const [name, value] of Object.entries(env)) {
     if (value !== undefined && value.trim() !== '') cleaned[name] = value;
@@ -43,11 +46,18 @@ export function loadConfig<S extends z.ZodType>(schema: S, env: Record<string, s
   if (parsed.success) return parsed.data;
   const problems = parsed.error.issues.map((issue) => {
     const variable = issue.path.length > 0 ? issue.path.join('.') : '(config)';
-    const shown = typeof issue.path[0] === 'string' && cleaned[issue.path[0]] !== undefined ? ` (got "${cleaned[issue.path[0]]}")` : '';
+    const shown =
+      typeof issue.path[0] === 'string' && cleaned[issue.path[0]] !== undefined
+        ? ` (got "${cleaned[issue.path[0]]}")`
+        : '';
     return { variable, message: `${variable}: ${issue.message}${shown}` };
   });
-  throw new PhotoEnhanceError('INVALID_OPTIONS', `Invalid configuration:\n  ${problems.map((p) => p.message).join('\n  ')}`, {
-    cause: parsed.error,
-    details: { variables: [...new Set(problems.map((p) => p.variable))] },
-  });
+  throw new PhotoEnhanceError(
+    'INVALID_OPTIONS',
+    `Invalid configuration:\n  ${problems.map((p) => p.message).join('\n  ')}`,
+    {
+      cause: parsed.error,
+      details: { variables: [...new Set(problems.map((p) => p.variable))] },
+    },
+  );
 }

@@ -32,7 +32,9 @@ const FOURTEEN_DAYS = String(14 * 24 * 3600);
 
 function queueError(action: string, err: unknown): PhotoEnhanceError {
   if (err instanceof PhotoEnhanceError) return err;
-  return new PhotoEnhanceError('QUEUE_ERROR', `Queue ${action} failed: ${(err as Error)?.name ?? 'Error'}`, { cause: err });
+  return new PhotoEnhanceError('QUEUE_ERROR', `Queue ${action} failed: ${(err as Error)?.name ?? 'Error'}`, {
+    cause: err,
+  });
 }
 
 async function ensureBucket(s3: S3Client, bucket: string): Promise<void> {
@@ -48,7 +50,9 @@ async function ensureBucket(s3: S3Client, bucket: string): Promise<void> {
       new CreateBucketCommand({
         Bucket: bucket,
         // us-east-1 is the one region that refuses an explicit location constraint.
-        ...(region && region !== 'us-east-1' ? { CreateBucketConfiguration: { LocationConstraint: region as never } } : {}),
+        ...(region && region !== 'us-east-1'
+          ? { CreateBucketConfiguration: { LocationConstraint: region as never } }
+          : {}),
       }),
     );
   } catch (err) {
@@ -64,7 +68,8 @@ async function ensureQueue(sqs: SQSClient, name: string): Promise<string> {
     if (out.QueueUrl) return out.QueueUrl;
   } catch (err) {
     const errName = (err as Error).name;
-    if (errName !== 'QueueDoesNotExist' && errName !== 'AWS.SimpleQueueService.NonExistentQueue') throw queueError('getQueueUrl', err);
+    if (errName !== 'QueueDoesNotExist' && errName !== 'AWS.SimpleQueueService.NonExistentQueue')
+      throw queueError('getQueueUrl', err);
   }
   try {
     const out = await sqs.send(new CreateQueueCommand({ QueueName: name }));
@@ -87,7 +92,9 @@ export async function bootstrapResources(options: BootstrapOptions): Promise<Boo
   const dlqUrl = await ensureQueue(sqs, options.dlqName);
   let dlqArn: string | undefined;
   try {
-    await sqs.send(new SetQueueAttributesCommand({ QueueUrl: dlqUrl, Attributes: { MessageRetentionPeriod: FOURTEEN_DAYS } }));
+    await sqs.send(
+      new SetQueueAttributesCommand({ QueueUrl: dlqUrl, Attributes: { MessageRetentionPeriod: FOURTEEN_DAYS } }),
+    );
     const attrs = await sqs.send(new GetQueueAttributesCommand({ QueueUrl: dlqUrl, AttributeNames: ['QueueArn'] }));
     dlqArn = attrs.Attributes?.QueueArn;
   } catch (err) {

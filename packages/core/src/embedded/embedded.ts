@@ -1,5 +1,7 @@
+import { existsSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
-import { join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { startFauxqs } from 'fauxqs';
 import { DEFAULT_EMBEDDED_PORT } from '../config/common.ts';
 import { PhotoEnhanceError } from '../errors/errors.ts';
@@ -21,6 +23,52 @@ export interface EmbeddedBackend {
   stop(): Promise<void>;
 }
 
+/** Finds a file of the installed fauxqs package (its exports map hides everything but the entry point). */
+function fauxqsFile(relative: string): string | undefined {
+  let dir = import.meta.dirname;
+  for (;;) {
+    const candidate = join(dir, 'node_modules', 'fauxqs', relative);
+    if (existsSync(candidate)) return candidate;
+    const parent = dirname(dir);
+    if (parent === dir) return undefined;
+    dir = parent;
+  }
+}
+
+let persistencePatched = false;
+
+/**
+ * fauxqs 2.4.1 bug: with SQLite persistence, ChangeMessageVisibility(0) writes NULL into the NOT NULL
+ * approximate_receive_count column, so the call fails with a 500 (and the SDK's retry then sees
+ * MessageNotInflight). Workers use visibility 0 to hand a job back, so the embedded backend replaces that
+ * one statement with one that clears only the in-flight columns (keeping the receive count, as SQS does).
+ */
+async function patchFauxqsPersistence(): Promise<void> {
+  if (persistencePatched) return;
+  persistencePatched = true;
+  const file = fauxqsFile('dist/persistence.js');
+  if (!file) return;
+  const mod = (await import(pathToFileURL(file).href)) as {
+    PersistenceManager?: { prototype: Record<string, unknown> };
+  };
+  const proto = mod.PersistenceManager?.prototype;
+  if (!proto || typeof proto.updateMessageReady !== 'function') return;
+  const ready = new WeakMap<object, { run(id: string): unknown }>();
+  proto.updateMessageReady = function updateMessageReady(
+    this: { db: { prepare(sql: string): { run(id: string): unknown } } },
+    messageId: string,
+  ) {
+    let stmt = ready.get(this);
+    if (!stmt) {
+      stmt = this.db.prepare(
+        'UPDATE sqs_messages SET receipt_handle = NULL, visibility_deadline = NULL WHERE message_id = ?',
+      );
+      ready.set(this, stmt);
+    }
+    stmt.run(messageId);
+  };
+}
+
 /**
  * Runs fauxqs (S3 + SQS emulator) inside this process with on-disk persistence, so queued tasks, records and
  * images survive a restart. Limits worth knowing: it does not check presigned signatures or expiry, has no
@@ -33,6 +81,7 @@ export async function startEmbeddedBackend(options: EmbeddedBackendOptions): Pro
   await mkdir(sqsDir, { recursive: true });
   await mkdir(s3Dir, { recursive: true });
   const region = options.region ?? 'us-east-1';
+  await patchFauxqsPersistence();
   let server: Awaited<ReturnType<typeof startFauxqs>>;
   try {
     server = await startFauxqs({

@@ -155,7 +155,9 @@ export function createQueue(options: CreateQueueOptions): JobQueue {
     async send(message, sendOptions = {}) {
       const body = serializeJobMessage(message);
       const out = await call('send', () =>
-        client.send(new SendMessageCommand({ QueueUrl: queueUrl, MessageBody: body, DelaySeconds: sendOptions.delaySeconds })),
+        client.send(
+          new SendMessageCommand({ QueueUrl: queueUrl, MessageBody: body, DelaySeconds: sendOptions.delaySeconds }),
+        ),
       );
       return out.MessageId ?? '';
     },
@@ -163,7 +165,9 @@ export function createQueue(options: CreateQueueOptions): JobQueue {
     receive: (receiveOptions) => receiveFrom(queueUrl, receiveOptions),
 
     async delete(receiptHandle) {
-      await call('delete', () => client.send(new DeleteMessageCommand({ QueueUrl: queueUrl, ReceiptHandle: receiptHandle })));
+      await call('delete', () =>
+        client.send(new DeleteMessageCommand({ QueueUrl: queueUrl, ReceiptHandle: receiptHandle })),
+      );
     },
 
     async changeVisibility(receiptHandle, visibilityTimeout) {
@@ -184,7 +188,9 @@ export function createQueue(options: CreateQueueOptions): JobQueue {
 
     async deleteDlq(receiptHandle) {
       const url = requireDlq();
-      await call('delete', () => client.send(new DeleteMessageCommand({ QueueUrl: url, ReceiptHandle: receiptHandle })));
+      await call('delete', () =>
+        client.send(new DeleteMessageCommand({ QueueUrl: url, ReceiptHandle: receiptHandle })),
+      );
     },
 
     dlqDepth: () => depthOf(requireDlq()),

@@ -13,20 +13,24 @@ const MAX_NAME_LENGTH = 100;
  */
 export function safeName(raw: string | undefined | null, fallback = 'image'): string {
   const lastSegment = (raw ?? '').split(/[\\/]/).pop() ?? '';
-  let name = lastSegment
+  const ascii = lastSegment
     .normalize('NFKD')
     .replace(/[\u0300-\u036f]/g, '') // drop accents so "é" becomes "e", not "_"
     .replace(/[^A-Za-z0-9._-]+/g, '_')
-    .replace(/_+/g, '_')
-    .replace(/^[._-]+/, '');
-  const dot = name.lastIndexOf('.');
-  const ext = dot > 0 ? name.slice(dot + 1).slice(0, 10) : '';
-  let stem = dot > 0 ? name.slice(0, dot) : name;
-  stem = stem.replace(/[._-]+$/, '');
+    .replace(/_+/g, '_');
+  const dot = ascii.lastIndexOf('.');
+  const ext =
+    dot >= 0
+      ? ascii
+          .slice(dot + 1)
+          .replace(/[^A-Za-z0-9]/g, '')
+          .slice(0, 10)
+      : '';
+  // Clean the stem on its own, so a name of only non-ASCII letters still keeps its extension.
+  let stem = (dot >= 0 ? ascii.slice(0, dot) : ascii).replace(/^[._-]+/, '').replace(/[._-]+$/, '');
   if (!stem) stem = fallback;
   const room = MAX_NAME_LENGTH - (ext ? ext.length + 1 : 0);
-  name = ext ? `${stem.slice(0, room)}.${ext}` : stem.slice(0, room);
-  return name;
+  return ext ? `${stem.slice(0, room)}.${ext}` : stem.slice(0, room);
 }
 
 /** File name without its extension. */

@@ -10,7 +10,14 @@ import {
   type S3Client,
 } from '@aws-sdk/client-s3';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
-import { type CancelMarker, CancelMarkerSchema, type TaskRecord, type TaskRecordInput, TaskRecordSchema, effectiveTask } from '../contracts/task.ts';
+import {
+  type CancelMarker,
+  CancelMarkerSchema,
+  effectiveTask,
+  type TaskRecord,
+  type TaskRecordInput,
+  TaskRecordSchema,
+} from '../contracts/task.ts';
 import { PhotoEnhanceError } from '../errors/errors.ts';
 import { isNotFoundError, toStorageError } from './errors.ts';
 import { keys } from './keys.ts';
@@ -186,9 +193,13 @@ export function createStorage(options: CreateStorageOptions): Storage {
         );
         const failed = out.Errors?.filter((e) => e.Code !== 'NoSuchKey') ?? [];
         if (failed.length > 0) {
-          throw new PhotoEnhanceError('STORAGE_ERROR', `Storage deletePrefix failed for ${failed.length} objects under ${prefix}`, {
-            details: { keys: failed.slice(0, 10).map((e) => e.Key) },
-          });
+          throw new PhotoEnhanceError(
+            'STORAGE_ERROR',
+            `Storage deletePrefix failed for ${failed.length} objects under ${prefix}`,
+            {
+              details: { keys: failed.slice(0, 10).map((e) => e.Key) },
+            },
+          );
         }
         deleted += batch.length;
       }

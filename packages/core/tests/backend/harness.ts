@@ -1,9 +1,9 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { type Backend, connectBackend } from '../../src/backend/connect.ts';
 import { CommonEnvSchema } from '../../src/config/common.ts';
 import { loadConfig } from '../../src/config/env.ts';
-import { type Backend, connectBackend } from '../../src/backend/connect.ts';
 import { type EmbeddedBackend, startEmbeddedBackend } from '../../src/embedded/embedded.ts';
 
 export interface TestBackend extends Backend {
@@ -34,4 +34,10 @@ export async function startTestBackend(env: Record<string, string> = {}): Promis
       await rm(dataDir, { recursive: true, force: true });
     },
   };
+}
+
+/** The value, or a test failure saying what was missing (instead of a non-null assertion). */
+export function must<T>(value: T | null | undefined, what = 'value'): T {
+  if (value === null || value === undefined) throw new Error(`expected ${what}`);
+  return value;
 }

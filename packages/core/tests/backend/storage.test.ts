@@ -6,7 +6,7 @@ import { PhotoEnhanceError } from '../../src/errors/errors.ts';
 import { keys } from '../../src/storage/keys.ts';
 import { createS3Client } from '../../src/storage/s3-client.ts';
 import { createStorage } from '../../src/storage/storage.ts';
-import { type TestBackend, startTestBackend } from './harness.ts';
+import { startTestBackend, type TestBackend } from './harness.ts';
 
 let backend: TestBackend;
 beforeAll(async () => {
@@ -53,7 +53,9 @@ describe('storage repository on fauxqs', () => {
     expect(Buffer.concat(chunks).toString()).toBe('abc');
 
     await storage.put(`${keys.inputPrefix(id)}second.bin`, Readable.from([Buffer.from('12345')]), { contentLength: 5 });
-    expect((await storage.list(keys.inputPrefix(id))).map((o) => o.key).sort()).toEqual([key, `${keys.inputPrefix(id)}second.bin`].sort());
+    expect((await storage.list(keys.inputPrefix(id))).map((o) => o.key).sort()).toEqual(
+      [key, `${keys.inputPrefix(id)}second.bin`].sort(),
+    );
 
     expect(await storage.deletePrefix(keys.inputPrefix(id))).toBe(2);
     expect(await storage.list(keys.inputPrefix(id))).toEqual([]);
@@ -69,7 +71,12 @@ describe('storage repository on fauxqs', () => {
 
   it('maps an unreachable endpoint to a retryable STORAGE_ERROR', async () => {
     const dead = createStorage({
-      client: createS3Client({ endpoint: 'http://127.0.0.1:9', region: 'us-east-1', credentials: { accessKeyId: 'a', secretAccessKey: 'b' }, maxAttempts: 1 }),
+      client: createS3Client({
+        endpoint: 'http://127.0.0.1:9',
+        region: 'us-east-1',
+        credentials: { accessKeyId: 'a', secretAccessKey: 'b' },
+        maxAttempts: 1,
+      }),
       bucket: 'photoenhance',
     });
     const err = (await dead.ping().catch((e: unknown) => e)) as PhotoEnhanceError;
@@ -113,7 +120,13 @@ describe('storage repository on fauxqs', () => {
     expect(await backend.storage.readTask(id)).toEqual(written);
 
     // The worker (sole writer after creation) moves it on; then the API asks for cancellation.
-    await backend.storage.writeTask({ ...written, status: 'processing', progress: 40, stage: 'upscale', updatedAt: new Date().toISOString() });
+    await backend.storage.writeTask({
+      ...written,
+      status: 'processing',
+      progress: 40,
+      stage: 'upscale',
+      updatedAt: new Date().toISOString(),
+    });
     await backend.storage.writeCancelMarker(id, 'user');
     expect((await backend.storage.readTask(id))?.status).toBe('processing');
     const state = await backend.storage.readTaskState(id);

@@ -1,0 +1,100 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { connectBackend } from '../../src/backend/connect.ts';
+import { CommonEnvSchema } from '../../src/config/common.ts';
+import { loadConfig } from '../../src/config/env.ts';
+import { newId } from '../../src/contracts/ids.ts';
+import { bootstrapResources } from '../../src/embedded/bootstrap.ts';
+import { startEmbeddedBackend } from '../../src/embedded/embedded.ts';
+import { EnhanceOptionsSchema } from '../../src/engine/types.ts';
+import { must } from './harness.ts';
+
+const dirs: string[] = [];
+afterAll(async () => {
+  for (const dir of dirs) await rm(dir, { recursive: true, force: true });
+});
+
+async function connect(endpoint: string) {
+  return connectBackend(loadConfig(CommonEnvSchema, { S3_ENDPOINT: endpoint, SQS_ENDPOINT: endpoint }));
+}
+
+describe('embedded backend', () => {
+  it('keeps objects, queued messages and receive counts across a restart on the same data dir', async () => {
+    const dataDir = await mkdtemp(join(tmpdir(), 'pe-embedded-'));
+    dirs.push(dataDir);
+    const taskId = newId();
+
+    const first = await startEmbeddedBackend({ dataDir, port: 0 });
+    const a = await connect(first.s3Endpoint);
+    await a.storage.put(`inputs/${taskId}/a.png`, Buffer.from('kept'));
+    await a.queue.send({
+      version: 1,
+      taskId,
+      inputKey: `inputs/${taskId}/a.png`,
+      options: EnhanceOptionsSchema.parse({}),
+    });
+    // Handing a job back (visibility 0) must persist too: fauxqs 2.4.1 needs the embedded patch for it.
+    const [taken] = await a.queue.receive({ waitTimeSeconds: 1 });
+    await a.queue.changeVisibility(must(taken).receiptHandle, 0);
+    a.close();
+    await first.stop();
+
+    const second = await startEmbeddedBackend({ dataDir, port: 0 });
+    try {
+      const b = await connect(second.s3Endpoint);
+      expect((await b.storage.getBuffer(`inputs/${taskId}/a.png`)).toString()).toBe('kept');
+      const [m] = await b.queue.receive({ waitTimeSeconds: 1 });
+      expect(m?.job?.taskId).toBe(taskId);
+      expect(m?.receiveCount).toBe(2);
+      b.close();
+    } finally {
+      await second.stop();
+    }
+  });
+
+  it('bootstraps idempotently and wires the redrive policy', async () => {
+    const dataDir = await mkdtemp(join(tmpdir(), 'pe-embedded-'));
+    dirs.push(dataDir);
+    const server = await startEmbeddedBackend({ dataDir, port: 0 });
+    try {
+      const { s3, sqs, close } = await connect(server.s3Endpoint);
+      const opts = {
+        s3,
+        sqs,
+        bucket: 'other-bucket',
+        queueName: 'q1',
+        dlqName: 'q1-dlq',
+        maxReceiveCount: 5,
+        visibilityTimeout: 60,
+      };
+      const once = await bootstrapResources(opts);
+      const twice = await bootstrapResources(opts);
+      expect(twice).toEqual(once);
+      const { GetQueueAttributesCommand } = await import('@aws-sdk/client-sqs');
+      const attrs = await sqs.send(new GetQueueAttributesCommand({ QueueUrl: once.queueUrl, AttributeNames: ['All'] }));
+      expect(JSON.parse(attrs.Attributes?.RedrivePolicy ?? '{}')).toMatchObject({
+        deadLetterTargetArn: once.dlqArn,
+        maxReceiveCount: 5,
+      });
+      expect(attrs.Attributes?.VisibilityTimeout).toBe('60');
+      close();
+    } finally {
+      await server.stop();
+    }
+  });
+
+  it('explains a port that is already taken', async () => {
+    const dataDir = await mkdtemp(join(tmpdir(), 'pe-embedded-'));
+    dirs.push(dataDir);
+    const server = await startEmbeddedBackend({ dataDir, port: 0 });
+    try {
+      await expect(startEmbeddedBackend({ dataDir: join(dataDir, 'b'), port: server.port })).rejects.toThrow(
+        /already in use/,
+      );
+    } finally {
+      await server.stop();
+    }
+  });
+});
