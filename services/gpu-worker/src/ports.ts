@@ -1,17 +1,12 @@
 /**
- * What the worker needs from its collaborators, as narrow structural interfaces: the core storage/queue
- * repositories and the engine satisfy them directly, and tests can wrap them (fault injection) without
- * the worker knowing.
+ * What the worker needs from its collaborators, as narrow structural types: the core storage/queue
+ * repositories and the engine satisfy them directly, and tests can wrap them (fault injection) without the
+ * worker knowing.
  */
-import type { EnhanceOptionsInput, EnhanceResult, RunContext } from '@photoenhance/core';
+import type { EnhanceOptionsInput, EnhanceResult, JobQueue, RunContext, Storage } from '@photoenhance/core';
 
-export interface ReceivedMessage {
-  messageId: string;
-  receiptHandle: string;
-  body: string;
-  /** SQS ApproximateReceiveCount: 1 on the first delivery. */
-  receiveCount: number;
-}
+export type WorkerStorage = Pick<Storage, 'readTask' | 'writeTask' | 'readCancelMarker' | 'getBuffer' | 'put' | 'delete'>;
+export type WorkerQueue = Pick<JobQueue, 'receive' | 'delete' | 'changeVisibility' | 'receiveDlq' | 'deleteDlq'>;
 
 export interface WorkerLogger {
   debug(obj: object, msg?: string): void;
@@ -22,7 +17,20 @@ export interface WorkerLogger {
 
 export interface WorkerEngine {
   warmUp(): Promise<void>;
-  readiness(): { ready: boolean };
   enhance(input: Buffer, options: EnhanceOptionsInput, ctx: RunContext): Promise<EnhanceResult>;
   close(): Promise<void>;
+}
+
+/** Why a running job was stopped from outside the engine. */
+export type AbortKind = 'cancelled' | 'shutdown' | 'killed' | 'lease-lost';
+
+export class JobAbort {
+  readonly kind: AbortKind;
+  constructor(kind: AbortKind) {
+    this.kind = kind;
+  }
+}
+
+export function abortKind(signal: AbortSignal): AbortKind | undefined {
+  return signal.aborted && signal.reason instanceof JobAbort ? signal.reason.kind : undefined;
 }

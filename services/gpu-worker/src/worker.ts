@@ -1,0 +1,186 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { WorkerTimings } from './config.ts';
+import { reapDeadLetters } from './dlq-reaper.ts';
+import { runJob } from './job-runner.ts';
+import { createWorkerMetrics, type JobOutcome, type WorkerMetrics } from './metrics.ts';
+import { JobAbort, type WorkerEngine, type WorkerLogger, type WorkerQueue, type WorkerStorage } from './ports.ts';
+
+export interface CreateWorkerOptions {
+  storage: WorkerStorage;
+  queue: WorkerQueue;
+  engine: WorkerEngine;
+  config: WorkerTimings;
+  logger: WorkerLogger;
+  metrics?: WorkerMetrics;
+  /** Called after each job (tests and the launcher observe the loop through it). */
+  onJobDone?: (outcome: JobOutcome, taskId: string | undefined) => void;
+}
+
+export interface StopOptions {
+  /** Overrides WORKER_SHUTDOWN_GRACE_MS for this stop. */
+  graceMs?: number;
+}
+
+export type WorkerState = 'idle' | 'warming' | 'running' | 'stopping' | 'stopped';
+
+/** Back-off after a failed receive, so an unreachable queue is not hammered. */
+const RECEIVE_RETRY_MS = [250, 500, 1000, 2000, 5000];
+
+/**
+ * The consumer loop: one message at a time, models warmed before the first receive. stop() stops receiving
+ * at once, lets the current job finish within the grace period, otherwise aborts it and releases the message
+ * (visibility 0) so another worker picks it up immediately. kill() simulates a crash: nothing is released.
+ */
+export function createWorker(options: CreateWorkerOptions) {
+  const { storage, queue, engine, logger } = options;
+  const timings = options.config;
+  const metrics = options.metrics ?? createWorkerMetrics();
+  let state: WorkerState = 'idle';
+  let ready = false;
+  // Two signals: receiving stops at once on stop(); the running job is only aborted after the grace period.
+  const receiveController = new AbortController();
+  const jobController = new AbortController();
+  let loop: Promise<void> | undefined;
+  let current: { taskId: string | undefined; done: Promise<JobOutcome>; startedAt: number } | undefined;
+  let reaperTimer: NodeJS.Timeout | undefined;
+  let reaping: Promise<unknown> | undefined;
+  const counts: Partial<Record<JobOutcome, number>> = {};
+
+  async function runLoop(): Promise<void> {
+    let failures = 0;
+    while (!receiveController.signal.aborted) {
+      let messages: Awaited<ReturnType<WorkerQueue['receive']>>;
+      try {
+        messages = await queue.receive({
+          max: 1,
+          waitTimeSeconds: timings.waitTimeSeconds,
+          visibilityTimeout: timings.visibilityTimeoutSeconds,
+          signal: receiveController.signal,
+        });
+        failures = 0;
+      } catch (err) {
+        if (receiveController.signal.aborted) break;
+        const delay = RECEIVE_RETRY_MS[Math.min(failures++, RECEIVE_RETRY_MS.length - 1)] ?? 5000;
+        logger.warn({ err, retryInMs: delay }, 'receive failed');
+        await sleep(delay, undefined, { signal: receiveController.signal }).catch(() => undefined);
+        continue;
+      }
+      for (const message of messages) {
+        // Received during shutdown: hand it straight back rather than start work we may not finish.
+        if (receiveController.signal.aborted) {
+          await queue.changeVisibility(message.receiptHandle, 0).catch(() => undefined);
+          continue;
+        }
+        await handle(message);
+      }
+    }
+  }
+
+  async function handle(message: Awaited<ReturnType<WorkerQueue['receive']>>[number]): Promise<void> {
+    const taskId = message.job?.taskId;
+    const end = metrics.jobSeconds.startTimer();
+    metrics.busy.set(1);
+    const done = runJob({ storage, queue, engine, logger, timings }, message, jobController.signal);
+    current = { taskId, done, startedAt: Date.now() };
+    let outcome: JobOutcome;
+    try {
+      outcome = await done;
+    } catch (err) {
+      // Storage/queue down while settling: the message stays in the queue and comes back after its visibility.
+      logger.error({ err, taskId }, 'job could not be settled; leaving it to redelivery');
+      outcome = 'retry';
+    } finally {
+      current = undefined;
+      metrics.busy.set(0);
+      end();
+    }
+    metrics.jobs.inc({ outcome });
+    counts[outcome] = (counts[outcome] ?? 0) + 1;
+    options.onJobDone?.(outcome, taskId);
+  }
+
+  function startReaper(): void {
+    if (timings.dlqReapIntervalMs <= 0) return;
+    reaperTimer = setInterval(() => {
+      if (reaping) return;
+      reaping = reapDeadLetters({ storage, queue, logger })
+        .then((n) => n > 0 && logger.info({ count: n }, 'dead letters reaped'))
+        .catch((err: unknown) => logger.warn({ err }, 'dead-letter reaping failed'))
+        .finally(() => {
+          reaping = undefined;
+        });
+    }, timings.dlqReapIntervalMs);
+  }
+
+  return {
+    metrics,
+    /** Warms the models, then starts the receive loop; resolves once the loop runs. */
+    async start(): Promise<void> {
+      if (state !== 'idle') throw new Error(`worker already ${state}`);
+      state = 'warming';
+      logger.info({ workerId: timings.workerId }, 'warming up models');
+      const t0 = Date.now();
+      await engine.warmUp();
+      if (receiveController.signal.aborted) return;
+      ready = true;
+      metrics.ready.set(1);
+      state = 'running';
+      logger.info({ workerId: timings.workerId, warmUpMs: Date.now() - t0 }, 'worker ready; receiving jobs');
+      loop = runLoop().catch((err: unknown) => logger.error({ err }, 'worker loop crashed'));
+      startReaper();
+    },
+
+    async stop(stopOptions: StopOptions = {}): Promise<void> {
+      if (state === 'stopped' || state === 'stopping') return loop;
+      state = 'stopping';
+      ready = false;
+      metrics.ready.set(0);
+      clearInterval(reaperTimer);
+      receiveController.abort(new JobAbort('shutdown'));
+      const job = current;
+      const grace = stopOptions.graceMs ?? timings.shutdownGraceMs;
+      if (job) {
+        logger.info({ taskId: job.taskId, graceMs: grace }, 'stopping: letting the current job finish');
+        const graceTimer = new AbortController();
+        const finished = await Promise.race([
+          job.done.then(() => true, () => true),
+          sleep(grace, false, { signal: graceTimer.signal }).catch(() => false),
+        ]);
+        graceTimer.abort();
+        if (!finished) {
+          logger.warn({ taskId: job.taskId }, 'grace period over: aborting the job and releasing its message');
+          jobController.abort(new JobAbort('shutdown'));
+        }
+      }
+      await loop;
+      await reaping;
+      state = 'stopped';
+      logger.info({ workerId: timings.workerId }, 'worker stopped');
+    },
+
+    /** Crash simulation (tests): abandon the current job without writing or releasing anything. */
+    async kill(): Promise<void> {
+      state = 'stopping';
+      ready = false;
+      clearInterval(reaperTimer);
+      jobController.abort(new JobAbort('killed'));
+      receiveController.abort(new JobAbort('killed'));
+      await loop;
+      await reaping;
+      state = 'stopped';
+    },
+
+    isReady: () => ready,
+    state: () => state,
+    describe: () => ({
+      workerId: timings.workerId,
+      state,
+      ready,
+      currentTask: current?.taskId ?? null,
+      currentForMs: current ? Date.now() - current.startedAt : null,
+      jobs: { ...counts },
+    }),
+  };
+}
+
+export type Worker = ReturnType<typeof createWorker>;

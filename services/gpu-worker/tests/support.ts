@@ -1,0 +1,204 @@
+/**
+ * Test support for the worker: a real embedded S3 + SQS backend per test file, a task submitter that does what
+ * the API does (input object, queued record, job message), and a small sharp-based engine whose speed the
+ * tests control (the worker's queue semantics are under test here, not the models).
+ */
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import {
+  type Backend,
+  CommonEnvSchema,
+  connectBackend,
+  type EmbeddedBackend,
+  type EnhanceOptionsInput,
+  EnhanceOptionsSchema,
+  type EnhanceResult,
+  keys,
+  loadConfig,
+  newId,
+  PhotoEnhanceError,
+  type RunContext,
+  startEmbeddedBackend,
+  type TaskRecord,
+  throwIfAborted,
+} from '@photoenhance/core';
+import sharp from 'sharp';
+import type { WorkerTimings } from '../src/config.ts';
+import type { WorkerEngine, WorkerLogger } from '../src/ports.ts';
+
+export const silentLogger: WorkerLogger = { debug() {}, info() {}, warn() {}, error() {} };
+
+export function testTimings(overrides: Partial<WorkerTimings> = {}): WorkerTimings {
+  return {
+    workerId: `test-${newId().slice(0, 8)}`,
+    waitTimeSeconds: 1,
+    visibilityTimeoutSeconds: 2,
+    heartbeatMs: 500,
+    cancelPollMs: 100,
+    shutdownGraceMs: 5000,
+    progressIntervalMs: 50,
+    retryBackoffSeconds: 0,
+    dlqReapIntervalMs: 0,
+    ...overrides,
+  };
+}
+
+export interface TestBackendHandle {
+  embedded: EmbeddedBackend;
+  /** A backend with its own queue + DLQ (unique names), so tests in one file do not see each other's jobs. */
+  connect(options?: { maxReceiveCount?: number }): Promise<Backend>;
+  close(): Promise<void>;
+}
+
+export async function startTestBackend(): Promise<TestBackendHandle> {
+  const dataDir = await mkdtemp(join(tmpdir(), 'pe-worker-'));
+  const embedded = await startEmbeddedBackend({ dataDir, port: 0 });
+  const backends: Backend[] = [];
+  return {
+    embedded,
+    async connect(options = {}) {
+      const suffix = newId().slice(0, 8);
+      const config = loadConfig(CommonEnvSchema, {
+        S3_ENDPOINT: embedded.s3Endpoint,
+        SQS_ENDPOINT: embedded.sqsEndpoint,
+        SQS_QUEUE_NAME: `jobs-${suffix}`,
+        SQS_DLQ_NAME: `dlq-${suffix}`,
+        MAX_RECEIVE_COUNT: String(options.maxReceiveCount ?? 3),
+        VISIBILITY_TIMEOUT: '10',
+      });
+      const backend = await connectBackend(config);
+      backends.push(backend);
+      return backend;
+    },
+    async close() {
+      for (const b of backends) b.close();
+      await embedded.stop();
+      await rm(dataDir, { recursive: true, force: true });
+    },
+  };
+}
+
+export async function pngImage(width: number, height: number): Promise<Buffer> {
+  return sharp({ create: { width, height, channels: 3, background: { r: 200, g: 120, b: 40 } } })
+    .png()
+    .toBuffer();
+}
+
+/** What the API does on upload: store the input, write the queued record, send the job. */
+export async function submitTask(
+  backend: Pick<Backend, 'storage' | 'queue'>,
+  image: Buffer,
+  options: EnhanceOptionsInput = {},
+  filename = 'photo.png',
+): Promise<string> {
+  const taskId = newId();
+  const inputKey = keys.input(taskId, filename);
+  await backend.storage.put(inputKey, image, { contentType: 'image/png' });
+  const meta = await sharp(image).metadata();
+  const parsedOptions = EnhanceOptionsSchema.parse(options);
+  const now = new Date().toISOString();
+  await backend.storage.writeTask({
+    taskId,
+    status: 'queued',
+    options: parsedOptions,
+    input: {
+      key: inputKey,
+      filename,
+      contentType: 'image/png',
+      bytes: image.length,
+      width: meta.width ?? 1,
+      height: meta.height ?? 1,
+      format: meta.format ?? 'png',
+    },
+    createdAt: now,
+    updatedAt: now,
+  });
+  await backend.queue.send({ version: 1, taskId, inputKey, options: parsedOptions });
+  return taskId;
+}
+
+export async function waitFor<T>(
+  probe: () => Promise<T | undefined | null | false>,
+  options: { timeoutMs?: number; intervalMs?: number; what?: string } = {},
+): Promise<T> {
+  const deadline = Date.now() + (options.timeoutMs ?? 20_000);
+  for (;;) {
+    const value = await probe();
+    if (value) return value;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${options.what ?? 'condition'}`);
+    await sleep(options.intervalMs ?? 50);
+  }
+}
+
+export function waitForStatus(
+  storage: Backend['storage'],
+  taskId: string,
+  statuses: TaskRecord['status'][],
+  timeoutMs = 20_000,
+): Promise<TaskRecord> {
+  return waitFor(
+    async () => {
+      const r = await storage.readTaskState(taskId);
+      return r && statuses.includes(r.status) ? r : undefined;
+    },
+    { timeoutMs, what: `task ${taskId} to be ${statuses.join('|')}` },
+  );
+}
+
+export interface ScaleEngineOptions {
+  /** Simulated work: this many progress steps… */
+  steps?: number;
+  /** …each this long (ms), checking the AbortSignal in between like the real engine does between tiles. */
+  stepMs?: number;
+  /** Throw this instead of producing a result. */
+  failWith?: () => Error;
+}
+
+/** A real (if plain) enhancer: Lanczos resize by options.scale with sharp, progress and cancellation. */
+export function createScaleEngine(engineOptions: ScaleEngineOptions = {}) {
+  const calls: string[] = [];
+  let warmedUp = false;
+  const engine: WorkerEngine & { calls: string[]; warmedUp(): boolean } = {
+    calls,
+    warmedUp: () => warmedUp,
+    async warmUp() {
+      await sleep(20);
+      warmedUp = true;
+    },
+    async enhance(input: Buffer, rawOptions: EnhanceOptionsInput, ctx: RunContext): Promise<EnhanceResult> {
+      const options = EnhanceOptionsSchema.parse(rawOptions);
+      const meta = await sharp(input)
+        .metadata()
+        .catch((cause: unknown) => {
+          throw new PhotoEnhanceError('CORRUPT_IMAGE', 'The image could not be decoded', { cause });
+        });
+      calls.push(`${meta.width}x${meta.height}`);
+      const steps = engineOptions.steps ?? 2;
+      for (let i = 0; i < steps; i++) {
+        throwIfAborted(ctx.signal);
+        ctx.onProgress?.({ stage: 'upscale', progress: i / steps, done: i, total: steps });
+        await sleep(engineOptions.stepMs ?? 10);
+      }
+      throwIfAborted(ctx.signal);
+      if (engineOptions.failWith) throw engineOptions.failWith();
+      const width = Math.round((meta.width ?? 1) * options.scale);
+      const height = Math.round((meta.height ?? 1) * options.scale);
+      const data = await sharp(input).resize(width, height, { kernel: 'lanczos3' }).png().toBuffer();
+      return {
+        data,
+        format: 'png',
+        width,
+        height,
+        input: { format: meta.format ?? 'png', width: meta.width ?? 1, height: meta.height ?? 1, bytes: input.length },
+        faces: { detected: 0, restored: 0, skipped: [] },
+        models: ['lanczos3'],
+        timings: {},
+        warnings: [],
+      };
+    },
+    async close() {},
+  };
+  return engine;
+}

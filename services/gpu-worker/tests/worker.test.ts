@@ -1,0 +1,144 @@
+import { type Backend, keys, PhotoEnhanceError } from '@photoenhance/core';
+import sharp from 'sharp';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { reapDeadLetters } from '../src/dlq-reaper.ts';
+import type { JobOutcome } from '../src/metrics.ts';
+import { createWorker } from '../src/worker.ts';
+import {
+  createScaleEngine,
+  pngImage,
+  type ScaleEngineOptions,
+  silentLogger,
+  startTestBackend,
+  submitTask,
+  type TestBackendHandle,
+  testTimings,
+  waitFor,
+  waitForStatus,
+} from './support.ts';
+
+let stack: TestBackendHandle;
+beforeAll(async () => {
+  stack = await startTestBackend();
+});
+afterAll(async () => {
+  await stack?.close();
+});
+
+function startWorker(backend: Backend, engineOptions: ScaleEngineOptions = {}, timing: Parameters<typeof testTimings>[0] = {}) {
+  const engine = createScaleEngine(engineOptions);
+  const outcomes: JobOutcome[] = [];
+  const worker = createWorker({
+    storage: backend.storage,
+    queue: backend.queue,
+    engine,
+    config: testTimings(timing),
+    logger: silentLogger,
+    onJobDone: (o) => outcomes.push(o),
+  });
+  return { worker, engine, outcomes, started: worker.start() };
+}
+
+describe('worker', () => {
+  it('processes a job: progress on the record, output at the deterministic key, message acknowledged', async () => {
+    const backend = await stack.connect();
+    const taskId = await submitTask(backend, await pngImage(24, 16), { scale: 2 }, 'my photo.png');
+    const { worker, outcomes } = startWorker(backend, { steps: 6, stepMs: 100 });
+    const seen = await waitForStatus(backend.storage, taskId, ['processing']);
+    expect(seen.workerId).toMatch(/^test-/);
+    const midway = await waitFor(async () => {
+      const r = await backend.storage.readTask(taskId);
+      return r && r.status === 'processing' && r.progress > 0 ? r : undefined;
+    });
+    expect(midway.stage).toBe('upscale');
+
+    const done = await waitForStatus(backend.storage, taskId, ['completed', 'failed']);
+    await worker.stop();
+    expect(done.status).toBe('completed');
+    expect(done.attempts).toBe(1);
+    expect(done.progress).toBe(100);
+    expect(done.result?.key).toBe(`outputs/${taskId}/my_photo_enhanced.png`);
+    const output = await backend.storage.getBuffer(done.result?.key ?? '');
+    const meta = await sharp(output).metadata();
+    expect([meta.format, meta.width, meta.height]).toEqual(['png', 48, 32]);
+    expect(done.result?.bytes).toBe(output.length);
+    expect(await backend.queue.depth()).toEqual({ visible: 0, inFlight: 0, delayed: 0 });
+    expect(outcomes).toEqual(['completed']);
+  });
+
+  it('deletes a poison message and fails a task whose job cannot be read, without retrying', async () => {
+    const backend = await stack.connect();
+    const taskId = await submitTask(backend, await pngImage(8, 8));
+    // Drain the good job and replace it with a crafted one: valid task id, options out of range.
+    const [good] = await backend.queue.receive({ waitTimeSeconds: 1 });
+    await backend.queue.delete(good?.receiptHandle ?? '');
+    const { SendMessageCommand } = await import('@aws-sdk/client-sqs');
+    await backend.sqs.send(new SendMessageCommand({ QueueUrl: backend.queue.queueUrl, MessageBody: 'not json' }));
+    await backend.sqs.send(
+      new SendMessageCommand({
+        QueueUrl: backend.queue.queueUrl,
+        MessageBody: JSON.stringify({ version: 1, taskId, inputKey: keys.input(taskId, 'photo.png'), options: { scale: 99 } }),
+      }),
+    );
+    const { worker, engine, outcomes } = startWorker(backend);
+    const failed = await waitForStatus(backend.storage, taskId, ['failed']);
+    await waitFor(async () => outcomes.length === 2);
+    await worker.stop();
+    expect(failed.error?.code).toBe('INVALID_INPUT');
+    expect(outcomes).toEqual(['invalid', 'invalid']);
+    expect(engine.calls).toHaveLength(0);
+    expect(await backend.queue.depth()).toMatchObject({ visible: 0, inFlight: 0 });
+  });
+
+  it('fails a task once on a permanent engine error and acknowledges the message', async () => {
+    const backend = await stack.connect();
+    const taskId = await submitTask(backend, await pngImage(8, 8));
+    const { worker, engine, outcomes } = startWorker(backend, {
+      failWith: () => new PhotoEnhanceError('TOO_MANY_PIXELS', 'The image has too many pixels'),
+    });
+    const failed = await waitForStatus(backend.storage, taskId, ['failed']);
+    // Give a redelivery (visibility 2 s) the chance to show up: there must be none.
+    await new Promise((r) => setTimeout(r, 2500));
+    await worker.stop();
+    expect(failed.error).toEqual({ code: 'TOO_MANY_PIXELS', message: 'The image has too many pixels' });
+    expect(failed.attempts).toBe(1);
+    expect(engine.calls).toHaveLength(1);
+    expect(outcomes).toEqual(['failed']);
+    expect(await backend.queue.depth()).toMatchObject({ visible: 0, inFlight: 0 });
+  });
+
+  it('retries transient failures until the queue dead-letters the job, then the reaper marks it EXHAUSTED', async () => {
+    const backend = await stack.connect({ maxReceiveCount: 2 });
+    const taskId = await submitTask(backend, await pngImage(8, 8));
+    let downloads = 0;
+    // A real storage whose downloads fail, as when S3 is unreachable.
+    const flakyStorage = {
+      ...backend.storage,
+      async getBuffer(key: string): Promise<Buffer> {
+        downloads++;
+        throw new PhotoEnhanceError('STORAGE_ERROR', `Storage get failed ${key}: TimeoutError`);
+      },
+    };
+    const engine = createScaleEngine();
+    const outcomes: JobOutcome[] = [];
+    const worker = createWorker({
+      storage: flakyStorage,
+      queue: backend.queue,
+      engine,
+      config: testTimings({ dlqReapIntervalMs: 200 }),
+      logger: silentLogger,
+      onJobDone: (o) => outcomes.push(o),
+    });
+    await worker.start();
+    const failed = await waitForStatus(backend.storage, taskId, ['failed']);
+    await worker.stop();
+    expect(failed.error?.code).toBe('EXHAUSTED');
+    expect(failed.attempts).toBe(2);
+    expect(downloads).toBe(2);
+    expect(outcomes).toEqual(['retry', 'retry']);
+    expect(await backend.queue.depth()).toMatchObject({ visible: 0, inFlight: 0 });
+    expect(await backend.queue.dlqDepth()).toMatchObject({ visible: 0, inFlight: 0 });
+    // Reaping again is harmless: nothing left, and the record keeps its EXHAUSTED error.
+    expect(await reapDeadLetters({ storage: backend.storage, queue: backend.queue, logger: silentLogger })).toBe(0);
+  });
+});
