@@ -6,3 +6,4 @@ export * from './queue/index.ts';
 export * from './config/index.ts';
 export * from './embedded/index.ts';
 export * from './backend/index.ts';
+export * from './image/index.ts';

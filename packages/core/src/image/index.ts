@@ -1,0 +1,8 @@
+export { decodeImage, type DecodedImage, type ImageMetadata } from './decode.ts';
+export { type EncodableImage, type EncodedImage, type EncodeOptions, encodeImage, type OutputFormat, resolveOutputFormat } from './encode.ts';
+export { resetExifOrientation, readExifOrientation } from './exif.ts';
+export { INPUT_FORMATS, type InputFormat, sniffContainer } from './formats.ts';
+export { checkOutputSize, DEFAULT_LIMITS, type ImageLimits, resolveLimits, scaledSize } from './limits.ts';
+export { flattenPlanar, interleavedToPlanar, planarLuma, planarToInterleaved } from './planar.ts';
+export { type ProbeResult, probeImage } from './probe.ts';
+export { type ResizeKernel, resizePlanar } from './resize.ts';
