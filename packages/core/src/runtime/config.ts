@@ -51,15 +51,13 @@ export function parseExecutionProviders(text: string): string[] {
 /**
  * The provider lists to try, most preferred first: each failure drops the leading provider, and a
  * CPU-only list always ends the chain so a broken GPU setup degrades instead of refusing to start.
+ * Providers listed after 'cpu' could never be reached and are ignored.
  * ['cuda','cpu'] → [['cuda','cpu'], ['cpu']].
  */
 export function providerFallbackChain(providers: readonly string[]): string[][] {
-  const chain: string[][] = [];
-  for (let i = 0; i < providers.length; i++) {
-    const rest = providers.slice(i);
-    if (rest.length === 1 && rest[0] === 'cpu') break;
-    chain.push(rest.includes('cpu') ? rest : [...rest, 'cpu']);
-  }
+  const cpuAt = providers.indexOf('cpu');
+  const accelerators = cpuAt >= 0 ? providers.slice(0, cpuAt) : [...providers];
+  const chain = accelerators.map((_, i) => [...accelerators.slice(i), 'cpu']);
   chain.push(['cpu']);
   return chain;
 }

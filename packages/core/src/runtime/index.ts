@@ -9,6 +9,7 @@ export {
 } from './config.ts';
 export { type Feeds, type ModelSession, type Outputs, wrapSession } from './model-session.ts';
 export {
+  type CreateSession,
   createSessionRegistry,
   type ModelState,
   type RuntimeLogger,

@@ -10,10 +10,16 @@ export interface RuntimeLogger {
   warn(obj: object, msg?: string): void;
 }
 
+export type CreateSession = (path: string, options: ort.InferenceSession.SessionOptions) => Promise<ort.InferenceSession>;
+
 export interface SessionRegistryDeps {
   /** Model id → local file (downloading / preparing it if needed). */
   resolveModel: (id: string) => Promise<{ path: string }>;
   log?: RuntimeLogger;
+  /** Session factory; default ort.InferenceSession.create. */
+  createSession?: CreateSession;
+  /** Providers this onnxruntime build knows; default ort.listSupportedBackends(). */
+  supportedProviders?: readonly string[];
 }
 
 export type ModelState = 'loading' | 'ready' | 'failed';
@@ -37,7 +43,17 @@ const ELEMENT_ARRAYS = {
 } as const;
 
 export function createSessionRegistry(config: RuntimeConfig, deps: SessionRegistryDeps): SessionRegistry {
-  const chain = providerFallbackChain(config.executionProviders.length > 0 ? config.executionProviders : ['cpu']);
+  const log = deps.log;
+  const createSession: CreateSession = deps.createSession ?? ((path, options) => ort.InferenceSession.create(path, options));
+  // onnxruntime-common silently drops providers this build lacks (dml/coreml on Linux) and would still
+  // report them as requested, so drop them here, loudly, to keep activeProvider() truthful.
+  const supported = new Set(deps.supportedProviders ?? ort.listSupportedBackends().map((b) => b.name));
+  const requested = config.executionProviders.length > 0 ? config.executionProviders : ['cpu'];
+  const missing = requested.filter((p) => p !== 'cpu' && !supported.has(p));
+  if (missing.length > 0) {
+    log?.warn({ providers: missing, supported: [...supported] }, `execution provider(s) ${missing.join(',')} not in this onnxruntime build; ignoring`);
+  }
+  const chain = providerFallbackChain(requested.filter((p) => !missing.includes(p)));
   /** Index into `chain` of the first list worth trying; moves forward when a provider fails to load. */
   let chainStart = 0;
   /** Until one session has loaded we do not know which providers work: later loads wait for the first. */
@@ -45,7 +61,6 @@ export function createSessionRegistry(config: RuntimeConfig, deps: SessionRegist
   let closed = false;
   const sessions = new Map<string, Promise<ModelSession>>();
   const states = new Map<string, ModelState>();
-  const log = deps.log;
 
   function baseOptions(): Omit<ort.InferenceSession.SessionOptions, 'executionProviders'> {
     return {
@@ -60,7 +75,7 @@ export function createSessionRegistry(config: RuntimeConfig, deps: SessionRegist
       const providers = chain[i] as string[];
       const started = performance.now();
       try {
-        const session = await ort.InferenceSession.create(path, { ...baseOptions(), executionProviders: providers });
+        const session = await createSession(path, { ...baseOptions(), executionProviders: providers });
         if (i > chainStart) {
           // Only a success on a shorter list proves the dropped providers were the problem (not the model).
           chainStart = i;
