@@ -22,6 +22,8 @@ export interface RawDetection {
   /** x, y pairs: eye image-left, eye image-right, nose, mouth, ear, ear. */
   keypoints: number[];
   score: number;
+  /** Detector pixels per image pixel of the pass that saw it: how closely it was looked at. */
+  scale: number;
 }
 
 interface AnchorLayer {
@@ -150,7 +152,7 @@ export async function detectInRegion(
       for (let k = 0; k < KEYPOINTS; k++) {
         keypoints.push(toX(ax + boxes[r + 4 + 2 * k]! / S), toY(ay + boxes[r + 5 + 2 * k]! / S));
       }
-      found.push({ box: [toX(cx - bw / 2), toY(cy - bh / 2), toX(cx + bw / 2), toY(cy + bh / 2)], keypoints, score });
+      found.push({ box: [toX(cx - bw / 2), toY(cy - bh / 2), toX(cx + bw / 2), toY(cy + bh / 2)], keypoints, score, scale });
     }
   }
   return found;

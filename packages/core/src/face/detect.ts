@@ -123,12 +123,11 @@ export async function detectFaces(detector: InferenceSession, image: PlanarImage
   const candidates = suppressNested(weightedNms(raw, NMS_IOU));
 
   const confirmed: RawDetection[] = [];
-  const fullScale = BLAZEFACE_INPUT / Math.max(width, height);
   for (const candidate of candidates) {
     const region = confirmRegion(candidate, width, height);
     const cropScale = BLAZEFACE_INPUT / Math.max(region.width, region.height);
-    if (cropScale < fullScale * 1.25) {
-      // The close-up would be (almost) the image itself: the first pass already was that view.
+    if (candidate.scale * 1.25 >= cropScale) {
+      // A pass (whole image or tile) already looked at it about as closely as the close-up would.
       if (candidate.score >= CONFIRM_THRESHOLD) confirmed.push(candidate);
       continue;
     }

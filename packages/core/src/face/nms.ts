@@ -21,7 +21,7 @@ export function iou(a: Box, b: Box): number {
 /**
  * MediaPipe's weighted NMS: the best remaining detection absorbs every other one overlapping it by at
  * least `iouThreshold`; box and keypoints become the score-weighted mean of the cluster (steadier than
- * keeping one anchor), the score the cluster's maximum.
+ * keeping one anchor), score and scale those of the best member.
  */
 export function weightedNms(detections: RawDetection[], iouThreshold: number): RawDetection[] {
   const remaining = [...detections].sort((a, b) => b.score - a.score);
@@ -43,6 +43,7 @@ export function weightedNms(detections: RawDetection[], iouThreshold: number): R
       box: box.map((v) => v / total) as Box,
       keypoints: keypoints.map((v) => v / total),
       score: best.score,
+      scale: best.scale,
     });
     remaining.splice(0, remaining.length, ...rest);
   }
