@@ -80,8 +80,9 @@ async function decodeWithSharp(buf: Buffer, format: string, opts: { bitDepth: 8 
   }
 }
 
-function isOpaque(rgba: Uint8Array): boolean {
-  for (let i = 3; i < rgba.length; i += 4) if (rgba[i] !== 255) return false;
+/** True when the alpha channel (last of `channels`) is at its maximum everywhere. */
+function isOpaque(samples: Uint8Array | Uint16Array, channels: number, max: number): boolean {
+  for (let i = channels - 1; i < samples.length; i += channels) if (samples[i] !== max) return false;
   return true;
 }
 
@@ -110,8 +111,6 @@ export async function decodeImage(input: Buffer, limits?: Partial<ImageLimits>):
     hasAlpha = decoded.hasAlpha;
   } else if (heifCodec === 'hevc') {
     raw = await decodeHeic(input, meta?.icc, resolved.maxInputPixels);
-    // The wasm decoder always returns RGBA; only keep alpha that actually hides something.
-    hasAlpha = probe.hasAlpha && !isOpaque(new Uint8Array(raw.data.buffer, raw.data.byteOffset, raw.data.byteLength));
   } else {
     raw = await decodeWithSharp(input, probe.format, { bitDepth: probe.bitDepth, hasIcc: probe.hasIcc, maxPixels: resolved.maxInputPixels });
   }
@@ -122,6 +121,9 @@ export async function decodeImage(input: Buffer, limits?: Partial<ImageLimits>):
     });
   }
   const max = maxSampleValue(raw.bitDepth);
+  // Only keep alpha that hides something: libvips loads every GIF as RGBA and the HEIC decoder
+  // always returns RGBA; an all-opaque plane would only cost a resize and a bigger file.
+  if (hasAlpha && raw.channels === 4 && isOpaque(raw.data, 4, max)) hasAlpha = false;
   const rgb = interleavedToPlanar(raw.data, raw.width, raw.height, raw.channels, [0, 1, 2], max);
   const decoded: DecodedImage = {
     rgb,
