@@ -1,0 +1,51 @@
+import { PhotoEnhanceError } from '@photoenhance/core';
+import { Hono } from 'hono';
+import { cors } from 'hono/cors';
+import { requestId } from 'hono/request-id';
+import { routePath } from 'hono/route';
+import type { AppDeps, AppEnv } from './http/env.ts';
+import { errorResponse } from './http/errors.ts';
+import { enhanceRoutes } from './routes/enhance/enhance.ts';
+import { serviceRoutes } from './routes/service/service.ts';
+import { taskRoutes } from './routes/tasks/tasks.ts';
+
+const QUIET_PATHS = new Set(['/health', '/ready', '/metrics']);
+
+/** The HTTP API. Everything it touches comes in through `deps`, so tests run it against a real fauxqs. */
+export function createApp(deps: AppDeps): Hono<AppEnv> {
+  const { config, logger, metrics } = deps;
+  const app = new Hono<AppEnv>();
+
+  const origins = config.CORS_ORIGINS.split(',').map((o) => o.trim()).filter(Boolean);
+  app.use(
+    '*',
+    cors({
+      origin: origins.includes('*') ? '*' : origins,
+      allowMethods: ['GET', 'POST', 'DELETE', 'OPTIONS'],
+      exposeHeaders: ['Location', 'Content-Disposition', 'X-Request-Id'],
+      maxAge: 600,
+    }),
+  );
+  app.use('*', requestId());
+  app.use('*', async (c, next) => {
+    const log = logger.child({ reqId: c.get('requestId') });
+    c.set('logger', log);
+    const started = performance.now();
+    await next();
+    const seconds = (performance.now() - started) / 1000;
+    const route = routePath(c) || 'unmatched';
+    metrics?.httpRequests.inc({ method: c.req.method, route, status: String(c.res.status) });
+    metrics?.httpDuration.observe({ method: c.req.method, route }, seconds);
+    const line = { method: c.req.method, path: c.req.path, status: c.res.status, ms: Math.round(seconds * 1000) };
+    if (QUIET_PATHS.has(c.req.path)) log.debug(line, 'request');
+    else log.info(line, 'request');
+  });
+
+  app.route('/', serviceRoutes(deps));
+  app.route('/', enhanceRoutes(deps));
+  app.route('/', taskRoutes(deps));
+
+  app.notFound((c) => errorResponse(c, new PhotoEnhanceError('NOT_FOUND', `No route ${c.req.method} ${c.req.path}`), logger));
+  app.onError((err, c) => errorResponse(c, err, logger));
+  return app;
+}

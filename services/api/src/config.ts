@@ -1,0 +1,38 @@
+import { CommonEnvShape, envBool, envInt, envUrl, loadConfig } from '@photoenhance/core';
+import { z } from 'zod';
+
+export const DOWNLOAD_MODES = ['auto', 'redirect', 'proxy'] as const;
+
+/** The API process: common S3/SQS variables plus the HTTP side. */
+export const ApiEnvSchema = z.object({
+  ...CommonEnvShape,
+  PORT: envInt(8000, { min: 0, max: 65_535 }),
+  HOST: z.string().min(1).default('0.0.0.0'),
+  /** Absolute base for URLs in responses (behind a proxy); relative paths when unset. */
+  PUBLIC_BASE_URL: envUrl().optional(),
+  /** Comma-separated origins allowed by CORS, or * (the seed's examples call the API from other origins). */
+  CORS_ORIGINS: z.string().min(1).default('*'),
+  /**
+   * redirect: 302 to a presigned S3 URL (the scalable default). proxy: the API streams the object itself,
+   * for object stores without CORS (the embedded fauxqs), where a browser fetch cannot follow the redirect.
+   * auto: proxy when the public S3 endpoint is a loopback address, redirect otherwise.
+   */
+  DOWNLOAD_MODE: z.enum(DOWNLOAD_MODES).default('auto'),
+  /** Start the embedded S3 + SQS backend inside the API process (single-process local runs). */
+  EMBEDDED_BACKEND: envBool(false),
+});
+export type ApiConfig = z.output<typeof ApiEnvSchema>;
+
+export function loadApiConfig(env: Record<string, string | undefined> = process.env): ApiConfig {
+  return loadConfig(ApiEnvSchema, env);
+}
+
+const LOOPBACK = new Set(['127.0.0.1', 'localhost', '[::1]', '::1']);
+
+/** DOWNLOAD_MODE with `auto` decided. */
+export function resolveDownloadMode(config: Pick<ApiConfig, 'DOWNLOAD_MODE' | 'S3_PUBLIC_ENDPOINT' | 'S3_ENDPOINT'>): 'redirect' | 'proxy' {
+  if (config.DOWNLOAD_MODE !== 'auto') return config.DOWNLOAD_MODE;
+  const endpoint = config.S3_PUBLIC_ENDPOINT ?? config.S3_ENDPOINT;
+  if (!endpoint) return 'redirect';
+  return LOOPBACK.has(new URL(endpoint).hostname) ? 'proxy' : 'redirect';
+}

@@ -1,0 +1,6 @@
+export { createApp } from './app.ts';
+export { type ApiConfig, ApiEnvSchema, loadApiConfig, resolveDownloadMode } from './config.ts';
+export type { AppDeps, AppEnv } from './http/env.ts';
+export { createLogger } from './logger.ts';
+export { type ApiMetrics, createApiMetrics } from './metrics.ts';
+export { type RunningApi, startApiServer } from './server.ts';

@@ -1,0 +1,85 @@
+import { type ServerType, serve } from '@hono/node-server';
+import { type EmbeddedBackend, PhotoEnhanceError, connectBackend, startEmbeddedBackend } from '@photoenhance/core';
+import type { Logger } from 'pino';
+import { createApp } from './app.ts';
+import { type ApiConfig, loadApiConfig, resolveDownloadMode } from './config.ts';
+import { createLogger } from './logger.ts';
+import { createApiMetrics } from './metrics.ts';
+
+export interface RunningApi {
+  url: string;
+  port: number;
+  /** Stops accepting connections, then closes clients (and the embedded backend when it owns one). */
+  stop(): Promise<void>;
+}
+
+/**
+ * Connects to S3/SQS from config (bootstrapping resources when enabled), optionally starting the embedded
+ * backend first, and serves the app. Used by `npm run start:api` and by the one-command launcher.
+ */
+export async function startApiServer(config: ApiConfig, logger: Logger = createLogger(config.LOG_LEVEL)): Promise<RunningApi> {
+  let embedded: EmbeddedBackend | undefined;
+  let effective = config;
+  if (config.EMBEDDED_BACKEND) {
+    embedded = await startEmbeddedBackend({ dataDir: config.DATA_DIR, region: config.S3_REGION });
+    effective = { ...config, S3_ENDPOINT: embedded.s3Endpoint, SQS_ENDPOINT: embedded.sqsEndpoint };
+    logger.info({ endpoint: embedded.s3Endpoint, dataDir: config.DATA_DIR }, 'embedded S3 + SQS backend started');
+  }
+  const backend = await connectBackend(effective);
+  const metrics = createApiMetrics();
+  const app = createApp({ storage: backend.storage, queue: backend.queue, config: effective, logger, metrics });
+
+  const server: ServerType = await new Promise((resolve, reject) => {
+    const s = serve({ fetch: app.fetch, port: config.PORT, hostname: config.HOST }, () => resolve(s));
+    s.once('error', (err) => reject(new PhotoEnhanceError('INTERNAL', `API cannot listen on ${config.HOST}:${config.PORT}: ${err.message}`, { cause: err })));
+  });
+  const address = server.address();
+  const port = typeof address === 'object' && address ? address.port : config.PORT;
+  const url = `http://${config.HOST === '0.0.0.0' ? '127.0.0.1' : config.HOST}:${port}`;
+  logger.info({ url, bucket: effective.S3_BUCKET, queue: backend.queue.queueUrl, downloadMode: resolveDownloadMode(effective) }, 'API listening');
+
+  return {
+    url,
+    port,
+    async stop() {
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+      backend.close();
+      await embedded?.stop();
+    },
+  };
+}
+
+async function main(): Promise<void> {
+  let config: ApiConfig;
+  try {
+    config = loadApiConfig(process.env);
+  } catch (err) {
+    // Refuse to start, naming each bad variable.
+    process.stderr.write(`${err instanceof Error ? err.message : String(err)}\n`);
+    process.exit(2);
+  }
+  const logger = createLogger(config.LOG_LEVEL);
+  const api = await startApiServer(config, logger);
+  let stopping = false;
+  const shutdown = (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    logger.info({ signal }, 'shutting down');
+    api.stop().then(
+      () => process.exit(0),
+      (err) => {
+        logger.error({ err }, 'shutdown failed');
+        process.exit(1);
+      },
+    );
+  };
+  process.once('SIGINT', () => shutdown('SIGINT'));
+  process.once('SIGTERM', () => shutdown('SIGTERM'));
+}
+
+if (import.meta.main) {
+  main().catch((err) => {
+    process.stderr.write(`API failed to start: ${err instanceof Error ? err.message : String(err)}\n`);
+    process.exit(1);
+  });
+}
