@@ -1,5 +1,22 @@
+// ONNX writing
 export { type AttrValue, type ElemType, type FloatAttr, floatAttr, OnnxGraphBuilder } from './onnx/graph-builder.ts';
 export { floatToHalfBits, halfBitsToFloat } from './onnx/float16.ts';
 export { convertModelToFp16 } from './onnx/to-fp16.ts';
+// ncnn → ONNX
 export { type NcnnGraph, type NcnnLayer, NcnnFormatError, parseNcnnParam } from './ncnn/param.ts';
 export { convertNcnnToOnnx, INPUT_NAME, type NcnnConversion, OUTPUT_NAME } from './ncnn/to-onnx.ts';
+// catalogue, preparation, lookup
+export { isModelError, ModelError, type ModelErrorCode } from './errors.ts';
+export {
+  loadManifest,
+  MODEL_TASKS,
+  type ModelEntry,
+  ModelEntrySchema,
+  type ModelManifest,
+  ModelManifestSchema,
+  type ModelTask,
+  type ModelVariant,
+  type TensorSpec,
+} from './manifest.ts';
+export { downloadModel, ensureModel, getModelEntry, listModelEntries, type ModelStatus, modelDir, modelStatus, prepareNpmModels, variantPath } from './prepare.ts';
+export { registerCustomModel } from './registry.ts';

@@ -69,6 +69,12 @@ export async function registerCustomModel(file: string, opts: RegisterOptions): 
     let scale: number | undefined;
     if (opts.task === 'face-restore') {
       for (const m of [input, output]) if (!fits(m.shape![2]!, 512) || !fits(m.shape![3]!, 512)) fail(`"${m.name}" must be [1,3,512,512]`);
+      if (![input, output].every((m) => m.shape!.every(isFixed))) {
+        // dynamic sizes: only a run shows whether 512 in gives 512 out (an upscaler would not)
+        const result = await session.run({ [input.name]: new Tensor('float32', new Float32Array(3 * 512 * 512), [1, 3, 512, 512]) });
+        const dims = result[output.name]!.dims;
+        if (dims.join(',') !== '1,3,512,512') fail(`"${output.name}" must be [1,3,512,512], a 512×512 input gave [${dims.join(',')}]`);
+      }
     } else {
       // the scale is not in the metadata when sizes are dynamic: measure it on a tiny input
       const h = isFixed(input.shape![2]!) ? (input.shape![2] as number) : 32;
