@@ -35,7 +35,9 @@ export function readBmpHeader(buf: Buffer): BmpHeader {
   const dataOffset = buf.readUInt32LE(10);
   const headerSize = buf.readUInt32LE(14);
   if (!INFO_HEADER_SIZES.has(headerSize)) {
-    throw new PhotoEnhanceError('UNSUPPORTED_FORMAT', `BMP header size ${headerSize} is not supported`, { details: { headerSize } });
+    throw new PhotoEnhanceError('UNSUPPORTED_FORMAT', `BMP header size ${headerSize} is not supported`, {
+      details: { headerSize },
+    });
   }
   const width = buf.readInt32LE(18);
   const rawHeight = buf.readInt32LE(22);
@@ -43,13 +45,19 @@ export function readBmpHeader(buf: Buffer): BmpHeader {
   const bitsPerPixel = buf.readUInt16LE(28);
   const compression = buf.readUInt32LE(30);
   const details = { width, height: rawHeight, bitsPerPixel, compression, bytes: buf.length };
-  if (width <= 0 || rawHeight === 0 || rawHeight === -0x80000000) throw corrupt(`bad dimensions ${width}×${rawHeight}`, details);
+  if (width <= 0 || rawHeight === 0 || rawHeight === -0x80000000)
+    throw corrupt(`bad dimensions ${width}×${rawHeight}`, details);
   if (planes !== 1) throw corrupt(`planes is ${planes}, must be 1`, details);
   if (![1, 4, 8, 16, 24, 32].includes(bitsPerPixel)) throw corrupt(`unsupported depth ${bitsPerPixel} bits`, details);
   if (![BI_RGB, BI_RLE8, BI_RLE4, BI_BITFIELDS, BI_ALPHABITFIELDS].includes(compression)) {
-    throw new PhotoEnhanceError('UNSUPPORTED_FORMAT', `BMP compression ${compression} (JPEG/PNG in BMP) is not supported`, { details });
+    throw new PhotoEnhanceError(
+      'UNSUPPORTED_FORMAT',
+      `BMP compression ${compression} (JPEG/PNG in BMP) is not supported`,
+      { details },
+    );
   }
-  if (dataOffset < FILE_HEADER_BYTES + headerSize || dataOffset >= buf.length) throw corrupt(`pixel data offset ${dataOffset} is outside the file`, details);
+  if (dataOffset < FILE_HEADER_BYTES + headerSize || dataOffset >= buf.length)
+    throw corrupt(`pixel data offset ${dataOffset} is outside the file`, details);
   const height = Math.abs(rawHeight);
   const isRle = compression === BI_RLE8 || compression === BI_RLE4;
   if (!isRle) {
@@ -57,24 +65,35 @@ export function readBmpHeader(buf: Buffer): BmpHeader {
     const rowBytes = Math.ceil((width * bitsPerPixel) / 8);
     const stride = Math.ceil(rowBytes / 4) * 4;
     const needed = dataOffset + stride * (height - 1) + rowBytes;
-    if (needed > buf.length) throw corrupt(`header promises ${needed} bytes of pixels but the file has ${buf.length}`, { ...details, needed });
+    if (needed > buf.length)
+      throw corrupt(`header promises ${needed} bytes of pixels but the file has ${buf.length}`, { ...details, needed });
   }
   // Alpha exists only when a mask says where it is: in V3+ headers or BI_ALPHABITFIELDS.
   let alphaMask = 0;
-  if (bitsPerPixel === 32 && (headerSize >= 56 || compression === BI_ALPHABITFIELDS) && (compression === BI_BITFIELDS || compression === BI_ALPHABITFIELDS)) {
+  if (
+    bitsPerPixel === 32 &&
+    (headerSize >= 56 || compression === BI_ALPHABITFIELDS) &&
+    (compression === BI_BITFIELDS || compression === BI_ALPHABITFIELDS)
+  ) {
     alphaMask = buf.readUInt32LE(FILE_HEADER_BYTES + 40 + 12);
   }
   return { width, height, bitsPerPixel, compression, topDown: rawHeight < 0, hasAlpha: alphaMask !== 0 };
 }
 
 /** Decodes to RGBA 8-bit, top row first. Call only after readBmpHeader and the pixel limit check. */
-export function decodeBmp(buf: Buffer, header: BmpHeader): { width: number; height: number; rgba: Uint8Array; hasAlpha: boolean } {
+export function decodeBmp(
+  buf: Buffer,
+  header: BmpHeader,
+): { width: number; height: number; rgba: Uint8Array; hasAlpha: boolean } {
   let rgba: Uint8Array;
   try {
     rgba = decodeBmpData(buf, { toRGBA: true }).data;
   } catch (cause) {
     // RLE streams are not length-checked up front; running off the end lands here.
-    throw new PhotoEnhanceError('CORRUPT_IMAGE', 'Invalid BMP: pixel data could not be read', { cause, details: { width: header.width, height: header.height } });
+    throw new PhotoEnhanceError('CORRUPT_IMAGE', 'Invalid BMP: pixel data could not be read', {
+      cause,
+      details: { width: header.width, height: header.height },
+    });
   }
   let hasAlpha = header.hasAlpha;
   if (hasAlpha) {

@@ -5,8 +5,8 @@ import { decodeBmp } from './bmp.ts';
 import type { InputFormat } from './formats.ts';
 import { decodeHeicRgba } from './heic.ts';
 import { type ImageLimits, resolveLimits } from './limits.ts';
-import { iccpChunk, insertPngChunks } from './png-chunks.ts';
 import { interleavedToPlanar, maxSampleValue } from './planar.ts';
+import { iccpChunk, insertPngChunks } from './png-chunks.ts';
 import { inspectImage } from './probe.ts';
 
 export interface ImageMetadata {
@@ -38,9 +38,17 @@ function decodeError(format: string, cause: unknown): PhotoEnhanceError {
     return new PhotoEnhanceError('TOO_MANY_PIXELS', `The ${format} image is larger than the pixel limit`, { cause });
   }
   if (/timeout/i.test(message)) {
-    return new PhotoEnhanceError('CORRUPT_IMAGE', `Decoding the ${format} image took longer than ${DECODE_TIMEOUT_SECONDS} s`, { cause });
+    return new PhotoEnhanceError(
+      'CORRUPT_IMAGE',
+      `Decoding the ${format} image took longer than ${DECODE_TIMEOUT_SECONDS} s`,
+      { cause },
+    );
   }
-  return new PhotoEnhanceError('CORRUPT_IMAGE', `The ${format} image is damaged or truncated and could not be decoded`, { cause, details: { format } });
+  return new PhotoEnhanceError(
+    'CORRUPT_IMAGE',
+    `The ${format} image is damaged or truncated and could not be decoded`,
+    { cause, details: { format } },
+  );
 }
 
 interface RawPixels {
@@ -55,7 +63,11 @@ interface RawPixels {
  * Full decode through libvips: EXIF orientation applied, embedded ICC converted to sRGB, grey and
  * CMYK expanded to RGB, alpha kept, 16-bit kept as 16-bit. Only the first frame of GIF/TIFF.
  */
-async function decodeWithSharp(buf: Buffer, format: string, opts: { bitDepth: 8 | 16; hasIcc: boolean; maxPixels: number }): Promise<RawPixels> {
+async function decodeWithSharp(
+  buf: Buffer,
+  format: string,
+  opts: { bitDepth: 8 | 16; hasIcc: boolean; maxPixels: number },
+): Promise<RawPixels> {
   const is16 = opts.bitDepth === 16;
   const pipeline = sharp(buf, {
     // 'truncated' turns a cut-off JPEG/PNG into an error instead of grey rows; stricter levels
@@ -73,7 +85,9 @@ async function decodeWithSharp(buf: Buffer, format: string, opts: { bitDepth: 8 
   pipeline.toColourspace(is16 ? 'rgb16' : 'srgb').raw({ depth: is16 ? 'ushort' : 'uchar' });
   try {
     const { data, info } = await pipeline.toBuffer({ resolveWithObject: true });
-    const samples = is16 ? new Uint16Array(data.buffer, data.byteOffset, data.byteLength / 2) : new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
+    const samples = is16
+      ? new Uint16Array(data.buffer, data.byteOffset, data.byteLength / 2)
+      : new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
     return { data: samples, width: info.width, height: info.height, channels: info.channels, bitDepth: opts.bitDepth };
   } catch (cause) {
     throw decodeError(format, cause);
@@ -91,7 +105,9 @@ async function decodeHeic(buf: Buffer, icc: Buffer | undefined, maxPixels: numbe
   if (!icc) return { data: rgba, width, height, channels: 4, bitDepth: 8 };
   // The wasm decoder does no colour management; route the pixels through libvips with the file's
   // profile attached (uncompressed PNG, cheap) so they end in sRGB like every other format.
-  const png = await sharp(rgba, { raw: { width, height, channels: 4 }, limitInputPixels: false }).png({ compressionLevel: 0 }).toBuffer();
+  const png = await sharp(rgba, { raw: { width, height, channels: 4 }, limitInputPixels: false })
+    .png({ compressionLevel: 0 })
+    .toBuffer();
   return decodeWithSharp(insertPngChunks(png, [iccpChunk(icc)]), 'HEIC', { bitDepth: 8, hasIcc: true, maxPixels });
 }
 
@@ -112,13 +128,21 @@ export async function decodeImage(input: Buffer, limits?: Partial<ImageLimits>):
   } else if (heifCodec === 'hevc') {
     raw = await decodeHeic(input, meta?.icc, resolved.maxInputPixels);
   } else {
-    raw = await decodeWithSharp(input, probe.format, { bitDepth: probe.bitDepth, hasIcc: probe.hasIcc, maxPixels: resolved.maxInputPixels });
+    raw = await decodeWithSharp(input, probe.format, {
+      bitDepth: probe.bitDepth,
+      hasIcc: probe.hasIcc,
+      maxPixels: resolved.maxInputPixels,
+    });
   }
 
   if (raw.width !== probe.width || raw.height !== probe.height) {
-    throw new PhotoEnhanceError('CORRUPT_IMAGE', `The header says ${probe.width}×${probe.height} but the pixels are ${raw.width}×${raw.height}`, {
-      details: { headerWidth: probe.width, headerHeight: probe.height, width: raw.width, height: raw.height },
-    });
+    throw new PhotoEnhanceError(
+      'CORRUPT_IMAGE',
+      `The header says ${probe.width}×${probe.height} but the pixels are ${raw.width}×${raw.height}`,
+      {
+        details: { headerWidth: probe.width, headerHeight: probe.height, width: raw.width, height: raw.height },
+      },
+    );
   }
   const max = maxSampleValue(raw.bitDepth);
   // Only keep alpha that hides something: libvips loads every GIF as RGBA and the HEIC decoder

@@ -3,8 +3,8 @@ import type { PlanarImage } from '../engine/types.ts';
 import { PhotoEnhanceError } from '../errors/errors.ts';
 import type { ImageMetadata } from './decode.ts';
 import { resetExifOrientation } from './exif.ts';
-import { exifChunk, iccpChunk, insertPngChunks } from './png-chunks.ts';
 import { flattenPlanar, maxSampleValue, planarLuma, planarToInterleaved } from './planar.ts';
+import { exifChunk, iccpChunk, insertPngChunks } from './png-chunks.ts';
 
 export type OutputFormat = 'jpeg' | 'png' | 'webp' | 'tiff';
 
@@ -47,7 +47,13 @@ const JPEG_BACKGROUND = [1, 1, 1] as const;
  *   HEIC; png instead when the image has alpha, which JPEG cannot hold;
  * - a jpeg/webp result too large for that encoder falls back to png.
  */
-export function resolveOutputFormat(requested: EncodeOptions['format'], sourceFormat: string, hasAlpha: boolean, width: number, height: number): OutputFormat {
+export function resolveOutputFormat(
+  requested: EncodeOptions['format'],
+  sourceFormat: string,
+  hasAlpha: boolean,
+  width: number,
+  height: number,
+): OutputFormat {
   let format: OutputFormat;
   if (requested !== 'auto') {
     format = requested;
@@ -62,9 +68,13 @@ export function resolveOutputFormat(requested: EncodeOptions['format'], sourceFo
   const side = Math.max(width, height);
   if (side > MAX_SIDE[format]) {
     if (requested === 'auto') return 'png';
-    throw new PhotoEnhanceError('OUTPUT_TOO_LARGE', `${format.toUpperCase()} cannot store an image ${width}×${height}; the largest side it allows is ${MAX_SIDE[format]} px`, {
-      details: { format, width, height, maxSide: MAX_SIDE[format] },
-    });
+    throw new PhotoEnhanceError(
+      'OUTPUT_TOO_LARGE',
+      `${format.toUpperCase()} cannot store an image ${width}×${height}; the largest side it allows is ${MAX_SIDE[format]} px`,
+      {
+        details: { format, width, height, maxSide: MAX_SIDE[format] },
+      },
+    );
   }
   return format;
 }
@@ -101,10 +111,22 @@ function applyFormat(pipeline: Sharp, format: OutputFormat, quality: number, png
 function assertPlanes(img: EncodableImage): void {
   const { rgb, alpha } = img;
   if (rgb.channels !== 3 || rgb.data.length !== rgb.width * rgb.height * 3 || rgb.width < 1 || rgb.height < 1) {
-    throw new PhotoEnhanceError('INTERNAL', `encodeImage needs a 3-plane RGB image, got ${rgb.channels} planes of ${rgb.width}×${rgb.height}`);
+    throw new PhotoEnhanceError(
+      'INTERNAL',
+      `encodeImage needs a 3-plane RGB image, got ${rgb.channels} planes of ${rgb.width}×${rgb.height}`,
+    );
   }
-  if (alpha && (alpha.channels !== 1 || alpha.width !== rgb.width || alpha.height !== rgb.height || alpha.data.length !== rgb.width * rgb.height)) {
-    throw new PhotoEnhanceError('INTERNAL', `encodeImage: alpha plane ${alpha.width}×${alpha.height}×${alpha.channels} does not match RGB ${rgb.width}×${rgb.height}`);
+  if (
+    alpha &&
+    (alpha.channels !== 1 ||
+      alpha.width !== rgb.width ||
+      alpha.height !== rgb.height ||
+      alpha.data.length !== rgb.width * rgb.height)
+  ) {
+    throw new PhotoEnhanceError(
+      'INTERNAL',
+      `encodeImage: alpha plane ${alpha.width}×${alpha.height}×${alpha.channels} does not match RGB ${rgb.width}×${rgb.height}`,
+    );
   }
 }
 
@@ -127,7 +149,8 @@ export async function encodeImage(img: EncodableImage, opts: EncodeOptions): Pro
   if (img.isGrey) colour = planarLuma(colour);
   const planes = alpha ? [colour, alpha] : [colour];
   const channels = (colour.channels + (alpha ? 1 : 0)) as 1 | 2 | 3 | 4;
-  const samples = bitDepth === 16 ? new Uint16Array(width * height * channels) : new Uint8Array(width * height * channels);
+  const samples =
+    bitDepth === 16 ? new Uint16Array(width * height * channels) : new Uint8Array(width * height * channels);
   planarToInterleaved(planes, samples, maxSampleValue(bitDepth));
   const colourspace = bitDepth === 16 ? (img.isGrey ? 'grey16' : 'rgb16') : img.isGrey ? 'b-w' : 'srgb';
 
@@ -142,18 +165,35 @@ export async function encodeImage(img: EncodableImage, opts: EncodeOptions): Pro
   }
 
   try {
-    const fromRaw = () => sharp(samples, { raw: { width, height, channels }, limitInputPixels: false }).toColourspace(colourspace);
+    const fromRaw = () =>
+      sharp(samples, { raw: { width, height, channels }, limitInputPixels: false }).toColourspace(colourspace);
     let data: Buffer;
     if (metadataChunks.length === 0) {
       data = await applyFormat(fromRaw(), format, opts.quality, 6).toBuffer();
     } else {
       // sharp cannot attach raw EXIF/ICC bytes to raw pixels: write them into a PNG (uncompressed
       // unless PNG is the target) and let libvips carry them into the requested container.
-      const png = insertPngChunks(await fromRaw().png({ compressionLevel: format === 'png' ? 6 : 0 }).toBuffer(), metadataChunks);
-      data = format === 'png' ? png : await applyFormat(sharp(png, { limitInputPixels: false }).keepMetadata().toColourspace(colourspace), format, opts.quality, 6).toBuffer();
+      const png = insertPngChunks(
+        await fromRaw()
+          .png({ compressionLevel: format === 'png' ? 6 : 0 })
+          .toBuffer(),
+        metadataChunks,
+      );
+      data =
+        format === 'png'
+          ? png
+          : await applyFormat(
+              sharp(png, { limitInputPixels: false }).keepMetadata().toColourspace(colourspace),
+              format,
+              opts.quality,
+              6,
+            ).toBuffer();
     }
     return { data, format, width, height };
   } catch (cause) {
-    throw new PhotoEnhanceError('INTERNAL', `Encoding the ${format} output failed`, { cause, details: { format, width, height } });
+    throw new PhotoEnhanceError('INTERNAL', `Encoding the ${format} output failed`, {
+      cause,
+      details: { format, width, height },
+    });
   }
 }

@@ -47,7 +47,10 @@ export function readFtypBrands(buf: Buffer): string[] {
  * Which HEIF flavour a file is: by codec when the header told us (libheif reports hevc / av1),
  * else by brand. Undefined when the brands name no still-image HEIF (e.g. an MP4 video).
  */
-export function classifyHeif(brands: readonly string[], compression: string | undefined): 'heic' | 'heif' | 'avif' | undefined {
+export function classifyHeif(
+  brands: readonly string[],
+  compression: string | undefined,
+): 'heic' | 'heif' | 'avif' | undefined {
   const isHeifFamily = brands.some((b) => HEIC_BRANDS.has(b) || AVIF_BRANDS.has(b) || HEIF_BRANDS.has(b));
   if (!isHeifFamily) return undefined;
   if (compression === 'av1') return 'avif';

@@ -11,7 +11,11 @@ export async function decodeHeicRgba(buf: Buffer): Promise<{ width: number; heig
   const { default: decode } = await import('heic-decode');
   try {
     const img = await decode({ buffer: buf });
-    return { width: img.width, height: img.height, rgba: new Uint8Array(img.data.buffer, img.data.byteOffset, img.data.byteLength) };
+    return {
+      width: img.width,
+      height: img.height,
+      rgba: new Uint8Array(img.data.buffer, img.data.byteOffset, img.data.byteLength),
+    };
   } catch (cause) {
     throw new PhotoEnhanceError('CORRUPT_IMAGE', 'The HEIC image could not be decoded', { cause });
   }

@@ -1,6 +1,13 @@
-export { decodeImage, type DecodedImage, type ImageMetadata } from './decode.ts';
-export { type EncodableImage, type EncodedImage, type EncodeOptions, encodeImage, type OutputFormat, resolveOutputFormat } from './encode.ts';
-export { resetExifOrientation, readExifOrientation } from './exif.ts';
+export { type DecodedImage, decodeImage, type ImageMetadata } from './decode.ts';
+export {
+  type EncodableImage,
+  type EncodedImage,
+  type EncodeOptions,
+  encodeImage,
+  type OutputFormat,
+  resolveOutputFormat,
+} from './encode.ts';
+export { readExifOrientation, resetExifOrientation } from './exif.ts';
 export { INPUT_FORMATS, type InputFormat, sniffContainer } from './formats.ts';
 export { checkOutputSize, DEFAULT_LIMITS, type ImageLimits, resolveLimits, scaledSize } from './limits.ts';
 export { flattenPlanar, interleavedToPlanar, planarLuma, planarToInterleaved } from './planar.ts';

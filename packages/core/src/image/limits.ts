@@ -23,9 +23,13 @@ export function resolveLimits(limits: Partial<ImageLimits> | undefined): ImageLi
 export function assertFileSize(bytes: number, limits: ImageLimits): void {
   if (bytes === 0) throw new PhotoEnhanceError('EMPTY_FILE', 'The file is empty', { details: { bytes } });
   if (bytes > limits.maxFileBytes) {
-    throw new PhotoEnhanceError('FILE_TOO_LARGE', `The file is ${bytes} bytes; the limit is ${limits.maxFileBytes} bytes`, {
-      details: { bytes, maxFileBytes: limits.maxFileBytes },
-    });
+    throw new PhotoEnhanceError(
+      'FILE_TOO_LARGE',
+      `The file is ${bytes} bytes; the limit is ${limits.maxFileBytes} bytes`,
+      {
+        details: { bytes, maxFileBytes: limits.maxFileBytes },
+      },
+    );
   }
 }
 

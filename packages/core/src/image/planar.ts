@@ -20,7 +20,8 @@ export function interleavedToPlanar(
   maxValue: number,
 ): PlanarImage {
   const pixels = width * height;
-  if (src.length < pixels * srcChannels) throw new RangeError(`interleavedToPlanar: ${src.length} samples for ${width}×${height}×${srcChannels}`);
+  if (src.length < pixels * srcChannels)
+    throw new RangeError(`interleavedToPlanar: ${src.length} samples for ${width}×${height}×${srcChannels}`);
   const data = new Float32Array(pixels * channels.length);
   const scale = 1 / maxValue;
   for (let p = 0; p < channels.length; p++) {
@@ -35,16 +36,22 @@ export function interleavedToPlanar(
  * Writes planes (each a PlanarImage; channels taken in order) into interleaved integer samples,
  * clamping to [0, 1] and rounding to the nearest code value (model output overshoots slightly).
  */
-export function planarToInterleaved(planes: readonly PlanarImage[], out: IntegerSamples, maxValue: number): IntegerSamples {
+export function planarToInterleaved(
+  planes: readonly PlanarImage[],
+  out: IntegerSamples,
+  maxValue: number,
+): IntegerSamples {
   const first = planes[0];
   if (!first) throw new RangeError('planarToInterleaved: no planes');
   const pixels = first.width * first.height;
   let total = 0;
   for (const img of planes) {
-    if (img.width !== first.width || img.height !== first.height) throw new RangeError('planarToInterleaved: planes differ in size');
+    if (img.width !== first.width || img.height !== first.height)
+      throw new RangeError('planarToInterleaved: planes differ in size');
     total += img.channels;
   }
-  if (out.length < pixels * total) throw new RangeError(`planarToInterleaved: output holds ${out.length} samples, needs ${pixels * total}`);
+  if (out.length < pixels * total)
+    throw new RangeError(`planarToInterleaved: output holds ${out.length} samples, needs ${pixels * total}`);
   let dst = 0;
   for (const img of planes) {
     for (let c = 0; c < img.channels; c++, dst++) {
@@ -66,13 +73,18 @@ export function planarLuma(rgb: PlanarImage): PlanarImage {
   const { data } = rgb;
   const out = new Float32Array(pixels);
   for (let i = 0; i < pixels; i++) {
-    out[i] = 0.2126 * (data[i] as number) + 0.7152 * (data[pixels + i] as number) + 0.0722 * (data[2 * pixels + i] as number);
+    out[i] =
+      0.2126 * (data[i] as number) + 0.7152 * (data[pixels + i] as number) + 0.0722 * (data[2 * pixels + i] as number);
   }
   return { width: rgb.width, height: rgb.height, channels: 1, data: out };
 }
 
 /** Composites RGB over a solid background using straight (non-premultiplied) alpha. */
-export function flattenPlanar(rgb: PlanarImage, alpha: PlanarImage, background: readonly [number, number, number]): PlanarImage {
+export function flattenPlanar(
+  rgb: PlanarImage,
+  alpha: PlanarImage,
+  background: readonly [number, number, number],
+): PlanarImage {
   const pixels = rgb.width * rgb.height;
   const out = new Float32Array(pixels * 3);
   const a = alpha.data;

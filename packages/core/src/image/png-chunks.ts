@@ -30,6 +30,7 @@ export function exifChunk(exif: Buffer): Buffer {
  * metadata travels through a PNG that libvips then reads like any other input.
  */
 export function insertPngChunks(png: Buffer, chunks: readonly Buffer[]): Buffer {
-  if (png.length < IHDR_END || png.toString('latin1', 12, 16) !== 'IHDR') throw new Error('insertPngChunks: not a PNG with a leading IHDR');
+  if (png.length < IHDR_END || png.toString('latin1', 12, 16) !== 'IHDR')
+    throw new Error('insertPngChunks: not a PNG with a leading IHDR');
   return Buffer.concat([png.subarray(0, IHDR_END), ...chunks, png.subarray(IHDR_END)]);
 }

@@ -30,7 +30,14 @@ export interface Inspection {
   heifCodec?: string;
 }
 
-const SHARP_FORMAT: Record<string, InputFormat> = { jpeg: 'jpeg', png: 'png', webp: 'webp', tiff: 'tiff', gif: 'gif', heif: 'heif' };
+const SHARP_FORMAT: Record<string, InputFormat> = {
+  jpeg: 'jpeg',
+  png: 'png',
+  webp: 'webp',
+  tiff: 'tiff',
+  gif: 'gif',
+  heif: 'heif',
+};
 
 function headerError(format: string, cause: unknown): PhotoEnhanceError {
   const message = cause instanceof Error ? cause.message : String(cause);
@@ -38,7 +45,10 @@ function headerError(format: string, cause: unknown): PhotoEnhanceError {
     // libheif and libvips refuse absurd header sizes themselves; same answer as our own check.
     return new PhotoEnhanceError('TOO_MANY_PIXELS', `The ${format} image is larger than the decoder allows`, { cause });
   }
-  return new PhotoEnhanceError('CORRUPT_IMAGE', `The ${format} header could not be read`, { cause, details: { format } });
+  return new PhotoEnhanceError('CORRUPT_IMAGE', `The ${format} header could not be read`, {
+    cause,
+    details: { format },
+  });
 }
 
 async function readSharpHeader(buf: Buffer, format: string): Promise<Metadata> {
@@ -63,9 +73,13 @@ export async function inspectImage(input: Buffer, limits: ImageLimits): Promise<
   assertFileSize(input.length, limits);
   const container = sniffContainer(input);
   if (!container) {
-    throw new PhotoEnhanceError('UNSUPPORTED_FORMAT', 'The file is not an image in a supported format (JPEG, PNG, WebP, TIFF, BMP, HEIC/HEIF, AVIF, GIF)', {
-      details: { bytes: input.length },
-    });
+    throw new PhotoEnhanceError(
+      'UNSUPPORTED_FORMAT',
+      'The file is not an image in a supported format (JPEG, PNG, WebP, TIFF, BMP, HEIC/HEIF, AVIF, GIF)',
+      {
+        details: { bytes: input.length },
+      },
+    );
   }
 
   if (container === 'bmp') {
@@ -91,9 +105,13 @@ export async function inspectImage(input: Buffer, limits: ImageLimits): Promise<
   if (container === 'isobmff') {
     brands = readFtypBrands(input);
     if (!classifyHeif(brands, undefined)) {
-      throw new PhotoEnhanceError('UNSUPPORTED_FORMAT', `ISO media file with brands ${brands.join(', ')} is not a HEIF/AVIF image`, {
-        details: { brands },
-      });
+      throw new PhotoEnhanceError(
+        'UNSUPPORTED_FORMAT',
+        `ISO media file with brands ${brands.join(', ')} is not a HEIF/AVIF image`,
+        {
+          details: { brands },
+        },
+      );
     }
   }
   const meta = await readSharpHeader(input, container === 'isobmff' ? 'HEIF' : container);
@@ -104,7 +122,9 @@ export async function inspectImage(input: Buffer, limits: ImageLimits): Promise<
     format = container;
   }
   if (SHARP_FORMAT[meta.format] !== (container === 'isobmff' ? 'heif' : container)) {
-    throw new PhotoEnhanceError('CORRUPT_IMAGE', `The file starts like ${container} but decodes as ${meta.format}`, { details: { format: container } });
+    throw new PhotoEnhanceError('CORRUPT_IMAGE', `The file starts like ${container} but decodes as ${meta.format}`, {
+      details: { format: container },
+    });
   }
 
   // libheif applies irot/imir and reports displayed dimensions; EXIF orientation inside HEIF must

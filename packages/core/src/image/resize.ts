@@ -6,12 +6,21 @@ export type ResizeKernel = 'lanczos3' | 'cubic' | 'mitchell';
 
 const U16_MAX = 65535;
 
-async function resizePlane(plane: Float32Array, src: PlanarImage, width: number, height: number, kernel: ResizeKernel): Promise<Uint16Array> {
+async function resizePlane(
+  plane: Float32Array,
+  src: PlanarImage,
+  width: number,
+  height: number,
+  kernel: ResizeKernel,
+): Promise<Uint16Array> {
   // libvips resamples float input in float. sharp labels 1-band float as 16-bit grey and casts to
   // ushort on output, so scale into that range here (+0.5: the cast truncates) — the result keeps
   // 16 bits, well below the model's own noise, instead of quantising to 8 bits before the resize.
   // The cast also clamps the kernel's ringing to [0, 1].
-  const { data } = await sharp(plane, { raw: { width: src.width, height: src.height, channels: 1 }, limitInputPixels: false })
+  const { data } = await sharp(plane, {
+    raw: { width: src.width, height: src.height, channels: 1 },
+    limitInputPixels: false,
+  })
     .resize(width, height, { kernel, fit: 'fill' })
     .linear(U16_MAX, 0.5)
     .toColourspace('grey16')
@@ -25,13 +34,23 @@ async function resizePlane(plane: Float32Array, src: PlanarImage, width: number,
  * the size they computed). Planes are resized independently, so alpha should be passed as its own
  * image; for heavy downscales of images with transparency, premultiply first to avoid colour fringes.
  */
-export async function resizePlanar(img: PlanarImage, width: number, height: number, kernel: ResizeKernel = 'lanczos3'): Promise<PlanarImage> {
+export async function resizePlanar(
+  img: PlanarImage,
+  width: number,
+  height: number,
+  kernel: ResizeKernel = 'lanczos3',
+): Promise<PlanarImage> {
   if (!Number.isInteger(width) || !Number.isInteger(height) || width < 1 || height < 1) {
-    throw new PhotoEnhanceError('INTERNAL', `resizePlanar: invalid target size ${width}×${height}`, { details: { width, height } });
+    throw new PhotoEnhanceError('INTERNAL', `resizePlanar: invalid target size ${width}×${height}`, {
+      details: { width, height },
+    });
   }
   const srcPixels = img.width * img.height;
   if (img.data.length !== srcPixels * img.channels) {
-    throw new PhotoEnhanceError('INTERNAL', `resizePlanar: ${img.data.length} values for ${img.width}×${img.height}×${img.channels}`);
+    throw new PhotoEnhanceError(
+      'INTERNAL',
+      `resizePlanar: ${img.data.length} values for ${img.width}×${img.height}×${img.channels}`,
+    );
   }
   if (width === img.width && height === img.height) return { ...img, data: img.data.slice() };
   const pixels = width * height;

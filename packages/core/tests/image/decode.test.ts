@@ -1,8 +1,17 @@
-import sharp from 'sharp';
 import { encode as encodeBmpTs } from 'bmp-ts';
+import sharp from 'sharp';
 import { describe, expect, it } from 'vitest';
 import { decodeImage } from '../../src/image/decode.ts';
-import { expectClose, expectCode, fixture, planarPixel, QUADRANT_COLOURS, quadrants, rawImage, writeBmp } from './helpers.ts';
+import {
+  expectClose,
+  expectCode,
+  fixture,
+  planarPixel,
+  QUADRANT_COLOURS,
+  quadrants,
+  rawImage,
+  writeBmp,
+} from './helpers.ts';
 
 const W = 64;
 const H = 48;
@@ -35,10 +44,16 @@ describe('decodeImage: every input format', () => {
 
   it('GIF: first frame of an animation', async () => {
     const frames = Buffer.concat([
-      await rawImage(8, 8, 3, () => [250, 0, 0]).raw().toBuffer(),
-      await rawImage(8, 8, 3, () => [0, 0, 250]).raw().toBuffer(),
+      await rawImage(8, 8, 3, () => [250, 0, 0])
+        .raw()
+        .toBuffer(),
+      await rawImage(8, 8, 3, () => [0, 0, 250])
+        .raw()
+        .toBuffer(),
     ]);
-    const gif = await sharp(frames, { raw: { width: 8, height: 16, channels: 3, pageHeight: 8 } }).gif({ delay: [100, 100] }).toBuffer();
+    const gif = await sharp(frames, { raw: { width: 8, height: 16, channels: 3, pageHeight: 8 } })
+      .gif({ delay: [100, 100] })
+      .toBuffer();
     expect((await sharp(gif).metadata()).pages).toBe(2);
     const img = await decodeImage(gif);
     expect([img.width, img.height]).toEqual([8, 8]);
@@ -90,7 +105,9 @@ describe('decodeImage: BMP via bmp-ts', () => {
   });
 
   it('32-bit with an alpha mask keeps alpha', async () => {
-    const img = await decodeImage(writeBmp({ width: w, height: h, bitsPerPixel: 32, alpha: true, at: (x) => [10, 20, 30, x * 10] }));
+    const img = await decodeImage(
+      writeBmp({ width: w, height: h, bitsPerPixel: 32, alpha: true, at: (x) => [10, 20, 30, x * 10] }),
+    );
     expect(img.alpha).toBeDefined();
     expect(planarPixel(img.alpha!, 0, 3)).toEqual([0]);
     expect(planarPixel(img.alpha!, 12, 3)).toEqual([120]);
@@ -99,7 +116,11 @@ describe('decodeImage: BMP via bmp-ts', () => {
   it('a file written by bmp-ts itself', async () => {
     // bmp-ts encodes from ABGR bytes, bottom-up 24-bit.
     const abgr = Buffer.alloc(w * h * 4);
-    for (let y = 0; y < h; y++) for (let x = 0; x < w; x++) abgr.set([0, ...[...at(x, y)].slice(0, 3).reverse()], (y * w + x) * 4);
+    for (let y = 0; y < h; y++)
+      for (let x = 0; x < w; x++) {
+        const [r, g, b] = at(x, y);
+        abgr.set([0, b, g, r], (y * w + x) * 4);
+      }
     const img = await decodeImage(encodeBmpTs({ data: abgr, width: w, height: h, bitPP: 24 }).data);
     expect(planarPixel(img.rgb, 0, 0)).toEqual([...QUADRANT_COLOURS.topLeft]);
     expect(planarPixel(img.rgb, w - 1, h - 1)).toEqual([...QUADRANT_COLOURS.bottomRight]);
@@ -118,7 +139,10 @@ describe('decodeImage: orientation, colour, alpha, grey, depth', () => {
   });
 
   it('Display P3 JPEG is converted to sRGB', async () => {
-    const p3 = await rawImage(16, 16, 3, () => [255, 0, 0]).withIccProfile('p3').jpeg({ quality: 100 }).toBuffer();
+    const p3 = await rawImage(16, 16, 3, () => [255, 0, 0])
+      .withIccProfile('p3')
+      .jpeg({ quality: 100 })
+      .toBuffer();
     const stored = await sharp(p3, { ignoreIcc: true }).raw().toBuffer();
     expect(Math.abs(stored[1]! - 0)).toBeGreaterThan(30); // the file really holds P3 numbers
     const img = await decodeImage(p3);
@@ -132,21 +156,30 @@ describe('decodeImage: orientation, colour, alpha, grey, depth', () => {
     const [r, g, b] = [0.918, 0.2, 0.137].map((v) => Math.round(v * 65535)) as [number, number, number];
     const px = new Uint16Array(8 * 8 * 3);
     for (let i = 0; i < 64; i++) px.set([r, g, b], i * 3);
-    const png = await sharp(px, { raw: { width: 8, height: 8, channels: 3 } }).toColourspace('rgb16').withIccProfile('p3').png().toBuffer();
+    const png = await sharp(px, { raw: { width: 8, height: 8, channels: 3 } })
+      .toColourspace('rgb16')
+      .withIccProfile('p3')
+      .png()
+      .toBuffer();
     const img = await decodeImage(png);
     expect(img.bitDepth).toBe(16);
     expectClose(planarPixel(img.rgb, 4, 4), [255, 0, 0], 8);
   });
 
   it('CMYK JPEG is converted to RGB', async () => {
-    const cmyk = await rawImage(16, 16, 3, () => [40, 120, 200]).toColourspace('cmyk').jpeg({ quality: 100 }).toBuffer();
+    const cmyk = await rawImage(16, 16, 3, () => [40, 120, 200])
+      .toColourspace('cmyk')
+      .jpeg({ quality: 100 })
+      .toBuffer();
     expect((await sharp(cmyk).metadata()).space).toBe('cmyk');
     const img = await decodeImage(cmyk);
     expectClose(planarPixel(img.rgb, 8, 8), [40, 120, 200], 25);
   });
 
   it('alpha is returned as its own plane, colour untouched (not premultiplied)', async () => {
-    const png = await rawImage(16, 8, 4, (x) => [200, 100, 50, x * 16]).png().toBuffer();
+    const png = await rawImage(16, 8, 4, (x) => [200, 100, 50, x * 16])
+      .png()
+      .toBuffer();
     const img = await decodeImage(png);
     expect(img.alpha).toMatchObject({ width: 16, height: 8, channels: 1 });
     expect(planarPixel(img.alpha!, 5, 3)).toEqual([80]);
@@ -154,12 +187,19 @@ describe('decodeImage: orientation, colour, alpha, grey, depth', () => {
   });
 
   it('an all-opaque alpha channel is dropped', async () => {
-    const img = await decodeImage(await rawImage(8, 8, 4, () => [1, 2, 3, 255]).png().toBuffer());
+    const img = await decodeImage(
+      await rawImage(8, 8, 4, () => [1, 2, 3, 255])
+        .png()
+        .toBuffer(),
+    );
     expect(img.alpha).toBeUndefined();
   });
 
   it('greyscale is flagged and expanded to three equal planes', async () => {
-    const png = await rawImage(16, 8, 3, (x) => [x * 15, x * 15, x * 15]).toColourspace('b-w').png().toBuffer();
+    const png = await rawImage(16, 8, 3, (x) => [x * 15, x * 15, x * 15])
+      .toColourspace('b-w')
+      .png()
+      .toBuffer();
     const img = await decodeImage(png);
     expect(img.isGrey).toBe(true);
     expect(planarPixel(img.rgb, 7, 2)).toEqual([105, 105, 105]);
@@ -182,12 +222,16 @@ describe('decodeImage: orientation, colour, alpha, grey, depth', () => {
 
 describe('decodeImage: undecodable input gives a typed error', () => {
   it('truncated JPEG → CORRUPT_IMAGE', async () => {
-    const jpeg = await rawImage(128, 128, 3, (x, y) => [(x * 7) % 256, (y * 5) % 256, (x ^ y) % 256]).jpeg().toBuffer();
+    const jpeg = await rawImage(128, 128, 3, (x, y) => [(x * 7) % 256, (y * 5) % 256, (x ^ y) % 256])
+      .jpeg()
+      .toBuffer();
     await expectCode(decodeImage(jpeg.subarray(0, Math.floor(jpeg.length * 0.6))), 'CORRUPT_IMAGE');
   });
 
   it('truncated PNG → CORRUPT_IMAGE', async () => {
-    const png = await rawImage(128, 128, 3, (x, y) => [(x * 7) % 256, (y * 5) % 256, (x ^ y) % 256]).png().toBuffer();
+    const png = await rawImage(128, 128, 3, (x, y) => [(x * 7) % 256, (y * 5) % 256, (x ^ y) % 256])
+      .png()
+      .toBuffer();
     await expectCode(decodeImage(png.subarray(0, Math.floor(png.length * 0.6))), 'CORRUPT_IMAGE');
   });
 
@@ -200,7 +244,10 @@ describe('decodeImage: undecodable input gives a typed error', () => {
   });
 
   it('PNG bomb → TOO_MANY_PIXELS without decoding', async () => {
-    const bomb = await sharp({ create: { width: 8000, height: 6000, channels: 3, background: '#000' }, limitInputPixels: false })
+    const bomb = await sharp({
+      create: { width: 8000, height: 6000, channels: 3, background: '#000' },
+      limitInputPixels: false,
+    })
       .toColourspace('b-w')
       .png({ compressionLevel: 9 })
       .toBuffer();

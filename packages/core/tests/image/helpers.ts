@@ -36,7 +36,13 @@ export function quadrants(width: number, height: number): (x: number, y: number)
   return (x, y) => {
     const top = y < height / 2;
     const left = x < width / 2;
-    const c = top ? (left ? QUADRANT_COLOURS.topLeft : QUADRANT_COLOURS.topRight) : left ? QUADRANT_COLOURS.bottomLeft : QUADRANT_COLOURS.bottomRight;
+    const c = top
+      ? left
+        ? QUADRANT_COLOURS.topLeft
+        : QUADRANT_COLOURS.topRight
+      : left
+        ? QUADRANT_COLOURS.bottomLeft
+        : QUADRANT_COLOURS.bottomRight;
     return [c[0], c[1], c[2]];
   };
 }
@@ -55,7 +61,11 @@ export function planarPixel(img: PlanarImage, x: number, y: number): number[] {
 
 export function expectClose(actual: readonly number[], expected: readonly number[], tolerance: number): void {
   expect(actual.length).toBe(expected.length);
-  actual.forEach((v, i) => expect(Math.abs(v - (expected[i] as number)), `channel ${i}: ${actual} vs ${expected}`).toBeLessThanOrEqual(tolerance));
+  actual.forEach((v, i) => {
+    expect(Math.abs(v - (expected[i] as number)), `channel ${i}: ${actual} vs ${expected}`).toBeLessThanOrEqual(
+      tolerance,
+    );
+  });
 }
 
 export async function expectCode(promise: Promise<unknown>, code: ErrorCode): Promise<PhotoEnhanceError> {

@@ -1,7 +1,7 @@
 import sharp from 'sharp';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { probeImage } from '../../src/image/probe.ts';
 import { checkOutputSize, DEFAULT_LIMITS } from '../../src/image/limits.ts';
+import { probeImage } from '../../src/image/probe.ts';
 import { expectCode, expectCodeSync, fixture, quadrants, rawImage, writeBmp } from './helpers.ts';
 
 describe('probeImage: formats from the header', () => {
@@ -33,13 +33,24 @@ describe('probeImage: formats from the header', () => {
   });
 
   it('reports alpha, grey, 16-bit and ICC', async () => {
-    const rgba = await rawImage(8, 8, 4, () => [10, 20, 30, 128]).png().toBuffer();
+    const rgba = await rawImage(8, 8, 4, () => [10, 20, 30, 128])
+      .png()
+      .toBuffer();
     expect(await probeImage(rgba)).toMatchObject({ hasAlpha: true, channels: 4 });
-    const grey = await rawImage(8, 8, 3, (x) => [x * 30, x * 30, x * 30]).toColourspace('b-w').png().toBuffer();
+    const grey = await rawImage(8, 8, 3, (x) => [x * 30, x * 30, x * 30])
+      .toColourspace('b-w')
+      .png()
+      .toBuffer();
     expect(await probeImage(grey)).toMatchObject({ isGrey: true, channels: 1 });
-    const deep = await sharp(new Uint16Array(8 * 8 * 3).fill(1000), { raw: { width: 8, height: 8, channels: 3 } }).toColourspace('rgb16').png().toBuffer();
+    const deep = await sharp(new Uint16Array(8 * 8 * 3).fill(1000), { raw: { width: 8, height: 8, channels: 3 } })
+      .toColourspace('rgb16')
+      .png()
+      .toBuffer();
     expect(await probeImage(deep)).toMatchObject({ bitDepth: 16 });
-    const tagged = await rawImage(8, 8, 3, () => [200, 10, 10]).withIccProfile('p3').jpeg().toBuffer();
+    const tagged = await rawImage(8, 8, 3, () => [200, 10, 10])
+      .withIccProfile('p3')
+      .jpeg()
+      .toBuffer();
     expect(await probeImage(tagged)).toMatchObject({ hasIcc: true });
     const heicAlpha = await probeImage(fixture('alpha-64x48.heic'));
     expect(heicAlpha).toMatchObject({ format: 'heic', hasAlpha: true });
@@ -50,7 +61,10 @@ describe('probeImage: bad input and limits', () => {
   let bomb: Buffer;
   beforeAll(async () => {
     // A 10000×10000 single-colour PNG: ~100 kB on disk, 100 MP (300 MB as RGB) once decoded.
-    bomb = await sharp({ create: { width: 10000, height: 10000, channels: 3, background: '#808080' }, limitInputPixels: false })
+    bomb = await sharp({
+      create: { width: 10000, height: 10000, channels: 3, background: '#808080' },
+      limitInputPixels: false,
+    })
       .toColourspace('b-w')
       .png({ compressionLevel: 9 })
       .toBuffer();
@@ -61,7 +75,9 @@ describe('probeImage: bad input and limits', () => {
   });
 
   it('over maxFileBytes → FILE_TOO_LARGE with the limit', async () => {
-    const png = await rawImage(16, 16, 3, () => [1, 2, 3]).png().toBuffer();
+    const png = await rawImage(16, 16, 3, () => [1, 2, 3])
+      .png()
+      .toBuffer();
     const err = await expectCode(probeImage(png, { maxFileBytes: 10 }), 'FILE_TOO_LARGE');
     expect(err.details).toMatchObject({ bytes: png.length, maxFileBytes: 10 });
     expect(err.status).toBe(413);
@@ -124,7 +140,12 @@ describe('checkOutputSize', () => {
   it('passes within the limit and throws OUTPUT_TOO_LARGE beyond it, with the numbers', () => {
     expect(() => checkOutputSize(5000, 5000, 4)).not.toThrow(); // 400 MP exactly
     const err = expectCodeSync(() => checkOutputSize(5000, 5001, 4), 'OUTPUT_TOO_LARGE');
-    expect(err.details).toMatchObject({ outputWidth: 20000, outputHeight: 20004, maxOutputPixels: 400_000_000, scale: 4 });
+    expect(err.details).toMatchObject({
+      outputWidth: 20000,
+      outputHeight: 20004,
+      maxOutputPixels: 400_000_000,
+      scale: 4,
+    });
     expectCodeSync(() => checkOutputSize(100, 100, 2, { maxOutputPixels: 39_999 }), 'OUTPUT_TOO_LARGE');
   });
 });
