@@ -16,7 +16,9 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
   const { config, logger, metrics } = deps;
   const app = new Hono<AppEnv>();
 
-  const origins = config.CORS_ORIGINS.split(',').map((o) => o.trim()).filter(Boolean);
+  const origins = config.CORS_ORIGINS.split(',')
+    .map((o) => o.trim())
+    .filter(Boolean);
   app.use(
     '*',
     cors({
@@ -45,7 +47,9 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
   app.route('/', enhanceRoutes(deps));
   app.route('/', taskRoutes(deps));
 
-  app.notFound((c) => errorResponse(c, new PhotoEnhanceError('NOT_FOUND', `No route ${c.req.method} ${c.req.path}`), logger));
+  app.notFound((c) =>
+    errorResponse(c, new PhotoEnhanceError('NOT_FOUND', `No route ${c.req.method} ${c.req.path}`), logger),
+  );
   app.onError((err, c) => errorResponse(c, err, logger));
   return app;
 }

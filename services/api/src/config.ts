@@ -30,7 +30,9 @@ export function loadApiConfig(env: Record<string, string | undefined> = process.
 const LOOPBACK = new Set(['127.0.0.1', 'localhost', '[::1]', '::1']);
 
 /** DOWNLOAD_MODE with `auto` decided. */
-export function resolveDownloadMode(config: Pick<ApiConfig, 'DOWNLOAD_MODE' | 'S3_PUBLIC_ENDPOINT' | 'S3_ENDPOINT'>): 'redirect' | 'proxy' {
+export function resolveDownloadMode(
+  config: Pick<ApiConfig, 'DOWNLOAD_MODE' | 'S3_PUBLIC_ENDPOINT' | 'S3_ENDPOINT'>,
+): 'redirect' | 'proxy' {
   if (config.DOWNLOAD_MODE !== 'auto') return config.DOWNLOAD_MODE;
   const endpoint = config.S3_PUBLIC_ENDPOINT ?? config.S3_ENDPOINT;
   if (!endpoint) return 'redirect';

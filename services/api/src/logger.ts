@@ -1,4 +1,4 @@
-import { pino, type Logger } from 'pino';
+import { type Logger, pino } from 'pino';
 
 /** JSON logs on stdout; task ids are added as fields by the routes. */
 export function createLogger(level: string, name = 'api'): Logger {

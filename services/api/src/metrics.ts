@@ -1,4 +1,4 @@
-import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { Counter, collectDefaultMetrics, Histogram, Registry } from 'prom-client';
 
 export interface ApiMetrics {
   registry: Registry;
@@ -27,7 +27,11 @@ export function createApiMetrics(options: { defaultMetrics?: boolean } = {}): Ap
       buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
       registers: [registry],
     }),
-    tasksCreated: new Counter({ name: 'photoenhance_api_tasks_created_total', help: 'Tasks accepted', registers: [registry] }),
+    tasksCreated: new Counter({
+      name: 'photoenhance_api_tasks_created_total',
+      help: 'Tasks accepted',
+      registers: [registry],
+    }),
     uploadsRejected: new Counter({
       name: 'photoenhance_api_uploads_rejected_total',
       help: 'Uploads refused, by error code',

@@ -1,5 +1,5 @@
 import { type ServerType, serve } from '@hono/node-server';
-import { type EmbeddedBackend, PhotoEnhanceError, connectBackend, startEmbeddedBackend } from '@photoenhance/core';
+import { connectBackend, type EmbeddedBackend, PhotoEnhanceError, startEmbeddedBackend } from '@photoenhance/core';
 import type { Logger } from 'pino';
 import { createApp } from './app.ts';
 import { type ApiConfig, loadApiConfig, resolveDownloadMode } from './config.ts';
@@ -17,7 +17,10 @@ export interface RunningApi {
  * Connects to S3/SQS from config (bootstrapping resources when enabled), optionally starting the embedded
  * backend first, and serves the app. Used by `npm run start:api` and by the one-command launcher.
  */
-export async function startApiServer(config: ApiConfig, logger: Logger = createLogger(config.LOG_LEVEL)): Promise<RunningApi> {
+export async function startApiServer(
+  config: ApiConfig,
+  logger: Logger = createLogger(config.LOG_LEVEL),
+): Promise<RunningApi> {
   let embedded: EmbeddedBackend | undefined;
   let effective = config;
   if (config.EMBEDDED_BACKEND) {
@@ -31,12 +34,21 @@ export async function startApiServer(config: ApiConfig, logger: Logger = createL
 
   const server: ServerType = await new Promise((resolve, reject) => {
     const s = serve({ fetch: app.fetch, port: config.PORT, hostname: config.HOST }, () => resolve(s));
-    s.once('error', (err) => reject(new PhotoEnhanceError('INTERNAL', `API cannot listen on ${config.HOST}:${config.PORT}: ${err.message}`, { cause: err })));
+    s.once('error', (err) =>
+      reject(
+        new PhotoEnhanceError('INTERNAL', `API cannot listen on ${config.HOST}:${config.PORT}: ${err.message}`, {
+          cause: err,
+        }),
+      ),
+    );
   });
   const address = server.address();
   const port = typeof address === 'object' && address ? address.port : config.PORT;
   const url = `http://${config.HOST === '0.0.0.0' ? '127.0.0.1' : config.HOST}:${port}`;
-  logger.info({ url, bucket: effective.S3_BUCKET, queue: backend.queue.queueUrl, downloadMode: resolveDownloadMode(effective) }, 'API listening');
+  logger.info(
+    { url, bucket: effective.S3_BUCKET, queue: backend.queue.queueUrl, downloadMode: resolveDownloadMode(effective) },
+    'API listening',
+  );
 
   return {
     url,

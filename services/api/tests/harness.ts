@@ -1,7 +1,7 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { type Backend, type EmbeddedBackend, connectBackend, startEmbeddedBackend } from '@photoenhance/core';
+import { type Backend, connectBackend, type EmbeddedBackend, startEmbeddedBackend } from '@photoenhance/core';
 import { pino } from 'pino';
 import sharp from 'sharp';
 import { createApp } from '../src/app.ts';

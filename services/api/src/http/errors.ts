@@ -1,4 +1,4 @@
-import { type ErrorCode, ERROR_CODES, PhotoEnhanceError, isPhotoEnhanceError } from '@photoenhance/core';
+import { ERROR_CODES, type ErrorCode, isPhotoEnhanceError, PhotoEnhanceError } from '@photoenhance/core';
 import type { Context } from 'hono';
 import { HTTPException } from 'hono/http-exception';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
@@ -42,7 +42,9 @@ export function toClientError(err: unknown): PhotoEnhanceError {
 export function errorResponse(c: Context, err: unknown, logger: Logger): Response {
   const clientError = toClientError(err);
   // The code decides the status (ERROR_CODES), except where an HTTPException carried a more exact one.
-  const status = (err instanceof HTTPException && !CODE_FOR_STATUS[err.status] ? err.status : ERROR_CODES[clientError.code]) as ContentfulStatusCode;
+  const status = (
+    err instanceof HTTPException && !CODE_FOR_STATUS[err.status] ? err.status : ERROR_CODES[clientError.code]
+  ) as ContentfulStatusCode;
   const log = (c.get('logger') as Logger | undefined) ?? logger;
   if (status >= 500) log.error({ err, code: clientError.code }, 'request failed');
   else log.info({ code: clientError.code, msg: clientError.message }, 'request refused');

@@ -7,7 +7,9 @@ import { PhotoEnhanceError } from '@photoenhance/core';
  */
 
 function truncated(format: string, why: string): PhotoEnhanceError {
-  return new PhotoEnhanceError('CORRUPT_IMAGE', `The ${format} file is truncated or damaged (${why})`, { details: { format } });
+  return new PhotoEnhanceError('CORRUPT_IMAGE', `The ${format} file is truncated or damaged (${why})`, {
+    details: { format },
+  });
 }
 
 /** Walks JPEG segments and entropy-coded data until EOI (FFD9). */

@@ -1,11 +1,11 @@
 import {
+  checkOutputSize,
   ENHANCE_FORM_FIELDS,
-  type EnhanceOptions,
   EnhanceFormSchema,
+  type EnhanceOptions,
+  enhanceOptionsFromForm,
   PhotoEnhanceError,
   type ProbeResult,
-  checkOutputSize,
-  enhanceOptionsFromForm,
   probeImage,
   safeName,
 } from '@photoenhance/core';
@@ -66,13 +66,19 @@ export async function validateUpload(body: Record<string, unknown>, limits: Uplo
   const options = parseEnhanceFields(body);
   const file = body.file;
   if (!(file instanceof File)) {
-    throw new PhotoEnhanceError('INVALID_INPUT', 'Send the image as the multipart field "file"', { details: { field: 'file' } });
+    throw new PhotoEnhanceError('INVALID_INPUT', 'Send the image as the multipart field "file"', {
+      details: { field: 'file' },
+    });
   }
   if (file.size === 0) throw new PhotoEnhanceError('EMPTY_FILE', 'The file is empty', { details: { bytes: 0 } });
   if (file.size > limits.maxFileBytes) {
-    throw new PhotoEnhanceError('FILE_TOO_LARGE', `The file is ${file.size} bytes; the limit is ${limits.maxFileBytes} bytes`, {
-      details: { bytes: file.size, maxFileBytes: limits.maxFileBytes },
-    });
+    throw new PhotoEnhanceError(
+      'FILE_TOO_LARGE',
+      `The file is ${file.size} bytes; the limit is ${limits.maxFileBytes} bytes`,
+      {
+        details: { bytes: file.size, maxFileBytes: limits.maxFileBytes },
+      },
+    );
   }
   const bytes = Buffer.from(await file.arrayBuffer());
   const probe = await probeImage(bytes, { maxFileBytes: limits.maxFileBytes, maxInputPixels: limits.maxInputPixels });

@@ -1,10 +1,4 @@
-import {
-  type EnhanceAccepted,
-  PhotoEnhanceError,
-  type TaskRecordInput,
-  keys,
-  newId,
-} from '@photoenhance/core';
+import { type EnhanceAccepted, keys, newId, PhotoEnhanceError, type TaskRecordInput } from '@photoenhance/core';
 import { Hono } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import type { AppDeps, AppEnv } from '../../http/env.ts';
@@ -28,9 +22,13 @@ export function enhanceRoutes(deps: AppDeps): Hono<AppEnv> {
     bodyLimit({
       maxSize: config.MAX_UPLOAD_BYTES + MULTIPART_OVERHEAD,
       onError: () => {
-        throw new PhotoEnhanceError('FILE_TOO_LARGE', `The upload is larger than the limit of ${config.MAX_UPLOAD_BYTES} bytes`, {
-          details: { maxFileBytes: config.MAX_UPLOAD_BYTES },
-        });
+        throw new PhotoEnhanceError(
+          'FILE_TOO_LARGE',
+          `The upload is larger than the limit of ${config.MAX_UPLOAD_BYTES} bytes`,
+          {
+            details: { maxFileBytes: config.MAX_UPLOAD_BYTES },
+          },
+        );
       },
     }),
     async (c) => {
@@ -85,17 +83,26 @@ export function enhanceRoutes(deps: AppDeps): Hono<AppEnv> {
       };
 
       try {
-        await storage.put(inputKey, upload.bytes, { contentType: record.input.contentType, contentLength: upload.bytes.length });
+        await storage.put(inputKey, upload.bytes, {
+          contentType: record.input.contentType,
+          contentLength: upload.bytes.length,
+        });
         await storage.writeTask(record);
         await queue.send({ version: 1, taskId, inputKey, options: upload.options });
       } catch (err) {
         // Undo what was written so a failed request leaves no orphan input or record behind.
-        await Promise.allSettled([storage.deletePrefix(keys.inputPrefix(taskId)), storage.delete(keys.taskRecord(taskId))]);
+        await Promise.allSettled([
+          storage.deletePrefix(keys.inputPrefix(taskId)),
+          storage.delete(keys.taskRecord(taskId)),
+        ]);
         throw err;
       }
 
       metrics?.tasksCreated.inc();
-      log.info({ taskId, bytes: upload.bytes.length, format: upload.probe.format, scale: upload.options.scale }, 'task queued');
+      log.info(
+        { taskId, bytes: upload.bytes.length, format: upload.probe.format, scale: upload.options.scale },
+        'task queued',
+      );
       const urls = taskUrls(config.PUBLIC_BASE_URL, taskId);
       const accepted: EnhanceAccepted = {
         task_id: taskId,

@@ -32,7 +32,8 @@ export function serviceRoutes(deps: AppDeps): Hono<AppEnv> {
       description: 'AI portrait enhancement: GFPGAN-family face restoration + tiled Real-ESRGAN super-resolution',
       version: '0.1.0',
       endpoints: {
-        enhance: 'POST /api/v1/enhance (multipart: file, tile_size, quality_level, scale, face, face_model, only_center_face, face_blend, output_format, output_quality, keep_metadata)',
+        enhance:
+          'POST /api/v1/enhance (multipart: file, tile_size, quality_level, scale, face, face_model, only_center_face, face_blend, output_format, output_quality, keep_metadata)',
         status: 'GET /api/v1/status/{task_id}',
         download: 'GET /api/v1/download/{task_id}',
         delete: 'DELETE /api/v1/tasks/{task_id}',
@@ -53,7 +54,10 @@ export function serviceRoutes(deps: AppDeps): Hono<AppEnv> {
   app.get('/ready', async (c) => {
     const [storageCheck, queueCheck] = await Promise.all([check(() => storage.ping()), check(() => queue.ping())]);
     const ready = storageCheck === 'ok' && queueCheck === 'ok';
-    return c.json({ status: ready ? 'ready' : 'not_ready', checks: { storage: storageCheck, queue: queueCheck } }, ready ? 200 : 503);
+    return c.json(
+      { status: ready ? 'ready' : 'not_ready', checks: { storage: storageCheck, queue: queueCheck } },
+      ready ? 200 : 503,
+    );
   });
 
   if (metrics) {

@@ -1,4 +1,12 @@
-import { type DownloadLink, PhotoEnhanceError, type TaskDeleted, type TaskRecord, isTerminalStatus, keys, parseId } from '@photoenhance/core';
+import {
+  type DownloadLink,
+  isTerminalStatus,
+  keys,
+  PhotoEnhanceError,
+  parseId,
+  type TaskDeleted,
+  type TaskRecord,
+} from '@photoenhance/core';
 import { Hono } from 'hono';
 import { stream } from 'hono/streaming';
 import { resolveDownloadMode } from '../../config.ts';
@@ -36,9 +44,13 @@ export function taskRoutes(deps: AppDeps): Hono<AppEnv> {
     const record = await loadTask(c.req.param('task_id'));
     c.get('logger').debug({ taskId: record.taskId, status: record.status }, 'download requested');
     if (record.status !== 'completed' || !record.result) {
-      throw new PhotoEnhanceError('CONFLICT', `Task is ${record.status}; the result can be downloaded once it is completed`, {
-        details: { status: record.status, progress: record.progress },
-      });
+      throw new PhotoEnhanceError(
+        'CONFLICT',
+        `Task is ${record.status}; the result can be downloaded once it is completed`,
+        {
+          details: { status: record.status, progress: record.progress },
+        },
+      );
     }
     const { key, filename } = record.result;
     c.header('Cache-Control', 'no-store');
@@ -71,7 +83,10 @@ export function taskRoutes(deps: AppDeps): Hono<AppEnv> {
     const log = c.get('logger');
     let body: TaskDeleted;
     if (isTerminalStatus(record.status)) {
-      await Promise.all([storage.deletePrefix(keys.inputPrefix(taskId)), storage.deletePrefix(keys.outputPrefix(taskId))]);
+      await Promise.all([
+        storage.deletePrefix(keys.inputPrefix(taskId)),
+        storage.deletePrefix(keys.outputPrefix(taskId)),
+      ]);
       await storage.delete(keys.taskRecord(taskId));
       await storage.delete(keys.cancelMarker(taskId));
       body = { task_id: taskId, status: 'deleted', message: 'Task and its images deleted' };
@@ -90,7 +105,10 @@ export function taskRoutes(deps: AppDeps): Hono<AppEnv> {
           completedAt: marker.requestedAt,
         });
       }
-      await Promise.all([storage.deletePrefix(keys.inputPrefix(taskId)), storage.deletePrefix(keys.outputPrefix(taskId))]);
+      await Promise.all([
+        storage.deletePrefix(keys.inputPrefix(taskId)),
+        storage.deletePrefix(keys.outputPrefix(taskId)),
+      ]);
       body = { task_id: taskId, status: 'cancelled', message: 'Task cancelled and its images deleted' };
     }
     log.info({ taskId, outcome: body.status }, 'task deleted');
