@@ -144,7 +144,8 @@ export async function runJob(deps: JobRunnerDeps, message: ReceivedJob, stopSign
       attempts: Math.max(record.attempts, message.receiveCount),
       workerId: timings.workerId,
       startedAt: record.startedAt ?? now(),
-      message: message.receiveCount > 1 ? `Processing (attempt ${message.receiveCount})` : 'Processing',
+      // No fixed text: the API then shows the live stage ("Processing (upscale)").
+      message: undefined,
       error: undefined,
     });
     logger.info(log, 'job started');

@@ -37,7 +37,10 @@ export function createWorker(options: CreateWorkerOptions) {
   const metrics = options.metrics ?? createWorkerMetrics();
   let state: WorkerState = 'idle';
   let ready = false;
-  // Two signals: receiving stops at once on stop(); the running job is only aborted after the grace period.
+  // stop() sets `stopping`: no new receive starts, and a long poll in flight is allowed to return (its
+  // messages are released) — aborting it client-side can leave a message "received" by a request nobody
+  // reads, hidden for a whole visibility timeout. The controllers fire only when the grace period is over.
+  let stopping = false;
   const receiveController = new AbortController();
   const jobController = new AbortController();
   let loop: Promise<void> | undefined;
@@ -48,7 +51,7 @@ export function createWorker(options: CreateWorkerOptions) {
 
   async function runLoop(): Promise<void> {
     let failures = 0;
-    while (!receiveController.signal.aborted) {
+    while (!stopping) {
       let messages: Awaited<ReturnType<WorkerQueue['receive']>>;
       try {
         messages = await queue.receive({
@@ -59,7 +62,7 @@ export function createWorker(options: CreateWorkerOptions) {
         });
         failures = 0;
       } catch (err) {
-        if (receiveController.signal.aborted) break;
+        if (stopping) break;
         const delay = RECEIVE_RETRY_MS[Math.min(failures++, RECEIVE_RETRY_MS.length - 1)] ?? 5000;
         logger.warn({ err, retryInMs: delay }, 'receive failed');
         await sleep(delay, undefined, { signal: receiveController.signal }).catch(() => undefined);
@@ -67,7 +70,7 @@ export function createWorker(options: CreateWorkerOptions) {
       }
       for (const message of messages) {
         // Received during shutdown: hand it straight back rather than start work we may not finish.
-        if (receiveController.signal.aborted) {
+        if (stopping) {
           await queue.changeVisibility(message.receiptHandle, 0).catch(() => undefined);
           continue;
         }
@@ -121,7 +124,7 @@ export function createWorker(options: CreateWorkerOptions) {
       logger.info({ workerId: timings.workerId }, 'warming up models');
       const t0 = Date.now();
       await engine.warmUp();
-      if (receiveController.signal.aborted) return;
+      if (stopping) return;
       ready = true;
       metrics.ready.set(1);
       state = 'running';
@@ -133,24 +136,23 @@ export function createWorker(options: CreateWorkerOptions) {
     async stop(stopOptions: StopOptions = {}): Promise<void> {
       if (state === 'stopped' || state === 'stopping') return loop;
       state = 'stopping';
+      stopping = true;
       ready = false;
       metrics.ready.set(0);
       clearInterval(reaperTimer);
-      receiveController.abort(new JobAbort('shutdown'));
-      const job = current;
       const grace = stopOptions.graceMs ?? timings.shutdownGraceMs;
-      if (job) {
-        logger.info({ taskId: job.taskId, graceMs: grace }, 'stopping: letting the current job finish');
-        const graceTimer = new AbortController();
-        const finished = await Promise.race([
-          job.done.then(() => true, () => true),
-          sleep(grace, false, { signal: graceTimer.signal }).catch(() => false),
-        ]);
-        graceTimer.abort();
-        if (!finished) {
-          logger.warn({ taskId: job.taskId }, 'grace period over: aborting the job and releasing its message');
-          jobController.abort(new JobAbort('shutdown'));
-        }
+      if (current) logger.info({ taskId: current.taskId, graceMs: grace }, 'stopping: letting the current job finish');
+      // The loop ends after the current job (or the long poll in flight, at most WaitTimeSeconds).
+      const graceTimer = new AbortController();
+      const finished = await Promise.race([
+        (loop ?? Promise.resolve()).then(() => true),
+        sleep(grace, false, { signal: graceTimer.signal }).catch(() => false),
+      ]);
+      graceTimer.abort();
+      if (!finished) {
+        if (current) logger.warn({ taskId: current.taskId }, 'grace period over: aborting the job and releasing its message');
+        jobController.abort(new JobAbort('shutdown'));
+        receiveController.abort(new JobAbort('shutdown'));
       }
       await loop;
       await reaping;
@@ -161,6 +163,7 @@ export function createWorker(options: CreateWorkerOptions) {
     /** Crash simulation (tests): abandon the current job without writing or releasing anything. */
     async kill(): Promise<void> {
       state = 'stopping';
+      stopping = true;
       ready = false;
       clearInterval(reaperTimer);
       jobController.abort(new JobAbort('killed'));

@@ -1,0 +1,199 @@
+/**
+ * One entry point for cross-service tests: an S3 + SQS backend, the API on a free port, and workers on
+ * demand. Which backend runs is decided once, and logged:
+ *  - external: S3_ENDPOINT / SQS_ENDPOINT (or SQS_QUEUE_URL) name running services (LocalStack, MinIO +
+ *    ElasticMQ, a real account) — each stack still gets its own queue + DLQ, so runs do not collide;
+ *  - docker: an engine answers, but the testcontainers branch is not implemented — falls through (logged);
+ *  - embedded: fauxqs inside the test process, persisted under a temp dir (restartable).
+ */
+import { mkdtemp, rm } from 'node:fs/promises';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { serve, type ServerType } from '@hono/node-server';
+import {
+  type Backend,
+  type CommonConfig,
+  CommonEnvSchema,
+  connectBackend,
+  type EmbeddedBackend,
+  loadConfig,
+  newId,
+  startEmbeddedBackend,
+} from '@photoenhance/core';
+import { createWorker, type Worker, type WorkerEngine, type WorkerStorage, type WorkerTimings } from '@photoenhance/gpu-worker';
+import { pino } from 'pino';
+import { dockerAvailable } from './docker.ts';
+
+export type StackMode = 'external' | 'embedded';
+
+export interface StackOptions {
+  /** Deliveries before the DLQ (default 3). */
+  maxReceiveCount?: number;
+  /** Start the API (default true). */
+  api?: boolean;
+  /** Extra API variables (DOWNLOAD_MODE…). */
+  apiEnv?: Record<string, string>;
+}
+
+export interface WorkerHandle {
+  worker: Worker;
+  outcomes: string[];
+  stop(options?: { graceMs?: number }): Promise<void>;
+  kill(): Promise<void>;
+}
+
+export interface StartWorkerOptions {
+  engine: WorkerEngine;
+  timings?: Partial<WorkerTimings>;
+  /** Wraps the stack's storage (fault injection). */
+  wrapStorage?: (storage: Backend['storage']) => WorkerStorage;
+}
+
+export interface Stack {
+  mode: StackMode;
+  config: CommonConfig;
+  backend: Backend;
+  /** Base URL of the API (no trailing slash); empty when api: false. */
+  apiUrl: string;
+  startWorker(options: StartWorkerOptions): Promise<WorkerHandle>;
+  /** Embedded only: stop the whole stack except the data dir, then start it again on the same ports. */
+  restart(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+const log = pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' });
+
+export const TEST_TIMINGS: Omit<WorkerTimings, 'workerId'> = {
+  waitTimeSeconds: 1,
+  visibilityTimeoutSeconds: 3,
+  heartbeatMs: 1000,
+  cancelPollMs: 100,
+  shutdownGraceMs: 5000,
+  progressIntervalMs: 100,
+  retryBackoffSeconds: 0,
+  dlqReapIntervalMs: 300,
+};
+
+async function chooseMode(): Promise<StackMode> {
+  const env = process.env;
+  if (env.S3_ENDPOINT || env.SQS_ENDPOINT || env.SQS_QUEUE_URL) {
+    console.info(`[stack] external endpoints: S3 ${env.S3_ENDPOINT ?? '(aws)'}, SQS ${env.SQS_ENDPOINT ?? '(aws)'}`);
+    return 'external';
+  }
+  if (await dockerAvailable()) {
+    console.info('[stack] a Docker engine answers, but the testcontainers backend is not implemented; using embedded fauxqs');
+  }
+  console.info('[stack] embedded fauxqs (in-process, persisted to a temp dir)');
+  return 'embedded';
+}
+
+async function startApi(backend: Backend, config: CommonConfig, env: Record<string, string>, port = 0): Promise<{ url: string; server: ServerType }> {
+  const api = await import('@photoenhance/api');
+  const apiConfig = api.loadApiConfig({ ...configToEnv(config), PORT: String(port), ...env });
+  const app = api.createApp({ storage: backend.storage, queue: backend.queue, config: apiConfig, logger: log });
+  const server = serve({ fetch: app.fetch, port, hostname: '127.0.0.1' });
+  await new Promise<void>((resolve) => server.once('listening', () => resolve()));
+  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, server };
+}
+
+function closeServer(server: ServerType): Promise<void> {
+  return new Promise((resolve) => {
+    (server as { closeAllConnections?: () => void }).closeAllConnections?.();
+    server.close(() => resolve());
+  });
+}
+
+/** The stack's config as env vars, so the API's own schema parses the same values. */
+function configToEnv(config: CommonConfig): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const [k, v] of Object.entries(config)) if (v !== undefined) env[k] = String(v);
+  return env;
+}
+
+export async function startStack(options: StackOptions = {}): Promise<Stack> {
+  const mode = await chooseMode();
+  const suffix = newId().slice(0, 8);
+  let dataDir: string | undefined;
+  let embedded: EmbeddedBackend | undefined;
+  let env: Record<string, string | undefined>;
+  if (mode === 'embedded') {
+    dataDir = await mkdtemp(join(tmpdir(), 'pe-stack-'));
+    embedded = await startEmbeddedBackend({ dataDir, port: 0 });
+    env = { S3_ENDPOINT: embedded.s3Endpoint, SQS_ENDPOINT: embedded.sqsEndpoint };
+  } else {
+    env = { ...process.env, SQS_QUEUE_URL: undefined, SQS_DLQ_URL: undefined };
+  }
+  const config = loadConfig(CommonEnvSchema, {
+    ...env,
+    SQS_QUEUE_NAME: `e2e-jobs-${suffix}`,
+    SQS_DLQ_NAME: `e2e-dlq-${suffix}`,
+    MAX_RECEIVE_COUNT: String(options.maxReceiveCount ?? 3),
+    VISIBILITY_TIMEOUT: '10',
+    BOOTSTRAP_RESOURCES: 'true',
+    LOG_LEVEL: 'silent',
+  });
+
+  let backend = await connectBackend(config);
+  const wantApi = options.api ?? true;
+  let api = wantApi ? await startApi(backend, config, options.apiEnv ?? {}) : undefined;
+  const workers = new Set<WorkerHandle>();
+
+  const stack: Stack = {
+    mode,
+    config,
+    get backend() {
+      return backend;
+    },
+    get apiUrl() {
+      return api?.url ?? '';
+    },
+    async startWorker(workerOptions) {
+      const outcomes: string[] = [];
+      const storage = workerOptions.wrapStorage ? workerOptions.wrapStorage(backend.storage) : backend.storage;
+      const worker = createWorker({
+        storage,
+        queue: backend.queue,
+        engine: workerOptions.engine,
+        config: { workerId: `e2e-${newId().slice(0, 8)}`, ...TEST_TIMINGS, ...workerOptions.timings },
+        logger: log,
+        onJobDone: (outcome) => outcomes.push(outcome),
+      });
+      await worker.start();
+      const handle: WorkerHandle = {
+        worker,
+        outcomes,
+        async stop(stopOptions) {
+          workers.delete(handle);
+          await worker.stop(stopOptions);
+        },
+        async kill() {
+          workers.delete(handle);
+          await worker.kill();
+        },
+      };
+      workers.add(handle);
+      return handle;
+    },
+    async restart() {
+      if (!embedded || !dataDir) throw new Error('restart() needs the embedded backend');
+      const port = embedded.port;
+      const apiPort = api ? Number(new URL(api.url).port) : 0;
+      await Promise.all([...workers].map((w) => w.stop({ graceMs: 0 })));
+      if (api) await closeServer(api.server);
+      backend.close();
+      await embedded.stop();
+      embedded = await startEmbeddedBackend({ dataDir, port });
+      backend = await connectBackend(config);
+      api = wantApi ? await startApi(backend, config, options.apiEnv ?? {}, apiPort) : undefined;
+    },
+    async stop() {
+      await Promise.all([...workers].map((w) => w.stop({ graceMs: 0 })));
+      if (api) await closeServer(api.server);
+      backend.close();
+      await embedded?.stop();
+      if (dataDir) await rm(dataDir, { recursive: true, force: true });
+    },
+  };
+  return stack;
+}
