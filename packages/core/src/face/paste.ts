@@ -91,28 +91,40 @@ export async function pasteFace(canvas: PlanarImage, face: Float32Array, canvasT
   const cd = canvas.data;
   const srcPlane = srcSize * srcSize;
   const [a, b, tx, c, d, ty] = canvasToTemplate as Affine;
+  const profile = MASK_PROFILE;
+  const last = srcSize - 1;
   for (let y = y0; y < y1; y++) {
     let u = a * (x0 + 0.5) + b * (y + 0.5) + tx;
     let v = c * (x0 + 0.5) + d * (y + 0.5) + ty;
     for (let x = x0; x < x1; x++, u += a, v += c) {
-      if (u <= 0 || v <= 0 || u >= FACE_SIZE || v >= FACE_SIZE) continue;
-      const weight = blend * profileAt(u) * profileAt(v);
+      // Mask: p(u)·p(v), linear between template pixel centres; 0 near and beyond the crop edge.
+      const pu = u - 0.5;
+      const pv = v - 0.5;
+      if (!(pu > 0 && pv > 0 && pu < FACE_SIZE - 1 && pv < FACE_SIZE - 1)) continue;
+      const iu = pu | 0;
+      const iv = pv | 0;
+      const mu = profile[iu]! + (profile[iu + 1]! - profile[iu]!) * (pu - iu);
+      const mv = profile[iv]! + (profile[iv + 1]! - profile[iv]!) * (pv - iv);
+      const weight = blend * mu * mv;
       if (weight <= 0) continue;
       // Face sample, bilinear, clamped to the crop (the mask is 0 long before its edge).
       let sx = u * k - 0.5;
       let sy = v * k - 0.5;
-      sx = sx < 0 ? 0 : sx > srcSize - 1 ? srcSize - 1 : sx;
-      sy = sy < 0 ? 0 : sy > srcSize - 1 ? srcSize - 1 : sy;
-      const ix = Math.min(Math.floor(sx), srcSize - 2);
-      const iy = Math.min(Math.floor(sy), srcSize - 2);
+      sx = sx < 0 ? 0 : sx > last ? last : sx;
+      sy = sy < 0 ? 0 : sy > last ? last : sy;
+      const ix = sx < last ? sx | 0 : last - 1;
+      const iy = sy < last ? sy | 0 : last - 1;
       const fx = sx - ix;
       const fy = sy - iy;
       const i = iy * srcSize + ix;
       const o = y * W + x;
-      for (let ch = 0, sb = 0, cb = 0; ch < 3; ch++, sb += srcPlane, cb += plane) {
-        const top = src[sb + i]! + (src[sb + i + 1]! - src[sb + i]!) * fx;
-        const bottom = src[sb + i + srcSize]! + (src[sb + i + srcSize + 1]! - src[sb + i + srcSize]!) * fx;
-        const value = top + (bottom - top) * fy;
+      for (let sb = 0, cb = 0; sb < 3 * srcPlane; sb += srcPlane, cb += plane) {
+        const p00 = src[sb + i]!;
+        const p10 = src[sb + i + 1]!;
+        const p01 = src[sb + i + srcSize]!;
+        const p11 = src[sb + i + srcSize + 1]!;
+        const top = p00 + (p10 - p00) * fx;
+        const value = top + (p01 + (p11 - p01) * fx - top) * fy;
         cd[cb + o] = cd[cb + o]! + (value - cd[cb + o]!) * weight;
       }
     }

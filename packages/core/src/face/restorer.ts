@@ -1,3 +1,5 @@
+import { constants } from 'node:fs';
+import { access } from 'node:fs/promises';
 import { basename } from 'node:path';
 import type { InferenceSession } from 'onnxruntime-node';
 import * as ort from 'onnxruntime-node';
@@ -107,14 +109,18 @@ async function createSession(path: string, runtime: RestorerRuntime): Promise<In
  */
 export async function loadRestorer(pathOrSession: string | InferenceSession, runtime: RestorerRuntime = {}, id?: string): Promise<Restorer> {
   if (typeof pathOrSession !== 'string') return validateRestorer(pathOrSession, id ?? 'face-restorer');
+  try {
+    await access(pathOrSession, constants.R_OK);
+  } catch (err) {
+    // A path the user gave that is not there: permanent until they install it.
+    throw new PhotoEnhanceError('MODEL_NOT_READY', `Face model file ${pathOrSession} is missing or unreadable`, { cause: err, retryable: false, details: { path: pathOrSession } });
+  }
   let session: InferenceSession;
   try {
     session = await createSession(pathOrSession, runtime);
   } catch (err) {
-    const missing = (err as NodeJS.ErrnoException)?.code === 'ENOENT' || /no such file|not exist|failed to load model|load model from/i.test(String(err));
-    throw new PhotoEnhanceError(missing ? 'MODEL_NOT_READY' : 'MODEL_INVALID', `Face model ${pathOrSession} could not be loaded: ${err instanceof Error ? err.message : String(err)}`, {
+    throw new PhotoEnhanceError('MODEL_INVALID', `Face model ${pathOrSession} could not be loaded: ${err instanceof Error ? err.message : String(err)}`, {
       cause: err,
-      retryable: false,
       details: { path: pathOrSession },
     });
   }

@@ -37,14 +37,27 @@ export function warpAffineBilinear(src: PlanarImage, dstToSrc: readonly number[]
       const o = v * width + u;
       const x0 = Math.floor(x);
       const y0 = Math.floor(y);
+      const fx = x - x0;
+      const fy = y - y0;
+      if (x0 >= 0 && y0 >= 0 && x0 < sw - 1 && y0 < sh - 1) {
+        // All four taps inside: the common case, no border tests.
+        const i = y0 * sw + x0;
+        for (let base = 0, ob = o; base < 3 * plane; base += plane, ob += outPlane) {
+          const p00 = s[base + i]!;
+          const p10 = s[base + i + 1]!;
+          const p01 = s[base + i + sw]!;
+          const p11 = s[base + i + sw + 1]!;
+          const top = p00 + (p10 - p00) * fx;
+          out[ob] = top + (p01 + (p11 - p01) * fx - top) * fy;
+        }
+        continue;
+      }
       if (x0 < -1 || y0 < -1 || x0 >= sw || y0 >= sh) {
         out[o] = fill[0]!;
         out[o + outPlane] = fill[1]!;
         out[o + 2 * outPlane] = fill[2]!;
         continue;
       }
-      const fx = x - x0;
-      const fy = y - y0;
       const w00 = (1 - fx) * (1 - fy);
       const w10 = fx * (1 - fy);
       const w01 = (1 - fx) * fy;

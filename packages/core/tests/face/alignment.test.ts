@@ -1,0 +1,97 @@
+import { describe, expect, it } from 'vitest';
+import {
+  applyAffine,
+  estimateAlignmentFromPoints,
+  fitSimilarity,
+  invertAffine,
+  MAX_ALIGNMENT_RESIDUAL,
+  TEMPLATE_POINTS,
+} from '../../src/face/alignment.ts';
+import { estimateAlignment } from '../../src/face/index.ts';
+import { suppressNested, weightedNms } from '../../src/face/nms.ts';
+
+/** Template points seen through a known similarity (scale s, angle θ, shift): what a detector would report. */
+function pointsUnder(s: number, theta: number, dx: number, dy: number): [number, number][] {
+  const c = Math.cos(theta) * s;
+  const n = Math.sin(theta) * s;
+  return TEMPLATE_POINTS.map(([x, y]) => [c * x - n * y + dx, n * x + c * y + dy]);
+}
+
+describe('similarity alignment', () => {
+  it('recovers a known rotation, scale and shift exactly, with zero residual', () => {
+    const pts = pointsUnder(0.3, 0.4, 120, -35);
+    const { matrix, residual, eyeDistance } = estimateAlignmentFromPoints(pts);
+    expect(residual).toBeLessThan(1e-6);
+    for (let i = 0; i < 4; i++) {
+      const [x, y] = applyAffine(matrix, pts[i]![0], pts[i]![1]);
+      expect(x).toBeCloseTo(TEMPLATE_POINTS[i]![0], 6);
+      expect(y).toBeCloseTo(TEMPLATE_POINTS[i]![1], 6);
+    }
+    const templateEyes = Math.hypot(TEMPLATE_POINTS[1]![0] - TEMPLATE_POINTS[0]![0], TEMPLATE_POINTS[1]![1] - TEMPLATE_POINTS[0]![1]);
+    expect(eyeDistance).toBeCloseTo(templateEyes * 0.3, 6);
+    // original → template: the scale is the inverse of the one applied.
+    expect(Math.hypot(matrix[0]!, matrix[3]!)).toBeCloseTo(1 / 0.3, 6);
+  });
+
+  it('is robust to one misplaced point: the others still land on the template', () => {
+    const pts = pointsUnder(0.5, -0.2, 40, 60);
+    const moved = pts.map((p) => [...p] as [number, number]);
+    moved[3] = [moved[3]![0] + 18, moved[3]![1] - 10]; // mouth 40+ template px off
+    const robust = estimateAlignmentFromPoints(moved);
+    const plain = fitSimilarity(moved, TEMPLATE_POINTS, [1, 1, 1, 1]);
+    const err = (m: readonly number[]) =>
+      Math.max(...[0, 1, 2].map((i) => Math.hypot(applyAffine(m, moved[i]![0], moved[i]![1])[0] - TEMPLATE_POINTS[i]![0], applyAffine(m, moved[i]![0], moved[i]![1])[1] - TEMPLATE_POINTS[i]![1])));
+    expect(err(robust.matrix)).toBeLessThan(err(plain) / 3);
+    expect(err(robust.matrix)).toBeLessThan(4);
+    // …while the residual still shows the misfit: RMS of one point D off among four is about D/2.
+    const offTemplate = Math.hypot(18, -10) / 0.5;
+    expect(robust.residual).toBeGreaterThan(0.4 * offTemplate);
+  });
+
+  it('gives a large residual for a profile-like layout (both eyes on one side of the nose)', () => {
+    const pts = pointsUnder(0.4, 0, 0, 0);
+    // eyes squeezed together towards one side, nose beyond them: a head turned 90°
+    pts[0] = [pts[2]![0] - 20, pts[0]![1]];
+    pts[1] = [pts[2]![0] - 8, pts[1]![1]];
+    pts[2] = [pts[2]![0] + 10, pts[2]![1]];
+    expect(estimateAlignmentFromPoints(pts).residual).toBeGreaterThan(MAX_ALIGNMENT_RESIDUAL);
+  });
+
+  it('estimateAlignment uses eyes, nose and mouth of a detected face and ignores the ears', () => {
+    const pts = pointsUnder(0.25, 0.1, 10, 20);
+    const face = { box: [0, 0, 100, 100] as [number, number, number, number], score: 0.9, keypoints: [...pts, [-500, 3] as [number, number], [900, 900] as [number, number]] };
+    expect(estimateAlignment(face).residual).toBeLessThan(1e-6);
+  });
+
+  it('invertAffine undoes the matrix', () => {
+    const m = estimateAlignmentFromPoints(pointsUnder(0.7, 1.1, -3, 9)).matrix;
+    const inv = invertAffine(m);
+    const [x, y] = applyAffine(m, 13.5, -7.25);
+    const [bx, by] = applyAffine(inv, x, y);
+    expect(bx).toBeCloseTo(13.5, 9);
+    expect(by).toBeCloseTo(-7.25, 9);
+  });
+});
+
+describe('weighted NMS and nested boxes', () => {
+  const det = (box: [number, number, number, number], score: number, kx = box[0]) => ({ box, keypoints: [kx, box[1]], score, scale: 1 });
+
+  it('merges overlapping detections into the score-weighted mean and keeps separate ones', () => {
+    const out = weightedNms([det([0, 0, 10, 10], 0.9), det([2, 0, 12, 10], 0.6), det([50, 50, 60, 60], 0.8)], 0.3);
+    expect(out).toHaveLength(2);
+    const merged = out.find((d) => d.box[0] < 20)!;
+    expect(merged.score).toBe(0.9);
+    expect(merged.box[0]).toBeCloseTo((0 * 0.9 + 2 * 0.6) / 1.5, 9);
+    expect(merged.keypoints[0]).toBeCloseTo((0 * 0.9 + 2 * 0.6) / 1.5, 9);
+    expect(out.find((d) => d.box[0] === 50)?.score).toBe(0.8);
+  });
+
+  it('does not merge boxes overlapping less than the threshold', () => {
+    expect(weightedNms([det([0, 0, 10, 10], 0.9), det([8, 0, 18, 10], 0.8)], 0.3)).toHaveLength(2);
+  });
+
+  it('drops the weaker of two nested boxes', () => {
+    const out = suppressNested([det([0, 0, 100, 100], 0.9), det([30, 30, 50, 50], 0.7), det([200, 0, 240, 40], 0.6)]);
+    expect(out.map((d) => d.box[0]).sort((a, b) => a - b)).toEqual([0, 200]);
+  });
+});

@@ -1,0 +1,111 @@
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { OnnxGraphBuilder } from '@photoenhance/models';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loadRestorer, runRestorer } from '../../src/face/index.ts';
+import { identityRestorerBytes, sessionFrom, solidRedRestorerBytes } from './helpers.ts';
+
+const FACE = 3 * 512 * 512;
+
+describe('loadRestorer', () => {
+  let dir: string;
+  beforeAll(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'face-restorer-'));
+  });
+  afterAll(async () => {
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it('opens a 512-contract file, names it after the file and finds no batching in a [1,…] model', async () => {
+    const path = join(dir, 'identity.onnx');
+    await writeFile(path, identityRestorerBytes(1));
+    const restorer = await loadRestorer(path, { executionProviders: ['cpu'], intraOpThreads: 1 });
+    expect(restorer.id).toBe('identity.onnx');
+    expect(restorer.maxBatch).toBe(1);
+    expect(restorer.fidelity).toBeUndefined();
+  });
+
+  it('batches several faces when the batch dimension is dynamic', async () => {
+    const restorer = await loadRestorer(await sessionFrom(identityRestorerBytes('N')));
+    expect(restorer.maxBatch).toBeGreaterThan(1);
+  });
+
+  it('rejects a model with another input size, naming what it found', async () => {
+    const bytes = new OnnxGraphBuilder('small').input('input', [1, 3, 256, 256]).output('output', [1, 3, 256, 256]).node('Identity', ['input'], ['output']).toBytes();
+    const err = await loadRestorer(await sessionFrom(bytes), {}, 'small.onnx').catch((e: unknown) => e);
+    expect(err).toMatchObject({ code: 'MODEL_INVALID' });
+    expect(String((err as Error).message)).toContain('small.onnx');
+    expect((err as { details: { inputs: string } }).details.inputs).toContain('256');
+  });
+
+  it('rejects a model whose output is not a face image', async () => {
+    const bytes = new OnnxGraphBuilder('pool')
+      .input('input', [1, 3, 512, 512])
+      .output('output', [1, 3, 1, 1])
+      .node('GlobalAveragePool', ['input'], ['output'])
+      .toBytes();
+    await expect(loadRestorer(await sessionFrom(bytes))).rejects.toMatchObject({ code: 'MODEL_INVALID' });
+  });
+
+  it('rejects unexpected extra inputs', async () => {
+    const bytes = new OnnxGraphBuilder('two-images')
+      .input('a', [1, 3, 512, 512])
+      .input('b', [1, 3, 512, 512])
+      .output('output', [1, 3, 512, 512])
+      .node('Add', ['a', 'b'], ['output'])
+      .toBytes();
+    await expect(loadRestorer(await sessionFrom(bytes))).rejects.toMatchObject({ code: 'MODEL_INVALID' });
+  });
+
+  it('reports a missing file as a model that is not ready, not as a bad model', async () => {
+    await expect(loadRestorer(join(dir, 'absent.onnx'))).rejects.toMatchObject({ code: 'MODEL_NOT_READY', retryable: false });
+  });
+
+  it('reports a file that is not ONNX as an invalid model', async () => {
+    const path = join(dir, 'garbage.onnx');
+    await writeFile(path, 'this is not a protobuf');
+    await expect(loadRestorer(path)).rejects.toMatchObject({ code: 'MODEL_INVALID' });
+  });
+});
+
+describe('runRestorer', () => {
+  it('feeds RGB in [-1,1] and maps the output back to [0,1], clamped', async () => {
+    const restorer = await loadRestorer(await sessionFrom(identityRestorerBytes()));
+    const face = new Float32Array(FACE);
+    for (let i = 0; i < FACE; i++) face[i] = (i % 101) / 100;
+    const [out] = await runRestorer(restorer, [face], 0.5);
+    let maxErr = 0;
+    for (let i = 0; i < FACE; i++) maxErr = Math.max(maxErr, Math.abs(out![i]! - face[i]!));
+    expect(maxErr).toBeLessThan(1e-6);
+
+    const red = await loadRestorer(await sessionFrom(solidRedRestorerBytes()));
+    const [painted] = await runRestorer(red, [face], 0.5);
+    const plane = 512 * 512;
+    expect([painted![123], painted![plane + 123], painted![2 * plane + 123]]).toEqual([1, 0, 0]);
+  });
+
+  it('runs a batch of faces in one call and keeps their order', async () => {
+    const restorer = await loadRestorer(await sessionFrom(identityRestorerBytes('N')));
+    const faces = [0.1, 0.5, 0.9].map((v) => new Float32Array(FACE).fill(v));
+    const out = await runRestorer(restorer, faces, 0.5);
+    expect(out.map((f) => Number(f[1000]!.toFixed(4)))).toEqual([0.1, 0.5, 0.9]);
+  });
+
+  it('passes the fidelity weight to models that take one (CodeFormer-style)', async () => {
+    // output = input · weight: the weight must arrive for the output to be scaled.
+    const bytes = new OnnxGraphBuilder('weighted')
+      .input('input', [1, 3, 512, 512])
+      .input('weight', [1])
+      .output('output', [1, 3, 512, 512])
+      .node('Mul', ['input', 'weight'], ['output'])
+      .toBytes();
+    const restorer = await loadRestorer(await sessionFrom(bytes));
+    expect(restorer.fidelity?.name).toBe('weight');
+    const face = new Float32Array(FACE).fill(1); // model sees +1
+    for (const w of [0.25, 0.7]) {
+      const [out] = await runRestorer(restorer, [face], w);
+      expect(out![0]).toBeCloseTo((w + 1) / 2, 6);
+    }
+  });
+});
