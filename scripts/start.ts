@@ -1,0 +1,82 @@
+/**
+ * `npm start`: the whole service on one machine with nothing installed — the embedded S3 + SQS backend
+ * (fauxqs, persisted under DATA_DIR, default .data/), the API on PORT (default 8000) and one worker, all in
+ * this process so Ctrl-C stops them in order: worker (finishes or releases its job), API, backend.
+ * With S3_ENDPOINT / SQS_ENDPOINT set, no embedded backend starts and both run against those endpoints.
+ */
+import { DEFAULT_EMBEDDED_PORT, type EmbeddedBackend, startEmbeddedBackend } from '@photoenhance/core';
+import { type ApiConfig, createLogger, loadApiConfig, type RunningApi, startApiServer } from '@photoenhance/api';
+import { loadWorkerConfig, startWorkerService, type WorkerConfig, type WorkerService } from '@photoenhance/gpu-worker';
+
+function refuse(err: unknown): never {
+  process.stderr.write(`PhotoEnhance refused to start. ${err instanceof Error ? err.message : String(err)}\n`);
+  process.exit(2);
+}
+
+const env = process.env;
+const external = Boolean(env.S3_ENDPOINT || env.SQS_ENDPOINT || env.SQS_QUEUE_URL);
+let apiConfig: ApiConfig;
+let workerConfig: WorkerConfig;
+try {
+  // Validate both processes' variables before anything starts, so every bad variable is named at once.
+  apiConfig = loadApiConfig({ ...env, EMBEDDED_BACKEND: 'false' });
+  workerConfig = loadWorkerConfig({ WORKER_ID: 'embedded-worker-1', ...env });
+} catch (err) {
+  refuse(err);
+}
+
+const logger = createLogger(apiConfig.LOG_LEVEL);
+let embedded: EmbeddedBackend | undefined;
+let api: RunningApi | undefined;
+let worker: WorkerService | undefined;
+let stopping: Promise<void> | undefined;
+
+async function stopAll(): Promise<void> {
+  await worker?.stop().catch((err: unknown) => logger.error({ err }, 'worker stop failed'));
+  await api?.stop().catch((err: unknown) => logger.error({ err }, 'API stop failed'));
+  await embedded?.stop().catch((err: unknown) => logger.error({ err }, 'embedded backend stop failed'));
+}
+
+function onSignal(signal: string): void {
+  if (stopping) {
+    logger.warn({ signal }, 'second signal: exiting without waiting');
+    process.exit(1);
+  }
+  logger.info({ signal }, 'stopping PhotoEnhance (Ctrl-C again to force)');
+  stopping = stopAll().then(() => process.exit(0));
+}
+process.on('SIGINT', () => onSignal('SIGINT'));
+process.on('SIGTERM', () => onSignal('SIGTERM'));
+
+try {
+  if (!external) {
+    embedded = await startEmbeddedBackend({ dataDir: apiConfig.DATA_DIR, port: DEFAULT_EMBEDDED_PORT, region: apiConfig.S3_REGION });
+    const endpoints = { S3_ENDPOINT: embedded.s3Endpoint, SQS_ENDPOINT: embedded.sqsEndpoint };
+    apiConfig = { ...apiConfig, ...endpoints };
+    workerConfig = { ...workerConfig, ...endpoints };
+    logger.info({ endpoint: embedded.s3Endpoint, dataDir: apiConfig.DATA_DIR }, 'embedded S3 + SQS backend started');
+  }
+  api = await startApiServer(apiConfig, logger);
+  if (stopping) await stopping;
+  worker = await startWorkerService({ config: workerConfig });
+  if (stopping) await stopping;
+} catch (err) {
+  logger.fatal({ err }, 'PhotoEnhance failed to start');
+  await stopAll();
+  process.exit(1);
+}
+
+const publicUrl = apiConfig.PUBLIC_BASE_URL ?? `http://localhost:${api.port}`;
+process.stdout.write(
+  [
+    '',
+    'PhotoEnhance is running',
+    `  API       ${publicUrl}`,
+    `  API docs  ${publicUrl}/docs`,
+    `  Health    ${publicUrl}/health   (ready: ${publicUrl}/ready)`,
+    `  Worker    http://localhost:${worker.port}/health   (ready: /ready, metrics: /metrics)`,
+    `  Storage   ${external ? `external: ${apiConfig.S3_ENDPOINT ?? 'AWS'}` : `embedded, persisted in ${apiConfig.DATA_DIR}/`}`,
+    '  Ctrl-C stops everything.',
+    '',
+  ].join('\n'),
+);
