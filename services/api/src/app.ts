@@ -5,6 +5,7 @@ import { requestId } from 'hono/request-id';
 import { routePath } from 'hono/route';
 import type { AppDeps, AppEnv } from './http/env.ts';
 import { errorResponse } from './http/errors.ts';
+import { docsRoutes } from './routes/docs/docs.ts';
 import { enhanceRoutes } from './routes/enhance/enhance.ts';
 import { serviceRoutes } from './routes/service/service.ts';
 import { taskRoutes } from './routes/tasks/tasks.ts';
@@ -46,6 +47,7 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
   app.route('/', serviceRoutes(deps));
   app.route('/', enhanceRoutes(deps));
   app.route('/', taskRoutes(deps));
+  app.route('/', docsRoutes(deps));
 
   app.notFound((c) =>
     errorResponse(c, new PhotoEnhanceError('NOT_FOUND', `No route ${c.req.method} ${c.req.path}`), logger),

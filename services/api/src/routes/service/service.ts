@@ -39,6 +39,8 @@ export function serviceRoutes(deps: AppDeps): Hono<AppEnv> {
         delete: 'DELETE /api/v1/tasks/{task_id}',
         health: 'GET /health',
         ready: 'GET /ready',
+        docs: 'GET /docs',
+        openapi: 'GET /openapi.json',
       },
       limits: {
         max_upload_bytes: config.MAX_UPLOAD_BYTES,
