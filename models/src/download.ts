@@ -22,20 +22,32 @@ export interface DownloadOptions {
   label?: string;
 }
 
-export async function downloadVerified(url: string, dest: string, opts: DownloadOptions): Promise<{ sha256: string; bytes: number }> {
+export async function downloadVerified(
+  url: string,
+  dest: string,
+  opts: DownloadOptions,
+): Promise<{ sha256: string; bytes: number }> {
   const label = opts.label ?? url;
   if (opts.sha256 === null && !opts.trustUnverified) {
-    throw new ModelError('MODEL_INVALID', `${label}: no verified sha256 is known for ${url}; re-run with --trust-unverified to accept whatever the server sends`);
+    throw new ModelError(
+      'MODEL_INVALID',
+      `${label}: no verified sha256 is known for ${url}; re-run with --trust-unverified to accept whatever the server sends`,
+    );
   }
   const doFetch = opts.fetch ?? globalThis.fetch;
   let response: Response;
   try {
     response = await doFetch(url, { redirect: 'follow', signal: opts.signal });
   } catch (err) {
-    throw new ModelError('MODEL_NOT_READY', `${label}: download from ${url} failed: ${(err as Error).message}`, { cause: err });
+    throw new ModelError('MODEL_NOT_READY', `${label}: download from ${url} failed: ${(err as Error).message}`, {
+      cause: err,
+    });
   }
   if (!response.ok || !response.body) {
-    throw new ModelError('MODEL_NOT_READY', `${label}: download from ${url} failed: HTTP ${response.status} ${response.statusText}`);
+    throw new ModelError(
+      'MODEL_NOT_READY',
+      `${label}: download from ${url} failed: HTTP ${response.status} ${response.statusText}`,
+    );
   }
   const announced = Number(response.headers.get('content-length')) || undefined;
   const total = opts.bytes ?? announced;
@@ -49,31 +61,51 @@ export async function downloadVerified(url: string, dest: string, opts: Download
       const now = Date.now();
       if (opts.log && now - lastReport >= 1000) {
         lastReport = now;
-        opts.log(`${label}: ${formatMb(received)}${total ? ` / ${formatMb(total)} (${((received / total) * 100).toFixed(1)} %)` : ''}`);
+        opts.log(
+          `${label}: ${formatMb(received)}${total ? ` / ${formatMb(total)} (${((received / total) * 100).toFixed(1)} %)` : ''}`,
+        );
       }
       done(null, chunk);
     },
   });
   const tmp = tempPathFor(dest);
   try {
-    await pipeline(Readable.fromWeb(response.body as import('node:stream/web').ReadableStream<Uint8Array>), progress, createWriteStream(tmp), { signal: opts.signal });
+    await pipeline(
+      Readable.fromWeb(response.body as import('node:stream/web').ReadableStream<Uint8Array>),
+      progress,
+      createWriteStream(tmp),
+      { signal: opts.signal },
+    );
     const sha256 = hash.digest('hex');
     if (opts.bytes && received !== opts.bytes) {
-      throw new ModelError('MODEL_INVALID', `${label}: received ${received} bytes but the manifest expects ${opts.bytes} (truncated or replaced upstream); the file was discarded`);
+      throw new ModelError(
+        'MODEL_INVALID',
+        `${label}: received ${received} bytes but the manifest expects ${opts.bytes} (truncated or replaced upstream); the file was discarded`,
+      );
     }
     if (announced !== undefined && received !== announced) {
-      throw new ModelError('MODEL_INVALID', `${label}: received ${received} of ${announced} announced bytes (connection cut?); the file was discarded`);
+      throw new ModelError(
+        'MODEL_INVALID',
+        `${label}: received ${received} of ${announced} announced bytes (connection cut?); the file was discarded`,
+      );
     }
     if (opts.sha256 !== null && sha256 !== opts.sha256) {
-      throw new ModelError('MODEL_INVALID', `${label}: sha256 ${sha256} does not match the expected ${opts.sha256} (corrupt or tampered download); the file was discarded`);
+      throw new ModelError(
+        'MODEL_INVALID',
+        `${label}: sha256 ${sha256} does not match the expected ${opts.sha256} (corrupt or tampered download); the file was discarded`,
+      );
     }
     await rename(tmp, dest);
-    opts.log?.(`${label}: ${formatMb(received)} downloaded, sha256 ${opts.sha256 === null ? `${sha256} (UNVERIFIED, trusted on request)` : 'verified'}`);
+    opts.log?.(
+      `${label}: ${formatMb(received)} downloaded, sha256 ${opts.sha256 === null ? `${sha256} (UNVERIFIED, trusted on request)` : 'verified'}`,
+    );
     return { sha256, bytes: received };
   } catch (err) {
     await rm(tmp, { force: true });
     if (err instanceof ModelError) throw err;
-    throw new ModelError('MODEL_NOT_READY', `${label}: download from ${url} failed: ${(err as Error).message}`, { cause: err });
+    throw new ModelError('MODEL_NOT_READY', `${label}: download from ${url} failed: ${(err as Error).message}`, {
+      cause: err,
+    });
   }
 }
 

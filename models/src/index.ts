@@ -1,10 +1,5 @@
 // ONNX writing
-export { type AttrValue, type ElemType, type FloatAttr, floatAttr, OnnxGraphBuilder } from './onnx/graph-builder.ts';
-export { floatToHalfBits, halfBitsToFloat } from './onnx/float16.ts';
-export { convertModelToFp16 } from './onnx/to-fp16.ts';
-// ncnn → ONNX
-export { type NcnnGraph, type NcnnLayer, NcnnFormatError, parseNcnnParam } from './ncnn/param.ts';
-export { convertNcnnToOnnx, INPUT_NAME, type NcnnConversion, OUTPUT_NAME } from './ncnn/to-onnx.ts';
+
 // catalogue, preparation, lookup
 export { isModelError, ModelError, type ModelErrorCode } from './errors.ts';
 export {
@@ -18,5 +13,21 @@ export {
   type ModelVariant,
   type TensorSpec,
 } from './manifest.ts';
-export { downloadModel, ensureModel, getModelEntry, listModelEntries, type ModelStatus, modelDir, modelStatus, prepareNpmModels, variantPath } from './prepare.ts';
+// ncnn → ONNX
+export { NcnnFormatError, type NcnnGraph, type NcnnLayer, parseNcnnParam } from './ncnn/param.ts';
+export { convertNcnnToOnnx, INPUT_NAME, type NcnnConversion, OUTPUT_NAME } from './ncnn/to-onnx.ts';
+export { floatToHalfBits, halfBitsToFloat } from './onnx/float16.ts';
+export { type AttrValue, type ElemType, type FloatAttr, floatAttr, OnnxGraphBuilder } from './onnx/graph-builder.ts';
+export { convertModelToFp16 } from './onnx/to-fp16.ts';
+export {
+  downloadModel,
+  ensureModel,
+  getModelEntry,
+  listModelEntries,
+  type ModelStatus,
+  modelDir,
+  modelStatus,
+  prepareNpmModels,
+  variantPath,
+} from './prepare.ts';
 export { registerCustomModel } from './registry.ts';

@@ -46,8 +46,16 @@ const NpmSourceSchema = z
     convert: z.enum(['ncnn', 'copy']),
   })
   .superRefine((s, ctx) => {
-    const ok = s.convert === 'ncnn' ? s.files.length === 2 && s.files[0]!.endsWith('.param') && s.files[1]!.endsWith('.bin') : s.files.length === 1 && s.files[0]!.endsWith('.onnx');
-    if (!ok) ctx.addIssue({ code: 'custom', message: s.convert === 'ncnn' ? 'ncnn sources list [*.param, *.bin]' : 'copy sources list one *.onnx file', path: ['files'] });
+    const ok =
+      s.convert === 'ncnn'
+        ? s.files.length === 2 && s.files[0]!.endsWith('.param') && s.files[1]!.endsWith('.bin')
+        : s.files.length === 1 && s.files[0]!.endsWith('.onnx');
+    if (!ok)
+      ctx.addIssue({
+        code: 'custom',
+        message: s.convert === 'ncnn' ? 'ncnn sources list [*.param, *.bin]' : 'copy sources list one *.onnx file',
+        path: ['files'],
+      });
   });
 
 const UrlSourceSchema = z.object({
@@ -87,11 +95,17 @@ export const ModelEntrySchema = z
       .optional(),
   })
   .superRefine((e, ctx) => {
-    if (e.task === 'upscale' && e.scale === undefined) ctx.addIssue({ code: 'custom', message: 'upscale models need a scale', path: ['scale'] });
-    if (e.task !== 'upscale' && e.scale !== undefined) ctx.addIssue({ code: 'custom', message: 'only upscale models have a scale', path: ['scale'] });
+    if (e.task === 'upscale' && e.scale === undefined)
+      ctx.addIssue({ code: 'custom', message: 'upscale models need a scale', path: ['scale'] });
+    if (e.task !== 'upscale' && e.scale !== undefined)
+      ctx.addIssue({ code: 'custom', message: 'only upscale models have a scale', path: ['scale'] });
     if (e.source.kind === 'npm' && (e.variants.fp32.sha256 === null || e.variants.fp16?.sha256 === null)) {
       // the converter is deterministic, so an offline-prepared file always has a known hash
-      ctx.addIssue({ code: 'custom', message: 'npm-sourced models must pin the sha256 of every prepared variant', path: ['variants'] });
+      ctx.addIssue({
+        code: 'custom',
+        message: 'npm-sourced models must pin the sha256 of every prepared variant',
+        path: ['variants'],
+      });
     }
   });
 export type ModelEntry = z.infer<typeof ModelEntrySchema>;
@@ -106,11 +120,13 @@ export const ModelManifestSchema = z
     const ids = new Set<string>();
     const files = new Set<string>();
     m.models.forEach((e, i) => {
-      if (ids.has(e.id)) ctx.addIssue({ code: 'custom', message: `duplicate model id "${e.id}"`, path: ['models', i, 'id'] });
+      if (ids.has(e.id))
+        ctx.addIssue({ code: 'custom', message: `duplicate model id "${e.id}"`, path: ['models', i, 'id'] });
       ids.add(e.id);
       for (const v of [e.variants.fp32, e.variants.fp16]) {
         if (!v) continue;
-        if (files.has(v.file)) ctx.addIssue({ code: 'custom', message: `file "${v.file}" used twice`, path: ['models', i, 'variants'] });
+        if (files.has(v.file))
+          ctx.addIssue({ code: 'custom', message: `file "${v.file}" used twice`, path: ['models', i, 'variants'] });
         files.add(v.file);
       }
     });

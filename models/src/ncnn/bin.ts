@@ -42,7 +42,9 @@ export class NcnnBinReader {
       return this.readFloat32(count, what);
     }
     if (tag !== NCNN_FP16_TAG) {
-      throw new NcnnFormatError(`.bin: ${what}: unsupported weight storage tag 0x${tag.toString(16).padStart(8, '0')} at byte ${this.offset} (only fp16 0x01306b47 and raw fp32 are supported)`);
+      throw new NcnnFormatError(
+        `.bin: ${what}: unsupported weight storage tag 0x${tag.toString(16).padStart(8, '0')} at byte ${this.offset} (only fp16 0x01306b47 and raw fp32 are supported)`,
+      );
     }
     this.offset += 4;
     const padded = Math.ceil((count * 2) / 4) * 4; // ncnn aligns fp16 blobs to 4 bytes
@@ -56,13 +58,17 @@ export class NcnnBinReader {
   /** Every byte must have been consumed: leftovers mean the .param and .bin do not belong together. */
   assertFullyConsumed(): void {
     if (this.offset !== this.bytes.byteLength) {
-      throw new NcnnFormatError(`.bin: ${this.bytes.byteLength - this.offset} bytes left over after the last layer (read ${this.offset} of ${this.bytes.byteLength}); the .bin does not match the .param`);
+      throw new NcnnFormatError(
+        `.bin: ${this.bytes.byteLength - this.offset} bytes left over after the last layer (read ${this.offset} of ${this.bytes.byteLength}); the .bin does not match the .param`,
+      );
     }
   }
 
   private require(length: number, what: string): void {
     if (this.offset + length > this.bytes.byteLength) {
-      throw new NcnnFormatError(`.bin: ${what} needs ${length} bytes at byte ${this.offset} but the file ends at ${this.bytes.byteLength} (truncated, or the .bin does not match the .param)`);
+      throw new NcnnFormatError(
+        `.bin: ${what} needs ${length} bytes at byte ${this.offset} but the file ends at ${this.bytes.byteLength} (truncated, or the .bin does not match the .param)`,
+      );
     }
   }
 }

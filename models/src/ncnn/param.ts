@@ -39,7 +39,9 @@ export function parseNcnnParam(text: string): NcnnGraph {
   const lines = text.split(/\r?\n/).map((l) => l.trim());
   while (lines.length > 0 && lines[lines.length - 1] === '') lines.pop();
   if (Number(lines[0]) !== NCNN_PARAM_MAGIC) {
-    throw new NcnnFormatError(`.param: expected magic ${NCNN_PARAM_MAGIC} on line 1, found "${(lines[0] ?? '').slice(0, 40)}"`);
+    throw new NcnnFormatError(
+      `.param: expected magic ${NCNN_PARAM_MAGIC} on line 1, found "${(lines[0] ?? '').slice(0, 40)}"`,
+    );
   }
   const counts = (lines[1] ?? '').split(/\s+/).map(Number);
   const [layerCount, blobCount] = counts;
@@ -48,17 +50,23 @@ export function parseNcnnParam(text: string): NcnnGraph {
   }
   const layerLines = lines.slice(2);
   if (layerLines.length !== layerCount) {
-    throw new NcnnFormatError(`.param: header declares ${layerCount} layers but the file has ${layerLines.length} layer lines`);
+    throw new NcnnFormatError(
+      `.param: header declares ${layerCount} layers but the file has ${layerLines.length} layer lines`,
+    );
   }
 
   const defined = new Set<string>();
   const layers = layerLines.map((raw, i) => {
     const layer = parseLayerLine(raw, i + 3);
     for (const input of layer.inputs) {
-      if (!defined.has(input)) throw new NcnnFormatError(`.param line ${layer.line}: layer "${layer.name}" reads blob "${input}" before any layer produces it`);
+      if (!defined.has(input))
+        throw new NcnnFormatError(
+          `.param line ${layer.line}: layer "${layer.name}" reads blob "${input}" before any layer produces it`,
+        );
     }
     for (const output of layer.outputs) {
-      if (defined.has(output)) throw new NcnnFormatError(`.param line ${layer.line}: layer "${layer.name}" redefines blob "${output}"`);
+      if (defined.has(output))
+        throw new NcnnFormatError(`.param line ${layer.line}: layer "${layer.name}" redefines blob "${output}"`);
       defined.add(output);
     }
     return layer;
@@ -75,11 +83,15 @@ function parseLayerLine(raw: string, line: number): NcnnLayer {
   const nIn = Number(nInText);
   const nOut = Number(nOutText);
   if (!type || !name || !Number.isInteger(nIn) || !Number.isInteger(nOut) || nIn < 0 || nOut < 0) {
-    throw new NcnnFormatError(`.param line ${line}: expected "<Type> <Name> <nIn> <nOut> …", found "${raw.slice(0, 80)}"`);
+    throw new NcnnFormatError(
+      `.param line ${line}: expected "<Type> <Name> <nIn> <nOut> …", found "${raw.slice(0, 80)}"`,
+    );
   }
   const blobs = tokens.slice(4, 4 + nIn + nOut);
   if (blobs.length !== nIn + nOut) {
-    throw new NcnnFormatError(`.param line ${line}: layer "${name}" declares ${nIn} inputs and ${nOut} outputs but lists ${blobs.length} blob names`);
+    throw new NcnnFormatError(
+      `.param line ${line}: layer "${name}" declares ${nIn} inputs and ${nOut} outputs but lists ${blobs.length} blob names`,
+    );
   }
   const params = new Map<number, NcnnParamValue>();
   for (const token of tokens.slice(4 + nIn + nOut)) {
@@ -88,22 +100,29 @@ function parseLayerLine(raw: string, line: number): NcnnLayer {
     if (rest.length > 0 || valueText === undefined || !Number.isInteger(key)) {
       throw new NcnnFormatError(`.param line ${line}: layer "${name}" has a malformed parameter "${token}"`);
     }
-    const [plainKey, value] = key <= -23300 ? [-23300 - key, parseArray(valueText, token, name, line)] : [key, parseNumber(valueText, token, name, line)];
-    if (params.has(plainKey)) throw new NcnnFormatError(`.param line ${line}: layer "${name}" sets parameter ${plainKey} twice`);
+    const [plainKey, value] =
+      key <= -23300
+        ? [-23300 - key, parseArray(valueText, token, name, line)]
+        : [key, parseNumber(valueText, token, name, line)];
+    if (params.has(plainKey))
+      throw new NcnnFormatError(`.param line ${line}: layer "${name}" sets parameter ${plainKey} twice`);
     params.set(plainKey, value);
   }
   return { type, name, inputs: blobs.slice(0, nIn), outputs: blobs.slice(nIn), params, line };
 }
 
 function parseNumber(text: string, token: string, name: string, line: number): number {
-  if (!NUMBER.test(text)) throw new NcnnFormatError(`.param line ${line}: layer "${name}" parameter "${token}" is not a number`);
+  if (!NUMBER.test(text))
+    throw new NcnnFormatError(`.param line ${line}: layer "${name}" parameter "${token}" is not a number`);
   return Number(text);
 }
 
 function parseArray(text: string, token: string, name: string, line: number): number[] {
   const [count, ...values] = text.split(',').map((v) => parseNumber(v, token, name, line));
   if (count !== values.length) {
-    throw new NcnnFormatError(`.param line ${line}: layer "${name}" array parameter "${token}" declares ${count} values but has ${values.length}`);
+    throw new NcnnFormatError(
+      `.param line ${line}: layer "${name}" array parameter "${token}" declares ${count} values but has ${values.length}`,
+    );
   }
   return values;
 }

@@ -41,7 +41,9 @@ export function convertNcnnToOnnx(paramText: string, bin: Uint8Array, graphName 
   for (const layer of layers) for (const input of layer.inputs) consumed.add(input);
   const terminal = layers.flatMap((l) => l.outputs).filter((b) => !consumed.has(b));
   if (terminal.length !== 1) {
-    throw new NcnnFormatError(`ncnn graph must have exactly one output blob, found ${terminal.length}: ${terminal.join(', ')}`);
+    throw new NcnnFormatError(
+      `ncnn graph must have exactly one output blob, found ${terminal.length}: ${terminal.join(', ')}`,
+    );
   }
   const outputBlob = terminal[0]!;
   let inputInfo: TensorInfo | undefined;
@@ -51,7 +53,8 @@ export function convertNcnnToOnnx(paramText: string, bin: Uint8Array, graphName 
   const get = (blob: string): TensorInfo => tensors.get(blob)!; // the parser guarantees definition before use
   const define = (blob: string, info: Omit<TensorInfo, 'name'>): string => {
     const name = blob === outputBlob ? OUTPUT_NAME : blob;
-    if (name === INPUT_NAME && blob !== outputBlob) throw new NcnnFormatError(`blob name "${INPUT_NAME}" is reserved for the graph input`);
+    if (name === INPUT_NAME && blob !== outputBlob)
+      throw new NcnnFormatError(`blob name "${INPUT_NAME}" is reserved for the graph input`);
     tensors.set(blob, { channels: info.channels, scale: info.scale, name });
     return name;
   };
@@ -92,12 +95,17 @@ export function convertNcnnToOnnx(paramText: string, bin: Uint8Array, graphName 
         if (biasTerm !== 0 && biasTerm !== 1) p.unsupported(5, 'bias_term must be 0 or 1');
         const inChannels = weightSize / (numOutput * kernel * kernel);
         if (!Number.isInteger(inChannels)) {
-          p.unsupported(6, `weight_data_size ${weightSize} is not a multiple of num_output×kernel² = ${numOutput * kernel * kernel}`);
+          p.unsupported(
+            6,
+            `weight_data_size ${weightSize} is not a multiple of num_output×kernel² = ${numOutput * kernel * kernel}`,
+          );
         }
         const input = get(layer.inputs[0]!);
         if (input.channels === undefined) input.channels = inChannels; // first conv after Input tells its channels
         if (input.channels !== inChannels) {
-          throw new NcnnFormatError(`layer "${layer.name}" (Convolution): weights expect ${inChannels} input channels but blob "${layer.inputs[0]}" has ${input.channels}`);
+          throw new NcnnFormatError(
+            `layer "${layer.name}" (Convolution): weights expect ${inChannels} input channels but blob "${layer.inputs[0]}" has ${input.channels}`,
+          );
         }
         const weights = reader.readTaggedWeights(weightSize, `layer "${layer.name}" (Convolution) weights`);
         const wName = `${layer.name}.weight`;
@@ -111,7 +119,12 @@ export function convertNcnnToOnnx(paramText: string, bin: Uint8Array, graphName 
           parameterCount += numOutput;
         }
         const info = { channels: numOutput, scale: input.scale / stride };
-        const attrs = { kernel_shape: [kernel, kernel], pads: [pad, pad, pad, pad], strides: [stride, stride], dilations: [dilation, dilation] };
+        const attrs = {
+          kernel_shape: [kernel, kernel],
+          pads: [pad, pad, pad, pad],
+          strides: [stride, stride],
+          dilations: [dilation, dilation],
+        };
         if (activation === 0) {
           p.allow(0, 1, 2, 3, 4, 5, 6, 9); // activation params without an activation are a mismatch
           g.node('Conv', convInputs, [define(layer.outputs[0]!, info)], attrs, layer.name);
@@ -158,7 +171,13 @@ export function convertNcnnToOnnx(paramText: string, bin: Uint8Array, graphName 
           p.unsupported(0, `${input.channels} channels are not divisible by upscale_factor² = ${factor * factor}`);
         }
         const channels = input.channels === undefined ? undefined : input.channels / (factor * factor);
-        g.node('DepthToSpace', [input.name], [define(layer.outputs[0]!, { channels, scale: input.scale * factor })], { blocksize: factor, mode: 'CRD' }, layer.name);
+        g.node(
+          'DepthToSpace',
+          [input.name],
+          [define(layer.outputs[0]!, { channels, scale: input.scale * factor })],
+          { blocksize: factor, mode: 'CRD' },
+          layer.name,
+        );
         break;
       }
       case 'Interp': {
@@ -167,10 +186,12 @@ export function convertNcnnToOnnx(paramText: string, bin: Uint8Array, graphName 
         if (p.int(0, 0) !== 1) p.unsupported(0, 'only resize_type 1 (nearest) is supported');
         const hScale = p.number(1, 1);
         const wScale = p.number(2, 1);
-        if (p.int(3, 0) !== 0 || p.int(4, 0) !== 0) p.unsupported(3, 'fixed output sizes are not supported, only scales');
+        if (p.int(3, 0) !== 0 || p.int(4, 0) !== 0)
+          p.unsupported(3, 'fixed output sizes are not supported, only scales');
         if (p.int(5, 0) !== 0) p.unsupported(5, 'dynamic target size is not supported');
         if (p.int(6, 0) !== 0) p.unsupported(6, 'align_corner is not supported');
-        if (!(hScale > 0) || hScale !== wScale) p.unsupported(1, `height_scale ${hScale} and width_scale ${wScale} must be equal and positive`);
+        if (!(hScale > 0) || hScale !== wScale)
+          p.unsupported(1, `height_scale ${hScale} and width_scale ${wScale} must be equal and positive`);
         const input = get(layer.inputs[0]!);
         const scalesName = `${layer.name}.scales`;
         g.initializer(scalesName, [4], new Float32Array([1, 1, hScale, wScale]));
@@ -199,9 +220,17 @@ export function convertNcnnToOnnx(paramText: string, bin: Uint8Array, graphName 
         if (p.int(0, 0) !== 0) p.unsupported(0, 'only axis 0 (channels) is supported');
         expectArity(layer, layer.inputs.length, 1);
         const inputs = layer.inputs.map(get);
-        const channels = inputs.every((t) => t.channels !== undefined) ? inputs.reduce((s, t) => s + (t.channels as number), 0) : undefined;
+        const channels = inputs.every((t) => t.channels !== undefined)
+          ? inputs.reduce((s, t) => s + (t.channels as number), 0)
+          : undefined;
         for (const t of inputs.slice(1)) requireSameScale(layer, inputs[0]!, t);
-        g.node('Concat', inputs.map((t) => t.name), [define(layer.outputs[0]!, { channels, scale: inputs[0]!.scale })], { axis: 1 }, layer.name);
+        g.node(
+          'Concat',
+          inputs.map((t) => t.name),
+          [define(layer.outputs[0]!, { channels, scale: inputs[0]!.scale })],
+          { axis: 1 },
+          layer.name,
+        );
         break;
       }
       case 'Eltwise': {
@@ -212,7 +241,8 @@ export function convertNcnnToOnnx(paramText: string, bin: Uint8Array, graphName 
         expectArity(layer, inputs.length, 1);
         for (const t of inputs.slice(1)) requireSameShape(layer, inputs[0]!, t);
         const coefficients = p.has(1) ? p.array(1) : inputs.map(() => 1);
-        if (coefficients.length !== inputs.length) p.unsupported(1, `${coefficients.length} coefficients for ${inputs.length} inputs`);
+        if (coefficients.length !== inputs.length)
+          p.unsupported(1, `${coefficients.length} coefficients for ${inputs.length} inputs`);
         // coeff·input for each input (a coefficient of exactly 1 needs no Mul), summed in input order
         const terms = inputs.map((t, i) => {
           const c = coefficients[i]!;
@@ -231,7 +261,9 @@ export function convertNcnnToOnnx(paramText: string, bin: Uint8Array, graphName 
         break;
       }
       default:
-        throw new NcnnFormatError(`layer "${layer.name}" (.param line ${layer.line}): unsupported layer type "${layer.type}"`);
+        throw new NcnnFormatError(
+          `layer "${layer.name}" (.param line ${layer.line}): unsupported layer type "${layer.type}"`,
+        );
     }
   }
   reader.assertFullyConsumed();
@@ -242,26 +274,41 @@ export function convertNcnnToOnnx(paramText: string, bin: Uint8Array, graphName 
     // the terminal blob came straight from Input or a Split: still expose it as "output"
     g.node('Identity', [out.name], [OUTPUT_NAME], {}, 'output_identity');
   }
-  if (inputInfo.channels === undefined || out.channels === undefined) throw new NcnnFormatError('could not determine input/output channel counts');
+  if (inputInfo.channels === undefined || out.channels === undefined)
+    throw new NcnnFormatError('could not determine input/output channel counts');
   g.input(INPUT_NAME, [1, inputInfo.channels, 'height', 'width']);
   g.output(OUTPUT_NAME, [1, out.channels, 'out_height', 'out_width']);
-  return { onnx: g.toBytes(), inputChannels: inputInfo.channels, outputChannels: out.channels, scale: out.scale, parameterCount, layerCounts };
+  return {
+    onnx: g.toBytes(),
+    inputChannels: inputInfo.channels,
+    outputChannels: out.channels,
+    scale: out.scale,
+    parameterCount,
+    layerCounts,
+  };
 }
 
 function expectArity(layer: NcnnLayer, nIn: number, nOut: number): void {
   if (layer.inputs.length !== nIn || layer.outputs.length !== nOut) {
-    throw new NcnnFormatError(`layer "${layer.name}" (${layer.type}): expected ${nIn} input(s) and ${nOut} output(s), found ${layer.inputs.length} and ${layer.outputs.length}`);
+    throw new NcnnFormatError(
+      `layer "${layer.name}" (${layer.type}): expected ${nIn} input(s) and ${nOut} output(s), found ${layer.inputs.length} and ${layer.outputs.length}`,
+    );
   }
 }
 
 function requireSameScale(layer: NcnnLayer, a: TensorInfo, b: TensorInfo): void {
-  if (a.scale !== b.scale) throw new NcnnFormatError(`layer "${layer.name}" (${layer.type}): inputs have different spatial sizes (×${a.scale} vs ×${b.scale})`);
+  if (a.scale !== b.scale)
+    throw new NcnnFormatError(
+      `layer "${layer.name}" (${layer.type}): inputs have different spatial sizes (×${a.scale} vs ×${b.scale})`,
+    );
 }
 
 function requireSameShape(layer: NcnnLayer, a: TensorInfo, b: TensorInfo): void {
   requireSameScale(layer, a, b);
   if (a.channels !== undefined && b.channels !== undefined && a.channels !== b.channels) {
-    throw new NcnnFormatError(`layer "${layer.name}" (${layer.type}): inputs have different channel counts (${a.channels} vs ${b.channels}); only same-shape inputs are supported`);
+    throw new NcnnFormatError(
+      `layer "${layer.name}" (${layer.type}): inputs have different channel counts (${a.channels} vs ${b.channels}); only same-shape inputs are supported`,
+    );
   }
 }
 
@@ -313,6 +360,8 @@ class LayerParams {
   unsupported(key: number, why: string): never {
     const v: NcnnParamValue | undefined = this.layer.params.get(key);
     const shown = v === undefined ? '(absent)' : Array.isArray(v) ? `[${v.join(',')}]` : String(v);
-    throw new NcnnFormatError(`layer "${this.layer.name}" (${this.layer.type}, .param line ${this.layer.line}): parameter ${key}=${shown}: ${why}`);
+    throw new NcnnFormatError(
+      `layer "${this.layer.name}" (${this.layer.type}, .param line ${this.layer.line}): parameter ${key}=${shown}: ${why}`,
+    );
   }
 }

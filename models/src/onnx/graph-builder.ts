@@ -3,7 +3,15 @@
  * graphs) as a serialized ModelProto that onnxruntime loads directly. Tensors are stored as raw
  * little-endian bytes so the output is byte-for-byte deterministic for the same calls.
  */
-import { AttributeType, DataType, type IAttributeProto, type INodeProto, type ITensorProto, type IValueInfoProto, onnx } from './proto.ts';
+import {
+  AttributeType,
+  DataType,
+  type IAttributeProto,
+  type INodeProto,
+  type ITensorProto,
+  type IValueInfoProto,
+  onnx,
+} from './proto.ts';
 
 /** A float attribute that must stay FLOAT even when its value is an integer (e.g. alpha=1). */
 export interface FloatAttr {
@@ -60,10 +68,22 @@ export class OnnxGraphBuilder {
     return this;
   }
 
-  node(opType: string, inputs: string[], outputs: string[], attrs: Record<string, AttrValue> = {}, name?: string): this {
+  node(
+    opType: string,
+    inputs: string[],
+    outputs: string[],
+    attrs: Record<string, AttrValue> = {},
+    name?: string,
+  ): this {
     for (const out of outputs) this.claim(out);
     const attribute = Object.entries(attrs).map(([key, value]) => attributeProto(key, value));
-    this.nodes.push({ opType, input: inputs, output: outputs, attribute, name: name ?? `${opType}_${this.nodes.length}` });
+    this.nodes.push({
+      opType,
+      input: inputs,
+      output: outputs,
+      attribute,
+      name: name ?? `${opType}_${this.nodes.length}`,
+    });
     return this;
   }
 
@@ -107,10 +127,14 @@ function tensorProto(name: string, dims: number[], data: Float32Array | BigInt64
   if (data instanceof Float32Array) {
     return { name, dims, dataType: DataType.FLOAT, rawData: littleEndianBytes(data) };
   }
-  const ints = data instanceof BigInt64Array ? data : BigInt64Array.from(data, (v) => {
-    if (!Number.isSafeInteger(v)) throw new Error(`initializer "${name}": ${v} is not an integer (number[] data is int64)`);
-    return BigInt(v);
-  });
+  const ints =
+    data instanceof BigInt64Array
+      ? data
+      : BigInt64Array.from(data, (v) => {
+          if (!Number.isSafeInteger(v))
+            throw new Error(`initializer "${name}": ${v} is not an integer (number[] data is int64)`);
+          return BigInt(v);
+        });
   return { name, dims, dataType: DataType.INT64, rawData: littleEndianBytes(ints) };
 }
 
@@ -118,20 +142,24 @@ function tensorProto(name: string, dims: number[], data: Float32Array | BigInt64
 export function littleEndianBytes(data: Float32Array | BigInt64Array | Uint16Array): Uint8Array {
   const out = new Uint8Array(data.length * data.BYTES_PER_ELEMENT);
   const view = new DataView(out.buffer);
-  if (data instanceof Float32Array) data.forEach((v, i) => view.setFloat32(i * 4, v, true));
-  else if (data instanceof BigInt64Array) data.forEach((v, i) => view.setBigInt64(i * 8, v, true));
-  else data.forEach((v, i) => view.setUint16(i * 2, v, true));
+  if (data instanceof Float32Array) for (let i = 0; i < data.length; i++) view.setFloat32(i * 4, data[i]!, true);
+  else if (data instanceof BigInt64Array) for (let i = 0; i < data.length; i++) view.setBigInt64(i * 8, data[i]!, true);
+  else for (let i = 0; i < data.length; i++) view.setUint16(i * 2, data[i]!, true);
   return out;
 }
 
 function attributeProto(name: string, value: AttrValue): IAttributeProto {
   if (typeof value === 'string') return { name, type: AttributeType.STRING, s: new TextEncoder().encode(value) };
   if (typeof value === 'number') {
-    return Number.isInteger(value) ? { name, type: AttributeType.INT, i: value } : { name, type: AttributeType.FLOAT, f: value };
+    return Number.isInteger(value)
+      ? { name, type: AttributeType.INT, i: value }
+      : { name, type: AttributeType.FLOAT, f: value };
   }
   if (value instanceof Float32Array) return { name, type: AttributeType.FLOATS, floats: Array.from(value) };
   if (Array.isArray(value)) {
-    return value.every(Number.isInteger) ? { name, type: AttributeType.INTS, ints: value } : { name, type: AttributeType.FLOATS, floats: value };
+    return value.every(Number.isInteger)
+      ? { name, type: AttributeType.INTS, ints: value }
+      : { name, type: AttributeType.FLOATS, floats: value };
   }
   return { name, type: AttributeType.FLOAT, f: value.float };
 }

@@ -35,12 +35,17 @@ export function decodeModel(bytes: Uint8Array): DecodedModel {
   const model = onnx.ModelProto.decode(bytes);
   const g = model.graph;
   if (!g) throw new Error('ONNX model has no graph');
-  return { model, graph: { node: g.node ?? [], initializer: g.initializer ?? [], input: g.input ?? [], output: g.output ?? [] } };
+  return {
+    model,
+    graph: { node: g.node ?? [], initializer: g.initializer ?? [], input: g.input ?? [], output: g.output ?? [] },
+  };
 }
 
 /** Element type and dims (numbers, or the symbolic name for dynamic ones) of a graph input/output. */
 export function describeValue(v: IValueInfoProto): { name: string; elemType: number; dims: (number | string)[] } {
   const t = v.type?.tensorType;
-  const dims = (t?.shape?.dim ?? []).map((d) => (d.dimParam ? d.dimParam : d.dimValue === null || d.dimValue === undefined ? '?' : toNumber(d.dimValue)));
+  const dims = (t?.shape?.dim ?? []).map((d) =>
+    d.dimParam ? d.dimParam : d.dimValue === null || d.dimValue === undefined ? '?' : toNumber(d.dimValue),
+  );
   return { name: v.name ?? '', elemType: t?.elemType ?? 0, dims };
 }

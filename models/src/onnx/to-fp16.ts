@@ -14,10 +14,35 @@ import { littleEndianBytes } from './graph-builder.ts';
 import { DataType, decodeModel, type INodeProto, type ITensorProto, onnx } from './proto.ts';
 
 const UNIFORM_FLOAT_OPS = new Set([
-  'Add', 'AveragePool', 'Concat', 'Conv', 'ConvTranspose', 'DepthToSpace', 'Div', 'Elu', 'Gemm',
-  'GlobalAveragePool', 'Identity', 'InstanceNormalization', 'LeakyRelu', 'MatMul', 'MaxPool', 'Mul',
-  'Pad', 'PRelu', 'Relu', 'Reshape', 'Resize', 'Sigmoid', 'Slice', 'SpaceToDepth', 'Split', 'Sub',
-  'Tanh', 'Transpose', 'Upsample',
+  'Add',
+  'AveragePool',
+  'Concat',
+  'Conv',
+  'ConvTranspose',
+  'DepthToSpace',
+  'Div',
+  'Elu',
+  'Gemm',
+  'GlobalAveragePool',
+  'Identity',
+  'InstanceNormalization',
+  'LeakyRelu',
+  'MatMul',
+  'MaxPool',
+  'Mul',
+  'Pad',
+  'PRelu',
+  'Relu',
+  'Reshape',
+  'Resize',
+  'Sigmoid',
+  'Slice',
+  'SpaceToDepth',
+  'Split',
+  'Sub',
+  'Tanh',
+  'Transpose',
+  'Upsample',
 ]);
 
 /** Inputs that the ONNX spec types as float32 regardless of the data type (must not be converted). */
@@ -40,7 +65,9 @@ export function convertModelToFp16(fp32Bytes: Uint8Array): Uint8Array {
     }
   }
 
-  graph.initializer = graph.initializer.map((t) => (t.dataType === DataType.FLOAT && !keepFloat32.has(t.name ?? '') ? toFp16Tensor(t) : t));
+  graph.initializer = graph.initializer.map((t) =>
+    t.dataType === DataType.FLOAT && !keepFloat32.has(t.name ?? '') ? toFp16Tensor(t) : t,
+  );
 
   const castIn: INodeProto[] = [];
   for (const input of graph.input) {
@@ -48,7 +75,13 @@ export function convertModelToFp16(fp32Bytes: Uint8Array): Uint8Array {
     const name = input.name ?? '';
     const internal = `${name}__fp16`;
     renameUses(graph.node, name, internal);
-    castIn.push({ opType: 'Cast', name: `${name}_to_fp16`, input: [name], output: [internal], attribute: [{ name: 'to', type: 2, i: DataType.FLOAT16 }] });
+    castIn.push({
+      opType: 'Cast',
+      name: `${name}_to_fp16`,
+      input: [name],
+      output: [internal],
+      attribute: [{ name: 'to', type: 2, i: DataType.FLOAT16 }],
+    });
   }
   const castOut: INodeProto[] = [];
   for (const output of graph.output) {
@@ -57,7 +90,13 @@ export function convertModelToFp16(fp32Bytes: Uint8Array): Uint8Array {
     const internal = `${name}__fp16`;
     for (const node of graph.node) node.output = (node.output ?? []).map((o) => (o === name ? internal : o));
     renameUses(graph.node, name, internal);
-    castOut.push({ opType: 'Cast', name: `${name}_to_fp32`, input: [internal], output: [name], attribute: [{ name: 'to', type: 2, i: DataType.FLOAT }] });
+    castOut.push({
+      opType: 'Cast',
+      name: `${name}_to_fp32`,
+      input: [internal],
+      output: [name],
+      attribute: [{ name: 'to', type: 2, i: DataType.FLOAT }],
+    });
   }
   const modelGraph = model.graph!;
   modelGraph.node = [...castIn, ...graph.node, ...castOut].map((n) => onnx.NodeProto.create(n));
@@ -79,5 +118,10 @@ function toFp16Tensor(t: ITensorProto): ITensorProto {
   } else {
     values = Float32Array.from(t.floatData ?? []);
   }
-  return onnx.TensorProto.create({ name: t.name, dims: t.dims, dataType: DataType.FLOAT16, rawData: littleEndianBytes(floatsToHalfBits(values)) });
+  return onnx.TensorProto.create({
+    name: t.name,
+    dims: t.dims,
+    dataType: DataType.FLOAT16,
+    rawData: littleEndianBytes(floatsToHalfBits(values)),
+  });
 }
