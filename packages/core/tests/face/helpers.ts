@@ -1,5 +1,5 @@
 import { fileURLToPath } from 'node:url';
-import { OnnxGraphBuilder } from '@photoenhance/models';
+import { ensureModel, OnnxGraphBuilder } from '@photoenhance/models';
 import * as ort from 'onnxruntime-node';
 import sharp from 'sharp';
 import type { PlanarImage } from '../../src/engine/types.ts';
@@ -31,12 +31,8 @@ export function pixel(image: PlanarImage, x: number, y: number): [number, number
   return [image.data[i]!, image.data[n + i]!, image.data[2 * n + i]!];
 }
 
-/** The BlazeFace back model: the models package's cache, or BLAZEFACE_ONNX for a file at hand. */
+/** The BlazeFace back model from the models cache (prepared on first use, sha256-checked). */
 export async function blazefacePath(): Promise<string> {
-  if (process.env.BLAZEFACE_ONNX) return process.env.BLAZEFACE_ONNX;
-  const models = (await import('@photoenhance/models')) as Record<string, unknown>;
-  const ensureModel = models.ensureModel as ((id: string) => Promise<{ path: string }>) | undefined;
-  if (!ensureModel) throw new Error('ensureModel is not available from @photoenhance/models; set BLAZEFACE_ONNX to the blazeface-back ONNX file');
   return (await ensureModel('blazeface-back')).path;
 }
 
