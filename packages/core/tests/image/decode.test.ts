@@ -138,6 +138,13 @@ describe('decodeImage: orientation, colour, alpha, grey, depth', () => {
     expect(img.metadata.exif).toBeDefined();
   });
 
+  it('AVIF orientation is applied once (libheif applies irot; EXIF is not applied again)', async () => {
+    const avif = await base().withMetadata({ orientation: 6 }).avif({ quality: 90, effort: 0 }).toBuffer();
+    const img = await decodeImage(avif);
+    expect([img.width, img.height]).toEqual([H, W]);
+    expectClose(planarPixel(img.rgb, 6, 6), QUADRANT_COLOURS.bottomLeft, 16);
+  });
+
   it('Display P3 JPEG is converted to sRGB', async () => {
     const p3 = await rawImage(16, 16, 3, () => [255, 0, 0])
       .withIccProfile('p3')
@@ -216,7 +223,9 @@ describe('decodeImage: orientation, colour, alpha, grey, depth', () => {
     expect(img.bitDepth).toBe(16);
     const got = [0, 1, 2].flatMap((c) => [img.rgb.data[c * 2]!, img.rgb.data[c * 2 + 1]!]);
     const want = [values[0]!, values[3]!, values[1]!, values[4]!, values[2]!, values[5]!].map((v) => v / 65535);
-    got.forEach((v, i) => expect(v).toBeCloseTo(want[i]!, 6));
+    got.forEach((v, i) => {
+      expect(v).toBeCloseTo(want[i]!, 6);
+    });
   });
 });
 
