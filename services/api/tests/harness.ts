@@ -79,3 +79,9 @@ export function must<T>(value: T | null | undefined, what = 'value'): T {
   if (value === null || value === undefined) throw new Error(`expected ${what}`);
   return value;
 }
+
+/** Response JSON for assertions (the Node lib types it as unknown). */
+// biome-ignore lint/suspicious/noExplicitAny: tests walk arbitrary response JSON
+export async function readJson(res: Response): Promise<any> {
+  return res.json();
+}

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startTestApi, type TestApi } from '../../../tests/harness.ts';
+import { readJson, startTestApi, type TestApi } from '../../../tests/harness.ts';
 
 let api: TestApi;
 beforeAll(async () => {
@@ -11,7 +11,7 @@ afterAll(async () => {
 
 describe('docs', () => {
   it('serves an OpenAPI document generated from the zod contracts', async () => {
-    const doc = await (await api.app.request('/openapi.json')).json();
+    const doc = await readJson(await api.app.request('/openapi.json'));
     expect(doc.openapi).toBe('3.1.0');
     const upload = doc.paths['/api/v1/enhance'].post.requestBody.content['multipart/form-data'].schema;
     expect(upload.required).toEqual(['file']);

@@ -1,7 +1,15 @@
 import { randomBytes } from 'node:crypto';
 import { keys } from '@photoenhance/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { jpegFixture, must, pngFixture, startTestApi, type TestApi, uploadForm } from '../../../tests/harness.ts';
+import {
+  jpegFixture,
+  must,
+  pngFixture,
+  readJson,
+  startTestApi,
+  type TestApi,
+  uploadForm,
+} from '../../../tests/harness.ts';
 
 let api: TestApi;
 let tight: TestApi;
@@ -17,7 +25,7 @@ afterAll(async () => {
   await Promise.all([api?.dispose(), tight?.dispose()]);
 });
 
-async function post(target: TestApi, body: BodyInit, headers?: Record<string, string>) {
+async function post(target: TestApi, body: RequestInit['body'], headers?: Record<string, string>) {
   return target.app.request('/api/v1/enhance', { method: 'POST', body, ...(headers ? { headers } : {}) });
 }
 
@@ -38,7 +46,7 @@ describe('POST /api/v1/enhance', () => {
       uploadForm(jpeg, 'My Portrait.jpg', { tile_size: '400', quality_level: 'high', scale: '2', face_blend: '0.7' }),
     );
     expect(res.status).toBe(202);
-    const body = await res.json();
+    const body = await readJson(res);
     expect(body).toMatchObject({
       status: 'queued',
       status_url: `/api/v1/status/${body.task_id}`,
@@ -76,7 +84,7 @@ describe('POST /api/v1/enhance', () => {
 
     const status = await api.app.request(body.status_url);
     expect(status.status).toBe(200);
-    expect(await status.json()).toMatchObject({
+    expect(await readJson(status)).toMatchObject({
       task_id: body.task_id,
       status: 'queued',
       progress: 0,
@@ -95,7 +103,7 @@ describe('POST /api/v1/enhance', () => {
       }),
     );
     expect(res.status).toBe(202);
-    const { task_id } = await res.json();
+    const { task_id } = await readJson(res);
     const record = must(await api.backend.storage.readTask(task_id));
     expect(record.options).toMatchObject({
       quality: 'fast',
@@ -152,7 +160,7 @@ describe('POST /api/v1/enhance', () => {
     const body = await makeBody();
     const res = await post(api, body, typeof body === 'string' ? { 'content-type': 'application/json' } : undefined);
     expect(res.status).toBe(status);
-    const json = await res.json();
+    const json = await readJson(res);
     expect(json.error.code).toBe(code);
     if (message) expect(json.error.message).toMatch(message);
     expect(JSON.stringify(json)).not.toMatch(/at .*\.ts:\d+/); // no stack traces
@@ -163,10 +171,10 @@ describe('POST /api/v1/enhance', () => {
     const before = await tight.snapshot();
     const big = await post(tight, uploadForm(await jpegFixture(100, 100), 'big.jpg'));
     expect(big.status).toBe(422);
-    expect((await big.json()).error.code).toBe('TOO_MANY_PIXELS');
+    expect((await readJson(big)).error.code).toBe('TOO_MANY_PIXELS');
     const tooScaled = await post(tight, uploadForm(await jpegFixture(60, 60), 'ok.jpg', { scale: '8' }));
     expect(tooScaled.status).toBe(422);
-    expect((await tooScaled.json()).error).toMatchObject({
+    expect((await readJson(tooScaled)).error).toMatchObject({
       code: 'OUTPUT_TOO_LARGE',
       details: { maxOutputPixels: 100000 },
     });
@@ -177,7 +185,7 @@ describe('POST /api/v1/enhance', () => {
     const before = await tight.snapshot();
     const streamed = await post(tight, uploadForm(randomBytes(120_000), 'huge.jpg'));
     expect(streamed.status).toBe(413);
-    expect((await streamed.json()).error.code).toBe('FILE_TOO_LARGE');
+    expect((await readJson(streamed)).error.code).toBe('FILE_TOO_LARGE');
 
     const sized = await withLength(uploadForm(randomBytes(120_000), 'huge.jpg'));
     const declared = await post(tight, sized.body, sized.headers);

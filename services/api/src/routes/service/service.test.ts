@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startTestApi, type TestApi } from '../../../tests/harness.ts';
+import { readJson, startTestApi, type TestApi } from '../../../tests/harness.ts';
 
 let api: TestApi;
 beforeAll(async () => {
@@ -13,7 +13,7 @@ describe('service routes', () => {
   it('describes the service and its limits on GET /', async () => {
     const res = await api.app.request('/');
     expect(res.status).toBe(200);
-    const body = await res.json();
+    const body = await readJson(res);
     expect(body.endpoints.enhance).toMatch(/POST \/api\/v1\/enhance/);
     expect(body.limits.max_upload_bytes).toBe(api.config.MAX_UPLOAD_BYTES);
   });
@@ -22,13 +22,13 @@ describe('service routes', () => {
     expect((await api.app.request('/health')).status).toBe(200);
     const ready = await api.app.request('/ready');
     expect(ready.status).toBe(200);
-    expect(await ready.json()).toEqual({ status: 'ready', checks: { storage: 'ok', queue: 'ok' } });
+    expect(await readJson(ready)).toEqual({ status: 'ready', checks: { storage: 'ok', queue: 'ok' } });
   });
 
   it('answers unknown routes with the JSON error shape and allows cross-origin calls', async () => {
     const res = await api.app.request('/api/v1/nope', { headers: { Origin: 'http://example.test' } });
     expect(res.status).toBe(404);
-    expect(await res.json()).toEqual({ error: { code: 'NOT_FOUND', message: 'No route GET /api/v1/nope' } });
+    expect(await readJson(res)).toEqual({ error: { code: 'NOT_FOUND', message: 'No route GET /api/v1/nope' } });
     expect(res.headers.get('access-control-allow-origin')).toBe('*');
     const preflight = await api.app.request('/api/v1/enhance', {
       method: 'OPTIONS',
@@ -48,7 +48,7 @@ describe('service routes', () => {
     await doomed.embedded.stop();
     const res = await doomed.app.request('/ready');
     expect(res.status).toBe(503);
-    const body = await res.json();
+    const body = await readJson(res);
     expect(body.status).toBe('not_ready');
     expect(body.checks.storage).toMatch(/^error: /);
     expect(body.checks.queue).toMatch(/^error: /);

@@ -1,6 +1,6 @@
 import { keys, newId, type TaskRecord } from '@photoenhance/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { jpegFixture, must, startTestApi, type TestApi, uploadForm } from '../../../tests/harness.ts';
+import { jpegFixture, must, readJson, startTestApi, type TestApi, uploadForm } from '../../../tests/harness.ts';
 
 let api: TestApi;
 let proxy: TestApi;
@@ -18,7 +18,7 @@ async function createTask(target: TestApi, name = 'portrait.jpg'): Promise<TaskR
     body: uploadForm(jpeg, name, { scale: '2' }),
   });
   expect(res.status).toBe(202);
-  const { task_id } = await res.json();
+  const { task_id } = await readJson(res);
   return must(await target.backend.storage.readTask(task_id));
 }
 
@@ -59,7 +59,7 @@ describe('task ids', () => {
   ])('%s %s → 400 INVALID_INPUT', async (method, path) => {
     const res = await api.app.request(path, { method });
     expect(res.status).toBe(400);
-    expect((await res.json()).error.code).toBe('INVALID_INPUT');
+    expect((await readJson(res)).error.code).toBe('INVALID_INPUT');
   });
 
   it.each(['GET /api/v1/status', 'GET /api/v1/download', 'DELETE /api/v1/tasks'])(
@@ -68,7 +68,7 @@ describe('task ids', () => {
       const [method, path] = route.split(' ') as [string, string];
       const res = await api.app.request(`${path}/${newId()}`, { method });
       expect(res.status).toBe(404);
-      expect((await res.json()).error.code).toBe('NOT_FOUND');
+      expect((await readJson(res)).error.code).toBe('NOT_FOUND');
     },
   );
 });
@@ -78,12 +78,12 @@ describe('status and download', () => {
     const record = await createTask(api);
     const early = await api.app.request(`/api/v1/download/${record.taskId}`);
     expect(early.status).toBe(409);
-    expect((await early.json()).error).toMatchObject({ code: 'CONFLICT', details: { status: 'queued' } });
+    expect((await readJson(early)).error).toMatchObject({ code: 'CONFLICT', details: { status: 'queued' } });
 
     const result = Buffer.from('pretend-png-result');
     await completeAsWorker(api, record, result);
 
-    const status = await (await api.app.request(`/api/v1/status/${record.taskId}`)).json();
+    const status = await readJson(await api.app.request(`/api/v1/status/${record.taskId}`));
     expect(status).toMatchObject({
       status: 'completed',
       progress: 100,
@@ -106,7 +106,7 @@ describe('status and download', () => {
     expect(Buffer.from(await fetched.arrayBuffer()).equals(result)).toBe(true);
 
     const json = await api.app.request(`/api/v1/download/${record.taskId}?redirect=false`);
-    const link = await json.json();
+    const link = await readJson(json);
     expect(link.filename).toBe('portrait_enhanced.png');
     expect(Date.parse(link.expires_at)).toBeGreaterThan(Date.now());
     expect(Buffer.from(await (await fetch(link.url)).arrayBuffer()).equals(result)).toBe(true);
@@ -134,7 +134,7 @@ describe('status and download', () => {
       completedAt: now,
       error: { code: 'CORRUPT_IMAGE', message: 'bad pixels' },
     });
-    const status = await (await api.app.request(`/api/v1/status/${record.taskId}`)).json();
+    const status = await readJson(await api.app.request(`/api/v1/status/${record.taskId}`));
     expect(status).toMatchObject({
       status: 'failed',
       message: 'bad pixels',
@@ -150,14 +150,14 @@ describe('DELETE /api/v1/tasks/{id}', () => {
     const record = await createTask(api);
     const res = await api.app.request(`/api/v1/tasks/${record.taskId}`, { method: 'DELETE' });
     expect(res.status).toBe(200);
-    expect(await res.json()).toMatchObject({ task_id: record.taskId, status: 'cancelled' });
+    expect(await readJson(res)).toMatchObject({ task_id: record.taskId, status: 'cancelled' });
     expect(await api.backend.storage.head(record.input.key)).toBeNull();
     expect(await api.backend.storage.readCancelMarker(record.taskId)).not.toBeNull();
     expect((await api.backend.storage.readTask(record.taskId))?.status).toBe('cancelled');
-    expect((await (await api.app.request(`/api/v1/status/${record.taskId}`)).json()).status).toBe('cancelled');
+    expect((await readJson(await api.app.request(`/api/v1/status/${record.taskId}`))).status).toBe('cancelled');
 
     const again = await api.app.request(`/api/v1/tasks/${record.taskId}`, { method: 'DELETE' });
-    expect(await again.json()).toMatchObject({ status: 'deleted' });
+    expect(await readJson(again)).toMatchObject({ status: 'deleted' });
     expect((await api.app.request(`/api/v1/status/${record.taskId}`)).status).toBe(404);
     expect(await api.backend.storage.list(`tasks/${record.taskId}`)).toEqual([]);
   });
@@ -174,9 +174,9 @@ describe('DELETE /api/v1/tasks/{id}', () => {
     });
     await api.backend.storage.put(keys.output(record.taskId, record.input.filename, 'png'), Buffer.from('partial'));
     const res = await api.app.request(`/api/v1/tasks/${record.taskId}`, { method: 'DELETE' });
-    expect((await res.json()).status).toBe('cancelled');
+    expect((await readJson(res)).status).toBe('cancelled');
     expect((await api.backend.storage.readTask(record.taskId))?.status).toBe('processing');
-    expect((await (await api.app.request(`/api/v1/status/${record.taskId}`)).json()).status).toBe('cancelled');
+    expect((await readJson(await api.app.request(`/api/v1/status/${record.taskId}`))).status).toBe('cancelled');
     expect(await api.backend.storage.list(keys.outputPrefix(record.taskId))).toEqual([]);
     expect(await api.backend.storage.list(keys.inputPrefix(record.taskId))).toEqual([]);
   });
@@ -185,7 +185,7 @@ describe('DELETE /api/v1/tasks/{id}', () => {
     const record = await createTask(api);
     await completeAsWorker(api, record, Buffer.from('done'));
     const res = await api.app.request(`/api/v1/tasks/${record.taskId}`, { method: 'DELETE' });
-    expect((await res.json()).status).toBe('deleted');
+    expect((await readJson(res)).status).toBe('deleted');
     expect(await api.backend.storage.list(keys.outputPrefix(record.taskId))).toEqual([]);
     expect((await api.app.request(`/api/v1/download/${record.taskId}`)).status).toBe(404);
   });
