@@ -34,7 +34,11 @@ export interface Alignment {
  * Weighted least-squares similarity (4 dof: scale·rotation + translation) mapping src onto dst:
  * closed form, centred coordinates.
  */
-export function fitSimilarity(src: readonly (readonly [number, number])[], dst: readonly (readonly [number, number])[], weights: readonly number[]): Affine {
+export function fitSimilarity(
+  src: readonly (readonly [number, number])[],
+  dst: readonly (readonly [number, number])[],
+  weights: readonly number[],
+): Affine {
   let sw = 0;
   let sx = 0;
   let sy = 0;

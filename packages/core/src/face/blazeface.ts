@@ -80,11 +80,18 @@ function outputNames(session: InferenceSession): OutputNames {
   }
   const { scores0, scores1, boxes0, boxes1 } = found;
   const input = session.inputMetadata[0];
-  const inputOk = session.inputMetadata.length === 1 && input?.isTensor && input.shape.join(',') === `1,${BLAZEFACE_INPUT},${BLAZEFACE_INPUT},3`;
+  const inputOk =
+    session.inputMetadata.length === 1 &&
+    input?.isTensor &&
+    input.shape.join(',') === `1,${BLAZEFACE_INPUT},${BLAZEFACE_INPUT},3`;
   if (!scores0 || !scores1 || !boxes0 || !boxes1 || !inputOk) {
-    throw new PhotoEnhanceError('MODEL_INVALID', 'The face detector is not a BlazeFace 256×256 back model (expected NHWC [1,256,256,3] input and 512/384-anchor outputs)', {
-      details: { inputs: session.inputNames, outputs: session.outputNames },
-    });
+    throw new PhotoEnhanceError(
+      'MODEL_INVALID',
+      'The face detector is not a BlazeFace 256×256 back model (expected NHWC [1,256,256,3] input and 512/384-anchor outputs)',
+      {
+        details: { inputs: session.inputNames, outputs: session.outputNames },
+      },
+    );
   }
   const names: OutputNames = { scores: [scores0, scores1], boxes: [boxes0, boxes1] };
   outputNamesCache.set(session, names);
@@ -117,7 +124,10 @@ export async function detectInRegion(
   const isWhole = region.left === 0 && region.top === 0 && region.width === imageWidth && region.height === imageHeight;
   let pipeline = sharp(rgb8, { raw: { width: imageWidth, height: imageHeight, channels: 3 } });
   if (!isWhole) pipeline = pipeline.extract(region);
-  const { data } = await pipeline.resize(w, h, { fit: 'fill', kernel: 'lanczos3' }).raw().toBuffer({ resolveWithObject: true });
+  const { data } = await pipeline
+    .resize(w, h, { fit: 'fill', kernel: 'lanczos3' })
+    .raw()
+    .toBuffer({ resolveWithObject: true });
 
   // NHWC in [-1, 1]; letterbox = black = -1.
   const input = new Float32Array(S * S * 3).fill(-1);
@@ -152,7 +162,12 @@ export async function detectInRegion(
       for (let k = 0; k < KEYPOINTS; k++) {
         keypoints.push(toX(ax + boxes[r + 4 + 2 * k]! / S), toY(ay + boxes[r + 5 + 2 * k]! / S));
       }
-      found.push({ box: [toX(cx - bw / 2), toY(cy - bh / 2), toX(cx + bw / 2), toY(cy + bh / 2)], keypoints, score, scale });
+      found.push({
+        box: [toX(cx - bw / 2), toY(cy - bh / 2), toX(cx + bw / 2), toY(cy + bh / 2)],
+        keypoints,
+        score,
+        scale,
+      });
     }
   }
   return found;

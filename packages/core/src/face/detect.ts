@@ -62,7 +62,8 @@ export function detectionTiles(width: number, height: number, smallest: number):
     return Array.from({ length: n }, (_, i) => Math.round((i * (total - size)) / (n - 1)));
   };
   const tiles: PixelRect[] = [];
-  for (const top of starts(height, th)) for (const left of starts(width, tw)) tiles.push({ left, top, width: tw, height: th });
+  for (const top of starts(height, th))
+    for (const left of starts(width, tw)) tiles.push({ left, top, width: tw, height: th });
   return tiles;
 }
 
@@ -102,7 +103,11 @@ function roundBox(box: [number, number, number, number]): [number, number, numbe
  * close-up crop (whose keypoints, seen at higher resolution, replace the first ones). Faces that cannot
  * be aligned or that the options exclude are returned in `skipped` with the reason.
  */
-export async function detectFaces(detector: InferenceSession, image: PlanarImage, opts: DetectOptions): Promise<DetectionResult> {
+export async function detectFaces(
+  detector: InferenceSession,
+  image: PlanarImage,
+  opts: DetectOptions,
+): Promise<DetectionResult> {
   assertRgb(image, 'Face detection input');
   checkDetector(detector);
   const threshold = opts.threshold ?? 0.5;
@@ -112,7 +117,11 @@ export async function detectFaces(detector: InferenceSession, image: PlanarImage
     try {
       return await detectInRegion(detector, rgb8, width, height, region, minScore);
     } catch (err) {
-      throw new PhotoEnhanceError('INTERNAL', `Face detection failed: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
+      throw new PhotoEnhanceError(
+        'INTERNAL',
+        `Face detection failed: ${err instanceof Error ? err.message : String(err)}`,
+        { cause: err },
+      );
     }
   };
 
@@ -152,16 +161,25 @@ export async function detectFaces(detector: InferenceSession, image: PlanarImage
     const face = toFace(d, width, height);
     const size = Math.max(face.box[2], face.box[3]);
     if (size < opts.minFaceSize) {
-      skipped.push({ reason: `face smaller than minFaceSize (${Math.round(size)} < ${opts.minFaceSize} px)`, box: roundBox(face.box) });
+      skipped.push({
+        reason: `face smaller than minFaceSize (${Math.round(size)} < ${opts.minFaceSize} px)`,
+        box: roundBox(face.box),
+      });
       continue;
     }
     const { eyeDistance, residual } = estimateAlignmentFromPoints(face.keypoints);
     if (eyeDistance < MIN_EYE_DISTANCE) {
-      skipped.push({ reason: `eyes ${eyeDistance.toFixed(1)} px apart, too small to restore (< ${MIN_EYE_DISTANCE} px)`, box: roundBox(face.box) });
+      skipped.push({
+        reason: `eyes ${eyeDistance.toFixed(1)} px apart, too small to restore (< ${MIN_EYE_DISTANCE} px)`,
+        box: roundBox(face.box),
+      });
       continue;
     }
     if (residual > MAX_ALIGNMENT_RESIDUAL) {
-      skipped.push({ reason: `profile or not a face (alignment residual ${residual.toFixed(1)} px > ${MAX_ALIGNMENT_RESIDUAL})`, box: roundBox(face.box) });
+      skipped.push({
+        reason: `profile or not a face (alignment residual ${residual.toFixed(1)} px > ${MAX_ALIGNMENT_RESIDUAL})`,
+        box: roundBox(face.box),
+      });
       continue;
     }
     faces.push(face);
@@ -177,11 +195,16 @@ export async function detectFaces(detector: InferenceSession, image: PlanarImage
       return area(f) * (1 - d / halfDiagonal) ** 2;
     };
     const centre = faces.reduce((best, f) => (weight(f) > weight(best) ? f : best));
-    for (const f of faces) if (f !== centre) skipped.push({ reason: 'not the centre face (onlyCenterFace)', box: roundBox(f.box) });
+    for (const f of faces)
+      if (f !== centre) skipped.push({ reason: 'not the centre face (onlyCenterFace)', box: roundBox(f.box) });
     faces = [centre];
   }
   if (faces.length > opts.maxFaces) {
-    for (const f of faces.slice(opts.maxFaces)) skipped.push({ reason: `more than maxFaces (${opts.maxFaces}); smaller faces left as they are`, box: roundBox(f.box) });
+    for (const f of faces.slice(opts.maxFaces))
+      skipped.push({
+        reason: `more than maxFaces (${opts.maxFaces}); smaller faces left as they are`,
+        box: roundBox(f.box),
+      });
     faces = faces.slice(0, opts.maxFaces);
   }
   return { faces, skipped };

@@ -65,7 +65,12 @@ const MIN_DIRECT_SCALE = 0.75;
  * sampling, weight = blend × soft mask. Pixels where the mask is 0 are not written, so the colour
  * outside each face stays exactly as it was.
  */
-export async function pasteFace(canvas: PlanarImage, face: Float32Array, canvasToTemplate: readonly number[], blend: number): Promise<void> {
+export async function pasteFace(
+  canvas: PlanarImage,
+  face: Float32Array,
+  canvasToTemplate: readonly number[],
+  blend: number,
+): Promise<void> {
   if (blend <= 0) return;
   // Where the face lands on the canvas much smaller than 512, bilinear sampling would alias: pre-shrink.
   const canvasScale = 1 / affineScale(canvasToTemplate);
@@ -80,7 +85,12 @@ export async function pasteFace(canvas: PlanarImage, face: Float32Array, canvasT
 
   // Canvas rows/columns the template square can reach.
   const toCanvas = invertAffine(canvasToTemplate);
-  const corners = [applyAffine(toCanvas, 0, 0), applyAffine(toCanvas, FACE_SIZE, 0), applyAffine(toCanvas, 0, FACE_SIZE), applyAffine(toCanvas, FACE_SIZE, FACE_SIZE)];
+  const corners = [
+    applyAffine(toCanvas, 0, 0),
+    applyAffine(toCanvas, FACE_SIZE, 0),
+    applyAffine(toCanvas, 0, FACE_SIZE),
+    applyAffine(toCanvas, FACE_SIZE, FACE_SIZE),
+  ];
   const x0 = Math.max(0, Math.floor(Math.min(...corners.map((p) => p[0]))));
   const y0 = Math.max(0, Math.floor(Math.min(...corners.map((p) => p[1]))));
   const x1 = Math.min(canvas.width, Math.ceil(Math.max(...corners.map((p) => p[0]))));

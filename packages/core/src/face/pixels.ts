@@ -11,10 +11,19 @@ export interface PixelRect {
 }
 
 export function assertRgb(image: PlanarImage, what: string): void {
-  if (image.channels !== 3 || image.data.length !== image.width * image.height * 3 || image.width < 1 || image.height < 1) {
-    throw new PhotoEnhanceError('INTERNAL', `${what} must be a planar RGB image (got ${image.channels} channel(s), ${image.width}×${image.height})`, {
-      details: { channels: image.channels, width: image.width, height: image.height },
-    });
+  if (
+    image.channels !== 3 ||
+    image.data.length !== image.width * image.height * 3 ||
+    image.width < 1 ||
+    image.height < 1
+  ) {
+    throw new PhotoEnhanceError(
+      'INTERNAL',
+      `${what} must be a planar RGB image (got ${image.channels} channel(s), ${image.width}×${image.height})`,
+      {
+        details: { channels: image.channels, width: image.width, height: image.height },
+      },
+    );
   }
 }
 
@@ -38,7 +47,12 @@ export function planarToRgb8(image: PlanarImage): Uint8Array {
  * sampling) and returns it planar. 16-bit round trip: sharp processes 8-bit unless told rgb16, and
  * 8 bits would band the smooth gradients of a face.
  */
-export async function resizeRegion(image: PlanarImage, region: PixelRect, width: number, height: number): Promise<PlanarImage> {
+export async function resizeRegion(
+  image: PlanarImage,
+  region: PixelRect,
+  width: number,
+  height: number,
+): Promise<PlanarImage> {
   const n = region.width * region.height;
   const interleaved = new Uint16Array(n * 3);
   const plane = image.width * image.height;

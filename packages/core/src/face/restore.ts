@@ -48,10 +48,18 @@ export async function restoreFaces(args: RestoreFacesArgs): Promise<{ image: Pla
   const sx = upscaled.width / original.width;
   const sy = upscaled.height / original.height;
   // The canvas must be the original resized edge to edge; rounding of the size is the only slack.
-  if (!(factor > 0) || Math.abs(upscaled.width - original.width * factor) > 1 || Math.abs(upscaled.height - original.height * factor) > 1) {
-    throw new PhotoEnhanceError('INTERNAL', `Upscaled image ${upscaled.width}×${upscaled.height} is not the original ${original.width}×${original.height} × ${factor}`, {
-      details: { factor, original: [original.width, original.height], upscaled: [upscaled.width, upscaled.height] },
-    });
+  if (
+    !(factor > 0) ||
+    Math.abs(upscaled.width - original.width * factor) > 1 ||
+    Math.abs(upscaled.height - original.height * factor) > 1
+  ) {
+    throw new PhotoEnhanceError(
+      'INTERNAL',
+      `Upscaled image ${upscaled.width}×${upscaled.height} is not the original ${original.width}×${original.height} × ${factor}`,
+      {
+        details: { factor, original: [original.width, original.height], upscaled: [upscaled.width, upscaled.height] },
+      },
+    );
   }
   const report: FaceReport = { detected: faces.length, restored: 0, skipped: [] };
   if (faces.length === 0) return { image: upscaled, report };
@@ -70,8 +78,16 @@ export async function restoreFaces(args: RestoreFacesArgs): Promise<{ image: Pla
   for (const face of faces) {
     const alignment = estimateAlignment(face);
     // Detection already filters these; faces from elsewhere (an API caller, a test) get the same rule.
-    if (alignment.eyeDistance < MIN_EYE_DISTANCE) skipped.push({ reason: `eyes ${alignment.eyeDistance.toFixed(1)} px apart, too small to restore`, box: roundBox(face.box) });
-    else if (!(alignment.residual <= MAX_ALIGNMENT_RESIDUAL)) skipped.push({ reason: `profile or not a face (alignment residual ${alignment.residual.toFixed(1)} px)`, box: roundBox(face.box) });
+    if (alignment.eyeDistance < MIN_EYE_DISTANCE)
+      skipped.push({
+        reason: `eyes ${alignment.eyeDistance.toFixed(1)} px apart, too small to restore`,
+        box: roundBox(face.box),
+      });
+    else if (!(alignment.residual <= MAX_ALIGNMENT_RESIDUAL))
+      skipped.push({
+        reason: `profile or not a face (alignment residual ${alignment.residual.toFixed(1)} px)`,
+        box: roundBox(face.box),
+      });
     else work.push({ face, alignment });
   }
 
@@ -87,7 +103,8 @@ export async function restoreFaces(args: RestoreFacesArgs): Promise<{ image: Pla
     for (let i = 0; i < batch.length; i++) {
       // canvas px → original px (÷ per-axis scale) → template.
       const m = batch[i]!.alignment.matrix;
-      const canvasToTemplate = sx === sy ? composeScale(m, 1 / sx) : [m[0]! / sx, m[1]! / sy, m[2]!, m[3]! / sx, m[4]! / sy, m[5]!];
+      const canvasToTemplate =
+        sx === sy ? composeScale(m, 1 / sx) : [m[0]! / sx, m[1]! / sy, m[2]!, m[3]! / sx, m[4]! / sy, m[5]!];
       await pasteFace(upscaled, restored[i]!, canvasToTemplate, options.blend);
       report.restored++;
       onProgress?.(start + i + 1, total);

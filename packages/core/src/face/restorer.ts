@@ -45,7 +45,9 @@ function faceTensorShape(shape: readonly Dim[]): { dynamicBatch: boolean } | und
 }
 
 function describe(metas: readonly InferenceSession.ValueMetadata[]): string {
-  return metas.map((m) => (m.isTensor ? `${m.name}: ${m.type}[${m.shape.join(',')}]` : `${m.name}: non-tensor`)).join('; ');
+  return metas
+    .map((m) => (m.isTensor ? `${m.name}: ${m.type}[${m.shape.join(',')}]` : `${m.name}: non-tensor`))
+    .join('; ');
 }
 
 /**
@@ -107,22 +109,34 @@ async function createSession(path: string, runtime: RestorerRuntime): Promise<In
  * Opens (or adopts) a restorer and validates it at load, so a wrong file fails before any photo is
  * processed. Accepts a path or an already-created session (from the session registry).
  */
-export async function loadRestorer(pathOrSession: string | InferenceSession, runtime: RestorerRuntime = {}, id?: string): Promise<Restorer> {
+export async function loadRestorer(
+  pathOrSession: string | InferenceSession,
+  runtime: RestorerRuntime = {},
+  id?: string,
+): Promise<Restorer> {
   if (typeof pathOrSession !== 'string') return validateRestorer(pathOrSession, id ?? 'face-restorer');
   try {
     await access(pathOrSession, constants.R_OK);
   } catch (err) {
     // A path the user gave that is not there: permanent until they install it.
-    throw new PhotoEnhanceError('MODEL_NOT_READY', `Face model file ${pathOrSession} is missing or unreadable`, { cause: err, retryable: false, details: { path: pathOrSession } });
+    throw new PhotoEnhanceError('MODEL_NOT_READY', `Face model file ${pathOrSession} is missing or unreadable`, {
+      cause: err,
+      retryable: false,
+      details: { path: pathOrSession },
+    });
   }
   let session: InferenceSession;
   try {
     session = await createSession(pathOrSession, runtime);
   } catch (err) {
-    throw new PhotoEnhanceError('MODEL_INVALID', `Face model ${pathOrSession} could not be loaded: ${err instanceof Error ? err.message : String(err)}`, {
-      cause: err,
-      details: { path: pathOrSession },
-    });
+    throw new PhotoEnhanceError(
+      'MODEL_INVALID',
+      `Face model ${pathOrSession} could not be loaded: ${err instanceof Error ? err.message : String(err)}`,
+      {
+        cause: err,
+        details: { path: pathOrSession },
+      },
+    );
   }
   return validateRestorer(session, id ?? basename(pathOrSession));
 }
@@ -131,7 +145,11 @@ export async function loadRestorer(pathOrSession: string | InferenceSession, run
  * Runs the restorer on up to maxBatch aligned faces (planar RGB [0,1], 512²) and returns restored
  * faces in the same form. `fidelity` goes to models that take it (0 = quality, 1 = identity).
  */
-export async function runRestorer(restorer: Restorer, faces: readonly Float32Array[], fidelity: number): Promise<Float32Array[]> {
+export async function runRestorer(
+  restorer: Restorer,
+  faces: readonly Float32Array[],
+  fidelity: number,
+): Promise<Float32Array[]> {
   const n = faces.length;
   const size = 3 * FACE_SIZE * FACE_SIZE;
   const input = new Float32Array(n * size);
@@ -140,21 +158,33 @@ export async function runRestorer(restorer: Restorer, faces: readonly Float32Arr
     const base = f * size;
     for (let i = 0; i < size; i++) input[base + i] = face[i]! * 2 - 1;
   }
-  const feeds: Record<string, ort.Tensor> = { [restorer.inputName]: new ort.Tensor('float32', input, [n, 3, FACE_SIZE, FACE_SIZE]) };
+  const feeds: Record<string, ort.Tensor> = {
+    [restorer.inputName]: new ort.Tensor('float32', input, [n, 3, FACE_SIZE, FACE_SIZE]),
+  };
   if (restorer.fidelity) {
     const { name, type, dims } = restorer.fidelity;
-    feeds[name] = type === 'float64' ? new ort.Tensor('float64', Float64Array.of(fidelity), dims) : new ort.Tensor('float32', Float32Array.of(fidelity), dims);
+    feeds[name] =
+      type === 'float64'
+        ? new ort.Tensor('float64', Float64Array.of(fidelity), dims)
+        : new ort.Tensor('float32', Float32Array.of(fidelity), dims);
   }
   let result: InferenceSession.ReturnType;
   try {
     result = await restorer.session.run(feeds);
   } catch (err) {
     const oom = /alloc|memory/i.test(String(err));
-    throw new PhotoEnhanceError(oom ? 'OUT_OF_MEMORY' : 'INTERNAL', `Face restoration failed: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
+    throw new PhotoEnhanceError(
+      oom ? 'OUT_OF_MEMORY' : 'INTERNAL',
+      `Face restoration failed: ${err instanceof Error ? err.message : String(err)}`,
+      { cause: err },
+    );
   }
   const output = result[restorer.outputName];
   if (!output || output.type !== 'float32' || output.dims.join(',') !== `${n},3,${FACE_SIZE},${FACE_SIZE}`) {
-    throw new PhotoEnhanceError('MODEL_INVALID', `Face model "${restorer.id}" returned ${output ? `${output.type}[${output.dims.join(',')}]` : 'nothing'} for ${n} face(s)`);
+    throw new PhotoEnhanceError(
+      'MODEL_INVALID',
+      `Face model "${restorer.id}" returned ${output ? `${output.type}[${output.dims.join(',')}]` : 'nothing'} for ${n} face(s)`,
+    );
   }
   const data = output.data as Float32Array;
   const restored: Float32Array[] = [];

@@ -21,7 +21,13 @@ const MIN_DIRECT_SCALE = 0.75;
  * BORDER_CONSTANT), so the crop edge blends into the fill rather than smearing edge pixels.
  * `dstToSrc` maps continuous destination coordinates to continuous source ones.
  */
-export function warpAffineBilinear(src: PlanarImage, dstToSrc: readonly number[], width: number, height: number, fill: readonly number[]): Float32Array {
+export function warpAffineBilinear(
+  src: PlanarImage,
+  dstToSrc: readonly number[],
+  width: number,
+  height: number,
+  fill: readonly number[],
+): Float32Array {
   const out = new Float32Array(width * height * 3);
   const sw = src.width;
   const sh = src.height;
@@ -101,7 +107,10 @@ function cropFootprint(image: PlanarImage, originalToTemplate: readonly number[]
  * first shrunk with sharp's Lanczos so the warp only rotates and fine-scales; small faces are enlarged
  * by the bilinear warp directly, where it does not alias.
  */
-export async function cropAlignedFace(original: PlanarImage, originalToTemplate: readonly number[]): Promise<Float32Array> {
+export async function cropAlignedFace(
+  original: PlanarImage,
+  originalToTemplate: readonly number[],
+): Promise<Float32Array> {
   const scale = affineScale(originalToTemplate);
   const region = scale < MIN_DIRECT_SCALE ? cropFootprint(original, originalToTemplate) : undefined;
   if (!region) return warpAffineBilinear(original, invertAffine(originalToTemplate), FACE_SIZE, FACE_SIZE, BORDER_FILL);
@@ -112,6 +121,13 @@ export async function cropAlignedFace(original: PlanarImage, originalToTemplate:
   const kx = region.width / w;
   const ky = region.height / h;
   const m = originalToTemplate;
-  const shrunkToTemplate: Affine = [m[0]! * kx, m[1]! * ky, m[0]! * region.left + m[1]! * region.top + m[2]!, m[3]! * kx, m[4]! * ky, m[3]! * region.left + m[4]! * region.top + m[5]!];
+  const shrunkToTemplate: Affine = [
+    m[0]! * kx,
+    m[1]! * ky,
+    m[0]! * region.left + m[1]! * region.top + m[2]!,
+    m[3]! * kx,
+    m[4]! * ky,
+    m[3]! * region.left + m[4]! * region.top + m[5]!,
+  ];
   return warpAffineBilinear(shrunk, invertAffine(shrunkToTemplate), FACE_SIZE, FACE_SIZE, BORDER_FILL);
 }

@@ -27,7 +27,10 @@ describe('similarity alignment', () => {
       expect(x).toBeCloseTo(TEMPLATE_POINTS[i]![0], 6);
       expect(y).toBeCloseTo(TEMPLATE_POINTS[i]![1], 6);
     }
-    const templateEyes = Math.hypot(TEMPLATE_POINTS[1]![0] - TEMPLATE_POINTS[0]![0], TEMPLATE_POINTS[1]![1] - TEMPLATE_POINTS[0]![1]);
+    const templateEyes = Math.hypot(
+      TEMPLATE_POINTS[1]![0] - TEMPLATE_POINTS[0]![0],
+      TEMPLATE_POINTS[1]![1] - TEMPLATE_POINTS[0]![1],
+    );
     expect(eyeDistance).toBeCloseTo(templateEyes * 0.3, 6);
     // original → template: the scale is the inverse of the one applied.
     expect(Math.hypot(matrix[0]!, matrix[3]!)).toBeCloseTo(1 / 0.3, 6);
@@ -40,7 +43,14 @@ describe('similarity alignment', () => {
     const robust = estimateAlignmentFromPoints(moved);
     const plain = fitSimilarity(moved, TEMPLATE_POINTS, [1, 1, 1, 1]);
     const err = (m: readonly number[]) =>
-      Math.max(...[0, 1, 2].map((i) => Math.hypot(applyAffine(m, moved[i]![0], moved[i]![1])[0] - TEMPLATE_POINTS[i]![0], applyAffine(m, moved[i]![0], moved[i]![1])[1] - TEMPLATE_POINTS[i]![1])));
+      Math.max(
+        ...[0, 1, 2].map((i) =>
+          Math.hypot(
+            applyAffine(m, moved[i]![0], moved[i]![1])[0] - TEMPLATE_POINTS[i]![0],
+            applyAffine(m, moved[i]![0], moved[i]![1])[1] - TEMPLATE_POINTS[i]![1],
+          ),
+        ),
+      );
     expect(err(robust.matrix)).toBeLessThan(err(plain) / 3);
     expect(err(robust.matrix)).toBeLessThan(4);
     // …while the residual still shows the misfit: RMS of one point D off among four is about D/2.
@@ -59,7 +69,11 @@ describe('similarity alignment', () => {
 
   it('estimateAlignment uses eyes, nose and mouth of a detected face and ignores the ears', () => {
     const pts = pointsUnder(0.25, 0.1, 10, 20);
-    const face = { box: [0, 0, 100, 100] as [number, number, number, number], score: 0.9, keypoints: [...pts, [-500, 3] as [number, number], [900, 900] as [number, number]] };
+    const face = {
+      box: [0, 0, 100, 100] as [number, number, number, number],
+      score: 0.9,
+      keypoints: [...pts, [-500, 3] as [number, number], [900, 900] as [number, number]],
+    };
     expect(estimateAlignment(face).residual).toBeLessThan(1e-6);
   });
 
@@ -74,7 +88,12 @@ describe('similarity alignment', () => {
 });
 
 describe('weighted NMS and nested boxes', () => {
-  const det = (box: [number, number, number, number], score: number, kx = box[0]) => ({ box, keypoints: [kx, box[1]], score, scale: 1 });
+  const det = (box: [number, number, number, number], score: number, kx = box[0]) => ({
+    box,
+    keypoints: [kx, box[1]],
+    score,
+    scale: 1,
+  });
 
   it('merges overlapping detections into the score-weighted mean and keeps separate ones', () => {
     const out = weightedNms([det([0, 0, 10, 10], 0.9), det([2, 0, 12, 10], 0.6), det([50, 50, 60, 60], 0.8)], 0.3);

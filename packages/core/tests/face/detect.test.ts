@@ -113,7 +113,17 @@ describe('detectFaces (BlazeFace back model)', () => {
       expect(distance(match!.keypoints[1]!, expected[1])).toBeLessThan(0.15 * interOcular);
     }
     // Why the tiles exist: a single 256×256 view of the whole picture does not see them all.
-    const whole = weightedNms(await detectInRegion(detector, planarToRgb8(image), image.width, image.height, { left: 0, top: 0, width: image.width, height: image.height }, 0.5), 0.3);
+    const whole = weightedNms(
+      await detectInRegion(
+        detector,
+        planarToRgb8(image),
+        image.width,
+        image.height,
+        { left: 0, top: 0, width: image.width, height: image.height },
+        0.5,
+      ),
+      0.3,
+    );
     expect(whole.length).toBeLessThan(eyes.length);
   });
 

@@ -7,7 +7,10 @@ import type { PlanarImage } from '../../src/engine/types.ts';
 export const FIXTURES = fileURLToPath(new URL('../fixtures/faces/', import.meta.url));
 
 /** A fixture (or any sharp input) as planar RGB [0,1]; grey files are expanded to RGB. */
-export async function loadPlanar(input: string | Buffer, resize?: { width: number; height: number }): Promise<PlanarImage> {
+export async function loadPlanar(
+  input: string | Buffer,
+  resize?: { width: number; height: number },
+): Promise<PlanarImage> {
   let p = sharp(input).removeAlpha().toColourspace('srgb');
   if (resize) p = p.resize(resize.width, resize.height, { fit: 'fill' });
   const { data, info } = await p.raw().toBuffer({ resolveWithObject: true });
@@ -17,7 +20,8 @@ export async function loadPlanar(input: string | Buffer, resize?: { width: numbe
 export function rawToPlanar(data: Uint8Array, width: number, height: number, channels: number): PlanarImage {
   const n = width * height;
   const out = new Float32Array(n * 3);
-  for (let i = 0; i < n; i++) for (let c = 0; c < 3; c++) out[c * n + i] = data[i * channels + (channels === 1 ? 0 : c)]! / 255;
+  for (let i = 0; i < n; i++)
+    for (let c = 0; c < 3; c++) out[c * n + i] = data[i * channels + (channels === 1 ? 0 : c)]! / 255;
   return { width, height, channels: 3, data: out };
 }
 
@@ -79,18 +83,37 @@ export async function syntheticGroup(): Promise<{ image: PlanarImage; eyes: [[nu
   const kx = hw / head.width;
   const ky = hh / head.height;
   const patch = await sharp(`${FIXTURES}astronaut.jpg`).extract(head).resize(hw, hh).raw().toBuffer();
-  const mirrored = await sharp(patch, { raw: { width: hw, height: hh, channels: 3 } }).flop().raw().toBuffer();
+  const mirrored = await sharp(patch, { raw: { width: hw, height: hh, channels: 3 } })
+    .flop()
+    .raw()
+    .toBuffer();
   const background = await sharp(`${FIXTURES}grass.jpg`).resize(W, H, { fit: 'fill' }).removeAlpha().raw().toBuffer();
-  const places = [40, 250, 480, 700, 900].map((left, i) => ({ left, top: 60 + ((i * 37) % 150), mirrored: i % 2 === 1 }));
+  const places = [40, 250, 480, 700, 900].map((left, i) => ({
+    left,
+    top: 60 + ((i * 37) % 150),
+    mirrored: i % 2 === 1,
+  }));
   const { data } = await sharp(background, { raw: { width: W, height: H, channels: 3 } })
-    .composite(places.map((p) => ({ input: p.mirrored ? mirrored : patch, raw: { width: hw, height: hh, channels: 3 }, left: p.left, top: p.top })))
+    .composite(
+      places.map((p) => ({
+        input: p.mirrored ? mirrored : patch,
+        raw: { width: hw, height: hh, channels: 3 },
+        left: p.left,
+        top: p.top,
+      })),
+    )
     .removeAlpha()
     .raw()
     .toBuffer({ resolveWithObject: true });
   const eyes = places.map((p) => {
     const local = ASTRONAUT_EYES.map(([x, y]) => [(x - head.left) * kx, (y - head.top) * ky] as [number, number]);
     // Mirroring swaps which eye is on the image-left.
-    const ordered = p.mirrored ? [[hw - local[1]![0], local[1]![1]], [hw - local[0]![0], local[0]![1]]] : local;
+    const ordered = p.mirrored
+      ? [
+          [hw - local[1]![0], local[1]![1]],
+          [hw - local[0]![0], local[0]![1]],
+        ]
+      : local;
     return ordered.map(([x, y]) => [x! + p.left, y! + p.top]) as [[number, number], [number, number]];
   });
   return { image: rawToPlanar(data, W, H, 3), eyes };

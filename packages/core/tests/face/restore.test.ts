@@ -3,8 +3,27 @@ import sharp from 'sharp';
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { PlanarImage } from '../../src/engine/types.ts';
 import { composeScale } from '../../src/face/alignment.ts';
-import { type DetectedFace, detectFaces, estimateAlignment, loadRestorer, NO_RESTORER_NOTICE, type Restorer, restoreFaces } from '../../src/face/index.ts';
-import { clonePlanar, FIXTURES, identityRestorerBytes, loadPlanar, openDetector, pixel, rawToPlanar, sessionFrom, solidRedRestorerBytes, syntheticGroup } from './helpers.ts';
+import {
+  type DetectedFace,
+  detectFaces,
+  estimateAlignment,
+  loadRestorer,
+  NO_RESTORER_NOTICE,
+  type Restorer,
+  restoreFaces,
+} from '../../src/face/index.ts';
+import {
+  clonePlanar,
+  FIXTURES,
+  identityRestorerBytes,
+  loadPlanar,
+  openDetector,
+  pixel,
+  rawToPlanar,
+  sessionFrom,
+  solidRedRestorerBytes,
+  syntheticGroup,
+} from './helpers.ts';
 
 const DETECT = { onlyCenterFace: false, maxFaces: 20, minFaceSize: 8 };
 const FULL = { blend: 1, fidelity: 0.5 };
@@ -16,7 +35,10 @@ async function resized(image: PlanarImage, factor: number): Promise<PlanarImage>
   for (let i = 0; i < n; i++) for (let c = 0; c < 3; c++) raw[i * 3 + c] = Math.round(image.data[c * n + i]! * 255);
   const w = image.width * factor;
   const h = image.height * factor;
-  const { data } = await sharp(raw, { raw: { width: image.width, height: image.height, channels: 3 } }).resize(w, h).raw().toBuffer({ resolveWithObject: true });
+  const { data } = await sharp(raw, { raw: { width: image.width, height: image.height, channels: 3 } })
+    .resize(w, h)
+    .raw()
+    .toBuffer({ resolveWithObject: true });
   return rawToPlanar(data, w, h, 3);
 }
 
@@ -61,7 +83,13 @@ describe('restoreFaces', () => {
   it('without a restorer returns the image untouched and says plainly how to install one', async () => {
     const upscaled = await resized(small, 2);
     const before = new Float32Array(upscaled.data);
-    const { image, report } = await restoreFaces({ original: small, upscaled, factor: 2, faces: smallFaces, options: FULL });
+    const { image, report } = await restoreFaces({
+      original: small,
+      upscaled,
+      factor: 2,
+      faces: smallFaces,
+      options: FULL,
+    });
     expect(image).toBe(upscaled);
     expect(differences(image.data, before)).toBe(0);
     expect(report).toMatchObject({ detected: 1, restored: 0 });
@@ -75,7 +103,14 @@ describe('restoreFaces', () => {
     const factor = 2;
     const upscaled = await resized(small, factor);
     const before = clonePlanar(upscaled);
-    const { report } = await restoreFaces({ original: small, upscaled, factor, faces: smallFaces, restorer: red, options: FULL });
+    const { report } = await restoreFaces({
+      original: small,
+      upscaled,
+      factor,
+      faces: smallFaces,
+      restorer: red,
+      options: FULL,
+    });
     expect(report).toMatchObject({ detected: 1, restored: 1, model: 'red', skipped: [] });
 
     const face = smallFaces[0]!;
@@ -89,7 +124,8 @@ describe('restoreFaces', () => {
     // The inner half of the detected box is red throughout.
     const [bx, by, bw, bh] = face.box.map((v) => v * factor) as [number, number, number, number];
     for (let y = Math.ceil(by + bh / 4); y < by + (3 * bh) / 4; y++) {
-      for (let x = Math.ceil(bx + bw / 4); x < bx + (3 * bw) / 4; x++) expect(pixel(upscaled, x, y)[0]).toBeGreaterThan(0.95);
+      for (let x = Math.ceil(bx + bw / 4); x < bx + (3 * bw) / 4; x++)
+        expect(pixel(upscaled, x, y)[0]).toBeGreaterThan(0.95);
     }
     // Every changed pixel lies inside the aligned crop; everything else is bit-identical.
     let changed = 0;
@@ -111,7 +147,14 @@ describe('restoreFaces', () => {
   it('with the identity restorer at factor 1 leaves the photo as it was, within a small tolerance', async () => {
     const upscaled = clonePlanar(portrait);
     const identity = await loadRestorer(await sessionFrom(identityRestorerBytes()));
-    const { report } = await restoreFaces({ original: portrait, upscaled, factor: 1, faces: portraitFaces, restorer: identity, options: FULL });
+    const { report } = await restoreFaces({
+      original: portrait,
+      upscaled,
+      factor: 1,
+      faces: portraitFaces,
+      restorer: identity,
+      options: FULL,
+    });
     expect(report.restored).toBe(1);
     let sum = 0;
     let changed = 0;
@@ -151,7 +194,14 @@ describe('restoreFaces', () => {
   it('blend weighs the restored face against the upscaled one', async () => {
     const factor = 2;
     const canvas = uniform(small.width * factor, small.height * factor, 0.5);
-    await restoreFaces({ original: small, upscaled: canvas, factor, faces: smallFaces, restorer: red, options: { blend: 0.4, fidelity: 0.5 } });
+    await restoreFaces({
+      original: small,
+      upscaled: canvas,
+      factor,
+      faces: smallFaces,
+      restorer: red,
+      options: { blend: 0.4, fidelity: 0.5 },
+    });
     const [x, y] = smallFaces[0]!.keypoints[2]!;
     const [r, g] = pixel(canvas, x * factor, y * factor);
     // 2 decimals: the face is shrunk by sharp's 16-bit Lanczos, whose fixed-point weights lose ≈ 0.2 %.
@@ -159,7 +209,14 @@ describe('restoreFaces', () => {
     expect(g).toBeCloseTo(0.5 * 0.6, 2);
 
     const untouched = uniform(small.width * factor, small.height * factor, 0.5);
-    const { report } = await restoreFaces({ original: small, upscaled: untouched, factor, faces: smallFaces, restorer: red, options: { blend: 0, fidelity: 0.5 } });
+    const { report } = await restoreFaces({
+      original: small,
+      upscaled: untouched,
+      factor,
+      faces: smallFaces,
+      restorer: red,
+      options: { blend: 0, fidelity: 0.5 },
+    });
     expect(untouched.data.every((v) => v === 0.5)).toBe(true);
     expect(report.restored).toBe(0);
     expect(report.notice).toMatch(/blend is 0/);
@@ -205,10 +262,27 @@ describe('restoreFaces', () => {
     const face = smallFaces[0]!;
     // Both eyes on one side of the nose: a profile, whatever the detector said.
     const [nose] = face.keypoints.slice(2, 3);
-    const profile: DetectedFace = { ...face, keypoints: [[nose![0] - 14, nose![1] - 12], [nose![0] - 6, nose![1] - 12], [nose![0] + 10, nose![1]], face.keypoints[3]!, face.keypoints[4]!, face.keypoints[5]!] };
+    const profile: DetectedFace = {
+      ...face,
+      keypoints: [
+        [nose![0] - 14, nose![1] - 12],
+        [nose![0] - 6, nose![1] - 12],
+        [nose![0] + 10, nose![1]],
+        face.keypoints[3]!,
+        face.keypoints[4]!,
+        face.keypoints[5]!,
+      ],
+    };
     const upscaled = await resized(small, 2);
     const before = new Float32Array(upscaled.data);
-    const { report } = await restoreFaces({ original: small, upscaled, factor: 2, faces: [profile], restorer: red, options: FULL });
+    const { report } = await restoreFaces({
+      original: small,
+      upscaled,
+      factor: 2,
+      faces: [profile],
+      restorer: red,
+      options: FULL,
+    });
     expect(report.restored).toBe(0);
     expect(report.skipped).toHaveLength(1);
     expect(report.skipped[0]!.reason).toMatch(/profile/);
@@ -219,9 +293,21 @@ describe('restoreFaces', () => {
     const upscaled = await resized(small, 2);
     const controller = new AbortController();
     controller.abort();
-    await expect(restoreFaces({ original: small, upscaled, factor: 2, faces: smallFaces, restorer: red, options: FULL, signal: controller.signal })).rejects.toMatchObject({
+    await expect(
+      restoreFaces({
+        original: small,
+        upscaled,
+        factor: 2,
+        faces: smallFaces,
+        restorer: red,
+        options: FULL,
+        signal: controller.signal,
+      }),
+    ).rejects.toMatchObject({
       code: 'CANCELLED',
     });
-    await expect(restoreFaces({ original: small, upscaled, factor: 4, faces: smallFaces, restorer: red, options: FULL })).rejects.toMatchObject({ code: 'INTERNAL' });
+    await expect(
+      restoreFaces({ original: small, upscaled, factor: 4, faces: smallFaces, restorer: red, options: FULL }),
+    ).rejects.toMatchObject({ code: 'INTERNAL' });
   });
 });

@@ -32,7 +32,11 @@ describe('loadRestorer', () => {
   });
 
   it('rejects a model with another input size, naming what it found', async () => {
-    const bytes = new OnnxGraphBuilder('small').input('input', [1, 3, 256, 256]).output('output', [1, 3, 256, 256]).node('Identity', ['input'], ['output']).toBytes();
+    const bytes = new OnnxGraphBuilder('small')
+      .input('input', [1, 3, 256, 256])
+      .output('output', [1, 3, 256, 256])
+      .node('Identity', ['input'], ['output'])
+      .toBytes();
     const err = await loadRestorer(await sessionFrom(bytes), {}, 'small.onnx').catch((e: unknown) => e);
     expect(err).toMatchObject({ code: 'MODEL_INVALID' });
     expect(String((err as Error).message)).toContain('small.onnx');
@@ -59,7 +63,10 @@ describe('loadRestorer', () => {
   });
 
   it('reports a missing file as a model that is not ready, not as a bad model', async () => {
-    await expect(loadRestorer(join(dir, 'absent.onnx'))).rejects.toMatchObject({ code: 'MODEL_NOT_READY', retryable: false });
+    await expect(loadRestorer(join(dir, 'absent.onnx'))).rejects.toMatchObject({
+      code: 'MODEL_NOT_READY',
+      retryable: false,
+    });
   });
 
   it('reports a file that is not ONNX as an invalid model', async () => {
