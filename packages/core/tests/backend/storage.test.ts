@@ -100,6 +100,18 @@ describe('storage repository on fauxqs', () => {
     expect(Buffer.from(await res.arrayBuffer()).toString()).toBe('png-bytes');
   });
 
+  it('signs presigned URLs for the public endpoint when one is given', async () => {
+    const publicClient = createS3Client({
+      endpoint: 'http://photos.example.test:9000',
+      region: 'us-east-1',
+      credentials: { accessKeyId: 'a', secretAccessKey: 'b' },
+    });
+    const split = createStorage({ client: backend.s3, bucket: backend.storage.bucket, presignClient: publicClient });
+    const link = await split.presignGet('outputs/x.png');
+    expect(link.url.startsWith(`http://photos.example.test:9000/${backend.storage.bucket}/outputs/x.png?`)).toBe(true);
+    publicClient.destroy();
+  });
+
   it('presigns a PUT bound to content type and length, with no checksum parameters', async () => {
     const key = keys.input(newId(), 'up.png');
     const put = await backend.storage.presignPut(key, { contentType: 'image/png', contentLength: 4 });
