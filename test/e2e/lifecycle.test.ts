@@ -19,7 +19,7 @@ afterAll(async () => {
 const SLOW_FORM = { ...FAST_FORM, tile_size: '16', scale: '1' };
 let slowImage: Buffer;
 beforeAll(async () => {
-  slowImage = await testPhoto(192, 192);
+  slowImage = await testPhoto(128, 128);
 });
 
 async function waitProcessing(taskId: string): Promise<void> {

@@ -1,4 +1,5 @@
-import { createEngine, type EnhanceOptionsInput } from '@photoenhance/core';
+import type { EnhanceOptionsInput } from '@photoenhance/core';
+import { createEngine } from '../../packages/core/src/engine/engine.ts';
 import type { WorkerEngine } from '@photoenhance/gpu-worker';
 
 /**
