@@ -7,3 +7,7 @@ export * from './config/index.ts';
 export * from './embedded/index.ts';
 export * from './backend/index.ts';
 export * from './image/index.ts';
+export * from './face/index.ts';
+export * from './runtime/index.ts';
+export * from './upscale/index.ts';
+export * from './engine/engine.ts';

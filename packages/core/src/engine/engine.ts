@@ -2,7 +2,7 @@ import { performance } from 'node:perf_hooks';
 import { ensureModel, getModelEntry } from '@photoenhance/models';
 import { PhotoEnhanceError, throwIfAborted } from '../errors/errors.ts';
 import { detectFaces, loadRestorer, restoreFaces, type Restorer } from '../face/index.ts';
-import { checkOutputSize, DEFAULT_LIMITS, decodeImage, encodeImage, type ImageLimits, resizePlanar } from '../image/index.ts';
+import { checkOutputSize, DEFAULT_LIMITS, decodeImage, encodeImage, type ImageLimits, probeImage, resizePlanar } from '../image/index.ts';
 import { createSessionRegistry, type RuntimeConfig, type SessionRegistry } from '../runtime/index.ts';
 import { upscaleImage } from '../upscale/index.ts';
 import {
@@ -108,12 +108,8 @@ export function createEngine(config: EngineConfig): Engine {
           try {
             path = (await ensureModel(model)).path;
           } catch (err) {
-            return {
-              missing:
-                `Faces were detected but not restored: face model "${model}" is not installed. ` +
-                `Install it with \`npm run models -- --with ${model}\` or pass a 512×512 GFPGAN-family ONNX file ` +
-                `(--face-model path.onnx). (${err instanceof Error ? err.message : String(err)})`,
-            };
+            // The models package's message already says how to install it.
+            return { missing: `Faces were detected but not restored: ${err instanceof Error ? err.message : String(err)}` };
           }
         }
         return loadRestorer(path, config.runtime);
@@ -154,10 +150,12 @@ export function createEngine(config: EngineConfig): Engine {
     };
 
     begin('decode');
+    // Header-only checks first: an oversized request is refused before any pixel is decoded.
+    const probe = await probeImage(input, limits);
+    checkOutputSize(probe.width, probe.height, options.scale, limits);
     const decoded = await decodeImage(input, limits);
     const outWidth = Math.max(1, Math.round(decoded.width * options.scale));
     const outHeight = Math.max(1, Math.round(decoded.height * options.scale));
-    checkOutputSize(decoded.width, decoded.height, options.scale, limits);
     end();
 
     // Faces are found on the original: BlazeFace wants the real photo, not GAN textures.
