@@ -92,7 +92,8 @@ export async function restoreFaces(args: RestoreFacesArgs): Promise<{ image: Pla
   }
 
   const total = work.length;
-  onProgress?.(0, total);
+  // No call for an empty batch: a 0/0 fraction would be NaN to the caller.
+  if (total > 0) onProgress?.(0, total);
   for (let start = 0; start < total; start += restorer.maxBatch) {
     throwIfAborted(signal);
     const batch = work.slice(start, start + restorer.maxBatch);

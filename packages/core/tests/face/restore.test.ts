@@ -275,6 +275,7 @@ describe('restoreFaces', () => {
     };
     const upscaled = await resized(small, 2);
     const before = new Float32Array(upscaled.data);
+    const progress: [number, number][] = [];
     const { report } = await restoreFaces({
       original: small,
       upscaled,
@@ -282,7 +283,10 @@ describe('restoreFaces', () => {
       faces: [profile],
       restorer: red,
       options: FULL,
+      onProgress: (done, total) => progress.push([done, total]),
     });
+    // Nothing to do is not reported as 0 of 0 (a NaN fraction downstream).
+    expect(progress).toEqual([]);
     expect(report.restored).toBe(0);
     expect(report.skipped).toHaveLength(1);
     expect(report.skipped[0]!.reason).toMatch(/profile/);
