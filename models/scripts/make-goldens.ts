@@ -131,7 +131,10 @@ function fetchUpstream(work: string): { bin: string; models: string } {
   }
   const integrity = `sha512-${createHash('sha512').update(readFileSync(tgz)).digest('base64')}`;
   if (integrity !== UPSTREAM.integrity) throw new Error(`${tgz}: integrity ${integrity} != ${UPSTREAM.integrity}`);
-  const wanted = [UPSTREAM.binary, ...MODELS.flatMap((m) => [`${UPSTREAM.modelDir}/${m}.param`, `${UPSTREAM.modelDir}/${m}.bin`])];
+  const wanted = [
+    UPSTREAM.binary,
+    ...MODELS.flatMap((m) => [`${UPSTREAM.modelDir}/${m}.param`, `${UPSTREAM.modelDir}/${m}.bin`]),
+  ];
   execFileSync('tar', ['-xzf', tgz, '-C', work, ...wanted]);
   const bin = join(work, UPSTREAM.binary);
   execFileSync('chmod', ['+x', bin]);
@@ -204,7 +207,8 @@ async function main(): Promise<void> {
 
   const dpkg = (pkg: string): string | null => {
     try {
-      return execFileSync('dpkg-query', ['-W', '-f', '${Version}', pkg], { encoding: 'utf8' });
+      // prints "name<TAB>version"
+      return execFileSync('dpkg-query', ['-W', pkg], { encoding: 'utf8' }).trim().split('\t')[1] ?? null;
     } catch {
       return null;
     }
@@ -223,7 +227,9 @@ async function main(): Promise<void> {
     },
     vulkan: { 'mesa-vulkan-drivers': dpkg('mesa-vulkan-drivers'), libvulkan1: dpkg('libvulkan1') },
     tile: { used: TILE, crossCheckedWith: TILE_CHECK, prepadding: 10 },
-    inputs: Object.fromEntries(Object.keys(INPUTS).map((n) => [`inputs/${n}`, sha256(readFileSync(join(inputDir, n)))])),
+    inputs: Object.fromEntries(
+      Object.keys(INPUTS).map((n) => [`inputs/${n}`, sha256(readFileSync(join(inputDir, n)))]),
+    ),
     cases,
   };
   writeFileSync(join(goldenDir, 'provenance.json'), `${JSON.stringify(provenance, null, 2)}\n`);
