@@ -8,6 +8,7 @@
  * 10 px mirror padding around the whole image, crop 40 px of output, then floor(v·255 + 0.5)
  * clamped to 0–255.
  */
+import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -27,6 +28,8 @@ const MAX_EXCLUDED_FRACTION = 0.05;
 
 const ProvenanceSchema = z.object({
   tile: z.object({ prepadding: z.literal(PREPADDING) }),
+  /** sha256 of each input file the goldens were made from. */
+  inputs: z.record(z.string(), z.string().regex(/^[0-9a-f]{64}$/)),
   cases: z
     .array(
       z.object({
@@ -166,7 +169,14 @@ function compareWithGolden(golden: Rgb8, out: RawOutput, shiftX = 0): Comparison
   };
 }
 
-describe('golden helpers', () => {
+describe('golden fixtures', () => {
+  it('inputs are byte-identical to the ones the goldens were made from', () => {
+    for (const c of provenance.cases) {
+      const digest = createHash('sha256').update(readFileSync(join(goldenDir, c.input))).digest('hex');
+      expect(digest, c.input).toBe(provenance.inputs[c.input]);
+    }
+  });
+
   it('mirrors like the upstream shader (edge sample not repeated)', () => {
     expect([-3, -2, -1, 0, 1, 4, 5, 6, 7].map((i) => mirrorIndex(i, 5))).toEqual([3, 2, 1, 0, 1, 4, 3, 2, 1]);
   });
