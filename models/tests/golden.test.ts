@@ -172,7 +172,9 @@ function compareWithGolden(golden: Rgb8, out: RawOutput, shiftX = 0): Comparison
 describe('golden fixtures', () => {
   it('inputs are byte-identical to the ones the goldens were made from', () => {
     for (const c of provenance.cases) {
-      const digest = createHash('sha256').update(readFileSync(join(goldenDir, c.input))).digest('hex');
+      const digest = createHash('sha256')
+        .update(readFileSync(join(goldenDir, c.input)))
+        .digest('hex');
       expect(digest, c.input).toBe(provenance.inputs[c.input]);
     }
   });
