@@ -8,6 +8,7 @@ import {
   detectFaces,
   estimateAlignment,
   loadRestorer,
+  maskWeightAt,
   NO_RESTORER_NOTICE,
   type Restorer,
   restoreFaces,
@@ -189,6 +190,10 @@ describe('restoreFaces', () => {
     let steepest = 0;
     for (let x = 1; x < weights.length; x++) steepest = Math.max(steepest, Math.abs(weights[x]! - weights[x - 1]!));
     expect(steepest).toBeLessThan(0.2);
+    // The observed profile is the documented mask (upstream's erode + blur, mapped through the paste transform).
+    const toTemplate = composeScale(estimateAlignment(face).matrix, 1 / factor);
+    for (let x = 0; x < canvas.width; x += 3)
+      expect(weights[x]).toBeCloseTo(maskWeightAt(toTemplate, x + 0.5, y + 0.5), 2);
   });
 
   it('blend weighs the restored face against the upscaled one', async () => {
