@@ -4,8 +4,9 @@
  * this process so Ctrl-C stops them in order: worker (finishes or releases its job), API, backend.
  * With S3_ENDPOINT / SQS_ENDPOINT set, no embedded backend starts and both run against those endpoints.
  */
-import { DEFAULT_EMBEDDED_PORT, type EmbeddedBackend, startEmbeddedBackend } from '@photoenhance/core';
+
 import { type ApiConfig, createLogger, loadApiConfig, type RunningApi, startApiServer } from '@photoenhance/api';
+import { DEFAULT_EMBEDDED_PORT, type EmbeddedBackend, startEmbeddedBackend } from '@photoenhance/core';
 import { loadWorkerConfig, startWorkerService, type WorkerConfig, type WorkerService } from '@photoenhance/gpu-worker';
 
 function refuse(err: unknown): never {
@@ -32,7 +33,8 @@ let worker: WorkerService | undefined;
 let stopping: Promise<void> | undefined;
 
 async function stopAll(): Promise<void> {
-  await worker?.stop().catch((err: unknown) => logger.error({ err }, 'worker stop failed'));
+  // The embedded queue stops with us, so an idle long poll need not be waited for.
+  await worker?.stop({ abortReceive: !external }).catch((err: unknown) => logger.error({ err }, 'worker stop failed'));
   await api?.stop().catch((err: unknown) => logger.error({ err }, 'API stop failed'));
   await embedded?.stop().catch((err: unknown) => logger.error({ err }, 'embedded backend stop failed'));
 }
@@ -50,7 +52,11 @@ process.on('SIGTERM', () => onSignal('SIGTERM'));
 
 try {
   if (!external) {
-    embedded = await startEmbeddedBackend({ dataDir: apiConfig.DATA_DIR, port: DEFAULT_EMBEDDED_PORT, region: apiConfig.S3_REGION });
+    embedded = await startEmbeddedBackend({
+      dataDir: apiConfig.DATA_DIR,
+      port: DEFAULT_EMBEDDED_PORT,
+      region: apiConfig.S3_REGION,
+    });
     const endpoints = { S3_ENDPOINT: embedded.s3Endpoint, SQS_ENDPOINT: embedded.sqsEndpoint };
     apiConfig = { ...apiConfig, ...endpoints };
     workerConfig = { ...workerConfig, ...endpoints };

@@ -19,7 +19,12 @@ afterAll(async () => {
 describe('end to end: upload → worker → download', () => {
   it('runs the seed client flow and returns a valid image of the requested size', async () => {
     const worker = await stack.startWorker({ engine });
-    const upload = await uploadImage(stack.apiUrl, await testPhoto(48, 32), { ...FAST_FORM, tile_size: '32', scale: '2' }, 'holiday.png');
+    const upload = await uploadImage(
+      stack.apiUrl,
+      await testPhoto(48, 32),
+      { ...FAST_FORM, tile_size: '32', scale: '2' },
+      'holiday.png',
+    );
     expect(upload.status).toBe(202);
     const taskId = upload.body.task_id as string;
 
@@ -37,7 +42,9 @@ describe('end to end: upload → worker → download', () => {
     const meta = await sharp(bytes).metadata();
     expect([meta.format, meta.width, meta.height]).toEqual(['png', 96, 64]);
     // Exactly one result object under the task's output prefix.
-    expect((await stack.backend.storage.list(`outputs/${taskId}/`)).map((o) => o.key)).toEqual([`outputs/${taskId}/holiday_enhanced.png`]);
+    expect((await stack.backend.storage.list(`outputs/${taskId}/`)).map((o) => o.key)).toEqual([
+      `outputs/${taskId}/holiday_enhanced.png`,
+    ]);
     expect(worker.outcomes).toEqual(['completed']);
   });
 
@@ -69,7 +76,10 @@ describe('end to end: upload → worker → download', () => {
         return faults.storage;
       },
     });
-    const { final, seen } = await pollStatus(stack.apiUrl, taskId, { until: ['completed', 'failed'], timeoutMs: 30_000 });
+    const { final, seen } = await pollStatus(stack.apiUrl, taskId, {
+      until: ['completed', 'failed'],
+      timeoutMs: 30_000,
+    });
     await worker.stop();
     expect(final.status).toBe('failed');
     expect(final.error?.code).toBe('EXHAUSTED');

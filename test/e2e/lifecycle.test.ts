@@ -101,10 +101,12 @@ describe('end to end: cancellation, crashes, shutdown', () => {
   it('a restart of the embedded stack keeps completed and queued tasks', async (ctx) => {
     if (stack.mode !== 'embedded') ctx.skip();
     const worker = await stack.startWorker({ engine });
-    const first = (await uploadImage(stack.apiUrl, await testPhoto(16, 16), { ...FAST_FORM, scale: '2' })).body.task_id as string;
+    const first = (await uploadImage(stack.apiUrl, await testPhoto(16, 16), { ...FAST_FORM, scale: '2' })).body
+      .task_id as string;
     await pollStatus(stack.apiUrl, first, { until: ['completed', 'failed'] });
     await worker.stop();
-    const second = (await uploadImage(stack.apiUrl, await testPhoto(16, 16), { ...FAST_FORM, scale: '2' })).body.task_id as string;
+    const second = (await uploadImage(stack.apiUrl, await testPhoto(16, 16), { ...FAST_FORM, scale: '2' })).body
+      .task_id as string;
 
     await stack.restart();
 

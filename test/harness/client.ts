@@ -21,7 +21,10 @@ export async function uploadImage(
   fields: Record<string, string> = {},
   filename = 'photo.png',
   type = 'image/png',
-): Promise<{ status: number; body: { task_id?: string; status_url?: string; download_url?: string; error?: unknown } }> {
+): Promise<{
+  status: number;
+  body: { task_id?: string; status_url?: string; download_url?: string; error?: unknown };
+}> {
   const form = new FormData();
   form.append('file', new Blob([new Uint8Array(image)], { type }), filename);
   for (const [name, value] of Object.entries(fields)) form.append(name, value);
@@ -48,7 +51,8 @@ export async function pollStatus(
     const body = await getStatus(apiUrl, taskId);
     seen.push(body);
     if (until.includes(body.status)) return { final: body, seen };
-    if (Date.now() > deadline) throw new Error(`task ${taskId} still ${body.status} (${body.stage}) after ${options.timeoutMs ?? 60_000} ms`);
+    if (Date.now() > deadline)
+      throw new Error(`task ${taskId} still ${body.status} (${body.stage}) after ${options.timeoutMs ?? 60_000} ms`);
     await sleep(options.intervalMs ?? 100);
   }
 }

@@ -1,7 +1,9 @@
 import { existsSync } from 'node:fs';
 import { request } from 'node:http';
 
-const SOCKET = process.env.DOCKER_HOST?.startsWith('unix://') ? process.env.DOCKER_HOST.slice('unix://'.length) : '/var/run/docker.sock';
+const SOCKET = process.env.DOCKER_HOST?.startsWith('unix://')
+  ? process.env.DOCKER_HOST.slice('unix://'.length)
+  : '/var/run/docker.sock';
 
 /** True when a Docker engine answers /_ping on its socket within the timeout (no socket: false at once). */
 export async function dockerAvailable(timeoutMs = 500): Promise<boolean> {

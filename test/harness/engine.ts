@@ -1,5 +1,4 @@
-import type { EnhanceOptionsInput } from '@photoenhance/core';
-import { createEngine } from '../../packages/core/src/engine/engine.ts';
+import { createEngine, type EnhanceOptionsInput } from '@photoenhance/core';
 import type { WorkerEngine } from '@photoenhance/gpu-worker';
 
 /**

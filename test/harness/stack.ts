@@ -10,7 +10,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { serve, type ServerType } from '@hono/node-server';
+import { type ServerType, serve } from '@hono/node-server';
 import {
   type Backend,
   type CommonConfig,
@@ -21,7 +21,13 @@ import {
   newId,
   startEmbeddedBackend,
 } from '@photoenhance/core';
-import { createWorker, type Worker, type WorkerEngine, type WorkerStorage, type WorkerTimings } from '@photoenhance/gpu-worker';
+import {
+  createWorker,
+  type Worker,
+  type WorkerEngine,
+  type WorkerStorage,
+  type WorkerTimings,
+} from '@photoenhance/gpu-worker';
 import { pino } from 'pino';
 import { dockerAvailable } from './docker.ts';
 
@@ -82,13 +88,20 @@ async function chooseMode(): Promise<StackMode> {
     return 'external';
   }
   if (await dockerAvailable()) {
-    console.info('[stack] a Docker engine answers, but the testcontainers backend is not implemented; using embedded fauxqs');
+    console.info(
+      '[stack] a Docker engine answers, but the testcontainers backend is not implemented; using embedded fauxqs',
+    );
   }
   console.info('[stack] embedded fauxqs (in-process, persisted to a temp dir)');
   return 'embedded';
 }
 
-async function startApi(backend: Backend, config: CommonConfig, env: Record<string, string>, port = 0): Promise<{ url: string; server: ServerType }> {
+async function startApi(
+  backend: Backend,
+  config: CommonConfig,
+  env: Record<string, string>,
+  port = 0,
+): Promise<{ url: string; server: ServerType }> {
   const api = await import('@photoenhance/api');
   const apiConfig = api.loadApiConfig({ ...configToEnv(config), PORT: String(port), ...env });
   const app = api.createApp({ storage: backend.storage, queue: backend.queue, config: apiConfig, logger: log });

@@ -9,7 +9,11 @@ export const WorkerEnvSchema = z.object({
   WORKER_ID: z
     .string()
     .regex(/^[A-Za-z0-9._-]{1,128}$/, 'must be 1–128 letters, digits, . _ or -')
-    .default(`${hostname().replace(/[^A-Za-z0-9._-]/g, '-').slice(0, 100)}-${process.pid}`),
+    .default(
+      `${hostname()
+        .replace(/[^A-Za-z0-9._-]/g, '-')
+        .slice(0, 100)}-${process.pid}`,
+    ),
   /** Health/readiness/metrics port; 0 picks a free one. */
   WORKER_PORT: envInt(8001, { min: 0, max: 65_535 }),
   WORKER_HOST: z.string().min(1).default('0.0.0.0'),

@@ -52,7 +52,10 @@ export async function reapDeadLetters(deps: ReapDeps, options: { maxMessages?: n
           });
           logger.warn({ taskId, attempts }, 'dead-lettered job: task failed with EXHAUSTED');
         } else {
-          logger.info({ taskId, status: record?.status ?? 'unknown' }, 'dead-lettered job for a finished or unknown task');
+          logger.info(
+            { taskId, status: record?.status ?? 'unknown' },
+            'dead-lettered job for a finished or unknown task',
+          );
         }
       } else {
         logger.warn({ messageId: message.messageId }, 'dead-lettered message without a task id; dropping it');

@@ -3,14 +3,21 @@ import {
   isPhotoEnhanceError,
   isTerminalStatus,
   keys,
-  PhotoEnhanceError,
+  type PhotoEnhanceError,
   type ReceivedJob,
   type TaskRecord,
 } from '@photoenhance/core';
 import type { WorkerTimings } from './config.ts';
 import { startLease } from './lease.ts';
 import type { JobOutcome } from './metrics.ts';
-import { abortKind, JobAbort, type WorkerEngine, type WorkerLogger, type WorkerQueue, type WorkerStorage } from './ports.ts';
+import {
+  abortKind,
+  JobAbort,
+  type WorkerEngine,
+  type WorkerLogger,
+  type WorkerQueue,
+  type WorkerStorage,
+} from './ports.ts';
 import { createProgressThrottle } from './progress-throttle.ts';
 
 export interface JobRunnerDeps {
@@ -70,7 +77,10 @@ export async function runJob(deps: JobRunnerDeps, message: ReceivedJob, stopSign
         ...record,
         status: 'failed',
         stage: 'failed',
-        error: { code: 'INVALID_INPUT', message: `Job message is invalid: ${message.invalidReason ?? 'unknown shape'}`.slice(0, 2000) },
+        error: {
+          code: 'INVALID_INPUT',
+          message: `Job message is invalid: ${message.invalidReason ?? 'unknown shape'}`.slice(0, 2000),
+        },
         message: 'The job could not be read',
         updatedAt: now(),
         completedAt: now(),
@@ -92,7 +102,14 @@ export async function runJob(deps: JobRunnerDeps, message: ReceivedJob, stopSign
   }
   if (await storage.readCancelMarker(taskId)) {
     if (!isTerminalStatus(stored.status)) {
-      await storage.writeTask({ ...stored, status: 'cancelled', stage: 'cancelled', message: 'Task cancelled', updatedAt: now(), completedAt: now() });
+      await storage.writeTask({
+        ...stored,
+        status: 'cancelled',
+        stage: 'cancelled',
+        message: 'Task cancelled',
+        updatedAt: now(),
+        completedAt: now(),
+      });
     }
     logger.info(log, 'task was cancelled before it started');
     await queue.delete(message.receiptHandle);
@@ -130,8 +147,8 @@ export async function runJob(deps: JobRunnerDeps, message: ReceivedJob, stopSign
     intervalMs: timings.progressIntervalMs,
     write: async (e) => {
       if (controller.signal.aborted) return;
-      await write({ stage: e.stage, progress: Math.round(e.progress * ENGINE_PROGRESS_SHARE * 10) / 10 }).catch((err: unknown) =>
-        logger.warn({ ...log, err }, 'progress write failed'),
+      await write({ stage: e.stage, progress: Math.round(e.progress * ENGINE_PROGRESS_SHARE * 10) / 10 }).catch(
+        (err: unknown) => logger.warn({ ...log, err }, 'progress write failed'),
       );
     },
   });
@@ -151,7 +168,10 @@ export async function runJob(deps: JobRunnerDeps, message: ReceivedJob, stopSign
     logger.info(log, 'job started');
 
     const input = await storage.getBuffer(job.inputKey);
-    const result = await engine.enhance(input, job.options, { signal: controller.signal, onProgress: progress.onProgress });
+    const result = await engine.enhance(input, job.options, {
+      signal: controller.signal,
+      onProgress: progress.onProgress,
+    });
     await progress.discard();
     if (controller.signal.aborted) throw controller.signal.reason;
 
@@ -220,7 +240,9 @@ async function settleFailure(
       return 'released';
     case 'shutdown':
       await write({ stage: 'queued', message: 'Worker shut down; the job will be retried' }).catch(() => undefined);
-      await queue.changeVisibility(message.receiptHandle, 0).catch((e: unknown) => logger.warn({ ...log, err: e }, 'release failed'));
+      await queue
+        .changeVisibility(message.receiptHandle, 0)
+        .catch((e: unknown) => logger.warn({ ...log, err: e }, 'release failed'));
       logger.info(log, 'job released to the queue (shutdown)');
       return 'released';
     case 'cancelled':
@@ -234,12 +256,18 @@ async function settleFailure(
 
   const error = describeError(err);
   if (isRetryable(err)) {
-    const backoff = Math.min(timings.visibilityTimeoutSeconds, timings.retryBackoffSeconds * 2 ** Math.max(0, message.receiveCount - 1));
-    logger.warn({ ...log, err, backoffSeconds: backoff }, 'transient failure; the job will be retried');
-    await write({ stage: 'retrying', message: `Attempt ${message.receiveCount} failed (${error.code}: ${error.message}); retrying`.slice(0, 500) }).catch(
-      () => undefined,
+    const backoff = Math.min(
+      timings.visibilityTimeoutSeconds,
+      timings.retryBackoffSeconds * 2 ** Math.max(0, message.receiveCount - 1),
     );
-    await queue.changeVisibility(message.receiptHandle, backoff).catch((e: unknown) => logger.warn({ ...log, err: e }, 'backoff failed'));
+    logger.warn({ ...log, err, backoffSeconds: backoff }, 'transient failure; the job will be retried');
+    await write({
+      stage: 'retrying',
+      message: `Attempt ${message.receiveCount} failed (${error.code}: ${error.message}); retrying`.slice(0, 500),
+    }).catch(() => undefined);
+    await queue
+      .changeVisibility(message.receiptHandle, backoff)
+      .catch((e: unknown) => logger.warn({ ...log, err: e }, 'backoff failed'));
     return 'retry';
   }
 

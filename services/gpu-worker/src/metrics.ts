@@ -16,7 +16,11 @@ export function createWorkerMetrics() {
     registers: [registry],
   });
   const busy = new Gauge({ name: 'photoenhance_worker_busy', help: '1 while a job is running', registers: [registry] });
-  const ready = new Gauge({ name: 'photoenhance_worker_ready', help: '1 once models are warmed up', registers: [registry] });
+  const ready = new Gauge({
+    name: 'photoenhance_worker_ready',
+    help: '1 once models are warmed up',
+    registers: [registry],
+  });
   return { registry, jobs, jobSeconds, busy, ready };
 }
 

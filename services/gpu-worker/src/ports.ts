@@ -5,7 +5,10 @@
  */
 import type { EnhanceOptionsInput, EnhanceResult, JobQueue, RunContext, Storage } from '@photoenhance/core';
 
-export type WorkerStorage = Pick<Storage, 'readTask' | 'writeTask' | 'readCancelMarker' | 'getBuffer' | 'put' | 'delete'>;
+export type WorkerStorage = Pick<
+  Storage,
+  'readTask' | 'writeTask' | 'readCancelMarker' | 'getBuffer' | 'put' | 'delete'
+>;
 export type WorkerQueue = Pick<JobQueue, 'receive' | 'delete' | 'changeVisibility' | 'receiveDlq' | 'deleteDlq'>;
 
 export interface WorkerLogger {

@@ -3,7 +3,7 @@ import { type WorkerConfig, workerTimings } from './config.ts';
 import { createHealthServer } from './health-server.ts';
 import { createLogger } from './logger.ts';
 import type { WorkerEngine, WorkerLogger } from './ports.ts';
-import { createWorker, type Worker } from './worker.ts';
+import { createWorker, type StopOptions, type Worker } from './worker.ts';
 
 export interface WorkerServiceOptions {
   config: WorkerConfig;
@@ -19,7 +19,7 @@ export interface WorkerService {
   /** Port of the health/readiness/metrics server. */
   port: number;
   /** Stops receiving, finishes or releases the current job (grace period), then closes everything it opened. */
-  stop(options?: { graceMs?: number }): Promise<void>;
+  stop(options?: StopOptions): Promise<void>;
 }
 
 /**
@@ -38,13 +38,23 @@ export async function startWorkerService(options: WorkerServiceOptions): Promise
         executionProviders: config.EXECUTION_PROVIDERS,
         ...(config.ORT_INTRA_OP_THREADS > 0 ? { intraOpThreads: config.ORT_INTRA_OP_THREADS } : {}),
       },
-      limits: { maxFileBytes: config.MAX_UPLOAD_BYTES, maxInputPixels: config.MAX_INPUT_PIXELS, maxOutputPixels: config.MAX_OUTPUT_PIXELS },
+      limits: {
+        maxFileBytes: config.MAX_UPLOAD_BYTES,
+        maxInputPixels: config.MAX_INPUT_PIXELS,
+        maxOutputPixels: config.MAX_OUTPUT_PIXELS,
+      },
       log: {
         info: (o: object | string, m?: string) => (typeof o === 'string' ? logger.info({}, o) : logger.info(o, m)),
         warn: (o: object | string, m?: string) => (typeof o === 'string' ? logger.warn({}, o) : logger.warn(o, m)),
       },
     });
-  const worker = createWorker({ storage: backend.storage, queue: backend.queue, engine, config: workerTimings(config), logger });
+  const worker = createWorker({
+    storage: backend.storage,
+    queue: backend.queue,
+    engine,
+    config: workerTimings(config),
+    logger,
+  });
   const health = createHealthServer({ ready: worker.isReady, describe: worker.describe }, worker.metrics);
   const port = await health.listen(config.WORKER_PORT, config.WORKER_HOST);
   logger.info({ port }, 'worker health server listening (/health, /ready, /metrics)');

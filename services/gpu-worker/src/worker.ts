@@ -19,6 +19,11 @@ export interface CreateWorkerOptions {
 export interface StopOptions {
   /** Overrides WORKER_SHUTDOWN_GRACE_MS for this stop. */
   graceMs?: number;
+  /**
+   * Abort a long poll in flight instead of letting it return. Only when the queue itself is going away (the
+   * embedded launcher): against a live queue an abandoned poll can swallow a message for a visibility timeout.
+   */
+  abortReceive?: boolean;
 }
 
 export type WorkerState = 'idle' | 'warming' | 'running' | 'stopping' | 'stopped';
@@ -121,14 +126,14 @@ export function createWorker(options: CreateWorkerOptions) {
     async start(): Promise<void> {
       if (state !== 'idle') throw new Error(`worker already ${state}`);
       state = 'warming';
-      logger.info({ workerId: timings.workerId }, 'warming up models');
+      logger.info({}, 'warming up models');
       const t0 = Date.now();
       await engine.warmUp();
       if (stopping) return;
       ready = true;
       metrics.ready.set(1);
       state = 'running';
-      logger.info({ workerId: timings.workerId, warmUpMs: Date.now() - t0 }, 'worker ready; receiving jobs');
+      logger.info({ warmUpMs: Date.now() - t0 }, 'worker ready; receiving jobs');
       loop = runLoop().catch((err: unknown) => logger.error({ err }, 'worker loop crashed'));
       startReaper();
     },
@@ -141,6 +146,7 @@ export function createWorker(options: CreateWorkerOptions) {
       metrics.ready.set(0);
       clearInterval(reaperTimer);
       const grace = stopOptions.graceMs ?? timings.shutdownGraceMs;
+      if (stopOptions.abortReceive) receiveController.abort(new JobAbort('shutdown'));
       if (current) logger.info({ taskId: current.taskId, graceMs: grace }, 'stopping: letting the current job finish');
       // The loop ends after the current job (or the long poll in flight, at most WaitTimeSeconds).
       const graceTimer = new AbortController();
@@ -150,14 +156,15 @@ export function createWorker(options: CreateWorkerOptions) {
       ]);
       graceTimer.abort();
       if (!finished) {
-        if (current) logger.warn({ taskId: current.taskId }, 'grace period over: aborting the job and releasing its message');
+        if (current)
+          logger.warn({ taskId: current.taskId }, 'grace period over: aborting the job and releasing its message');
         jobController.abort(new JobAbort('shutdown'));
         receiveController.abort(new JobAbort('shutdown'));
       }
       await loop;
       await reaping;
       state = 'stopped';
-      logger.info({ workerId: timings.workerId }, 'worker stopped');
+      logger.info({}, 'worker stopped');
     },
 
     /** Crash simulation (tests): abandon the current job without writing or releasing anything. */

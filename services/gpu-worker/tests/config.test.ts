@@ -14,7 +14,12 @@ describe('worker config', () => {
   it('refuses bad values with one error naming every bad variable', () => {
     let error: unknown;
     try {
-      loadWorkerConfig({ WORKER_WAIT_TIME_SECONDS: '30', SQS_ENDPOINT: 'not a url', EXECUTION_PROVIDERS: 'cuda;cpu', WORKER_ID: 'a b' });
+      loadWorkerConfig({
+        WORKER_WAIT_TIME_SECONDS: '30',
+        SQS_ENDPOINT: 'not a url',
+        EXECUTION_PROVIDERS: 'cuda;cpu',
+        WORKER_ID: 'a b',
+      });
     } catch (err) {
       error = err;
     }

@@ -23,7 +23,11 @@ afterAll(async () => {
   await stack?.close();
 });
 
-function startWorker(backend: Backend, engineOptions: ScaleEngineOptions = {}, timing: Parameters<typeof testTimings>[0] = {}) {
+function startWorker(
+  backend: Backend,
+  engineOptions: ScaleEngineOptions = {},
+  timing: Parameters<typeof testTimings>[0] = {},
+) {
   const engine = createScaleEngine(engineOptions);
   const outcomes: JobOutcome[] = [];
   const worker = createWorker({
@@ -87,7 +91,11 @@ describe('worker lifecycle', () => {
   it('releases the message when the job outlasts the grace period, and another worker takes it at once', async () => {
     const backend = await stack.connect();
     const taskId = await submitTask(backend, await pngImage(8, 8));
-    const first = startWorker(backend, { steps: 100, stepMs: 50 }, { shutdownGraceMs: 200, visibilityTimeoutSeconds: 30 });
+    const first = startWorker(
+      backend,
+      { steps: 100, stepMs: 50 },
+      { shutdownGraceMs: 200, visibilityTimeoutSeconds: 30 },
+    );
     await waitForStatus(backend.storage, taskId, ['processing']);
     const t0 = Date.now();
     await first.worker.stop();
@@ -128,7 +136,9 @@ describe('worker lifecycle', () => {
     // Each job takes ~3 s against a 2 s visibility timeout: only the heartbeat keeps it from redelivery.
     const a = startWorker(backend, { steps: 30, stepMs: 100 }, { heartbeatMs: 500 });
     const b = startWorker(backend, { steps: 30, stepMs: 100 }, { heartbeatMs: 500 });
-    const records = await Promise.all(taskIds.map((id) => waitForStatus(backend.storage, id, ['completed', 'failed'], 30_000)));
+    const records = await Promise.all(
+      taskIds.map((id) => waitForStatus(backend.storage, id, ['completed', 'failed'], 30_000)),
+    );
     await Promise.all([a.worker.stop(), b.worker.stop()]);
     expect(records.map((r) => r.status)).toEqual(['completed', 'completed', 'completed']);
     expect(records.map((r) => r.attempts)).toEqual([1, 1, 1]);

@@ -25,7 +25,11 @@ afterAll(async () => {
   await stack?.close();
 });
 
-function startWorker(backend: Backend, engineOptions: ScaleEngineOptions = {}, timing: Parameters<typeof testTimings>[0] = {}) {
+function startWorker(
+  backend: Backend,
+  engineOptions: ScaleEngineOptions = {},
+  timing: Parameters<typeof testTimings>[0] = {},
+) {
   const engine = createScaleEngine(engineOptions);
   const outcomes: JobOutcome[] = [];
   const worker = createWorker({
@@ -77,7 +81,12 @@ describe('worker', () => {
     await backend.sqs.send(
       new SendMessageCommand({
         QueueUrl: backend.queue.queueUrl,
-        MessageBody: JSON.stringify({ version: 1, taskId, inputKey: keys.input(taskId, 'photo.png'), options: { scale: 99 } }),
+        MessageBody: JSON.stringify({
+          version: 1,
+          taskId,
+          inputKey: keys.input(taskId, 'photo.png'),
+          options: { scale: 99 },
+        }),
       }),
     );
     const { worker, engine, outcomes } = startWorker(backend);
