@@ -1,21 +1,12 @@
-export {
-  type Affine,
-  type Alignment,
-  applyAffine,
-  FACE_SIZE,
-  invertAffine,
-  MAX_ALIGNMENT_RESIDUAL,
-  TEMPLATE_POINTS,
-} from './alignment.ts';
+// The face stage's public surface (re-exported by @photoenhance/core): detect, align, restore.
+// Internals (warp, mask, NMS, BlazeFace decoding) are imported from their modules by the tests only.
+export { type Alignment, FACE_SIZE, MAX_ALIGNMENT_RESIDUAL } from './alignment.ts';
 export {
   type DetectedFace,
   type DetectionResult,
   type DetectOptions,
   detectFaces,
-  detectionTiles,
   type SkippedFace,
 } from './detect.ts';
-export { maskWeightAt } from './paste.ts';
 export { estimateAlignment, NO_RESTORER_NOTICE, type RestoreFacesArgs, restoreFaces } from './restore.ts';
-export { loadRestorer, type Restorer, type RestorerRuntime, runRestorer, validateRestorer } from './restorer.ts';
-export { BORDER_FILL, cropAlignedFace } from './warp.ts';
+export { loadRestorer, type Restorer, type RestorerRuntime } from './restorer.ts';

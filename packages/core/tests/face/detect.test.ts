@@ -1,7 +1,7 @@
 import type { InferenceSession } from 'onnxruntime-node';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { detectInRegion } from '../../src/face/blazeface.ts';
-import { type DetectOptions, detectFaces, detectionTiles } from '../../src/face/index.ts';
+import { type DetectOptions, detectFaces, detectionTiles } from '../../src/face/detect.ts';
 import { weightedNms } from '../../src/face/nms.ts';
 import { planarToRgb8 } from '../../src/face/pixels.ts';
 import { ASTRONAUT_EYES, ASTRONAUT_MOUTH, FIXTURES, loadPlanar, openDetector, syntheticGroup } from './helpers.ts';

@@ -5,8 +5,9 @@
  * and read min / median per stage.
  */
 import { composeScale } from '../../src/face/alignment.ts';
-import { cropAlignedFace, detectFaces, estimateAlignment } from '../../src/face/index.ts';
+import { detectFaces, estimateAlignment } from '../../src/face/index.ts';
 import { pasteFace } from '../../src/face/paste.ts';
+import { cropAlignedFace } from '../../src/face/warp.ts';
 import { FIXTURES, loadPlanar, openDetector } from './helpers.ts';
 
 const runs = Number(process.argv[2] ?? 15);

@@ -8,11 +8,11 @@ import {
   detectFaces,
   estimateAlignment,
   loadRestorer,
-  maskWeightAt,
   NO_RESTORER_NOTICE,
   type Restorer,
   restoreFaces,
 } from '../../src/face/index.ts';
+import { maskWeightAt } from '../../src/face/paste.ts';
 import {
   clonePlanar,
   FIXTURES,

@@ -3,7 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { OnnxGraphBuilder } from '@photoenhance/models';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loadRestorer, runRestorer } from '../../src/face/index.ts';
+import { loadRestorer } from '../../src/face/index.ts';
+import { runRestorer } from '../../src/face/restorer.ts';
 import { identityRestorerBytes, sessionFrom, solidRedRestorerBytes } from './helpers.ts';
 
 const FACE = 3 * 512 * 512;

@@ -1,8 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { PlanarImage } from '../../src/engine/types.ts';
 import { applyAffine, invertAffine } from '../../src/face/alignment.ts';
-import { BORDER_FILL, cropAlignedFace } from '../../src/face/index.ts';
-import { warpAffineBilinear } from '../../src/face/warp.ts';
+import { BORDER_FILL, cropAlignedFace, warpAffineBilinear } from '../../src/face/warp.ts';
 
 function image(width: number, height: number, value: (x: number, y: number, c: number) => number): PlanarImage {
   const n = width * height;
