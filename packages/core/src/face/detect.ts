@@ -129,7 +129,8 @@ export async function detectFaces(
   const smallest = Math.max(opts.minFaceSize, MIN_FACE_FRACTION * Math.max(width, height));
   const raw: RawDetection[] = [];
   for (const region of [full, ...detectionTiles(width, height, smallest)]) raw.push(...(await run(region, threshold)));
-  const candidates = suppressNested(weightedNms(raw, NMS_IOU));
+  // Nested boxes are only dropped after confirmation: a large false box must not hide a real face.
+  const candidates = weightedNms(raw, NMS_IOU);
 
   const confirmed: RawDetection[] = [];
   for (const candidate of candidates) {
