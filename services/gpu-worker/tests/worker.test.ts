@@ -70,6 +70,50 @@ describe('worker', () => {
     expect(outcomes).toEqual(['completed']);
   });
 
+  it('acknowledges a redelivered job whose task already completed without running it again', async () => {
+    const backend = await stack.connect();
+    const taskId = await submitTask(backend, await pngImage(8, 8), { scale: 2 });
+    const { worker, engine, outcomes } = startWorker(backend);
+    const done = await waitForStatus(backend.storage, taskId, ['completed']);
+    // The same job again, as SQS may deliver it twice (at-least-once).
+    await backend.queue.send({ version: 1, taskId, inputKey: done.input.key, options: done.options });
+    await waitFor(async () => outcomes.length === 2);
+    await worker.stop();
+    expect(outcomes).toEqual(['completed', 'skipped']);
+    expect(engine.calls).toHaveLength(1);
+    expect(await backend.storage.readTask(taskId)).toEqual(done);
+    expect(await backend.queue.depth()).toMatchObject({ visible: 0, inFlight: 0 });
+  });
+
+  it('abandons a job whose message lease is lost (heartbeat refused) without writing a result', async () => {
+    const backend = await stack.connect();
+    const taskId = await submitTask(backend, await pngImage(8, 8));
+    // The real queue, except that extending visibility is refused as for an expired receipt handle.
+    const queue = {
+      ...backend.queue,
+      async changeVisibility(): Promise<void> {
+        throw new PhotoEnhanceError('QUEUE_ERROR', 'Queue changeVisibility failed: ReceiptHandleIsInvalid', {
+          retryable: false,
+        });
+      },
+    };
+    const outcomes: JobOutcome[] = [];
+    const worker = createWorker({
+      storage: backend.storage,
+      queue,
+      engine: createScaleEngine({ steps: 100, stepMs: 50 }),
+      config: testTimings({ heartbeatMs: 200, visibilityTimeoutSeconds: 30 }),
+      logger: silentLogger,
+      onJobDone: (o) => outcomes.push(o),
+    });
+    await worker.start();
+    await waitFor(async () => outcomes.length === 1, { timeoutMs: 4000 });
+    await worker.stop({ graceMs: 0 });
+    expect(outcomes).toEqual(['released']);
+    expect((await backend.storage.readTask(taskId))?.status).toBe('processing');
+    expect(await backend.storage.list(`outputs/${taskId}/`)).toEqual([]);
+  });
+
   it('deletes a poison message and fails a task whose job cannot be read, without retrying', async () => {
     const backend = await stack.connect();
     const taskId = await submitTask(backend, await pngImage(8, 8));
