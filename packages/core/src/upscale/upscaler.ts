@@ -101,6 +101,11 @@ export function blendTile(out: Float32Array, outWidth: number, outHeight: number
   const dy = rows.start - tile.windowY * scale;
   const cw = columns.weights;
   const span = cw.length;
+  // Most of a tile has weight exactly 1 and no other contributor: those runs are a clamped copy.
+  let flatFrom = 0;
+  while (flatFrom < span && cw[flatFrom] !== 1) flatFrom++;
+  let flatTo = span;
+  while (flatTo > flatFrom && cw[flatTo - 1] !== 1) flatTo--;
   for (let c = 0; c < CHANNELS; c++) {
     const outPlane = c * outWidth * outHeight;
     const tilePlane = tileOffset + c * tileOutWidth * tileOutHeight;
@@ -109,13 +114,26 @@ export function blendTile(out: Float32Array, outWidth: number, outHeight: number
       if (wy === 0) continue;
       const outRow = outPlane + (rows.start + i) * outWidth + columns.start;
       const tileRow = tilePlane + (dy + i) * tileOutWidth + dx;
-      for (let j = 0; j < span; j++) {
-        const w = wy * (cw[j] as number);
-        if (w === 0) continue;
-        let v = tileOut[tileRow + j] as number;
-        v = v < 0 ? 0 : v > 1 ? 1 : v;
-        out[outRow + j] = (out[outRow + j] as number) + w * v;
+      if (wy === 1) {
+        accumulate(out, outRow, tileOut, tileRow, cw, 1, 0, flatFrom);
+        for (let j = flatFrom; j < flatTo; j++) {
+          const v = tileOut[tileRow + j] as number;
+          out[outRow + j] = v < 0 ? 0 : v > 1 ? 1 : v;
+        }
+        accumulate(out, outRow, tileOut, tileRow, cw, 1, flatTo, span);
+      } else {
+        accumulate(out, outRow, tileOut, tileRow, cw, wy, 0, span);
       }
     }
+  }
+}
+
+/** out[outRow + j] += wy · cw[j] · clamp(tileOut[tileRow + j]) for j in [from, to). */
+function accumulate(out: Float32Array, outRow: number, tileOut: Float32Array, tileRow: number, cw: Float32Array, wy: number, from: number, to: number): void {
+  for (let j = from; j < to; j++) {
+    const w = wy * (cw[j] as number);
+    if (w === 0) continue;
+    const v = tileOut[tileRow + j] as number;
+    out[outRow + j] = (out[outRow + j] as number) + w * (v < 0 ? 0 : v > 1 ? 1 : v);
   }
 }
