@@ -1,0 +1,67 @@
+#!/usr/bin/env bash
+# `npm run test:real`: install (cached) and start MinIO + ElasticMQ on loopback, run the cross-service suite
+# (test/e2e, test/integration) in the harness's "external" mode plus test/real (what only real servers can
+# answer), then stop the servers — on success, failure or Ctrl-C alike. Extra arguments go to vitest.
+set -euo pipefail
+here="$(cd "$(dirname "$0")" && pwd)"
+root="$(cd "$here/../.." && pwd)"
+# shellcheck source=common.sh
+source "$here/common.sh"
+export PATH="$root/node_modules/.bin:$PATH"
+cd "$root"
+
+timings=()
+stage_start=0
+stage_name=""
+stage_open=0
+begin() {
+  stage_name=$1
+  stage_start=$(pe_now)
+  stage_open=1
+  printf '\n--> %s\n' "$stage_name" >&2
+}
+end() {
+  timings+=("$(printf '%-26s %5ss%s' "$stage_name" "$(($(pe_now) - stage_start))" "${1:-}")")
+  stage_open=0
+}
+
+status=0
+cleanup() {
+  ((stage_open)) && end "  (failed)"
+  # Server logs only matter when something went wrong.
+  if ((status != 0)); then
+    for name in minio elasticmq; do
+      if [[ -s "$PE_REAL_RUN_DIR/$name.log" ]]; then
+        pe_log "last lines of $name.log:"
+        tail -n 20 "$PE_REAL_RUN_DIR/$name.log" >&2 || true
+      fi
+    done
+  fi
+  begin "stop servers"
+  "$here/stop.sh" || true
+  end
+  printf '\n[real-servers] stage times:\n' >&2
+  printf '  %s\n' "${timings[@]}" >&2
+}
+trap 'status=$?; cleanup; exit $status' EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+begin "install MinIO"
+"$here/install.sh" minio
+end
+begin "install ElasticMQ"
+"$here/install.sh" elasticmq
+end
+begin "models (cached)"
+npm run --silent models
+end
+begin "start servers"
+"$here/start.sh"
+end
+
+# shellcheck disable=SC1091
+source "$PE_REAL_RUN_DIR/env.sh"
+begin "vitest (external mode)"
+vitest run --config test/real/vitest.config.ts "$@"
+end

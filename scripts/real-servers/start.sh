@@ -1,0 +1,128 @@
+#!/usr/bin/env bash
+# Starts MinIO and ElasticMQ on loopback with a fresh temporary data dir and fixed credentials, waits until
+# both answer, and writes the variables that point the app (and the test harness's "external" mode) at them
+# to $PE_REAL_RUN_DIR/env.sh. Idempotent: servers already running from an earlier start are kept.
+# Stop them with stop.sh (run-tests.sh does so on exit, even on failure).
+set -euo pipefail
+here="$(cd "$(dirname "$0")" && pwd)"
+# shellcheck source=common.sh
+source "$here/common.sh"
+
+run="$PE_REAL_RUN_DIR"
+mkdir -p "$run"
+
+# A port answered by something that is not ours would make the tests talk to the wrong server.
+port_taken() { (exec 3<>"/dev/tcp/$PE_REAL_HOST/$1") 2>/dev/null; }
+
+# Detached from the caller's process group, so a Ctrl-C in the terminal reaches the test run first and the
+# servers are then stopped by stop.sh in order.
+launch() {
+  local name=$1 log=$2
+  shift 2
+  if command -v setsid >/dev/null; then
+    setsid "$@" >"$log" 2>&1 </dev/null &
+  else
+    nohup "$@" >"$log" 2>&1 </dev/null &
+  fi
+  echo $! >"$run/$name.pid"
+}
+
+# wait_ready NAME URL → the server answers, or it died / timed out (its log tail is printed).
+wait_ready() {
+  local name=$1 url=$2
+  local i
+  for ((i = 0; i < 300; i++)); do
+    if ! pe_pid_alive "$run/$name.pid"; then
+      pe_log "$name exited during start-up; last log lines:"
+      tail -n 30 "$run/$name.log" >&2 || true
+      return 1
+    fi
+    local code
+    code=$(curl -s -o /dev/null -w '%{http_code}' --max-time 2 "$url" || true)
+    if [[ "$code" =~ ^[1-4][0-9][0-9]$ ]]; then return 0; fi
+    sleep 0.2
+  done
+  pe_log "$name did not answer on $url within 60s; last log lines:"
+  tail -n 30 "$run/$name.log" >&2 || true
+  return 1
+}
+
+start_minio() {
+  if pe_pid_alive "$run/minio.pid"; then
+    pe_log "MinIO already running (pid $(cat "$run/minio.pid"))"
+    return
+  fi
+  [[ -x "$PE_MINIO_BIN" ]] || { pe_log "MinIO is not installed: run scripts/real-servers/install.sh"; exit 1; }
+  if port_taken "$PE_MINIO_PORT"; then
+    pe_log "port $PE_MINIO_PORT is in use by another process; set PE_MINIO_PORT"
+    exit 1
+  fi
+  rm -rf "$run/minio-data"
+  mkdir -p "$run/minio-data"
+  # Console off (not needed, saves memory); no update checks or telemetry from CI.
+  launch minio "$run/minio.log" env MINIO_ROOT_USER="$PE_MINIO_USER" MINIO_ROOT_PASSWORD="$PE_MINIO_PASSWORD" \
+    MINIO_BROWSER=off MINIO_UPDATE=off MINIO_CALLHOME_ENABLE=off \
+    "$PE_MINIO_BIN" server --quiet --address "$PE_REAL_HOST:$PE_MINIO_PORT" \
+    --console-address "$PE_REAL_HOST:$PE_MINIO_CONSOLE_PORT" "$run/minio-data"
+  wait_ready minio "http://$PE_REAL_HOST:$PE_MINIO_PORT/minio/health/ready"
+  pe_log "MinIO up on http://$PE_REAL_HOST:$PE_MINIO_PORT (pid $(cat "$run/minio.pid"))"
+}
+
+start_elasticmq() {
+  if pe_pid_alive "$run/elasticmq.pid"; then
+    pe_log "ElasticMQ already running (pid $(cat "$run/elasticmq.pid"))"
+    return
+  fi
+  [[ -s "$PE_ELASTICMQ_CLASSPATH" ]] || { pe_log "ElasticMQ is not installed: run scripts/real-servers/install.sh"; exit 1; }
+  if port_taken "$PE_ELASTICMQ_PORT"; then
+    pe_log "port $PE_ELASTICMQ_PORT is in use by another process; set PE_ELASTICMQ_PORT"
+    exit 1
+  fi
+  # Queues are not declared here: the app's own bootstrap (BOOTSTRAP_RESOURCES) creates the jobs queue, the DLQ
+  # and the redrive policy through the SQS API, so that path is exercised against a real server too.
+  cat >"$run/elasticmq.conf" <<CONF
+include classpath("application.conf")
+node-address {
+  protocol = http
+  host = "$PE_REAL_HOST"
+  port = $PE_ELASTICMQ_PORT
+  context-path = ""
+}
+rest-sqs {
+  enabled = true
+  bind-port = $PE_ELASTICMQ_PORT
+  bind-hostname = "$PE_REAL_HOST"
+  sqs-limits = strict
+}
+rest-stats {
+  enabled = false
+}
+generate-node-address = false
+aws {
+  region = "us-east-1"
+  accountId = "000000000000"
+}
+CONF
+  # Small heap and C1 only: a queue server for tests starts faster that way on 2 cores.
+  launch elasticmq "$run/elasticmq.log" java -Xms32m -Xmx256m -XX:+UseSerialGC -XX:TieredStopAtLevel=1 \
+    -Dconfig.file="$run/elasticmq.conf" -cp "$(cat "$PE_ELASTICMQ_CLASSPATH")" org.elasticmq.server.Main
+  wait_ready elasticmq "http://$PE_REAL_HOST:$PE_ELASTICMQ_PORT/"
+  pe_log "ElasticMQ up on http://$PE_REAL_HOST:$PE_ELASTICMQ_PORT (pid $(cat "$run/elasticmq.pid"))"
+}
+
+t0=$(pe_now)
+start_minio
+start_elasticmq
+
+cat >"$run/env.sh" <<ENV
+export S3_ENDPOINT=http://$PE_REAL_HOST:$PE_MINIO_PORT
+export SQS_ENDPOINT=http://$PE_REAL_HOST:$PE_ELASTICMQ_PORT
+export S3_REGION=us-east-1
+export S3_BUCKET=photoenhance
+export AWS_ACCESS_KEY_ID=$PE_MINIO_USER
+export AWS_SECRET_ACCESS_KEY=$PE_MINIO_PASSWORD
+export PE_REAL_SERVERS="minio@$PE_MINIO_VERSION elasticmq@$PE_ELASTICMQ_VERSION"
+ENV
+minio_version=$("$PE_MINIO_BIN" --version 2>/dev/null | head -n 1 || true)
+pe_log "running: MinIO $PE_MINIO_VERSION ($minio_version), ElasticMQ $PE_ELASTICMQ_VERSION on $(java -version 2>&1 | head -n 1)"
+pe_log "ready in $(($(pe_now) - t0))s; variables in $run/env.sh"

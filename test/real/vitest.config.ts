@@ -1,0 +1,17 @@
+import { fileURLToPath } from 'node:url';
+import { defineConfig } from 'vitest/config';
+
+/**
+ * `npm run test:real` (scripts/real-servers/run-tests.sh): the cross-service suite in the harness's external mode
+ * against MinIO + ElasticMQ, plus test/real, which only real servers can pass (the root config leaves it out).
+ */
+export default defineConfig({
+  root: fileURLToPath(new URL('../..', import.meta.url)),
+  test: {
+    include: ['test/e2e/**/*.test.ts', 'test/integration/**/*.test.ts', 'test/real/**/*.test.ts'],
+    testTimeout: 120_000,
+    hookTimeout: 180_000,
+    maxWorkers: 2,
+    reporters: ['default'],
+  },
+});
