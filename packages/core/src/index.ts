@@ -11,3 +11,5 @@ export * from './face/index.ts';
 export * from './runtime/index.ts';
 export * from './upscale/index.ts';
 export * from './engine/engine.ts';
+export * from './signing/index.ts';
+export * from './callbacks/index.ts';

@@ -30,6 +30,11 @@ export function envUrl() {
 
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 
+/** Variables whose values must never appear in messages or logs. */
+export function isSecretVariable(name: string): boolean {
+  return /SECRET|PASSWORD|TOKEN|API_KEY/i.test(name);
+}
+
 /**
  * Parses `env` with `schema`, treating empty strings as unset. Refuses with ONE error that names every bad
  * variable (INVALID_OPTIONS, details.variables), so a misconfigured process says everything at once.
@@ -46,9 +51,13 @@ export function loadConfig<S extends z.ZodType>(
   if (parsed.success) return parsed.data;
   const problems = parsed.error.issues.map((issue) => {
     const variable = issue.path.length > 0 ? issue.path.join('.') : '(config)';
+    const name = issue.path[0];
+    // Secrets are never echoed, not even in a refusal message that ends up in logs.
     const shown =
-      typeof issue.path[0] === 'string' && cleaned[issue.path[0]] !== undefined
-        ? ` (got "${cleaned[issue.path[0]]}")`
+      typeof name === 'string' && cleaned[name] !== undefined
+        ? isSecretVariable(name)
+          ? ' (value hidden)'
+          : ` (got "${cleaned[name]}")`
         : '';
     return { variable, message: `${variable}: ${issue.message}${shown}` };
   });

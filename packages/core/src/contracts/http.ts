@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { CallbackUrlSchema } from '../callbacks/callback-url.ts';
 import { type EnhanceOptions, EnhanceOptionsSchema } from '../engine/types.ts';
 import { ErrorCodeSchema, FaceReportSchema, TaskStatusSchema } from './task.ts';
 
@@ -52,6 +53,8 @@ export const EnhanceFormSchema = z.object({
   ),
   output_quality: formField(z.coerce.number().int().min(1).max(100)),
   keep_metadata: formField(FormBooleanSchema),
+  /** Webhook POSTed when the task completes or fails (HMAC-signed; private addresses refused). */
+  callback_url: formField(CallbackUrlSchema),
 });
 export type EnhanceForm = z.output<typeof EnhanceFormSchema>;
 export const ENHANCE_FORM_FIELDS = Object.keys(EnhanceFormSchema.shape) as (keyof EnhanceForm)[];

@@ -1,0 +1,69 @@
+import { z } from 'zod';
+import { ErrorCodeSchema, TaskStatusSchema, type TaskRecord } from '../contracts/task.ts';
+
+export const CALLBACK_EVENTS = ['task.completed', 'task.failed'] as const;
+export type CallbackEvent = (typeof CALLBACK_EVENTS)[number];
+
+export const EVENT_HEADER = 'x-photoenhance-event';
+/** Same for every retry of one delivery, so receivers can drop duplicates. */
+export const DELIVERY_HEADER = 'x-photoenhance-delivery';
+
+/** The JSON body POSTed to a task's callback_url (snake_case like the rest of the client API). */
+export const TaskCallbackSchema = z.object({
+  event: z.enum(CALLBACK_EVENTS),
+  delivery_id: z.string(),
+  task_id: z.string(),
+  batch_id: z.string().optional(),
+  status: TaskStatusSchema,
+  created_at: z.string(),
+  completed_at: z.string().optional(),
+  attempts: z.number().int(),
+  status_url: z.string(),
+  result: z
+    .object({
+      filename: z.string(),
+      format: z.string(),
+      width: z.number(),
+      height: z.number(),
+      bytes: z.number(),
+      download_url: z.string(),
+    })
+    .optional(),
+  error: z.object({ code: ErrorCodeSchema, message: z.string() }).optional(),
+});
+export type TaskCallback = z.infer<typeof TaskCallbackSchema>;
+
+/**
+ * The callback body for a finished task, or undefined when the task is not completed/failed. Links are
+ * relative unless `baseUrl` (the API's PUBLIC_BASE_URL) is given. The delivery id is derived from the task and
+ * event, so a redelivered job that finishes twice produces the same id.
+ */
+export function taskCallbackPayload(record: TaskRecord, baseUrl?: string): TaskCallback | undefined {
+  if (record.status !== 'completed' && record.status !== 'failed') return undefined;
+  const base = (baseUrl ?? '').replace(/\/+$/, '');
+  const event: CallbackEvent = record.status === 'completed' ? 'task.completed' : 'task.failed';
+  const body: TaskCallback = {
+    event,
+    delivery_id: `${record.taskId}.${record.status}`,
+    task_id: record.taskId,
+    status: record.status,
+    created_at: record.createdAt,
+    attempts: record.attempts,
+    status_url: `${base}/api/v1/status/${record.taskId}`,
+  };
+  if (record.batchId) body.batch_id = record.batchId;
+  if (record.completedAt) body.completed_at = record.completedAt;
+  if (record.status === 'completed' && record.result) {
+    const r = record.result;
+    body.result = {
+      filename: r.filename,
+      format: r.format,
+      width: r.width,
+      height: r.height,
+      bytes: r.bytes,
+      download_url: `${base}/api/v1/download/${record.taskId}`,
+    };
+  }
+  if (record.error) body.error = { code: record.error.code, message: record.error.message };
+  return body;
+}

@@ -1,0 +1,2 @@
+export * from './hmac.ts';
+export * from './replay-guard.ts';
