@@ -133,7 +133,7 @@ async function runEnhance(patterns: string[], flags: EnhanceFlags): Promise<numb
         `✔ ${name} → ${target}  ${result.input.width}×${result.input.height} → ${result.width}×${result.height}  ` +
           `${humanBytes(result.input.bytes)} → ${humanBytes(result.data.length)}  ${facePart}  models ${result.models.join(', ') || 'none'}  ${seconds.toFixed(2)} s`,
       );
-      for (const w of result.warnings) lines.push(`  ! ${w}`);
+      for (const w of [...(result.faces.notice ? [result.faces.notice] : []), ...result.warnings]) lines.push(`  ! ${w}`);
     } catch (err) {
       failed++;
       const reason = isPhotoEnhanceError(err) ? `${err.code}: ${err.message}` : err instanceof Error ? err.message : String(err);

@@ -1,5 +1,5 @@
 import { performance } from 'node:perf_hooks';
-import { ensureModel, getModelEntry } from '@photoenhance/models';
+import { ensureModel, getModelEntry, isModelError } from '@photoenhance/models';
 import { PhotoEnhanceError, throwIfAborted } from '../errors/errors.ts';
 import { detectFaces, loadRestorer, restoreFaces, type Restorer } from '../face/index.ts';
 import { checkOutputSize, DEFAULT_LIMITS, decodeImage, encodeImage, type ImageLimits, probeImage, resizePlanar } from '../image/index.ts';
@@ -85,11 +85,28 @@ export function upscaleModelFor(options: Pick<EnhanceOptions, 'quality' | 'upsca
   }
 }
 
+/** The models package has its own error type (it must not depend on core); give it the project's codes. */
+function asEngineError(err: unknown): unknown {
+  if (!isModelError(err)) return err;
+  if (err.code === 'MODEL_UNKNOWN') return new PhotoEnhanceError('INVALID_OPTIONS', err.message, { cause: err });
+  // A model that cannot be prepared now (registry unreachable) may be preparable later: retryable.
+  if (err.code === 'MODEL_NOT_READY') return new PhotoEnhanceError('MODEL_NOT_READY', err.message, { cause: err });
+  return new PhotoEnhanceError('MODEL_INVALID', err.message, { cause: err });
+}
+
+async function resolveModel(id: string, log?: EngineLogger): Promise<{ path: string }> {
+  try {
+    return await ensureModel(id, { log: (msg) => log?.info({ model: id }, msg) });
+  } catch (err) {
+    throw asEngineError(err);
+  }
+}
+
 export function createEngine(config: EngineConfig): Engine {
   const limits: ImageLimits = { ...DEFAULT_LIMITS, ...config.limits };
   const log = config.log;
   const registry: SessionRegistry = createSessionRegistry(config.runtime, {
-    resolveModel: (id) => ensureModel(id, { log: (msg) => log?.info({ model: id }, msg) }),
+    resolveModel: (id) => resolveModel(id, log),
     ...(log ? { log } : {}),
   });
   const restorers = new Map<string, Promise<Restorer | { missing: string }>>();
@@ -104,12 +121,16 @@ export function createEngine(config: EngineConfig): Engine {
         if (looksLikePath) {
           path = model;
         } else {
-          getModelEntry(model); // unknown ids are a client error, not a missing download
+          try {
+            getModelEntry(model); // unknown ids are a client error, not a missing download
+          } catch (err) {
+            throw asEngineError(err);
+          }
           try {
             path = (await ensureModel(model)).path;
           } catch (err) {
             // The models package's message already says how to install it.
-            return { missing: `Faces were detected but not restored: ${err instanceof Error ? err.message : String(err)}` };
+            return { missing: `Faces were detected but NOT restored: ${err instanceof Error ? err.message : String(err)}` };
           }
         }
         return loadRestorer(path, config.runtime);
@@ -197,7 +218,6 @@ export function createEngine(config: EngineConfig): Engine {
     if (detected.length > 0) {
       const restorer = await restorerFor(options.face.model);
       const usable = 'missing' in restorer ? undefined : restorer;
-      if (!usable && 'missing' in restorer) warnings.push(restorer.missing);
       const restored = await restoreFaces({
         original: decoded.rgb,
         upscaled: canvas,
@@ -210,6 +230,8 @@ export function createEngine(config: EngineConfig): Engine {
       });
       canvas = restored.image;
       Object.assign(faces, { ...restored.report, detected: faces.detected, skipped: [...faces.skipped, ...restored.report.skipped] });
+      // Say which model is missing and how to get it, rather than the stage's generic notice.
+      if ('missing' in restorer) faces.notice = restorer.missing;
       if (usable) models.push(options.face.model);
     }
     end();
@@ -232,6 +254,12 @@ export function createEngine(config: EngineConfig): Engine {
       options.output,
     );
     end();
+
+    // Known only once a session has loaded: say so when the preferred provider (e.g. cuda) fell back.
+    const requested = config.runtime.executionProviders[0] ?? 'cpu';
+    if (models.length > 0 && requested !== registry.activeProvider()) {
+      warnings.push(`Execution provider "${requested}" is not available here; ran on ${registry.activeProvider()}.`);
+    }
 
     return {
       data: encoded.data,
