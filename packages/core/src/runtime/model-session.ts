@@ -1,4 +1,4 @@
-import * as ort from 'onnxruntime-node';
+import type * as ort from 'onnxruntime-node';
 import { PhotoEnhanceError } from '../errors/errors.ts';
 
 export type Feeds = Record<string, ort.Tensor>;
@@ -40,7 +40,10 @@ export function wrapSession(id: string, session: ort.InferenceSession, provider:
             details: { model: id },
           });
         }
-        throw new PhotoEnhanceError('INTERNAL', `Model ${id} failed to run: ${message}`, { cause: err, details: { model: id } });
+        throw new PhotoEnhanceError('INTERNAL', `Model ${id} failed to run: ${message}`, {
+          cause: err,
+          details: { model: id },
+        });
       }
     },
   };

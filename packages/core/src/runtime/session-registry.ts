@@ -10,7 +10,10 @@ export interface RuntimeLogger {
   warn(obj: object, msg?: string): void;
 }
 
-export type CreateSession = (path: string, options: ort.InferenceSession.SessionOptions) => Promise<ort.InferenceSession>;
+export type CreateSession = (
+  path: string,
+  options: ort.InferenceSession.SessionOptions,
+) => Promise<ort.InferenceSession>;
 
 export interface SessionRegistryDeps {
   /** Model id → local file (downloading / preparing it if needed). */
@@ -44,14 +47,18 @@ const ELEMENT_ARRAYS = {
 
 export function createSessionRegistry(config: RuntimeConfig, deps: SessionRegistryDeps): SessionRegistry {
   const log = deps.log;
-  const createSession: CreateSession = deps.createSession ?? ((path, options) => ort.InferenceSession.create(path, options));
+  const createSession: CreateSession =
+    deps.createSession ?? ((path, options) => ort.InferenceSession.create(path, options));
   // onnxruntime-common silently drops providers this build lacks (dml/coreml on Linux) and would still
   // report them as requested, so drop them here, loudly, to keep activeProvider() truthful.
   const supported = new Set(deps.supportedProviders ?? ort.listSupportedBackends().map((b) => b.name));
   const requested = config.executionProviders.length > 0 ? config.executionProviders : ['cpu'];
   const missing = requested.filter((p) => p !== 'cpu' && !supported.has(p));
   if (missing.length > 0) {
-    log?.warn({ providers: missing, supported: [...supported] }, `execution provider(s) ${missing.join(',')} not in this onnxruntime build; ignoring`);
+    log?.warn(
+      { providers: missing, supported: [...supported] },
+      `execution provider(s) ${missing.join(',')} not in this onnxruntime build; ignoring`,
+    );
   }
   const chain = providerFallbackChain(requested.filter((p) => !missing.includes(p)));
   /** Index into `chain` of the first list worth trying; moves forward when a provider fails to load. */
@@ -106,10 +113,14 @@ export function createSessionRegistry(config: RuntimeConfig, deps: SessionRegist
       ({ path } = await deps.resolveModel(id));
     } catch (err) {
       if (isPhotoEnhanceError(err)) throw err;
-      throw new PhotoEnhanceError('MODEL_NOT_READY', `Model ${id} is not available: ${err instanceof Error ? err.message : String(err)}`, {
-        cause: err,
-        details: { model: id },
-      });
+      throw new PhotoEnhanceError(
+        'MODEL_NOT_READY',
+        `Model ${id} is not available: ${err instanceof Error ? err.message : String(err)}`,
+        {
+          cause: err,
+          details: { model: id },
+        },
+      );
     }
     if (earlier) await earlier.catch(() => undefined);
     return createWithFallback(id, path);
@@ -142,10 +153,13 @@ export function createSessionRegistry(config: RuntimeConfig, deps: SessionRegist
       const meta = model.inputMetadata[index];
       const type = meta?.isTensor ? meta.type : 'float32';
       // Inputs after the first (e.g. a fidelity weight) need fully known shapes to be warmed.
-      const dims = index === 0 ? inputDims : meta?.isTensor ? meta.shape.map((d) => (typeof d === 'number' ? d : 1)) : [1];
+      const dims =
+        index === 0 ? inputDims : meta?.isTensor ? meta.shape.map((d) => (typeof d === 'number' ? d : 1)) : [1];
       const ArrayType = ELEMENT_ARRAYS[type as keyof typeof ELEMENT_ARRAYS];
       if (!ArrayType) {
-        throw new PhotoEnhanceError('MODEL_INVALID', `Model ${id}: cannot warm up input "${name}" of type ${type}`, { details: { model: id } });
+        throw new PhotoEnhanceError('MODEL_INVALID', `Model ${id}: cannot warm up input "${name}" of type ${type}`, {
+          details: { model: id },
+        });
       }
       const size = dims.reduce((a, b) => a * b, 1);
       feeds[name] = new ort.Tensor(type as 'float32', new ArrayType(size) as Float32Array, dims);

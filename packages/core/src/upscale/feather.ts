@@ -15,7 +15,13 @@ export interface AxisWeights {
  * Weights along one axis for a core [coreStart, coreStart + coreSize) (input px) with feather
  * half-widths before/after, at the given scale. Ramp position is measured at output pixel centres.
  */
-export function featherWeights(coreStart: number, coreSize: number, featherBefore: number, featherAfter: number, scale: number): AxisWeights {
+export function featherWeights(
+  coreStart: number,
+  coreSize: number,
+  featherBefore: number,
+  featherAfter: number,
+  scale: number,
+): AxisWeights {
   const edgeBefore = coreStart * scale;
   const edgeAfter = (coreStart + coreSize) * scale;
   const bandBefore = featherBefore * scale;
@@ -25,8 +31,10 @@ export function featherWeights(coreStart: number, coreSize: number, featherBefor
   const weights = new Float32Array(end - start);
   for (let i = 0; i < weights.length; i++) {
     const centre = start + i + 0.5;
-    const rising = bandBefore > 0 ? ramp((centre - (edgeBefore - bandBefore)) / (2 * bandBefore)) : centre >= edgeBefore ? 1 : 0;
-    const falling = bandAfter > 0 ? ramp(((edgeAfter + bandAfter) - centre) / (2 * bandAfter)) : centre <= edgeAfter ? 1 : 0;
+    const rising =
+      bandBefore > 0 ? ramp((centre - (edgeBefore - bandBefore)) / (2 * bandBefore)) : centre >= edgeBefore ? 1 : 0;
+    const falling =
+      bandAfter > 0 ? ramp((edgeAfter + bandAfter - centre) / (2 * bandAfter)) : centre <= edgeAfter ? 1 : 0;
     weights[i] = Math.min(rising, falling);
   }
   return { start, weights };

@@ -50,7 +50,8 @@ export interface AxisPlan {
 /** One axis of the plan; tileSize <= 0 means a single span covering the whole length. */
 export function planAxis(length: number, tileSize: number, tilePad: number): AxisPlan {
   if (!Number.isInteger(length) || length < 1) throw new RangeError(`length must be a positive integer, got ${length}`);
-  if (!Number.isInteger(tilePad) || tilePad < 0) throw new RangeError(`tilePad must be a non-negative integer, got ${tilePad}`);
+  if (!Number.isInteger(tilePad) || tilePad < 0)
+    throw new RangeError(`tilePad must be a non-negative integer, got ${tilePad}`);
   const count = tileSize > 0 ? Math.min(length, Math.ceil(length / tileSize)) : 1;
   const base = Math.floor(length / count);
   const larger = length % count; // the first `larger` cores get one extra pixel
@@ -106,7 +107,12 @@ export function planTiles(width: number, height: number, tileSize: number, tileP
  * pixels, else square tiles of that area (windows add the pad around them); an explicit tile size is
  * taken as given. Returns 0 for "one tile".
  */
-export function resolveTileSize(width: number, height: number, tileSize: number, maxTilePixels = DEFAULT_MAX_TILE_PIXELS): number {
+export function resolveTileSize(
+  width: number,
+  height: number,
+  tileSize: number,
+  maxTilePixels = DEFAULT_MAX_TILE_PIXELS,
+): number {
   if (tileSize > 0) return tileSize >= width && tileSize >= height ? 0 : tileSize;
   if (width * height <= maxTilePixels) return 0;
   return Math.max(1, Math.floor(Math.sqrt(maxTilePixels)));

@@ -27,12 +27,21 @@ const CHANNELS = 3;
  * cross-fades the tiles into one output clamped to [0, 1]. Memory stays bounded by the tile size:
  * only one batch of windows and its output exist besides the result.
  */
-export async function upscaleImage(session: ModelSession, image: PlanarImage, scale: number, opts: UpscaleOptions): Promise<PlanarImage> {
+export async function upscaleImage(
+  session: ModelSession,
+  image: PlanarImage,
+  scale: number,
+  opts: UpscaleOptions,
+): Promise<PlanarImage> {
   const { width, height } = image;
   if (image.channels !== CHANNELS || image.data.length !== width * height * CHANNELS || width < 1 || height < 1) {
-    throw new PhotoEnhanceError('INVALID_INPUT', `Upscaler needs a non-empty 3-plane image, got ${width}×${height}×${image.channels}`);
+    throw new PhotoEnhanceError(
+      'INVALID_INPUT',
+      `Upscaler needs a non-empty 3-plane image, got ${width}×${height}×${image.channels}`,
+    );
   }
-  if (!Number.isInteger(scale) || scale < 1) throw new PhotoEnhanceError('INVALID_OPTIONS', `Model scale must be a positive integer, got ${scale}`);
+  if (!Number.isInteger(scale) || scale < 1)
+    throw new PhotoEnhanceError('INVALID_OPTIONS', `Model scale must be a positive integer, got ${scale}`);
   const { signal, onProgress } = opts;
   throwIfAborted(signal);
 
@@ -42,7 +51,10 @@ export async function upscaleImage(session: ModelSession, image: PlanarImage, sc
   const first = tiles[0] as Tile;
   const windowWidth = first.windowWidth;
   const windowHeight = first.windowHeight;
-  const batch = Math.max(1, Math.min(opts.batchTiles ?? 1, tiles.length, fixedBatch(session) ?? Number.POSITIVE_INFINITY));
+  const batch = Math.max(
+    1,
+    Math.min(opts.batchTiles ?? 1, tiles.length, fixedBatch(session) ?? Number.POSITIVE_INFINITY),
+  );
 
   const outWidth = width * scale;
   const outHeight = height * scale;
@@ -60,7 +72,9 @@ export async function upscaleImage(session: ModelSession, image: PlanarImage, sc
     group.forEach((tile, b) => {
       copyWindow(image, tile.windowX, tile.windowY, windowWidth, windowHeight, feed, b * windowSize);
     });
-    const result = await session.run({ [inputName]: new ort.Tensor('float32', feed, [group.length, CHANNELS, windowHeight, windowWidth]) });
+    const result = await session.run({
+      [inputName]: new ort.Tensor('float32', feed, [group.length, CHANNELS, windowHeight, windowWidth]),
+    });
     const tensor = result[outputName];
     const expected = [group.length, CHANNELS, windowHeight * scale, windowWidth * scale];
     if (!tensor || tensor.type !== 'float32' || tensor.dims.join() !== expected.join()) {
@@ -91,7 +105,15 @@ function fixedBatch(session: ModelSession): number | undefined {
  * Adds one tile's output, clamped to [0, 1] and weighted by its feather ramps, to `out`. Weights of
  * overlapping tiles sum to 1, so accumulating is all the blending needs.
  */
-export function blendTile(out: Float32Array, outWidth: number, outHeight: number, tileOut: Float32Array, tileOffset: number, tile: Tile, scale: number): void {
+export function blendTile(
+  out: Float32Array,
+  outWidth: number,
+  outHeight: number,
+  tileOut: Float32Array,
+  tileOffset: number,
+  tile: Tile,
+  scale: number,
+): void {
   const columns = featherWeights(tile.x, tile.width, tile.featherLeft, tile.featherRight, scale);
   const rows = featherWeights(tile.y, tile.height, tile.featherTop, tile.featherBottom, scale);
   const tileOutWidth = tile.windowWidth * scale;
@@ -129,7 +151,16 @@ export function blendTile(out: Float32Array, outWidth: number, outHeight: number
 }
 
 /** out[outRow + j] += wy · cw[j] · clamp(tileOut[tileRow + j]) for j in [from, to). */
-function accumulate(out: Float32Array, outRow: number, tileOut: Float32Array, tileRow: number, cw: Float32Array, wy: number, from: number, to: number): void {
+function accumulate(
+  out: Float32Array,
+  outRow: number,
+  tileOut: Float32Array,
+  tileRow: number,
+  cw: Float32Array,
+  wy: number,
+  from: number,
+  to: number,
+): void {
   for (let j = from; j < to; j++) {
     const w = wy * (cw[j] as number);
     if (w === 0) continue;

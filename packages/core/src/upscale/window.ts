@@ -17,7 +17,15 @@ export function reflectIndex(i: number, length: number): number {
  * `offset` (planar, plane after plane), reflect padding what lies outside the image. Rows inside the
  * image are copied as one block; only the padded columns are gathered one by one.
  */
-export function copyWindow(image: PlanarImage, x: number, y: number, width: number, height: number, target: Float32Array, offset: number): void {
+export function copyWindow(
+  image: PlanarImage,
+  x: number,
+  y: number,
+  width: number,
+  height: number,
+  target: Float32Array,
+  offset: number,
+): void {
   const { width: imageWidth, height: imageHeight, channels, data } = image;
   const columns = new Int32Array(width);
   for (let j = 0; j < width; j++) columns[j] = reflectIndex(x + j, imageWidth);

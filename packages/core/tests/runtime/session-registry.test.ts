@@ -66,7 +66,11 @@ describe('parseExecutionProviders', () => {
   });
 
   it('builds the fallback chain down to CPU, ignoring what follows cpu', () => {
-    expect(providerFallbackChain(['tensorrt', 'cuda', 'cpu'])).toEqual([['tensorrt', 'cuda', 'cpu'], ['cuda', 'cpu'], ['cpu']]);
+    expect(providerFallbackChain(['tensorrt', 'cuda', 'cpu'])).toEqual([
+      ['tensorrt', 'cuda', 'cpu'],
+      ['cuda', 'cpu'],
+      ['cpu'],
+    ]);
     expect(providerFallbackChain(['cuda'])).toEqual([['cuda', 'cpu'], ['cpu']]);
     expect(providerFallbackChain(['cpu', 'cuda'])).toEqual([['cpu']]);
   });
@@ -111,7 +115,10 @@ describe('createSessionRegistry', () => {
     const createSession: CreateSession = (path, options) => {
       const providers = (options.executionProviders ?? []) as string[];
       tried.push(providers);
-      if (providers[0] === 'cuda') return Promise.reject(new Error('OrtSessionOptionsAppendExecutionProvider_Cuda: Failed to load shared library'));
+      if (providers[0] === 'cuda')
+        return Promise.reject(
+          new Error('OrtSessionOptionsAppendExecutionProvider_Cuda: Failed to load shared library'),
+        );
       return ort.InferenceSession.create(path, options);
     };
     const registry = createSessionRegistry(
@@ -133,7 +140,8 @@ describe('createSessionRegistry', () => {
 
   it('does not blame a working provider for a broken model file (MODEL_INVALID)', async () => {
     // "cuda" here really loads (on CPU) so only the model can be at fault.
-    const createSession: CreateSession = (path, options) => ort.InferenceSession.create(path, { ...options, executionProviders: ['cpu'] });
+    const createSession: CreateSession = (path, options) =>
+      ort.InferenceSession.create(path, { ...options, executionProviders: ['cpu'] });
     const registry = createSessionRegistry(
       { executionProviders: ['cuda', 'cpu'] },
       { resolveModel: resolver(), createSession, supportedProviders: ['cpu', 'cuda'] },
@@ -148,7 +156,10 @@ describe('createSessionRegistry', () => {
 
   it('ignores, with a warning, providers this onnxruntime build does not have', async () => {
     const log = recordingLogger();
-    const registry = createSessionRegistry({ executionProviders: ['coreml', 'cpu'] }, { resolveModel: resolver(), supportedProviders: ['cpu'], log });
+    const registry = createSessionRegistry(
+      { executionProviders: ['coreml', 'cpu'] },
+      { resolveModel: resolver(), supportedProviders: ['cpu'], log },
+    );
     expect(log.warnings).toEqual([expect.stringContaining('coreml')]);
     expect(registry.activeProvider()).toBe('cpu');
     expect((await registry.get('double')).provider).toBe('cpu');
@@ -156,10 +167,17 @@ describe('createSessionRegistry', () => {
   });
 
   it('really falls back from cuda on a machine without the CUDA provider libraries', async () => {
-    const bindingDir = dirname(createRequire(import.meta.url).resolve(`onnxruntime-node/bin/napi-v6/${process.platform}/${process.arch}/onnxruntime_binding.node`));
+    const bindingDir = dirname(
+      createRequire(import.meta.url).resolve(
+        `onnxruntime-node/bin/napi-v6/${process.platform}/${process.arch}/onnxruntime_binding.node`,
+      ),
+    );
     const cudaInstalled = existsSync(join(bindingDir, 'libonnxruntime_providers_cuda.so'));
     const log = recordingLogger();
-    const registry = createSessionRegistry({ executionProviders: parseExecutionProviders('cuda,cpu') }, { resolveModel: resolver(), log });
+    const registry = createSessionRegistry(
+      { executionProviders: parseExecutionProviders('cuda,cpu') },
+      { resolveModel: resolver(), log },
+    );
     const model = await registry.get('double');
     expect(await runDouble(model.session)).toEqual([2, 4, 6]);
     expect(registry.activeProvider()).toBe(cudaInstalled ? 'cuda' : 'cpu');
@@ -193,7 +211,10 @@ describe('createSessionRegistry', () => {
     const registry = createSessionRegistry({ executionProviders: ['cpu'] }, { resolveModel: resolver(), log });
     await registry.warmUp('fixed8', [1, 3, 8, 8]);
     expect(log.infos).toContain('model warmed up');
-    await expect(registry.warmUp('fixed8', [1, 3, 9, 9])).rejects.toMatchObject({ code: 'INTERNAL', message: expect.stringContaining('fixed8') });
+    await expect(registry.warmUp('fixed8', [1, 3, 9, 9])).rejects.toMatchObject({
+      code: 'INTERNAL',
+      message: expect.stringContaining('fixed8'),
+    });
     await registry.close();
   });
 

@@ -87,12 +87,20 @@ export function smoothImage(width: number, height: number, seed = 7): PlanarImag
 
 /** The model run once on the bare image (no tiling, no reflect padding): the reference. */
 export async function bareRun(session: ModelSession, image: PlanarImage): Promise<Float32Array> {
-  const out = await session.run({ [session.inputNames[0]!]: new ort.Tensor('float32', image.data, [1, 3, image.height, image.width]) });
+  const out = await session.run({
+    [session.inputNames[0]!]: new ort.Tensor('float32', image.data, [1, 3, image.height, image.width]),
+  });
   return Float32Array.from(out[session.outputNames[0]!]!.data as Float32Array, (v) => Math.min(1, Math.max(0, v)));
 }
 
 /** Largest |a − b| over the pixels at least `margin` output px away from the image border. */
-export function interiorMaxDiff(a: Float32Array, b: Float32Array, width: number, height: number, margin: number): number {
+export function interiorMaxDiff(
+  a: Float32Array,
+  b: Float32Array,
+  width: number,
+  height: number,
+  margin: number,
+): number {
   let max = 0;
   for (let c = 0; c < 3; c++)
     for (let y = margin; y < height - margin; y++)
@@ -132,6 +140,8 @@ export function transpose(image: PlanarImage): PlanarImage {
   const { width, height, data } = image;
   const out = new Float32Array(data.length);
   for (let c = 0; c < 3; c++)
-    for (let y = 0; y < height; y++) for (let x = 0; x < width; x++) out[c * width * height + x * height + y] = data[c * width * height + y * width + x]!;
+    for (let y = 0; y < height; y++)
+      for (let x = 0; x < width; x++)
+        out[c * width * height + x * height + y] = data[c * width * height + y * width + x]!;
   return { width: height, height: width, channels: 3, data: out };
 }

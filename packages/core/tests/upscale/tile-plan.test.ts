@@ -51,7 +51,9 @@ describe('planTiles', () => {
     expect([b!.featherBefore, b!.featherAfter]).toEqual([5, 5]);
     expect([c!.featherBefore, c!.featherAfter]).toEqual([5, 0]);
     expect(planAxis(12, 4, 10).spans[1]!.featherBefore).toBe(2);
-    expect(planAxis(50, 0, 10).spans).toEqual([{ start: 0, size: 50, windowStart: -10, featherBefore: 0, featherAfter: 0 }]);
+    expect(planAxis(50, 0, 10).spans).toEqual([
+      { start: 0, size: 50, windowStart: -10, featherBefore: 0, featherAfter: 0 },
+    ]);
   });
 
   it('rejects sizes that make no image', () => {

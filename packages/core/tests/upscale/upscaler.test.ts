@@ -24,13 +24,28 @@ function reflectPadded(image: PlanarImage, pad: number): PlanarImage {
     for (let y = 0; y < height; y++)
       for (let x = 0; x < width; x++)
         data[c * width * height + y * width + x] =
-          image.data[c * image.width * image.height + mirror(y - pad, image.height) * image.width + mirror(x - pad, image.width)]!;
+          image.data[
+            c * image.width * image.height + mirror(y - pad, image.height) * image.width + mirror(x - pad, image.width)
+          ]!;
   return { width, height, channels: 3, data };
 }
 
-function crop(data: Float32Array, width: number, height: number, x: number, y: number, w: number, h: number): Float32Array {
+function crop(
+  data: Float32Array,
+  width: number,
+  height: number,
+  x: number,
+  y: number,
+  w: number,
+  h: number,
+): Float32Array {
   const out = new Float32Array(w * h * 3);
-  for (let c = 0; c < 3; c++) for (let r = 0; r < h; r++) out.set(data.subarray(c * width * height + (y + r) * width + x, c * width * height + (y + r) * width + x + w), (c * h + r) * w);
+  for (let c = 0; c < 3; c++)
+    for (let r = 0; r < h; r++)
+      out.set(
+        data.subarray(c * width * height + (y + r) * width + x, c * width * height + (y + r) * width + x + w),
+        (c * h + r) * w,
+      );
   return out;
 }
 
@@ -59,7 +74,15 @@ describe('upscaleImage with a ×4 nearest + 3×3 conv model', () => {
     const tiled = await upscaleImage(model, image, SCALE, { tileSize: tile, tilePad: pad });
     expect([tiled.width, tiled.height, tiled.channels]).toEqual([w * SCALE, h * SCALE, 3]);
     const padded = reflectPadded(image, pad);
-    const reference = crop(await bareRun(model, padded), padded.width * SCALE, padded.height * SCALE, pad * SCALE, pad * SCALE, w * SCALE, h * SCALE);
+    const reference = crop(
+      await bareRun(model, padded),
+      padded.width * SCALE,
+      padded.height * SCALE,
+      pad * SCALE,
+      pad * SCALE,
+      w * SCALE,
+      h * SCALE,
+    );
     // pad 10 ≫ the model's 3-pixel receptive field: tiles see everything they need.
     expect(maxDiff(tiled.data, reference)).toBeLessThan(1e-5);
   });
@@ -77,7 +100,12 @@ describe('upscaleImage with a ×4 nearest + 3×3 conv model', () => {
     const image = smoothImage(70, 50);
     const whole = await upscaleImage(model, image, SCALE, { tileSize: 0, tilePad: 10 });
     const progress: number[] = [];
-    const capped = await upscaleImage(model, image, SCALE, { tileSize: 0, tilePad: 10, maxTilePixels: 32 * 32, onProgress: (_d, t) => progress.push(t) });
+    const capped = await upscaleImage(model, image, SCALE, {
+      tileSize: 0,
+      tilePad: 10,
+      maxTilePixels: 32 * 32,
+      onProgress: (_d, t) => progress.push(t),
+    });
     expect(progress[0]).toBe(planTiles(70, 50, 32, 10).length);
     expect(maxDiff(whole.data, capped.data)).toBeLessThan(1e-5);
   });
@@ -130,7 +158,12 @@ describe('batching, progress and cancellation', () => {
     const image = smoothImage(48, 44);
     const runs: number[] = [];
     const one = await upscaleImage(model, image, SCALE, { tileSize: 16, tilePad: 6 });
-    const batched = await upscaleImage(model, image, SCALE, { tileSize: 16, tilePad: 6, batchTiles: 4, onProgress: (d) => runs.push(d) });
+    const batched = await upscaleImage(model, image, SCALE, {
+      tileSize: 16,
+      tilePad: 6,
+      batchTiles: 4,
+      onProgress: (d) => runs.push(d),
+    });
     expect(maxDiff(one.data, batched.data)).toBeLessThan(1e-5);
     expect(runs).toEqual([4, 8, 9]); // 3×3 tiles in batches of 4
   });
@@ -138,13 +171,22 @@ describe('batching, progress and cancellation', () => {
   it('falls back to one tile per run for a model with a fixed batch of 1', async () => {
     const fixed = await testSession({ inputConvs: 2, fixedBatch: 1 });
     const runs: number[] = [];
-    await upscaleImage(fixed, smoothImage(30, 30), SCALE, { tileSize: 16, tilePad: 4, batchTiles: 4, onProgress: (d) => runs.push(d) });
+    await upscaleImage(fixed, smoothImage(30, 30), SCALE, {
+      tileSize: 16,
+      tilePad: 4,
+      batchTiles: 4,
+      onProgress: (d) => runs.push(d),
+    });
     expect(runs).toEqual([1, 2, 3, 4]);
   });
 
   it('reports progress per tile, monotonic, ending at the total', async () => {
     const events: [number, number][] = [];
-    await upscaleImage(model, smoothImage(37, 53), SCALE, { tileSize: 16, tilePad: 10, onProgress: (d, t) => events.push([d, t]) });
+    await upscaleImage(model, smoothImage(37, 53), SCALE, {
+      tileSize: 16,
+      tilePad: 10,
+      onProgress: (d, t) => events.push([d, t]),
+    });
     const total = planTiles(37, 53, 16, 10).length;
     expect(events.length).toBe(total);
     events.forEach(([done, t], i) => {
@@ -172,7 +214,9 @@ describe('batching, progress and cancellation', () => {
   it('refuses an already-aborted signal before any run', async () => {
     let runs = 0;
     const signal = AbortSignal.abort();
-    await expect(upscaleImage(model, smoothImage(16, 16), SCALE, { tileSize: 8, tilePad: 2, signal, onProgress: () => runs++ })).rejects.toBeInstanceOf(PhotoEnhanceError);
+    await expect(
+      upscaleImage(model, smoothImage(16, 16), SCALE, { tileSize: 8, tilePad: 2, signal, onProgress: () => runs++ }),
+    ).rejects.toBeInstanceOf(PhotoEnhanceError);
     expect(runs).toBe(0);
   });
 });
@@ -180,12 +224,17 @@ describe('batching, progress and cancellation', () => {
 describe('contract errors', () => {
   it('names a model whose output is not ×scale (MODEL_INVALID)', async () => {
     const x2 = await testSession({ scale: 2 }, 'x2-model');
-    await expect(upscaleImage(x2, smoothImage(16, 16), SCALE, { tileSize: 0, tilePad: 2 })).rejects.toMatchObject({ code: 'MODEL_INVALID', message: expect.stringContaining('x2-model') });
+    await expect(upscaleImage(x2, smoothImage(16, 16), SCALE, { tileSize: 0, tilePad: 2 })).rejects.toMatchObject({
+      code: 'MODEL_INVALID',
+      message: expect.stringContaining('x2-model'),
+    });
   });
 
   it('rejects an image that is not 3 planes (INVALID_INPUT)', async () => {
     const model = await testSession();
     const grey = { width: 8, height: 8, channels: 1, data: new Float32Array(64) };
-    await expect(upscaleImage(model, grey, SCALE, { tileSize: 0, tilePad: 2 })).rejects.toMatchObject({ code: 'INVALID_INPUT' });
+    await expect(upscaleImage(model, grey, SCALE, { tileSize: 0, tilePad: 2 })).rejects.toMatchObject({
+      code: 'INVALID_INPUT',
+    });
   });
 });

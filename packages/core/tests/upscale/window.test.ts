@@ -12,7 +12,7 @@ function naiveReflect(i: number, n: number): number {
 
 function image(width: number, height: number): PlanarImage {
   const data = new Float32Array(width * height * 3);
-  for (let i = 0; i < data.length; i++) data[i] = (i * 7919) % 1000 / 1000;
+  for (let i = 0; i < data.length; i++) data[i] = ((i * 7919) % 1000) / 1000;
   return { width, height, channels: 3, data };
 }
 
