@@ -1,0 +1,92 @@
+import { execFile } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import sharp from 'sharp';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+const BIN = fileURLToPath(new URL('../bin/photoenhance.js', import.meta.url));
+const run = promisify(execFile);
+
+interface Outcome {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+async function cli(args: string[], node = process.execPath): Promise<Outcome> {
+  try {
+    const { stdout, stderr } = await run(node, [BIN, ...args], { env: { ...process.env, ORT_PROVIDERS: 'cpu' }, timeout: 120_000 });
+    return { code: 0, stdout, stderr };
+  } catch (err) {
+    const e = err as { code?: number; stdout?: string; stderr?: string };
+    return { code: typeof e.code === 'number' ? e.code : -1, stdout: e.stdout ?? '', stderr: e.stderr ?? '' };
+  }
+}
+
+let dir: string;
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'cli-test-'));
+  const pixels = Buffer.alloc(20 * 14 * 3, 0).map((_, i) => (i * 29) % 256);
+  await sharp(pixels, { raw: { width: 20, height: 14, channels: 3 } }).jpeg().toFile(join(dir, 'a.jpg'));
+  await sharp(pixels, { raw: { width: 20, height: 14, channels: 3 } }).png().toFile(join(dir, 'b.png'));
+  await writeFile(join(dir, 'broken.jpg'), 'this is text, not a JPEG');
+});
+afterAll(() => rm(dir, { recursive: true, force: true }));
+
+describe('photoenhance CLI', () => {
+  it('enhances one file to the named output, in the format of its extension', async () => {
+    const out = join(dir, 'single', 'a_4x.png');
+    await mkdir(join(dir, 'single'));
+    const r = await cli(['enhance', join(dir, 'a.jpg'), '-o', out, '--scale', '4', '--quality', 'fast', '--no-face']);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/20×14 → 80×56/);
+    const meta = await sharp(out).metadata();
+    expect([meta.format, meta.width, meta.height]).toEqual(['png', 80, 56]);
+  });
+
+  it('processes a glob into a directory and exits 1 naming each failure', async () => {
+    const out = join(dir, 'out');
+    const r = await cli(['enhance', join(dir, '*.{jpg,png}'), '-o', `${out}/`, '--scale', '2', '--quality', 'fast', '--no-face']);
+    expect(r.code).toBe(1);
+    expect(r.stdout).toMatch(/✖ broken\.jpg: UNSUPPORTED_FORMAT/);
+    expect(r.stdout).toMatch(/2 of 3 file\(s\) enhanced, 1 failed/);
+    expect((await sharp(join(out, 'a_enhanced.jpg')).metadata()).width).toBe(40);
+    expect((await sharp(join(out, 'b_enhanced.png')).metadata()).width).toBe(40);
+  });
+
+  it('rejects bad arguments with a message and a non-zero exit', async () => {
+    const noOutput = await cli(['enhance', join(dir, 'a.jpg')]);
+    expect(noOutput.code).not.toBe(0);
+    expect(noOutput.stderr).toMatch(/--output/);
+    const badScale = await cli(['enhance', join(dir, 'a.jpg'), '-o', join(dir, 'x.png'), '--scale', '20']);
+    expect(badScale.code).not.toBe(0);
+    expect(badScale.stderr).toMatch(/scale.*1 to 16/s);
+    const missing = await cli(['enhance', join(dir, 'nope.jpg'), '-o', join(dir, 'x.png')]);
+    expect(missing.code).toBe(1);
+    expect(missing.stdout).toMatch(/nope\.jpg: file not found/);
+  });
+
+  it('lists models and their readiness', async () => {
+    const r = await cli(['models']);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/ready\s+realesrgan-x4fast/);
+    expect(r.stdout).toMatch(/missing\s+gfpgan-1\.4/);
+  });
+
+  // CI and many servers still have an old system Node: the bin must re-run itself on the bundled Node 24.
+  it.runIf(existsSync('/usr/bin/node'))('works when started by an older system Node', async () => {
+    const r = await cli(['models'], '/usr/bin/node');
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/realesrgan-x4fast/);
+  });
+
+  it('documents itself', async () => {
+    const r = await cli(['enhance', '--help']);
+    expect(r.code).toBe(0);
+    for (const flag of ['--scale', '--quality', '--tile', '--format', '--no-face', '--model', '--face-model']) expect(r.stdout).toContain(flag);
+  });
+});
