@@ -3,3 +3,6 @@ export * from './ids.ts';
 export * from './job.ts';
 export * from './task.ts';
 export * from './worker.ts';
+export * from './batch.ts';
+export * from './events.ts';
+export * from './upload.ts';

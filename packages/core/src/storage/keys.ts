@@ -55,6 +55,8 @@ export const keys = {
   output: (taskId: string, inputName: string, ext: string) =>
     `outputs/${parseId(taskId)}/${outputFilename(inputName, ext)}`,
   batchRecord: (batchId: string) => `batches/${parseId(batchId, 'batch_id')}.json`,
+  /** Pending direct upload (URL handed out, task not started yet). */
+  uploadRecord: (taskId: string) => `uploads/${parseId(taskId)}.json`,
   workerRecord: (workerId: string) => {
     if (!/^[A-Za-z0-9._-]{1,128}$/.test(workerId)) throw new TypeError('worker id must match [A-Za-z0-9._-]{1,128}');
     return `workers/${workerId}.json`;

@@ -1,0 +1,22 @@
+import { z } from 'zod';
+import { TaskStatusSchema } from './task.ts';
+
+/**
+ * Server-Sent Events of GET /api/v1/tasks/{task_id}/events and GET /api/v1/batch/events/{batch_task_id}.
+ * `progress` while unfinished; then one terminal event (`completed`, `failed` or `cancelled`) whose data is
+ * the same body as the status route, and the stream closes. Event ids grow monotonically (milliseconds of
+ * the state's last update), so a reconnect with Last-Event-ID only gets newer states.
+ */
+export const TASK_EVENT_TYPES = ['progress', 'completed', 'failed', 'cancelled'] as const;
+export type TaskEventType = (typeof TASK_EVENT_TYPES)[number];
+
+/** Data of a task `progress` event. */
+export const TaskProgressEventSchema = z.object({
+  task_id: z.string(),
+  status: TaskStatusSchema,
+  stage: z.string(),
+  progress: z.number().min(0).max(100),
+  message: z.string(),
+  updated_at: z.string(),
+});
+export type TaskProgressEvent = z.infer<typeof TaskProgressEventSchema>;

@@ -1,0 +1,260 @@
+import {
+  type BatchAccepted,
+  type BatchRecordInput,
+  BatchRecordSchema,
+  type BatchRejection,
+  isPhotoEnhanceError,
+  isTerminalStatus,
+  keys,
+  newId,
+  PhotoEnhanceError,
+  type TaskRecordInput,
+} from '@photoenhance/core';
+import { Hono } from 'hono';
+import { bodyLimit } from 'hono/body-limit';
+import { stream } from 'hono/streaming';
+import type { AppDeps, AppEnv } from '../../http/env.ts';
+import { taskUrls } from '../../http/urls.ts';
+import { queuedTaskRecord } from '../../upload/task-record.ts';
+import { parseEnhanceFields, type ValidatedUpload, validateUpload } from '../../upload/validate-upload.ts';
+import { createBatchZip, type ZipItem } from './batch-zip.ts';
+import { presentBatch, readBatchState } from './batch-state.ts';
+import { mapLimit } from './map-limit.ts';
+import { batchUrls } from './urls.ts';
+import { uniqueNames } from './zip-names.ts';
+
+/** Multipart field names that carry the batch's files (browsers send `files` or `files[]`; `file` repeated works too). */
+const FILE_FIELDS = new Set(['files', 'files[]', 'file']);
+/** S3 writes / SQS sends in flight while a batch is stored. */
+const WRITE_CONCURRENCY = 4;
+
+interface AcceptedFile {
+  index: number;
+  taskId: string;
+  upload: ValidatedUpload;
+}
+
+/**
+ * POST /api/v1/enhance/batch, GET /api/v1/batch/status/{id}, GET /api/v1/batch/download/{id}.
+ * A batch is a list of ordinary tasks (one SQS message each, so every worker takes a share) plus a batch
+ * record naming them; its state is always computed from the tasks' own records.
+ */
+export function batchRoutes(deps: AppDeps): Hono<AppEnv> {
+  const { storage, queue, config, metrics } = deps;
+  const app = new Hono<AppEnv>();
+
+  app.post(
+    '/api/v1/enhance/batch',
+    bodyLimit({
+      maxSize: config.BATCH_MAX_BYTES,
+      onError: () => {
+        throw new PhotoEnhanceError('FILE_TOO_LARGE', `The batch is larger than the limit of ${config.BATCH_MAX_BYTES} bytes`, {
+          details: { maxBatchBytes: config.BATCH_MAX_BYTES },
+        });
+      },
+    }),
+    async (c) => {
+      const log = c.get('logger');
+      const contentType = c.req.header('content-type') ?? '';
+      if (!contentType.toLowerCase().startsWith('multipart/form-data')) {
+        throw new PhotoEnhanceError('INVALID_INPUT', 'Send multipart/form-data with the images in the field "files"', {
+          details: { field: 'files' },
+        });
+      }
+      let form: FormData;
+      try {
+        form = await c.req.formData();
+      } catch (cause) {
+        if (cause instanceof PhotoEnhanceError) throw cause;
+        throw new PhotoEnhanceError('INVALID_INPUT', 'The multipart body could not be read', { cause });
+      }
+      const files: File[] = [];
+      const fields: Record<string, unknown> = {};
+      for (const [name, value] of form.entries()) {
+        if (FILE_FIELDS.has(name)) {
+          if (value instanceof File) files.push(value);
+        } else fields[name] = value;
+      }
+      // Shared options first: a bad option refuses the whole batch, before any file is looked at.
+      parseEnhanceFields(fields);
+      if (files.length === 0) {
+        throw new PhotoEnhanceError('INVALID_INPUT', 'Send one or more images in the multipart field "files"', {
+          details: { field: 'files' },
+        });
+      }
+      if (files.length > config.BATCH_MAX_FILES) {
+        throw new PhotoEnhanceError(
+          'INVALID_INPUT',
+          `A batch holds at most ${config.BATCH_MAX_FILES} files; ${files.length} were sent`,
+          { details: { files: files.length, maxFiles: config.BATCH_MAX_FILES } },
+        );
+      }
+
+      // Every file is checked like a single upload; refused files are reported, the others still run.
+      const accepted: AcceptedFile[] = [];
+      const rejected: BatchRejection[] = [];
+      for (const [index, file] of files.entries()) {
+        try {
+          const upload = await validateUpload(
+            { ...fields, file },
+            {
+              maxFileBytes: config.MAX_UPLOAD_BYTES,
+              maxInputPixels: config.MAX_INPUT_PIXELS,
+              maxOutputPixels: config.MAX_OUTPUT_PIXELS,
+            },
+          );
+          accepted.push({ index, taskId: newId(), upload });
+        } catch (err) {
+          if (!isPhotoEnhanceError(err)) throw err;
+          metrics?.uploadsRejected.inc({ code: err.code });
+          rejected.push({ index, filename: file.name || `file ${index + 1}`, error: { code: err.code, message: err.message } });
+        }
+      }
+      if (accepted.length === 0) {
+        const first = rejected[0]?.error;
+        throw new PhotoEnhanceError(
+          first?.code ?? 'INVALID_INPUT',
+          `No file of the batch was accepted${first ? `: ${first.message}` : ''}`,
+          { details: { rejected } },
+        );
+      }
+
+      const batchId = newId();
+      const now = new Date();
+      const records: TaskRecordInput[] = accepted.map(({ taskId, upload }) =>
+        queuedTaskRecord({
+          taskId,
+          batchId,
+          inputKey: keys.input(taskId, upload.filename),
+          filename: upload.filename,
+          bytes: upload.bytes.length,
+          probe: upload.probe,
+          options: upload.options,
+          now,
+        }),
+      );
+      const batchRecord: BatchRecordInput = {
+        batchId,
+        taskIds: accepted.map((a) => a.taskId),
+        rejected,
+        createdAt: now.toISOString(),
+      };
+
+      try {
+        // Inputs and records first, the batch record next, messages last: a worker never sees a job whose
+        // task or batch is not readable yet.
+        await mapLimit(accepted, WRITE_CONCURRENCY, async ({ upload }, i) => {
+          const record = records[i] as TaskRecordInput;
+          await storage.put(record.input.key, upload.bytes, {
+            contentType: record.input.contentType,
+            contentLength: upload.bytes.length,
+          });
+          await storage.writeTask(record);
+        });
+        await storage.writeJson(keys.batchRecord(batchId), BatchRecordSchema.parse(batchRecord));
+        await mapLimit(accepted, WRITE_CONCURRENCY, async ({ taskId, upload }, i) => {
+          const inputKey = (records[i] as TaskRecordInput).input.key;
+          await queue.send({ version: 1, taskId, batchId, inputKey, options: upload.options });
+        });
+      } catch (err) {
+        // Undo everything: a job already sent finds no task record and is dropped by the worker.
+        await Promise.allSettled([
+          storage.delete(keys.batchRecord(batchId)),
+          ...accepted.flatMap(({ taskId }) => [
+            storage.deletePrefix(keys.inputPrefix(taskId)),
+            storage.delete(keys.taskRecord(taskId)),
+          ]),
+        ]);
+        throw err;
+      }
+
+      metrics?.tasksCreated.inc(accepted.length);
+      log.info({ batchId, tasks: accepted.length, rejected: rejected.length }, 'batch queued');
+      const urls = batchUrls(config.PUBLIC_BASE_URL, batchId);
+      const body: BatchAccepted = {
+        batch_id: batchId,
+        status: 'queued',
+        status_url: urls.status,
+        events_url: urls.events,
+        download_url: urls.download,
+        tasks: accepted.map(({ taskId, upload }) => {
+          const task = taskUrls(config.PUBLIC_BASE_URL, taskId);
+          return { task_id: taskId, filename: upload.filename, status_url: task.status, download_url: task.download };
+        }),
+        rejected: rejected.map((r) => ({ index: r.index, filename: r.filename, error: r.error })),
+        message: `${accepted.length} of ${files.length} files queued; fetch download_url for a ZIP once status_url says the batch has finished`,
+      };
+      c.header('Location', urls.status);
+      return c.json(body, 202);
+    },
+  );
+
+  app.get('/api/v1/batch/status/:batch_task_id', async (c) => {
+    const state = await readBatchState(storage, c.req.param('batch_task_id'));
+    c.header('Cache-Control', 'no-store');
+    return c.json(presentBatch(state, config.PUBLIC_BASE_URL));
+  });
+
+  /**
+   * The finished results as one ZIP, streamed from S3 (never held whole). Refused with 409 while tasks are
+   * still running unless ?partial=true, which zips what has finished so far (the rest is listed as pending).
+   */
+  app.get('/api/v1/batch/download/:batch_task_id', async (c) => {
+    const state = await readBatchState(storage, c.req.param('batch_task_id'));
+    const { record, tasks } = state;
+    const unfinished = tasks.filter((t) => t.task && !isTerminalStatus(t.task.status)).length;
+    if (unfinished > 0 && c.req.query('partial') !== 'true') {
+      const summary = presentBatch(state, config.PUBLIC_BASE_URL);
+      throw new PhotoEnhanceError(
+        'CONFLICT',
+        `${unfinished} of ${tasks.length} tasks are still running; download once the batch has finished (or add ?partial=true)`,
+        { details: { status: summary.status, progress: summary.progress, unfinished } },
+      );
+    }
+
+    const completed = tasks.filter((t) => t.task?.status === 'completed' && t.task.result);
+    const names = uniqueNames(completed.map((t) => t.task?.result?.filename ?? `${t.taskId}.bin`));
+    const items: ZipItem[] = completed.map((t, i) => ({
+      taskId: t.taskId,
+      original: t.task?.input.filename ?? '',
+      name: names[i] as string,
+      key: t.task?.result?.key ?? '',
+      date: t.task?.completedAt ? new Date(t.task.completedAt) : undefined,
+    }));
+    const failures = [
+      ...tasks
+        .filter((t) => t.task?.status !== 'completed' || !t.task.result)
+        .map((t) => ({
+          task_id: t.taskId,
+          ...(t.task ? { original: t.task.input.filename } : {}),
+          status: t.task ? (isTerminalStatus(t.task.status) ? t.task.status : 'pending') : 'deleted',
+          ...(t.task?.error ? { error: { code: t.task.error.code, message: t.task.error.message } } : {}),
+        })),
+      ...record.rejected.map((r) => ({ original: r.filename, status: 'rejected', error: r.error })),
+    ];
+
+    const log = c.get('logger');
+    log.info({ batchId: record.batchId, files: items.length, failures: failures.length }, 'batch zip requested');
+    const archive = createBatchZip(
+      storage,
+      { batchId: record.batchId, createdAt: record.createdAt, items, failures },
+      log,
+    );
+    c.header('Content-Type', 'application/zip');
+    c.header('Content-Disposition', `attachment; filename="batch-${record.batchId}.zip"`);
+    c.header('Cache-Control', 'no-store');
+    return stream(
+      c,
+      async (out) => {
+        out.onAbort(() => {
+          archive.destroy();
+        });
+        for await (const chunk of archive) await out.write(chunk as Uint8Array);
+      },
+      // Headers are gone by now: the client sees a cut-off archive, which unzip reports as damaged.
+      async (err) => log.error({ err, batchId: record.batchId }, 'batch zip stream aborted'),
+    );
+  });
+
+  return app;
+}

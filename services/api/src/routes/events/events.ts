@@ -1,0 +1,55 @@
+import { type Context, Hono } from 'hono';
+import { streamSSE } from 'hono/streaming';
+import type { AppDeps, AppEnv } from '../../http/env.ts';
+import { batchSnapshotReader, taskSnapshotReader } from './snapshots.ts';
+import { parseLastEventId, pollToSse, type Snapshot } from './sse-poller.ts';
+
+/** A client reconnects this long after a dropped stream (sent as the SSE retry field). */
+const RETRY_MS = 2000;
+/** Long streams are ended now and then so load balancers rebalance; Last-Event-ID makes that lossless. */
+const MAX_STREAM_MS = 30 * 60 * 1000;
+
+/**
+ * GET /api/v1/tasks/{task_id}/events and GET /api/v1/batch/events/{batch_task_id}: Server-Sent Events from
+ * polling the stored state (SSE_POLL_MS), so any API instance can serve any client.
+ */
+export function eventRoutes(deps: AppDeps): Hono<AppEnv> {
+  const { storage, config } = deps;
+  const app = new Hono<AppEnv>();
+
+  const serve = async (
+c: Context<AppEnv>, read: () => Promise<Snapshot>): Promise<Response> => {
+    const lastEventId = parseLastEventId(c.req.header('last-event-id'));
+    // Read once before answering: an unknown id is a plain 404, not an event stream.
+    const first = await read();
+    if (first.terminal && lastEventId !== undefined && lastEventId >= first.id) {
+      // The client already has the final event; 204 tells EventSource to stop reconnecting.
+      return c.body(null, 204);
+    }
+    const log = c.get('logger');
+    c.header('X-Accel-Buffering', 'no'); // nginx: do not buffer the stream
+    return streamSSE(
+      c,
+      (stream) =>
+        pollToSse(stream, {
+          read,
+          first,
+          pollMs: config.SSE_POLL_MS,
+          keepAliveMs: config.SSE_KEEPALIVE_MS,
+          lastEventId,
+          retryMs: RETRY_MS,
+          maxDurationMs: MAX_STREAM_MS,
+          logger: log,
+        }),
+      async (err) => log.error({ err }, 'event stream failed'),
+    );
+  };
+
+  app.get('/api/v1/tasks/:task_id/events', (c) =>
+    serve(c, taskSnapshotReader(storage, c.req.param('task_id'), config.PUBLIC_BASE_URL)),
+  );
+  app.get('/api/v1/batch/events/:batch_task_id', (c) =>
+    serve(c, batchSnapshotReader(storage, c.req.param('batch_task_id'), config.PUBLIC_BASE_URL)),
+  );
+  return app;
+}

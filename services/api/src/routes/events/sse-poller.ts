@@ -1,0 +1,87 @@
+import { isPhotoEnhanceError } from '@photoenhance/core';
+import type { SSEStreamingApi } from 'hono/streaming';
+import type { Logger } from 'pino';
+
+/** One observation of the watched state, already turned into the event it would send. */
+export interface Snapshot {
+  /** Grows with every change of the state (ms of its last update): the SSE event id. */
+  id: number;
+  event: string;
+  data: unknown;
+  /** Ends the stream once sent. */
+  terminal: boolean;
+  /** What a client would notice; an update that leaves it unchanged sends nothing. */
+  fingerprint: string;
+}
+
+export interface PollOptions {
+  read: () => Promise<Snapshot>;
+  pollMs: number;
+  keepAliveMs: number;
+  /** Last-Event-ID of a reconnecting client: only newer states are sent. */
+  lastEventId?: number | undefined;
+  /** Client reconnect delay suggested with the first event. */
+  retryMs?: number;
+  /** Ends the stream after this long (the client reconnects with Last-Event-ID and loses nothing). */
+  maxDurationMs?: number;
+  logger: Logger;
+  /** The first snapshot, when the route already read it. */
+  first?: Snapshot;
+}
+
+/** The Last-Event-ID header as a number; anything unusable counts as absent. */
+export function parseLastEventId(header: string | undefined): number | undefined {
+  if (!header || !/^\d{1,16}$/.test(header.trim())) return undefined;
+  return Number(header.trim());
+}
+
+/**
+ * Polls `read` and writes an event whenever the state changed and is newer than what the client has; a
+ * keep-alive comment when nothing was written for keepAliveMs (proxies close silent connections); stops
+ * after a terminal state, when the client goes away, or after maxDurationMs. Storage hiccups skip a poll;
+ * a state that disappeared (NOT_FOUND) ends the stream with an `error` event.
+ */
+export async function pollToSse(stream: SSEStreamingApi, options: PollOptions): Promise<void> {
+  const { logger } = options;
+  const started = Date.now();
+  let lastId = options.lastEventId ?? -1;
+  let lastFingerprint: string | undefined;
+  let lastWrite = Date.now();
+  let sentRetry = false;
+  let pending = options.first;
+
+  while (!stream.aborted && !stream.closed) {
+    let snapshot: Snapshot;
+    try {
+      snapshot = pending ?? (await options.read());
+      pending = undefined;
+    } catch (err) {
+      if (isPhotoEnhanceError(err) && err.code === 'NOT_FOUND') {
+        await stream.writeSSE({ event: 'error', data: JSON.stringify({ error: err.toJSON() }) });
+        return;
+      }
+      logger.warn({ err }, 'event stream: state could not be read; trying again');
+      await stream.sleep(options.pollMs);
+      continue;
+    }
+    if (snapshot.id > lastId && snapshot.fingerprint !== lastFingerprint) {
+      await stream.writeSSE({
+        event: snapshot.event,
+        data: JSON.stringify(snapshot.data),
+        id: String(snapshot.id),
+        ...(!sentRetry && options.retryMs !== undefined ? { retry: options.retryMs } : {}),
+      });
+      sentRetry = true;
+      lastId = snapshot.id;
+      lastFingerprint = snapshot.fingerprint;
+      lastWrite = Date.now();
+    }
+    if (snapshot.terminal) return;
+    if (options.maxDurationMs !== undefined && Date.now() - started >= options.maxDurationMs) return;
+    if (Date.now() - lastWrite >= options.keepAliveMs) {
+      await stream.write(': keep-alive\n\n');
+      lastWrite = Date.now();
+    }
+    await stream.sleep(options.pollMs);
+  }
+}

@@ -1,0 +1,199 @@
+import {
+  type DirectUploadCreated,
+  DirectUploadRequestSchema,
+  type EnhanceAccepted,
+  EnhanceFormSchema,
+  type EnhanceOptions,
+  enhanceOptionsFromForm,
+  isPhotoEnhanceError,
+  keys,
+  newId,
+  PhotoEnhanceError,
+  parseId,
+  safeName,
+  type UploadRecord,
+  type UploadRecordInput,
+  UploadRecordSchema,
+} from '@photoenhance/core';
+import { type Context, Hono } from 'hono';
+import { bodyLimit } from 'hono/body-limit';
+import type { AppDeps, AppEnv } from '../../http/env.ts';
+import { fromZodError } from '../../http/errors.ts';
+import { taskUrls } from '../../http/urls.ts';
+import { queuedTaskRecord } from '../../upload/task-record.ts';
+import { verifyStoredImage } from './verify-object.ts';
+
+/** JSON bodies of these routes are a few hundred bytes. */
+const MAX_JSON_BYTES = 16 * 1024;
+
+function jsonLimit() {
+  return bodyLimit({
+    maxSize: MAX_JSON_BYTES,
+    onError: () => {
+      throw new PhotoEnhanceError('INVALID_INPUT', `The request body is larger than ${MAX_JSON_BYTES} bytes`);
+    },
+  });
+}
+
+/** The body as an object: JSON, a form, or nothing at all (→ {}). */
+async function readBody(c: Context<AppEnv>): Promise<Record<string, unknown>> {
+  const type = (c.req.header('content-type') ?? '').toLowerCase();
+  if (type.startsWith('multipart/form-data') || type.startsWith('application/x-www-form-urlencoded')) {
+    return (await c.req.parseBody()) as Record<string, unknown>;
+  }
+  const text = await c.req.text();
+  if (!text.trim()) return {};
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (cause) {
+    throw new PhotoEnhanceError('INVALID_INPUT', 'The request body is not valid JSON', { cause });
+  }
+  if (!json || typeof json !== 'object' || Array.isArray(json)) {
+    throw new PhotoEnhanceError('INVALID_INPUT', 'The request body must be a JSON object');
+  }
+  return json as Record<string, unknown>;
+}
+
+/** Same names and rules as the multipart fields of POST /api/v1/enhance; JSON numbers and booleans work too. */
+function parseStartOptions(body: Record<string, unknown>): EnhanceOptions {
+  const parsed = EnhanceFormSchema.safeParse(body);
+  if (!parsed.success) throw fromZodError(parsed.error);
+  return enhanceOptionsFromForm(parsed.data);
+}
+
+/**
+ * Direct uploads for big files: POST /api/v1/uploads hands out a presigned PUT (type and size signed, short
+ * expiry) so the bytes go straight to storage, not through the API; POST /api/v1/tasks/{id}/start then
+ * verifies the stored object like an upload before the task is queued.
+ */
+export function uploadRoutes(deps: AppDeps): Hono<AppEnv> {
+  const { storage, queue, config, metrics } = deps;
+  const app = new Hono<AppEnv>();
+
+  app.post('/api/v1/uploads', jsonLimit(), async (c) => {
+    const parsed = DirectUploadRequestSchema.safeParse(await readBody(c));
+    if (!parsed.success) throw fromZodError(parsed.error);
+    const request = parsed.data;
+    if (request.size > config.DIRECT_UPLOAD_MAX_BYTES) {
+      throw new PhotoEnhanceError(
+        'FILE_TOO_LARGE',
+        `The file is ${request.size} bytes; the limit for direct uploads is ${config.DIRECT_UPLOAD_MAX_BYTES} bytes`,
+        { details: { bytes: request.size, maxFileBytes: config.DIRECT_UPLOAD_MAX_BYTES } },
+      );
+    }
+    const taskId = newId();
+    const filename = safeName(request.filename, 'image');
+    const key = keys.input(taskId, filename);
+    const link = await storage.presignPut(key, {
+      contentType: request.content_type,
+      contentLength: request.size,
+      expiresIn: config.UPLOAD_URL_EXPIRY_SECONDS,
+    });
+    const record: UploadRecordInput = {
+      taskId,
+      key,
+      filename,
+      contentType: request.content_type,
+      bytes: request.size,
+      createdAt: new Date().toISOString(),
+      expiresAt: link.expiresAt.toISOString(),
+    };
+    await storage.writeJson(keys.uploadRecord(taskId), UploadRecordSchema.parse(record));
+    c.get('logger').info({ taskId, bytes: request.size, contentType: request.content_type }, 'direct upload issued');
+
+    const base = (config.PUBLIC_BASE_URL ?? '').replace(/\/+$/, '');
+    const body: DirectUploadCreated = {
+      task_id: taskId,
+      upload: { url: link.url, method: 'PUT', headers: link.headers, expires_at: record.expiresAt },
+      start_url: `${base}/api/v1/tasks/${taskId}/start`,
+      status_url: taskUrls(config.PUBLIC_BASE_URL, taskId).status,
+      message: 'PUT the file to upload.url with upload.headers, then POST start_url with the enhance options',
+    };
+    return c.json(body, 201);
+  });
+
+  app.post('/api/v1/tasks/:task_id/start', jsonLimit(), async (c) => {
+    const taskId = parseId(c.req.param('task_id'));
+    const log = c.get('logger');
+    // Options first: a typo is fixed by calling start again, so it must not cost the upload.
+    const options = parseStartOptions(await readBody(c));
+
+    const existing = await storage.readTask(taskId);
+    if (existing) {
+      throw new PhotoEnhanceError('CONFLICT', `Task ${taskId} has already been started`, {
+        details: { status: existing.status },
+      });
+    }
+    const upload: UploadRecord | null = await storage.readJson(keys.uploadRecord(taskId), (v) =>
+      UploadRecordSchema.parse(v),
+    );
+    if (!upload) throw new PhotoEnhanceError('NOT_FOUND', `No pending upload for task ${taskId}`);
+    const object = await storage.head(upload.key);
+    if (!object) {
+      throw new PhotoEnhanceError('CONFLICT', 'The file has not been uploaded yet: PUT it to the upload URL first', {
+        details: { expires_at: upload.expiresAt },
+      });
+    }
+
+    let probe: Awaited<ReturnType<typeof verifyStoredImage>>;
+    try {
+      if (object.bytes !== upload.bytes) {
+        throw new PhotoEnhanceError(
+          'INVALID_INPUT',
+          `The stored file is ${object.bytes} bytes, not the ${upload.bytes} declared for the upload`,
+          { details: { bytes: object.bytes, declared: upload.bytes } },
+        );
+      }
+      probe = await verifyStoredImage(storage, object, options.scale, {
+        maxFileBytes: config.DIRECT_UPLOAD_MAX_BYTES,
+        fullReadBytes: config.MAX_UPLOAD_BYTES,
+        maxInputPixels: config.MAX_INPUT_PIXELS,
+        maxOutputPixels: config.MAX_OUTPUT_PIXELS,
+      });
+    } catch (err) {
+      if (isPhotoEnhanceError(err) && !err.retryable) {
+        // The stored file can never start: remove it and the pending upload, nothing is left behind.
+        metrics?.uploadsRejected.inc({ code: err.code });
+        await Promise.allSettled([storage.delete(upload.key), storage.delete(keys.uploadRecord(taskId))]);
+        log.info({ taskId, code: err.code }, 'direct upload refused');
+      }
+      throw err;
+    }
+
+    const record = queuedTaskRecord({
+      taskId,
+      inputKey: upload.key,
+      filename: upload.filename,
+      bytes: object.bytes,
+      probe,
+      options,
+    });
+    await storage.writeTask(record);
+    try {
+      await queue.send({ version: 1, taskId, inputKey: upload.key, options });
+    } catch (err) {
+      // Back to "uploaded, not started": the client can call start again.
+      await storage.delete(keys.taskRecord(taskId)).catch(() => undefined);
+      throw err;
+    }
+    await storage.delete(keys.uploadRecord(taskId)).catch((err: unknown) => {
+      log.warn({ err, taskId }, 'pending upload record not deleted; the task record guards against a second start');
+    });
+    metrics?.tasksCreated.inc();
+    log.info({ taskId, bytes: object.bytes, format: probe.format, scale: options.scale }, 'direct upload started');
+
+    const urls = taskUrls(config.PUBLIC_BASE_URL, taskId);
+    const accepted: EnhanceAccepted = {
+      task_id: taskId,
+      status: 'queued',
+      status_url: urls.status,
+      download_url: urls.download,
+      message: 'Task queued; poll status_url until status is completed, then fetch download_url',
+    };
+    c.header('Location', urls.status);
+    return c.json(accepted, 202);
+  });
+
+  return app;
+}
