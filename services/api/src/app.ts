@@ -3,6 +3,7 @@ import { Hono } from 'hono';
 import { cors } from 'hono/cors';
 import { requestId } from 'hono/request-id';
 import { routePath } from 'hono/route';
+import { clientKeyAuth } from './auth/api-keys.ts';
 import type { AppDeps, AppEnv } from './http/env.ts';
 import { errorResponse } from './http/errors.ts';
 import { batchRoutes } from './routes/batch/batch.ts';
@@ -11,6 +12,7 @@ import { enhanceRoutes } from './routes/enhance/enhance.ts';
 import { eventRoutes } from './routes/events/events.ts';
 import { serviceRoutes } from './routes/service/service.ts';
 import { taskRoutes } from './routes/tasks/tasks.ts';
+import { workerRoutes } from './routes/workers/workers.ts';
 import { uploadRoutes } from './routes/uploads/uploads.ts';
 
 const QUIET_PATHS = new Set(['/health', '/ready', '/metrics']);
@@ -47,12 +49,15 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
     else log.info(line, 'request');
   });
 
+  app.use('/api/v1/*', clientKeyAuth(config));
+  metrics?.bindQueue(deps.queue);
   app.route('/', serviceRoutes(deps));
   app.route('/', enhanceRoutes(deps));
   app.route('/', taskRoutes(deps));
   app.route('/', batchRoutes(deps));
   app.route('/', eventRoutes(deps));
   app.route('/', uploadRoutes(deps));
+  app.route('/', workerRoutes(deps));
   app.route('/', docsRoutes(deps));
 
   app.notFound((c) =>

@@ -29,6 +29,23 @@ export const ApiEnvSchema = z.object({
   /** Direct uploads (presigned PUT): the largest file, and how long the URL stays valid. */
   DIRECT_UPLOAD_MAX_BYTES: envInt(256 * 1024 * 1024, { min: 1024 }),
   UPLOAD_URL_EXPIRY_SECONDS: envInt(300, { min: 1, max: 3600 }),
+  // --- worker registry, API keys, webhooks (service breadth) ---
+  /** Shared secret for signed worker registration (HMAC-SHA256); registration is refused while unset. */
+  WORKER_REGISTRATION_SECRET: z.string().min(16, 'must be at least 16 characters').optional(),
+  /** A worker without a heartbeat for this long is listed as stale (3 missed 30 s heartbeats). */
+  WORKER_STALE_AFTER_SECONDS: envInt(90, { min: 5 }),
+  /** Stale worker records older than this are deleted when the list is read. */
+  WORKER_FORGET_AFTER_SECONDS: envInt(86_400, { min: 60 }),
+  /** Comma-separated bearer keys for the client routes; unset = open (the embedded default). */
+  API_KEYS: z
+    .string()
+    .optional()
+    .transform((text) => (text ?? '').split(',').map((k) => k.trim()).filter(Boolean))
+    .pipe(z.array(z.string().min(16, 'each key must be at least 16 characters'))),
+  /** Key for admin routes (GET /api/v1/workers); also accepted on client routes. */
+  ADMIN_API_KEY: z.string().min(16, 'must be at least 16 characters').optional(),
+  /** Let callback_url point at loopback/private addresses (on-premises receivers, local tests). */
+  CALLBACK_ALLOW_PRIVATE: envBool(false),
 });
 export type ApiConfig = z.output<typeof ApiEnvSchema>;
 

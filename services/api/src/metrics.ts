@@ -1,4 +1,13 @@
-import { Counter, collectDefaultMetrics, Histogram, Registry } from 'prom-client';
+import type { QueueDepth } from '@photoenhance/core';
+import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
+
+/** Queue attributes and the worker list are read at scrape time; a slow backend must not hang the scrape. */
+const SCRAPE_SOURCE_TIMEOUT_MS = 2000;
+
+export interface QueueDepthSource {
+  depth(): Promise<QueueDepth>;
+  dlqDepth(): Promise<QueueDepth>;
+}
 
 export interface ApiMetrics {
   registry: Registry;
@@ -6,12 +15,76 @@ export interface ApiMetrics {
   httpDuration: Histogram<'method' | 'route'>;
   tasksCreated: Counter;
   uploadsRejected: Counter<'code'>;
+  /** Refused worker announcements (bad signature, replay). */
+  workerAuthFailures: Counter<'reason'>;
+  /** Makes the queue/DLQ depth gauges read this queue on every scrape. */
+  bindQueue(queue: QueueDepthSource): void;
+  /** Makes the workers gauge read the registry on every scrape. */
+  bindWorkerSource(count: () => Promise<{ alive: number; stale: number }>): void;
+}
+
+async function withTimeout<T>(run: () => Promise<T>): Promise<T | undefined> {
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    return await Promise.race([
+      run(),
+      new Promise<undefined>((resolve) => {
+        timer = setTimeout(() => resolve(undefined), SCRAPE_SOURCE_TIMEOUT_MS);
+      }),
+    ]);
+  } catch {
+    // An unreachable backend shows up in /ready and in the last values staying put, not as a failed scrape.
+    return undefined;
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 /** A private registry per app, so several apps (tests, launcher) never clash on metric names. */
 export function createApiMetrics(options: { defaultMetrics?: boolean } = {}): ApiMetrics {
   const registry = new Registry();
   if (options.defaultMetrics ?? true) collectDefaultMetrics({ register: registry, prefix: 'photoenhance_api_' });
+  let queue: QueueDepthSource | undefined;
+  let workerCount: (() => Promise<{ alive: number; stale: number }>) | undefined;
+
+  new Gauge({
+    name: 'photoenhance_api_queue_messages',
+    help: 'Messages in the jobs queue and its dead-letter queue, by state (read from SQS at scrape time)',
+    labelNames: ['queue', 'state'] as const,
+    registers: [registry],
+    async collect() {
+      if (!queue) return;
+      const source = queue;
+      const [jobs, dlq] = await Promise.all([
+        withTimeout(() => source.depth()),
+        withTimeout(() => source.dlqDepth()),
+      ]);
+      for (const [name, depth] of [
+        ['jobs', jobs],
+        ['dlq', dlq],
+      ] as const) {
+        if (!depth) continue;
+        this.set({ queue: name, state: 'visible' }, depth.visible);
+        this.set({ queue: name, state: 'in_flight' }, depth.inFlight);
+        this.set({ queue: name, state: 'delayed' }, depth.delayed);
+      }
+    },
+  });
+  new Gauge({
+    name: 'photoenhance_api_workers',
+    help: 'Registered workers by status (alive: heartbeat within WORKER_STALE_AFTER_SECONDS)',
+    labelNames: ['status'] as const,
+    registers: [registry],
+    async collect() {
+      if (!workerCount) return;
+      const source = workerCount;
+      const counts = await withTimeout(source);
+      if (!counts) return;
+      this.set({ status: 'alive' }, counts.alive);
+      this.set({ status: 'stale' }, counts.stale);
+    },
+  });
+
   return {
     registry,
     httpRequests: new Counter({
@@ -38,5 +111,17 @@ export function createApiMetrics(options: { defaultMetrics?: boolean } = {}): Ap
       labelNames: ['code'],
       registers: [registry],
     }),
+    workerAuthFailures: new Counter({
+      name: 'photoenhance_api_worker_auth_failures_total',
+      help: 'Worker announcements refused: bad or expired signature, or a replay',
+      labelNames: ['reason'],
+      registers: [registry],
+    }),
+    bindQueue(source) {
+      queue = source;
+    },
+    bindWorkerSource(count) {
+      workerCount = count;
+    },
   };
 }

@@ -56,7 +56,10 @@ fetch('/openapi.json').then((r) => r.json()).then((doc) => {
 
 export function docsRoutes(deps: AppDeps): Hono<AppEnv> {
   const app = new Hono<AppEnv>();
-  const document = buildOpenApiDocument({ maxUploadBytes: deps.config.MAX_UPLOAD_BYTES });
+  const document = buildOpenApiDocument({
+    maxUploadBytes: deps.config.MAX_UPLOAD_BYTES,
+    apiKeysRequired: deps.config.API_KEYS.length > 0,
+  });
   app.get('/openapi.json', (c) => c.json(document));
   app.get('/docs', (c) => c.html(PAGE));
   return app;

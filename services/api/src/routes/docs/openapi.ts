@@ -7,25 +7,8 @@ import {
   TaskDeletedSchema,
   TaskStatusResponseSchema,
 } from '@photoenhance/core';
-import { z } from 'zod';
-
-/** JSON Schema (OpenAPI 3.1 dialect) straight from the zod contracts, so the docs cannot drift from the code. */
-function schema(type: z.ZodType, io: 'input' | 'output'): Record<string, unknown> {
-  const { $schema: _ignored, ...rest } = z.toJSONSchema(type, { io, unrepresentable: 'any' }) as Record<
-    string,
-    unknown
-  >;
-  return rest;
-}
-
-function errorResponses(codes: Record<number, string>): Record<string, unknown> {
-  return Object.fromEntries(
-    Object.entries(codes).map(([status, description]) => [
-      status,
-      { description, content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } } },
-    ]),
-  );
-}
+import { workerPaths } from '../workers/openapi.ts';
+import { errorResponses, type PathItems, schema } from './openapi-helpers.ts';
 
 const taskIdParam = {
   name: 'task_id',
@@ -35,7 +18,70 @@ const taskIdParam = {
   schema: { type: 'string', format: 'uuid' },
 };
 
-export function buildOpenApiDocument(options: { maxUploadBytes: number }): Record<string, unknown> {
+export interface OpenApiOptions {
+  maxUploadBytes: number;
+  /** API_KEYS configured: client routes declare bearer security and a 401 answer. */
+  apiKeysRequired?: boolean;
+}
+
+/** Client routes take the API keys; worker routes have their own security (signatures, admin key). */
+function isClientRoute(path: string): boolean {
+  return path.startsWith('/api/v1/') && !/^\/api\/v1\/workers(\/|$)/.test(path);
+}
+
+/** Declares the API-key requirement on every client operation (any route module's, added later too). */
+function applyClientSecurity(paths: PathItems): void {
+  for (const [path, item] of Object.entries(paths)) {
+    if (!isClientRoute(path)) continue;
+    for (const operation of Object.values(item)) {
+      operation.security ??= [{ apiKey: [] }, { apiKeyHeader: [] }];
+      const responses = (operation.responses ??= {}) as Record<string, unknown>;
+      responses['401'] ??= errorResponses({ 401: 'API key missing or wrong' })['401'];
+    }
+  }
+}
+
+const SERVICE_PATHS: PathItems = {
+  '/': { get: { summary: 'Service information: endpoints and limits', responses: { 200: { description: 'Service info' } } } },
+  '/metrics': {
+    get: {
+      summary: 'Prometheus metrics (text exposition format)',
+      responses: { 200: { description: 'Metrics', content: { 'text/plain': { schema: { type: 'string' } } } } },
+    },
+  },
+  '/openapi.json': {
+    get: {
+      summary: 'This OpenAPI 3.1 document',
+      responses: { 200: { description: 'OpenAPI document', content: { 'application/json': { schema: { type: 'object' } } } } },
+    },
+  },
+  '/docs': {
+    get: {
+      summary: 'Human-readable API docs with a try-it form',
+      responses: { 200: { description: 'HTML page', content: { 'text/html': { schema: { type: 'string' } } } } },
+    },
+  },
+};
+
+const SECURITY_SCHEMES = {
+  apiKey: { type: 'http', scheme: 'bearer', description: 'One of API_KEYS (or ADMIN_API_KEY) as a bearer token' },
+  apiKeyHeader: { type: 'apiKey', in: 'header', name: 'X-API-Key', description: 'Same keys in a header' },
+  adminKey: { type: 'http', scheme: 'bearer', description: 'ADMIN_API_KEY as a bearer token' },
+  workerSignature: {
+    type: 'apiKey',
+    in: 'header',
+    name: 'X-PhotoEnhance-Signature',
+    description: 'v1=<hex HMAC-SHA256 of `{timestamp}.{body}` with WORKER_REGISTRATION_SECRET>',
+  },
+  workerTimestamp: {
+    type: 'apiKey',
+    in: 'header',
+    name: 'X-PhotoEnhance-Timestamp',
+    description: 'Unix seconds; must be within ±5 minutes of the server clock',
+  },
+};
+
+export function buildOpenApiDocument(options: OpenApiOptions): Record<string, unknown> {
   const form = schema(EnhanceFormSchema, 'input') as { properties: Record<string, Record<string, unknown>> };
   form.properties.quality_level = {
     type: 'string',
@@ -43,7 +89,7 @@ export function buildOpenApiDocument(options: { maxUploadBytes: number }): Recor
     description: 'Seed levels; low = fast',
   };
   form.properties.output_format = { type: 'string', enum: ['auto', 'jpeg', 'jpg', 'png', 'webp'] };
-  return {
+  const document = {
     openapi: '3.1.0',
     info: {
       title: 'PhotoEnhance API',
@@ -150,6 +196,9 @@ export function buildOpenApiDocument(options: { maxUploadBytes: number }): Recor
         },
       },
     },
-    components: { schemas: { Error: schema(ErrorBodySchema, 'output') } },
+    components: { schemas: { Error: schema(ErrorBodySchema, 'output') }, securitySchemes: SECURITY_SCHEMES },
   };
+  Object.assign(document.paths, SERVICE_PATHS, workerPaths());
+  if (options.apiKeysRequired) applyClientSecurity(document.paths as PathItems);
+  return document;
 }

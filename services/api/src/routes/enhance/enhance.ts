@@ -1,6 +1,7 @@
 import { type EnhanceAccepted, keys, newId, PhotoEnhanceError, type TaskRecordInput } from '@photoenhance/core';
 import { Hono } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
+import { acceptCallbackUrl } from '../../callbacks/callback-field.ts';
 import type { AppDeps, AppEnv } from '../../http/env.ts';
 import { taskUrls } from '../../http/urls.ts';
 import { contentTypeFor, validateUpload } from '../../upload/validate-upload.ts';
@@ -47,6 +48,7 @@ export function enhanceRoutes(deps: AppDeps): Hono<AppEnv> {
         throw new PhotoEnhanceError('INVALID_INPUT', 'The multipart body could not be read', { cause });
       }
 
+      const callbackUrl = acceptCallbackUrl(body.callback_url, config);
       let upload: Awaited<ReturnType<typeof validateUpload>>;
       try {
         upload = await validateUpload(body, {
@@ -78,6 +80,7 @@ export function enhanceRoutes(deps: AppDeps): Hono<AppEnv> {
           format: upload.probe.format,
         },
         attempts: 0,
+        ...(callbackUrl ? { callbackUrl } : {}),
         createdAt: now,
         updatedAt: now,
       };

@@ -1,0 +1,27 @@
+import { z } from 'zod';
+
+/** Building blocks for OpenAPI fragments, so each route module can describe its own paths. */
+
+/** JSON Schema (OpenAPI 3.1 dialect) straight from a zod contract, so the docs cannot drift from the code. */
+export function schema(type: z.ZodType, io: 'input' | 'output'): Record<string, unknown> {
+  const { $schema: _ignored, ...rest } = z.toJSONSchema(type, { io, unrepresentable: 'any' }) as Record<
+    string,
+    unknown
+  >;
+  return rest;
+}
+
+export function jsonContent(type: z.ZodType, io: 'input' | 'output' = 'output'): Record<string, unknown> {
+  return { 'application/json': { schema: schema(type, io) } };
+}
+
+export function errorResponses(codes: Record<number, string>): Record<string, unknown> {
+  return Object.fromEntries(
+    Object.entries(codes).map(([status, description]) => [
+      status,
+      { description, content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } } },
+    ]),
+  );
+}
+
+export type PathItems = Record<string, Record<string, Record<string, unknown>>>;
