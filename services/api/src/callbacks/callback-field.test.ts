@@ -1,0 +1,66 @@
+import { keys, TaskRecordSchema } from '@photoenhance/core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { jpegFixture, readJson, startTestApi, type TestApi, uploadForm } from '../../tests/harness.ts';
+
+// Only address classification happens here: no request is ever sent to the callback URLs.
+describe('callback_url on POST /api/v1/enhance', () => {
+  let api: TestApi;
+  let image: Buffer;
+  beforeAll(async () => {
+    api = await startTestApi();
+    image = await jpegFixture(32, 24);
+  });
+  afterAll(async () => {
+    await api?.dispose();
+  });
+
+  it.each([
+    'http://10.0.0.8/hook',
+    'http://192.168.1.20:8080/hook',
+    'http://127.0.0.1:9000/hook',
+    'http://localhost/hook',
+    'http://169.254.169.254/latest/meta-data/',
+    'http://[::1]/hook',
+    'ftp://example.com/hook',
+  ])('refuses %s with 400 and stores nothing', async (url) => {
+    const before = await api.snapshot();
+    const res = await api.app.request('/api/v1/enhance', {
+      method: 'POST',
+      body: uploadForm(image, 'p.jpg', { callback_url: url }),
+    });
+    expect(res.status).toBe(400);
+    const body = await readJson(res);
+    expect(body.error.code).toBe('INVALID_OPTIONS');
+    expect(body.error.details.fields).toEqual(['callback_url']);
+    expect(await api.snapshot()).toEqual(before);
+  });
+
+  it('stores a public callback URL on the task record', async () => {
+    const res = await api.app.request('/api/v1/enhance', {
+      method: 'POST',
+      body: uploadForm(image, 'p.jpg', { callback_url: 'https://hooks.example.com/photo?id=7' }),
+    });
+    expect(res.status).toBe(202);
+    const { task_id: taskId } = await readJson(res);
+    const record = await api.backend.storage.readJson(keys.taskRecord(taskId), (v) => TaskRecordSchema.parse(v));
+    expect(record?.callbackUrl).toBe('https://hooks.example.com/photo?id=7');
+    // The status body does not echo it.
+    const status = await readJson(await api.app.request(`/api/v1/status/${taskId}`));
+    expect(JSON.stringify(status)).not.toContain('hooks.example.com');
+  });
+});
+
+describe('callback_url with CALLBACK_ALLOW_PRIVATE', () => {
+  it('accepts a loopback receiver', async () => {
+    const api = await startTestApi({ CALLBACK_ALLOW_PRIVATE: 'true' });
+    try {
+      const res = await api.app.request('/api/v1/enhance', {
+        method: 'POST',
+        body: uploadForm(await jpegFixture(32, 24), 'p.jpg', { callback_url: 'http://127.0.0.1:9/hook' }),
+      });
+      expect(res.status).toBe(202);
+    } finally {
+      await api.dispose();
+    }
+  });
+});
