@@ -22,10 +22,8 @@ install_minio() {
   staging="$(dirname "$PE_MINIO_BIN").partial"
   rm -rf "$staging"
   mkdir -p "$staging"
-  # CGO off like MinIO's own release builds; GOTOOLCHAIN=local never downloads another Go; GOFLAGS cleared so
-  # a machine-wide -mod=… cannot break a module-mode install.
-  CGO_ENABLED=0 GOTOOLCHAIN=local GOFLAGS= GOBIN="$staging" \
-    "$PE_GO" install "$PE_MINIO_MODULE@$PE_MINIO_VERSION"
+  # Exactly MinIO's documented `go install`; GOTOOLCHAIN=local so the pinned build never fetches another Go.
+  GOTOOLCHAIN=local GOBIN="$staging" "$PE_GO" install "$PE_MINIO_MODULE@$PE_MINIO_VERSION"
   # Moved into place only when complete, so an interrupted build is never mistaken for a cached one.
   rm -rf "$(dirname "$PE_MINIO_BIN")"
   mv "$staging" "$(dirname "$PE_MINIO_BIN")"
@@ -61,7 +59,7 @@ install_elasticmq() {
   </dependencies>
 </project>
 POM
-  mvn -B -q -f "$PE_ELASTICMQ_DIR/pom.xml" \
+  mvn -B -q -Dstyle.color=never -f "$PE_ELASTICMQ_DIR/pom.xml" \
     org.apache.maven.plugins:maven-dependency-plugin:3.8.1:build-classpath \
     -Dmdep.outputFile="$PE_ELASTICMQ_CLASSPATH.partial" -Dmdep.includeScope=runtime
   mv "$PE_ELASTICMQ_CLASSPATH.partial" "$PE_ELASTICMQ_CLASSPATH"

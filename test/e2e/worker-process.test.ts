@@ -26,6 +26,9 @@ async function spawnWorker(env: Record<string, string>): Promise<{ child: ChildP
       S3_ENDPOINT: c.S3_ENDPOINT ?? '',
       SQS_ENDPOINT: c.SQS_ENDPOINT ?? '',
       S3_BUCKET: c.S3_BUCKET,
+      // Real servers (npm run test:real) check credentials; the embedded backend accepts the default ones.
+      ...(c.AWS_ACCESS_KEY_ID ? { AWS_ACCESS_KEY_ID: c.AWS_ACCESS_KEY_ID } : {}),
+      ...(c.AWS_SECRET_ACCESS_KEY ? { AWS_SECRET_ACCESS_KEY: c.AWS_SECRET_ACCESS_KEY } : {}),
       SQS_QUEUE_NAME: c.SQS_QUEUE_NAME,
       SQS_DLQ_NAME: c.SQS_DLQ_NAME,
       MAX_RECEIVE_COUNT: String(c.MAX_RECEIVE_COUNT),
