@@ -9,15 +9,28 @@
  *   npm run bench:system
  *   npm run bench:system -- --runs 5 --engine x4fast --connections 50 --duration 5 --dry-run
  */
-import { fileURLToPath } from 'node:url';
+
 import { loadavg } from 'node:os';
+import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { createBenchEngine, ENGINE_KINDS, type EngineKind } from './system/bench-engine.ts';
 import { type Job, measureBurst, measureRoundTrip, type RoundTrip } from './system/measure.ts';
-import { machineInfo, renderMarkdown, type RoundTripSeries, type SystemResults, writeResultsSection } from './system/report.ts';
+import {
+  machineInfo,
+  type RoundTripSeries,
+  renderMarkdown,
+  type SystemResults,
+  writeResultsSection,
+} from './system/report.ts';
 import { startBenchStack } from './system/stack.ts';
 import { runGetLoad } from './system/status-load.ts';
-import { detectWaitMode, downloadResult, uploadImage, type WaitOptions, waitForTerminal } from './system/task-client.ts';
+import {
+  detectWaitMode,
+  downloadResult,
+  uploadImage,
+  type WaitOptions,
+  waitForTerminal,
+} from './system/task-client.ts';
 import { benchJpeg } from './system/test-image.ts';
 
 const { values: args } = parseArgs({
@@ -141,7 +154,11 @@ try {
       image: { bytes: image.length, width, height },
       fields,
     },
-    targets: { overheadP50Ms: OVERHEAD_TARGET_MS, statusReqPerSec: STATUS_TARGET_RPS, statusP99Ms: STATUS_TARGET_P99_MS },
+    targets: {
+      overheadP50Ms: OVERHEAD_TARGET_MS,
+      statusReqPerSec: STATUS_TARGET_RPS,
+      statusP99Ms: STATUS_TARGET_P99_MS,
+    },
     series,
     loads: [
       { route: 'GET /api/v1/status/{id}', ...status },

@@ -2,8 +2,8 @@
 import { readFile, writeFile } from 'node:fs/promises';
 import { cpus, loadavg, totalmem } from 'node:os';
 import type { Burst, RoundTrip } from './measure.ts';
-import type { LoadResult } from './status-load.ts';
 import { summarize } from './stats.ts';
+import type { LoadResult } from './status-load.ts';
 
 export interface MachineInfo {
   cpu: string;
@@ -54,6 +54,8 @@ export interface SystemResults {
 }
 
 const ms = (v: number) => (Number.isFinite(v) ? `${Math.round(v)} ms` : 'n/a');
+/** Series are named A, B, … in the table and the list above it. */
+const letter = (i: number) => String.fromCharCode(65 + i);
 const verdict = (ok: boolean) => (ok ? '✅ met' : '❌ missed');
 
 const PHASES: [string, keyof RoundTrip][] = [
@@ -67,7 +69,7 @@ const PHASES: [string, keyof RoundTrip][] = [
 ];
 
 function overheadTable(series: RoundTripSeries[]): string[] {
-  const header = ['phase', ...series.flatMap((s, i) => [`p50 (${String.fromCharCode(65 + i)})`, `p95 (${String.fromCharCode(65 + i)})`])];
+  const header = ['phase', ...series.flatMap((_, i) => [`p50 (${letter(i)})`, `p95 (${letter(i)})`])];
   const rows = PHASES.map(([name, key]) => {
     const cells = series.flatMap((s) => {
       const values = s.roundTrips.map((t) => t[key] as number).filter(Number.isFinite);
@@ -96,11 +98,17 @@ export function renderMarkdown(r: SystemResults): string {
     `Run ${r.date} — \`npm run bench:system\` on the embedded stack (fauxqs S3 + SQS, API and one worker in one process, loopback).`,
     '',
     `- Machine: ${m.cpu}, ${m.cores} cores, ${m.memoryGiB} GiB, Node ${m.node}; load average at start ${load} (1/5/15 min), ${r.loadAtEnd.toFixed(2)} at the end. The machine is shared with other work, so every CPU-bound number here is pessimistic.`,
-    `- Input: ${(r.setup.image.bytes / 1e6).toFixed(2)} MB JPEG (${r.setup.image.width}×${r.setup.image.height}, gradient + noise), form fields ${Object.entries(r.setup.fields).map(([k, v]) => `${k}=${v}`).join(', ')}; engine: ${r.setup.engine}.`,
+    `- Input: ${(r.setup.image.bytes / 1e6).toFixed(2)} MB JPEG (${r.setup.image.width}×${r.setup.image.height}, gradient + noise), form fields ${Object.entries(
+      r.setup.fields,
+    )
+      .map(([k, v]) => `${k}=${v}`)
+      .join(', ')}; engine: ${r.setup.engine}.`,
     '',
     `### Upload → download overhead`,
     '',
-    ...r.series.map((s, i) => `- ${String.fromCharCode(65 + i)}: ${s.roundTrips.length} sequential tasks, completion seen by ${s.waitMode}.`),
+    ...r.series.map(
+      (s, i) => `- ${letter(i)}: ${s.roundTrips.length} sequential tasks, completion seen by ${s.waitMode}.`,
+    ),
     '',
     ...overheadTable(r.series),
     '',

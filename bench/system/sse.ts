@@ -15,7 +15,8 @@ export async function* readSseEvents(body: AsyncIterable<Uint8Array>): AsyncGene
   let data: string[] = [];
   let id: string | undefined;
   const flush = (): SseEvent | undefined => {
-    const out = data.length > 0 ? { event: event || 'message', data: data.join('\n'), ...(id ? { id } : {}) } : undefined;
+    const out =
+      data.length > 0 ? { event: event || 'message', data: data.join('\n'), ...(id ? { id } : {}) } : undefined;
     event = '';
     data = [];
     return out;
@@ -43,5 +44,9 @@ export async function* readSseEvents(body: AsyncIterable<Uint8Array>): AsyncGene
       if (ready) yield ready;
     }
   }
-  // A stream that ends mid-event drops that event, as the spec says.
+  // A final lone \r was a line end after all; a stream that ends mid-event drops that event, as the spec says.
+  if (buffer.endsWith('\r')) {
+    const ready = line(buffer.slice(0, -1));
+    if (ready) yield ready;
+  }
 }

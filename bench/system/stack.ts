@@ -50,9 +50,13 @@ export async function startBenchStack(options: BenchStackOptions = {}): Promise<
       await step(() => embedded?.stop());
       await step(() => rm(dataDir, { recursive: true, force: true }));
       if (failures.length > 0) {
-        throw new PhotoEnhanceError('INTERNAL', `Bench stack did not stop cleanly (${failures.length} step(s) failed)`, {
-          cause: failures[0],
-        });
+        throw new PhotoEnhanceError(
+          'INTERNAL',
+          `Bench stack did not stop cleanly (${failures.length} step(s) failed)`,
+          {
+            cause: failures[0],
+          },
+        );
       }
     })();
     return stopping;

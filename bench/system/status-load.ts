@@ -27,7 +27,10 @@ export interface LoadResult {
   failures: number;
 }
 
-export async function runGetLoad(url: string, options: { connections: number; durationS: number }): Promise<LoadResult> {
+export async function runGetLoad(
+  url: string,
+  options: { connections: number; durationS: number },
+): Promise<LoadResult> {
   const cli = createRequire(import.meta.url).resolve('autocannon/autocannon.js');
   const args = [cli, '--json', '-c', String(options.connections), '-d', String(options.durationS), url];
   const stdout = await new Promise<string>((resolve, reject) => {

@@ -80,7 +80,11 @@ export interface WaitOptions {
 }
 
 /** Resolves with the status body of the task's terminal state (completed, failed or cancelled). */
-export async function waitForTerminal(apiUrl: string, taskId: string, options: WaitOptions): Promise<TaskStatusResponse> {
+export async function waitForTerminal(
+  apiUrl: string,
+  taskId: string,
+  options: WaitOptions,
+): Promise<TaskStatusResponse> {
   return options.mode === 'sse' ? waitBySse(apiUrl, taskId, options.timeoutMs) : waitByPolling(apiUrl, taskId, options);
 }
 
@@ -105,12 +109,15 @@ async function waitBySse(apiUrl: string, taskId: string, timeoutMs: number): Pro
     for await (const event of readSseEvents(res.body)) {
       // The terminal event carries the same body as the status route (contracts/events.ts).
       if (TERMINAL.has(event.event)) return parse(TaskStatusResponseSchema, JSON.parse(event.data), `event ${taskId}`);
-      if (event.event === 'error') throw new PhotoEnhanceError('INTERNAL', `events ${taskId}: ${event.data.slice(0, 200)}`);
+      if (event.event === 'error')
+        throw new PhotoEnhanceError('INTERNAL', `events ${taskId}: ${event.data.slice(0, 200)}`);
     }
     throw new PhotoEnhanceError('INTERNAL', `events ${taskId}: stream ended before a terminal event`);
   } catch (err) {
     if (controller.signal.aborted && !(err instanceof PhotoEnhanceError)) {
-      throw new PhotoEnhanceError('INTERNAL', `task ${taskId}: no terminal event within ${timeoutMs} ms`, { cause: err });
+      throw new PhotoEnhanceError('INTERNAL', `task ${taskId}: no terminal event within ${timeoutMs} ms`, {
+        cause: err,
+      });
     }
     throw err;
   } finally {

@@ -5,7 +5,10 @@ import sharp from 'sharp';
  * chroma subsampling. Noise keeps the entropy coder busy, so ~1 MB needs only ~0.37 MP (≈2.8 bytes/pixel) —
  * fewer pixels for the engine than a photo of the same size. Seeded, so every run uploads the same bytes.
  */
-export async function benchJpeg(targetBytes = 1_000_000, seed = 1): Promise<{ image: Buffer; width: number; height: number }> {
+export async function benchJpeg(
+  targetBytes = 1_000_000,
+  seed = 1,
+): Promise<{ image: Buffer; width: number; height: number }> {
   const BYTES_PER_PIXEL = 2.8;
   const width = Math.max(16, Math.round(Math.sqrt((targetBytes / BYTES_PER_PIXEL) * (4 / 3))));
   const height = Math.round((width * 3) / 4);
