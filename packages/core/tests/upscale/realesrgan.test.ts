@@ -40,7 +40,7 @@ describe('upscaleImage with the real realesrgan-x4fast', () => {
     expect([whole.width, whole.height]).toEqual([384, 256]);
     expect(whole.data.every((v) => v >= 0 && v <= 1)).toBe(true);
     // Each plane its own clean pattern: R ramps across, G ramps down, B is flat.
-    const [w, h] = [40, 24];
+    const [w, h] = [80, 48];
     const planes = new Float32Array(w * h * 3);
     for (let y = 0; y < h; y++)
       for (let x = 0; x < w; x++) {
@@ -49,7 +49,7 @@ describe('upscaleImage with the real realesrgan-x4fast', () => {
         planes[2 * w * h + y * w + x] = 0.3;
       }
     const up = await upscaleImage(model, { width: w, height: h, channels: 3, data: planes }, 4, {
-      tileSize: 16,
+      tileSize: 32,
       tilePad: 10,
     });
     const down = boxDown(up, 4);

@@ -63,11 +63,11 @@ describe('upscaleImage with a ×4 nearest + 3×3 conv model', () => {
   });
 
   it.each([
-    [37, 53, 16],
-    [64, 48, 20],
-    [1, 1, 8],
-    [3, 40, 8],
-    [40, 2, 8],
+    [75, 101, 32],
+    [96, 80, 40],
+    [1, 1, 32],
+    [3, 80, 32],
+    [80, 2, 32],
   ])('%i×%i tiled by %i equals one run on the reflect-padded image', async (w, h, tile) => {
     const image = smoothImage(w, h);
     const pad = 10;
@@ -111,12 +111,12 @@ describe('upscaleImage with a ×4 nearest + 3×3 conv model', () => {
   });
 
   it('clamps the output to [0, 1] though the model overshoots', async () => {
-    const image = smoothImage(24, 24);
+    const image = smoothImage(72, 72);
     for (let i = 0; i < image.data.length; i++) image.data[i] = (i >> 2) % 2; // hard 0/1 stripes
-    const raw = await model.session.run({ input: new ort.Tensor('float32', image.data, [1, 3, 24, 24]) });
+    const raw = await model.session.run({ input: new ort.Tensor('float32', image.data, [1, 3, 72, 72]) });
     const rawData = raw.output!.data as Float32Array;
     expect(rawData.some((v) => v < 0 || v > 1)).toBe(true);
-    const out = await upscaleImage(model, image, SCALE, { tileSize: 8, tilePad: 4 });
+    const out = await upscaleImage(model, image, SCALE, { tileSize: 32, tilePad: 4 });
     expect(out.data.every((v) => v >= 0 && v <= 1)).toBe(true);
   });
 });
@@ -155,11 +155,11 @@ describe('batching, progress and cancellation', () => {
   });
 
   it('gives the same pixels with several tiles per run, including a short last batch', async () => {
-    const image = smoothImage(48, 44);
+    const image = smoothImage(96, 88);
     const runs: number[] = [];
-    const one = await upscaleImage(model, image, SCALE, { tileSize: 16, tilePad: 6 });
+    const one = await upscaleImage(model, image, SCALE, { tileSize: 32, tilePad: 6 });
     const batched = await upscaleImage(model, image, SCALE, {
-      tileSize: 16,
+      tileSize: 32,
       tilePad: 6,
       batchTiles: 4,
       onProgress: (d) => runs.push(d),
@@ -171,8 +171,8 @@ describe('batching, progress and cancellation', () => {
   it('falls back to one tile per run for a model with a fixed batch of 1', async () => {
     const fixed = await testSession({ inputConvs: 2, fixedBatch: 1 });
     const runs: number[] = [];
-    await upscaleImage(fixed, smoothImage(30, 30), SCALE, {
-      tileSize: 16,
+    await upscaleImage(fixed, smoothImage(60, 60), SCALE, {
+      tileSize: 32,
       tilePad: 4,
       batchTiles: 4,
       onProgress: (d) => runs.push(d),
@@ -182,12 +182,12 @@ describe('batching, progress and cancellation', () => {
 
   it('reports progress per tile, monotonic, ending at the total', async () => {
     const events: [number, number][] = [];
-    await upscaleImage(model, smoothImage(37, 53), SCALE, {
-      tileSize: 16,
+    await upscaleImage(model, smoothImage(75, 101), SCALE, {
+      tileSize: 32,
       tilePad: 10,
       onProgress: (d, t) => events.push([d, t]),
     });
-    const total = planTiles(37, 53, 16, 10).length;
+    const total = planTiles(75, 101, 32, 10).length;
     expect(events.length).toBe(total);
     events.forEach(([done, t], i) => {
       expect(t).toBe(total);
@@ -198,8 +198,8 @@ describe('batching, progress and cancellation', () => {
   it('stops between runs with CANCELLED when the signal fires', async () => {
     const controller = new AbortController();
     let seen = 0;
-    const run = upscaleImage(model, smoothImage(64, 64), SCALE, {
-      tileSize: 16,
+    const run = upscaleImage(model, smoothImage(128, 128), SCALE, {
+      tileSize: 32,
       tilePad: 4,
       signal: controller.signal,
       onProgress: (done) => {
