@@ -8,6 +8,11 @@
  *
  *   npm run bench:system
  *   npm run bench:system -- --runs 5 --engine x4fast --connections 50 --duration 5 --dry-run
+ *
+ * Options: --runs (round trips per completion mode, 10), --budget-s (cap on all round trips, 60), --burst (5),
+ * --connections (20), --duration (s of status load, 10), --engine resize|x4fast (resize), --bytes (JPEG size,
+ * 1000000), --scale (1), --poll-ms (client status polling, 20), --threads (ORT threads, 0 = default),
+ * --sse-poll-ms (the API's SSE_POLL_MS, API default when unset), --results (file), --dry-run (print only).
  */
 
 import { loadavg } from 'node:os';
@@ -45,6 +50,8 @@ const { values: args } = parseArgs({
     scale: { type: 'string', default: '1' },
     'poll-ms': { type: 'string', default: '20' },
     threads: { type: 'string', default: '0' },
+    /** The API's SSE_POLL_MS; unset keeps the API default. */
+    'sse-poll-ms': { type: 'string' },
     results: { type: 'string', default: fileURLToPath(new URL('./RESULTS.md', import.meta.url)) },
     'dry-run': { type: 'boolean', default: false },
   },
@@ -89,7 +96,11 @@ const { image, width, height } = await benchJpeg(targetBytes);
 const fields = { quality_level: 'fast', face: 'false', scale: String(scale) };
 log(`[bench:system] input ${image.length} bytes (${width}×${height}); engine ${engineKind}; starting the stack…`);
 
-const stack = await startBenchStack({ engine: createBenchEngine(engineKind, threads) });
+const ssePollMs = args['sse-poll-ms'] === undefined ? undefined : positiveInt('sse-poll-ms', args['sse-poll-ms']);
+const stack = await startBenchStack({
+  engine: createBenchEngine(engineKind, threads),
+  ...(ssePollMs === undefined ? {} : { env: { SSE_POLL_MS: String(ssePollMs) } }),
+});
 let interrupted = false;
 process.once('SIGINT', () => {
   interrupted = true;

@@ -116,14 +116,14 @@ export function renderMarkdown(r: SystemResults): string {
     '',
     `### Status endpoint under load (autocannon in a child process)`,
     '',
-    '| route | connections | seconds | req/s | p50 | p90 | p99 | max | failures |',
-    '|---|---|---|---|---|---|---|---|---|',
+    '| route | connections | seconds | req/s | p50 | p90 | p99 | max | failures | server CPU / request |',
+    '|---|---|---|---|---|---|---|---|---|---|',
     ...r.loads.map(
       (l) =>
-        `| ${l.route} | ${l.connections} | ${l.durationS.toFixed(0)} | ${Math.round(l.reqPerSec)} | ${l.latencyMs.p50} ms | ${l.latencyMs.p90} ms | ${l.latencyMs.p99} ms | ${l.latencyMs.max} ms | ${l.failures} |`,
+        `| ${l.route} | ${l.connections} | ${l.durationS.toFixed(0)} | ${Math.round(l.reqPerSec)} | ${l.latencyMs.p50} ms | ${l.latencyMs.p90} ms | ${l.latencyMs.p99} ms | ${l.latencyMs.max} ms | ${l.failures} | ${l.serverCpuMsPerRequest.toFixed(2)} ms |`,
     ),
     '',
-    `Target ≥ ${r.targets.statusReqPerSec} req/s with p99 < ${r.targets.statusP99Ms} ms and no failures (judged on the first row): ${verdict(statusOk)}.`,
+    `Target ≥ ${r.targets.statusReqPerSec} req/s with p99 < ${r.targets.statusP99Ms} ms and no failures (judged on the first row): ${verdict(statusOk)}. Server CPU per request is this process's CPU time (API + embedded S3 + idle worker) over the run divided by the requests served; autocannon's own CPU is not in it.`,
     '',
     `### Time to first result (${b.count} images sent one after another to one worker)`,
     '',

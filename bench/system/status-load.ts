@@ -25,6 +25,11 @@ export interface LoadResult {
   latencyMs: { p50: number; p90: number; p99: number; max: number; mean: number };
   /** Connection errors + timeouts + non-2xx answers. */
   failures: number;
+  /**
+   * CPU time this process (the server side when the stack runs in-process) spent per request: unlike req/s it
+   * hardly depends on what else the machine is doing. 1000 / it ≈ req/s one free core could serve.
+   */
+  serverCpuMsPerRequest: number;
 }
 
 export async function runGetLoad(
@@ -33,6 +38,7 @@ export async function runGetLoad(
 ): Promise<LoadResult> {
   const cli = createRequire(import.meta.url).resolve('autocannon/autocannon.js');
   const args = [cli, '--json', '-c', String(options.connections), '-d', String(options.durationS), url];
+  const cpuBefore = process.cpuUsage();
   const stdout = await new Promise<string>((resolve, reject) => {
     const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
     const out: Buffer[] = [];
@@ -57,6 +63,7 @@ export async function runGetLoad(
         );
     });
   });
+  const cpu = process.cpuUsage(cpuBefore);
   let report: z.infer<typeof AutocannonReportSchema>;
   try {
     report = AutocannonReportSchema.parse(JSON.parse(stdout));
@@ -76,5 +83,7 @@ export async function runGetLoad(
       mean: report.latency.average,
     },
     failures: report.errors + report.timeouts + report.non2xx,
+    serverCpuMsPerRequest:
+      report.requests.total > 0 ? (cpu.user + cpu.system) / 1000 / report.requests.total : Number.NaN,
   };
 }

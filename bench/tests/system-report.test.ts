@@ -78,6 +78,7 @@ describe('renderMarkdown', () => {
     reqPerSec,
     latencyMs: { p50: 1, p90: 2, p99, max: p99, mean: 1 },
     failures,
+    serverCpuMsPerRequest: 1,
   });
   const results = (overheads: number[], status: ReturnType<typeof load>): SystemResults => ({
     date: 'now',

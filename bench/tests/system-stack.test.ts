@@ -78,6 +78,7 @@ describe('runGetLoad', () => {
     expect(ok.reqPerSec).toBeGreaterThan(0);
     expect(ok.failures).toBe(0);
     expect(ok.latencyMs.p99).toBeGreaterThanOrEqual(ok.latencyMs.p50);
+    expect(ok.serverCpuMsPerRequest).toBeGreaterThan(0);
     const missing = await runGetLoad(`${stack.apiUrl}/api/v1/status/not-an-id`, { connections: 1, durationS: 1 });
     expect(missing.failures).toBe(missing.requests);
   });
