@@ -1,5 +1,5 @@
 import { hostname } from 'node:os';
-import { CommonEnvShape, envInt, loadConfig } from '@photoenhance/core';
+import { CommonEnvShape, envBool, envInt, envUrl, loadConfig } from '@photoenhance/core';
 import { z } from 'zod';
 
 /** Worker process variables on top of the shared S3/SQS ones (design.md §6). */
@@ -38,6 +38,48 @@ export const WorkerEnvSchema = z.object({
     .default('cpu')
     .transform((text) => [...new Set(text.split(',').map((s) => s.trim().toLowerCase()))]),
   ORT_INTRA_OP_THREADS: envInt(0, { min: 0, max: 256 }),
+  // --- self-registration and client webhooks (service breadth) ---
+  /** The API's base URL: the worker registers at {REGISTER_URL}/api/v1/workers/register after warm-up. */
+  REGISTER_URL: envUrl().optional(),
+  /** An external gateway endpoint that receives every register/heartbeat/deregister (same signed body). */
+  GATEWAY_URL: envUrl().optional(),
+  /** Shared HMAC secret for registration; required once REGISTER_URL or GATEWAY_URL is set. Never logged. */
+  WORKER_REGISTRATION_SECRET: z.string().min(16, 'must be at least 16 characters').optional(),
+  /** URL where this worker's health/metrics server is reachable; skips address discovery. */
+  PUBLIC_URL: envUrl().optional(),
+  /** Discovery steps tried when PUBLIC_URL is unset, in order (none = no URL is announced). */
+  ADDRESS_DISCOVERY: z
+    .string()
+    .default('imds,ip-lookup,interface')
+    .transform((text) => text.split(',').map((s) => s.trim().toLowerCase()).filter((s) => s && s !== 'none'))
+    .pipe(z.array(z.enum(['imds', 'ip-lookup', 'interface'], 'each must be imds, ip-lookup, interface or none'))),
+  /** EC2 instance metadata (IMDSv2) base URL. */
+  IMDS_URL: envUrl().default('http://169.254.169.254'),
+  /** Comma-separated services that answer with the caller's public IP (plain text or {"ip": …}). */
+  IP_LOOKUP_URLS: z
+    .string()
+    .optional()
+    .transform((text) => (text ?? '').split(',').map((s) => s.trim()).filter(Boolean))
+    .pipe(z.array(z.url('each must be a URL'))),
+  ADDRESS_DISCOVERY_TIMEOUT_MS: envInt(1500, { min: 50, max: 30_000 }),
+  /** Registration heartbeat period. */
+  REGISTRATION_HEARTBEAT_MS: envInt(30_000, { min: 100 }),
+  /** Signs client webhooks (x-photoenhance-signature); unsigned when unset. Never logged. */
+  CALLBACK_SECRET: z.string().min(16, 'must be at least 16 characters').optional(),
+  /** Let webhooks reach loopback/private addresses (on-premises receivers, local tests). */
+  CALLBACK_ALLOW_PRIVATE: envBool(false),
+  CALLBACK_MAX_ATTEMPTS: envInt(6, { min: 1, max: 20 }),
+  CALLBACK_TIMEOUT_MS: envInt(10_000, { min: 100, max: 120_000 }),
+  /** The API's public base URL, for absolute status/download links in webhooks (relative when unset). */
+  PUBLIC_BASE_URL: envUrl().optional(),
+}).superRefine((env, ctx) => {
+  if ((env.REGISTER_URL || env.GATEWAY_URL) && !env.WORKER_REGISTRATION_SECRET) {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['WORKER_REGISTRATION_SECRET'],
+      message: 'is required when REGISTER_URL or GATEWAY_URL is set',
+    });
+  }
 });
 export type WorkerConfig = z.output<typeof WorkerEnvSchema>;
 

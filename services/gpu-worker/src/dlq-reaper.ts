@@ -1,4 +1,4 @@
-import { isTerminalStatus, isValidId } from '@photoenhance/core';
+import { isTerminalStatus, isValidId, type TaskRecord } from '@photoenhance/core';
 import type { WorkerLogger, WorkerQueue, WorkerStorage } from './ports.ts';
 
 export interface ReapDeps {
@@ -6,6 +6,8 @@ export interface ReapDeps {
   queue: Pick<WorkerQueue, 'receiveDlq' | 'deleteDlq'>;
   logger: WorkerLogger;
   now?: () => Date;
+  /** Told about each task this pass failed with EXHAUSTED (metrics, client callback). */
+  onTaskFailed?: (record: TaskRecord) => void;
 }
 
 function taskIdOf(body: string, parsed: string | undefined): string | undefined {
@@ -40,7 +42,7 @@ export async function reapDeadLetters(deps: ReapDeps, options: { maxMessages?: n
           // The worker-observed count: DLQ receive counts differ between SQS implementations.
           const attempts = record.attempts;
           const last = record.message ? ` Last: ${record.message}` : '';
-          await storage.writeTask({
+          const failed = await storage.writeTask({
             ...record,
             status: 'failed',
             stage: 'failed',
@@ -51,6 +53,7 @@ export async function reapDeadLetters(deps: ReapDeps, options: { maxMessages?: n
             completedAt: now(),
           });
           logger.warn({ taskId, attempts }, 'dead-lettered job: task failed with EXHAUSTED');
+          deps.onTaskFailed?.(failed);
         } else {
           logger.info(
             { taskId, status: record?.status ?? 'unknown' },

@@ -8,3 +8,5 @@ export * from './ports.ts';
 export * from './progress-throttle.ts';
 export * from './service.ts';
 export * from './worker.ts';
+export * from './finished-tasks.ts';
+export * from './registration/index.ts';

@@ -22,6 +22,8 @@ export interface WorkerEngine {
   warmUp(): Promise<void>;
   enhance(input: Buffer, options: EnhanceOptionsInput, ctx: RunContext): Promise<EnhanceResult>;
   close(): Promise<void>;
+  /** Active provider and model states, announced at registration (the core engine has it; test engines may not). */
+  readiness?(): { provider: string; models: Record<string, string> };
 }
 
 /** Why a running job was stopped from outside the engine. */

@@ -1,8 +1,10 @@
-import { type Backend, connectBackend, createEngine } from '@photoenhance/core';
+import { type Backend, connectBackend, createCallbackSender, createEngine } from '@photoenhance/core';
 import { type WorkerConfig, workerTimings } from './config.ts';
 import { createHealthServer } from './health-server.ts';
 import { createLogger } from './logger.ts';
+import { createWorkerMetrics } from './metrics.ts';
 import type { WorkerEngine, WorkerLogger } from './ports.ts';
+import { createWorkerRegistration } from './registration/setup.ts';
 import { createWorker, type StopOptions, type Worker } from './worker.ts';
 
 export interface WorkerServiceOptions {
@@ -48,12 +50,24 @@ export async function startWorkerService(options: WorkerServiceOptions): Promise
         warn: (o: object | string, m?: string) => (typeof o === 'string' ? logger.warn({}, o) : logger.warn(o, m)),
       },
     });
+  const metrics = createWorkerMetrics();
+  if (!config.CALLBACK_SECRET) logger.info({}, 'CALLBACK_SECRET is not set: client webhooks are sent unsigned');
+  const callbackSender = createCallbackSender({
+    secret: config.CALLBACK_SECRET,
+    allowPrivate: config.CALLBACK_ALLOW_PRIVATE,
+    timeoutMs: config.CALLBACK_TIMEOUT_MS,
+    maxAttempts: config.CALLBACK_MAX_ATTEMPTS,
+    logger,
+    onResult: (r) => metrics.callbacks.inc({ outcome: r.delivered ? 'delivered' : r.refused ? 'refused' : 'failed' }),
+  });
   const worker = createWorker({
     storage: backend.storage,
     queue: backend.queue,
     engine,
     config: workerTimings(config),
     logger,
+    metrics,
+    callbacks: { sender: callbackSender, baseUrl: config.PUBLIC_BASE_URL },
   });
   const health = createHealthServer({ ready: worker.isReady, describe: worker.describe }, worker.metrics);
   const port = await health.listen(config.WORKER_PORT, config.WORKER_HOST);
@@ -66,6 +80,10 @@ export async function startWorkerService(options: WorkerServiceOptions): Promise
     if (ownBackend) backend.close();
     throw err;
   }
+  // After warm-up: a registered worker is one that can take jobs. Registration runs in the background and
+  // never blocks or stops the consumer loop.
+  const registration = createWorkerRegistration({ config, worker, engine, port, logger, metrics });
+  registration?.start();
 
   let stopping: Promise<void> | undefined;
   return {
@@ -73,7 +91,11 @@ export async function startWorkerService(options: WorkerServiceOptions): Promise
     port,
     stop(stopOptions = {}) {
       stopping ??= (async () => {
+        // Goodbye first, so the registry stops counting on this worker while it finishes its job.
+        await registration?.stop();
         await worker.stop(stopOptions);
+        // Webhooks of the last jobs get a moment to go out; their remaining retries are dropped after it.
+        await callbackSender.drain(Math.min(5000, stopOptions.graceMs ?? config.WORKER_SHUTDOWN_GRACE_MS));
         await engine.close();
         await health.close();
         if (ownBackend) backend.close();

@@ -1,6 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { WorkerTimings } from './config.ts';
 import { reapDeadLetters } from './dlq-reaper.ts';
+import { createFinishedTaskObserver, type TaskCallbacks } from './finished-tasks.ts';
 import { runJob } from './job-runner.ts';
 import { createWorkerMetrics, type JobOutcome, type WorkerMetrics } from './metrics.ts';
 import { JobAbort, type WorkerEngine, type WorkerLogger, type WorkerQueue, type WorkerStorage } from './ports.ts';
@@ -12,6 +13,8 @@ export interface CreateWorkerOptions {
   config: WorkerTimings;
   logger: WorkerLogger;
   metrics?: WorkerMetrics;
+  /** Client webhooks for tasks with a callback_url (sent after the task is marked completed/failed). */
+  callbacks?: TaskCallbacks;
   /** Called after each job (tests and the launcher observe the loop through it). */
   onJobDone?: (outcome: JobOutcome, taskId: string | undefined) => void;
 }
@@ -53,6 +56,10 @@ export function createWorker(options: CreateWorkerOptions) {
   let reaperTimer: NodeJS.Timeout | undefined;
   let reaping: Promise<unknown> | undefined;
   const counts: Partial<Record<JobOutcome, number>> = {};
+  const finished = createFinishedTaskObserver({ storage, metrics, logger, callbacks: options.callbacks });
+  /** warming, idle, busy, stopping or stopped: what registration and the state gauge report. */
+  const activity = () => (state === 'running' ? (current ? 'busy' : 'idle') : state === 'idle' ? 'warming' : state);
+  metrics.bindState(activity);
 
   async function runLoop(): Promise<void> {
     let failures = 0;
@@ -104,6 +111,7 @@ export function createWorker(options: CreateWorkerOptions) {
     }
     metrics.jobs.inc({ outcome });
     counts[outcome] = (counts[outcome] ?? 0) + 1;
+    if (taskId && (outcome === 'completed' || outcome === 'failed')) await finished.observeTask(taskId);
     options.onJobDone?.(outcome, taskId);
   }
 
@@ -111,7 +119,7 @@ export function createWorker(options: CreateWorkerOptions) {
     if (timings.dlqReapIntervalMs <= 0) return;
     reaperTimer = setInterval(() => {
       if (reaping) return;
-      reaping = reapDeadLetters({ storage, queue, logger })
+      reaping = reapDeadLetters({ storage, queue, logger, onTaskFailed: finished.observe })
         .then((n) => n > 0 && logger.info({ count: n }, 'dead letters reaped'))
         .catch((err: unknown) => logger.warn({ err }, 'dead-letter reaping failed'))
         .finally(() => {
@@ -181,6 +189,7 @@ export function createWorker(options: CreateWorkerOptions) {
     },
 
     isReady: () => ready,
+    activity,
     state: () => state,
     describe: () => ({
       workerId: timings.workerId,

@@ -1,0 +1,4 @@
+export * from './address-discovery.ts';
+export * from './gpu-info.ts';
+export * from './registrar.ts';
+export * from './setup.ts';
