@@ -10,6 +10,7 @@ export {
 export { type Feeds, type ModelSession, type Outputs, wrapSession } from './model-session.ts';
 export {
   type CreateSession,
+  createOrtSession,
   createSessionRegistry,
   type ModelState,
   type RuntimeLogger,

@@ -1,4 +1,5 @@
 import { performance } from 'node:perf_hooks';
+import { OnnxGraphBuilder } from '@photoenhance/models';
 import * as ort from 'onnxruntime-node';
 import { isPhotoEnhanceError, PhotoEnhanceError } from '../errors/errors.ts';
 import { providerFallbackChain, type RuntimeConfig } from './config.ts';
@@ -11,7 +12,7 @@ export interface RuntimeLogger {
 }
 
 export type CreateSession = (
-  path: string,
+  source: string | Uint8Array,
   options: ort.InferenceSession.SessionOptions,
 ) => Promise<ort.InferenceSession>;
 
@@ -35,6 +36,11 @@ export interface SessionRegistry {
   readiness(): { ready: boolean; models: Record<string, ModelState>; providers: string[] };
   /** The leading provider of the list that really loaded; before any load, the configured preference. */
   activeProvider(): string;
+  /**
+   * Settles which provider works by loading a one-node probe model (no download) unless a model
+   * already loaded; resolves to activeProvider(). Call before choosing models by provider.
+   */
+  resolveProvider(): Promise<string>;
   close(): Promise<void>;
 }
 
@@ -45,10 +51,24 @@ const ELEMENT_ARRAYS = {
   int32: Int32Array,
 } as const;
 
+/** ort.InferenceSession.create for a path or bytes (its overloads do not take the union). */
+export const createOrtSession: CreateSession = (source, options) =>
+  typeof source === 'string'
+    ? ort.InferenceSession.create(source, options)
+    : ort.InferenceSession.create(source, options);
+
+/** y = x on one float: enough for onnxruntime to initialise an execution provider. */
+function probeModel(): Uint8Array {
+  return new OnnxGraphBuilder('provider-probe')
+    .input('x', [1])
+    .node('Identity', ['x'], ['y'])
+    .output('y', [1])
+    .toBytes();
+}
+
 export function createSessionRegistry(config: RuntimeConfig, deps: SessionRegistryDeps): SessionRegistry {
   const log = deps.log;
-  const createSession: CreateSession =
-    deps.createSession ?? ((path, options) => ort.InferenceSession.create(path, options));
+  const createSession: CreateSession = deps.createSession ?? createOrtSession;
   // onnxruntime-common silently drops providers this build lacks (dml/coreml on Linux) and would still
   // report them as requested, so drop them here, loudly, to keep activeProvider() truthful.
   const supported = new Set(deps.supportedProviders ?? ort.listSupportedBackends().map((b) => b.name));
@@ -66,6 +86,7 @@ export function createSessionRegistry(config: RuntimeConfig, deps: SessionRegist
   /** Until one session has loaded we do not know which providers work: later loads wait for the first. */
   let firstLoad: Promise<unknown> | undefined;
   let closed = false;
+  let providerSettled: Promise<void> | undefined;
   const sessions = new Map<string, Promise<ModelSession>>();
   const states = new Map<string, ModelState>();
 
@@ -76,13 +97,13 @@ export function createSessionRegistry(config: RuntimeConfig, deps: SessionRegist
     };
   }
 
-  async function createWithFallback(id: string, path: string): Promise<ModelSession> {
+  async function createWithFallback(id: string, source: string | Uint8Array): Promise<ModelSession> {
     let lastError: unknown;
     for (let i = chainStart; i < chain.length; i++) {
       const providers = chain[i] as string[];
       const started = performance.now();
       try {
-        const session = await createSession(path, { ...baseOptions(), executionProviders: providers });
+        const session = await createSession(source, { ...baseOptions(), executionProviders: providers });
         if (i > chainStart) {
           // Only a success on a shorter list proves the dropped providers were the problem (not the model).
           chainStart = i;
@@ -101,10 +122,14 @@ export function createSessionRegistry(config: RuntimeConfig, deps: SessionRegist
         }
       }
     }
-    throw new PhotoEnhanceError('MODEL_INVALID', `Model ${id} could not be loaded from ${path}`, {
-      cause: lastError,
-      details: { model: id },
-    });
+    throw new PhotoEnhanceError(
+      'MODEL_INVALID',
+      `Model ${id} could not be loaded${typeof source === 'string' ? ` from ${source}` : ''}`,
+      {
+        cause: lastError,
+        details: { model: id },
+      },
+    );
   }
 
   async function load(id: string, earlier: Promise<unknown> | undefined): Promise<ModelSession> {
@@ -180,6 +205,29 @@ export function createSessionRegistry(config: RuntimeConfig, deps: SessionRegist
         models,
         providers: [...(chain[chainStart] as string[])],
       };
+    },
+    async resolveProvider() {
+      if (!providerSettled) {
+        providerSettled = (async () => {
+          // A model that already loaded has settled the providers.
+          const loaded = firstLoad
+            ? await firstLoad.then(
+                () => true,
+                () => false,
+              )
+            : false;
+          if (loaded) return;
+          const probe = createWithFallback('provider-probe', probeModel());
+          firstLoad ??= probe;
+          await (await probe).session.release();
+        })();
+        // A failed probe (even CPU failed) is not cached: the next call tries again.
+        providerSettled.catch(() => {
+          providerSettled = undefined;
+        });
+      }
+      await providerSettled;
+      return (chain[chainStart] as string[])[0] as string;
     },
     activeProvider() {
       return (chain[chainStart] as string[])[0] as string;

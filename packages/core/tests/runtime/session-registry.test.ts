@@ -7,7 +7,12 @@ import * as ort from 'onnxruntime-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isPhotoEnhanceError } from '../../src/errors/errors.ts';
 import { parseExecutionProviders, providerFallbackChain } from '../../src/runtime/config.ts';
-import { type CreateSession, createSessionRegistry, type RuntimeLogger } from '../../src/runtime/session-registry.ts';
+import {
+  type CreateSession,
+  createOrtSession,
+  createSessionRegistry,
+  type RuntimeLogger,
+} from '../../src/runtime/session-registry.ts';
 
 /** y = x · factor, dynamic NCHW: small and quick to load. */
 function scaleModel(factor: number, dims: (number | string)[] = ['n', 3, 'h', 'w']): Uint8Array {
@@ -97,7 +102,7 @@ describe('createSessionRegistry', () => {
     const seen: ort.InferenceSession.SessionOptions[] = [];
     const createSession: CreateSession = (path, options) => {
       seen.push(options);
-      return ort.InferenceSession.create(path, options);
+      return createOrtSession(path, options);
     };
     const registry = createSessionRegistry(
       { executionProviders: ['cpu'], intraOpThreads: 1, graphOptimizationLevel: 'basic' },
@@ -119,7 +124,7 @@ describe('createSessionRegistry', () => {
         return Promise.reject(
           new Error('OrtSessionOptionsAppendExecutionProvider_Cuda: Failed to load shared library'),
         );
-      return ort.InferenceSession.create(path, options);
+      return createOrtSession(path, options);
     };
     const registry = createSessionRegistry(
       { executionProviders: ['cuda', 'cpu'] },
@@ -138,10 +143,33 @@ describe('createSessionRegistry', () => {
     await registry.close();
   });
 
+  it('settles the provider with a probe model before any real model is loaded', async () => {
+    const log = recordingLogger();
+    const tried: string[][] = [];
+    const createSession: CreateSession = (source, options) => {
+      const providers = (options.executionProviders ?? []) as string[];
+      tried.push(providers);
+      if (providers[0] === 'cuda') return Promise.reject(new Error('Failed to load shared library'));
+      return createOrtSession(source, options);
+    };
+    const calls: string[] = [];
+    const registry = createSessionRegistry(
+      { executionProviders: ['cuda', 'cpu'] },
+      { resolveModel: resolver(calls), createSession, supportedProviders: ['cpu', 'cuda'], log },
+    );
+    const [a, b] = await Promise.all([registry.resolveProvider(), registry.resolveProvider()]);
+    expect([a, b]).toEqual(['cpu', 'cpu']);
+    expect(calls).toEqual([]); // no model was needed
+    expect(log.warnings.length).toBe(1);
+    await registry.get('double');
+    expect(tried).toEqual([['cuda', 'cpu'], ['cpu'], ['cpu']]);
+    await registry.close();
+  });
+
   it('does not blame a working provider for a broken model file (MODEL_INVALID)', async () => {
     // "cuda" here really loads (on CPU) so only the model can be at fault.
     const createSession: CreateSession = (path, options) =>
-      ort.InferenceSession.create(path, { ...options, executionProviders: ['cpu'] });
+      createOrtSession(path, { ...options, executionProviders: ['cpu'] });
     const registry = createSessionRegistry(
       { executionProviders: ['cuda', 'cpu'] },
       { resolveModel: resolver(), createSession, supportedProviders: ['cpu', 'cuda'] },
