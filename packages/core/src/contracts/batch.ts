@@ -35,7 +35,12 @@ export type BatchRecordInput = z.input<typeof BatchRecordSchema>;
 export const BATCH_STATUSES = ['queued', 'processing', 'completed', 'partial', 'failed', 'cancelled'] as const;
 export type BatchStatus = (typeof BATCH_STATUSES)[number];
 export const BatchStatusSchema = z.enum(BATCH_STATUSES);
-export const TERMINAL_BATCH_STATUSES: ReadonlySet<BatchStatus> = new Set(['completed', 'partial', 'failed', 'cancelled']);
+export const TERMINAL_BATCH_STATUSES: ReadonlySet<BatchStatus> = new Set([
+  'completed',
+  'partial',
+  'failed',
+  'cancelled',
+]);
 
 /** A task of a batch as the batch routes show it; `deleted` when its record is gone (DELETE /tasks/{id}). */
 export const BatchTaskStatusSchema = z.union([TaskStatusSchema, z.literal('deleted')]);

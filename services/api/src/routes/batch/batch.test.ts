@@ -7,7 +7,11 @@ let api: TestApi;
 let jpeg: Buffer;
 let png: Buffer;
 beforeAll(async () => {
-  [api, jpeg, png] = await Promise.all([startTestApi({ BATCH_MAX_FILES: '3' }), jpegFixture(64, 48), pngFixture(32, 32)]);
+  [api, jpeg, png] = await Promise.all([
+    startTestApi({ BATCH_MAX_FILES: '3' }),
+    jpegFixture(64, 48),
+    pngFixture(32, 32),
+  ]);
 });
 afterAll(async () => {
   await api?.dispose();
@@ -37,11 +41,21 @@ async function drainQueue(): Promise<Array<{ taskId: string; batchId?: string; i
   }
 }
 
-async function finish(taskId: string, outcome: 'completed' | 'failed' | 'processing', progress = 50): Promise<TaskRecord> {
+async function finish(
+  taskId: string,
+  outcome: 'completed' | 'failed' | 'processing',
+  progress = 50,
+): Promise<TaskRecord> {
   const record = must(await api.backend.storage.readTask(taskId));
   const now = new Date().toISOString();
   if (outcome === 'processing') {
-    return api.backend.storage.writeTask({ ...record, status: 'processing', stage: 'upscale', progress, updatedAt: now });
+    return api.backend.storage.writeTask({
+      ...record,
+      status: 'processing',
+      stage: 'upscale',
+      progress,
+      updatedAt: now,
+    });
   }
   if (outcome === 'failed') {
     return api.backend.storage.writeTask({
@@ -105,7 +119,11 @@ describe('POST /api/v1/enhance/batch', () => {
     expect(stored.rejected).toHaveLength(1);
     for (const taskId of stored.taskIds) {
       const record = must(await api.backend.storage.readTask(taskId));
-      expect(record).toMatchObject({ batchId: body.batch_id, status: 'queued', options: { scale: 2, quality: 'fast' } });
+      expect(record).toMatchObject({
+        batchId: body.batch_id,
+        status: 'queued',
+        options: { scale: 2, quality: 'fast' },
+      });
       expect(await api.backend.storage.head(record.input.key)).not.toBeNull();
     }
     const jobs = await drainQueue();
@@ -115,7 +133,16 @@ describe('POST /api/v1/enhance/batch', () => {
 
   it('accepts files[] and a repeated file field too', async () => {
     for (const field of ['files[]', 'file']) {
-      const res = await postBatch(batchForm([[jpeg, 'x.jpg'], [png, 'y.png']], {}, field));
+      const res = await postBatch(
+        batchForm(
+          [
+            [jpeg, 'x.jpg'],
+            [png, 'y.png'],
+          ],
+          {},
+          field,
+        ),
+      );
       expect(res.status).toBe(202);
       expect((await readJson(res)).tasks).toHaveLength(2);
     }
@@ -123,10 +150,30 @@ describe('POST /api/v1/enhance/batch', () => {
   });
 
   it.each([
-    ['more files than BATCH_MAX_FILES', () => batchForm([[jpeg, '1.jpg'], [jpeg, '2.jpg'], [jpeg, '3.jpg'], [jpeg, '4.jpg']]), 400, 'INVALID_INPUT'],
+    [
+      'more files than BATCH_MAX_FILES',
+      () =>
+        batchForm([
+          [jpeg, '1.jpg'],
+          [jpeg, '2.jpg'],
+          [jpeg, '3.jpg'],
+          [jpeg, '4.jpg'],
+        ]),
+      400,
+      'INVALID_INPUT',
+    ],
     ['no files', () => batchForm([], { scale: '2' }), 400, 'INVALID_INPUT'],
     ['an invalid shared option', () => batchForm([[jpeg, '1.jpg']], { scale: '99' }), 400, 'INVALID_OPTIONS'],
-    ['only non-images', () => batchForm([[Buffer.from('hello'), 'a.txt'], [Buffer.from('world'), 'b.txt']]), 415, 'UNSUPPORTED_FORMAT'],
+    [
+      'only non-images',
+      () =>
+        batchForm([
+          [Buffer.from('hello'), 'a.txt'],
+          [Buffer.from('world'), 'b.txt'],
+        ]),
+      415,
+      'UNSUPPORTED_FORMAT',
+    ],
   ])('refuses %s and stores nothing', async (_what, form, status, code) => {
     const before = await api.snapshot();
     const res = await postBatch(form());
@@ -136,14 +183,23 @@ describe('POST /api/v1/enhance/batch', () => {
   });
 
   it('refuses a body that is not multipart', async () => {
-    const res = await api.app.request('/api/v1/enhance/batch', { method: 'POST', body: '{}', headers: { 'content-type': 'application/json' } });
+    const res = await api.app.request('/api/v1/enhance/batch', {
+      method: 'POST',
+      body: '{}',
+      headers: { 'content-type': 'application/json' },
+    });
     expect(res.status).toBe(400);
   });
 });
 
 describe('GET /api/v1/batch/status/{id}', () => {
   it('aggregates the task records as they move, ending partial when one failed', async () => {
-    const res = await postBatch(batchForm([[jpeg, 'one.jpg'], [png, 'two.png']]));
+    const res = await postBatch(
+      batchForm([
+        [jpeg, 'one.jpg'],
+        [png, 'two.png'],
+      ]),
+    );
     const { batch_id: batchId, tasks } = await readJson(res);
     await drainQueue();
     const [first, second] = tasks.map((t: { task_id: string }) => t.task_id) as [string, string];
@@ -155,7 +211,11 @@ describe('GET /api/v1/batch/status/{id}', () => {
     await finish(first, 'completed');
     const mid = await status();
     expect(mid).toMatchObject({ status: 'processing', progress: 50, counts: { completed: 1, queued: 1 } });
-    expect(mid.tasks[0]).toMatchObject({ task_id: first, status: 'completed', download_url: `/api/v1/download/${first}` });
+    expect(mid.tasks[0]).toMatchObject({
+      task_id: first,
+      status: 'completed',
+      download_url: `/api/v1/download/${first}`,
+    });
     await finish(second, 'failed');
     const done = await status();
     expect(done).toMatchObject({ status: 'partial', progress: 100, counts: { completed: 1, failed: 1 } });
@@ -172,7 +232,14 @@ describe('GET /api/v1/batch/status/{id}', () => {
 
 describe('GET /api/v1/batch/download/{id}', () => {
   it('answers 409 while tasks run, and zips what has finished with ?partial=true', async () => {
-    const { batch_id: batchId, tasks } = await readJson(await postBatch(batchForm([[jpeg, 'p.jpg'], [png, 'q.png']])));
+    const { batch_id: batchId, tasks } = await readJson(
+      await postBatch(
+        batchForm([
+          [jpeg, 'p.jpg'],
+          [png, 'q.png'],
+        ]),
+      ),
+    );
     await drainQueue();
     await finish(tasks[0].task_id, 'completed');
     const early = await api.app.request(`/api/v1/batch/download/${batchId}`);

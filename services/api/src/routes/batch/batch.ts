@@ -17,8 +17,8 @@ import type { AppDeps, AppEnv } from '../../http/env.ts';
 import { taskUrls } from '../../http/urls.ts';
 import { queuedTaskRecord } from '../../upload/task-record.ts';
 import { parseEnhanceFields, type ValidatedUpload, validateUpload } from '../../upload/validate-upload.ts';
-import { createBatchZip, type ZipItem } from './batch-zip.ts';
 import { presentBatch, readBatchState } from './batch-state.ts';
+import { createBatchZip, type ZipItem } from './batch-zip.ts';
 import { mapLimit } from './map-limit.ts';
 import { batchUrls } from './urls.ts';
 import { uniqueNames } from './zip-names.ts';
@@ -48,9 +48,13 @@ export function batchRoutes(deps: AppDeps): Hono<AppEnv> {
     bodyLimit({
       maxSize: config.BATCH_MAX_BYTES,
       onError: () => {
-        throw new PhotoEnhanceError('FILE_TOO_LARGE', `The batch is larger than the limit of ${config.BATCH_MAX_BYTES} bytes`, {
-          details: { maxBatchBytes: config.BATCH_MAX_BYTES },
-        });
+        throw new PhotoEnhanceError(
+          'FILE_TOO_LARGE',
+          `The batch is larger than the limit of ${config.BATCH_MAX_BYTES} bytes`,
+          {
+            details: { maxBatchBytes: config.BATCH_MAX_BYTES },
+          },
+        );
       },
     }),
     async (c) => {
@@ -107,7 +111,11 @@ export function batchRoutes(deps: AppDeps): Hono<AppEnv> {
         } catch (err) {
           if (!isPhotoEnhanceError(err)) throw err;
           metrics?.uploadsRejected.inc({ code: err.code });
-          rejected.push({ index, filename: file.name || `file ${index + 1}`, error: { code: err.code, message: err.message } });
+          rejected.push({
+            index,
+            filename: file.name || `file ${index + 1}`,
+            error: { code: err.code, message: err.message },
+          });
         }
       }
       if (accepted.length === 0) {

@@ -59,6 +59,8 @@ export function docsRoutes(deps: AppDeps): Hono<AppEnv> {
   const document = buildOpenApiDocument({
     maxUploadBytes: deps.config.MAX_UPLOAD_BYTES,
     apiKeysRequired: deps.config.API_KEYS.length > 0,
+    batchMaxFiles: deps.config.BATCH_MAX_FILES,
+    maxDirectUploadBytes: deps.config.DIRECT_UPLOAD_MAX_BYTES,
   });
   app.get('/openapi.json', (c) => c.json(document));
   app.get('/docs', (c) => c.html(PAGE));

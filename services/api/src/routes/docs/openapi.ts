@@ -7,6 +7,9 @@ import {
   TaskDeletedSchema,
   TaskStatusResponseSchema,
 } from '@photoenhance/core';
+import { batchPaths } from '../batch/openapi.ts';
+import { eventPaths } from '../events/openapi.ts';
+import { uploadPaths } from '../uploads/openapi.ts';
 import { workerPaths } from '../workers/openapi.ts';
 import { errorResponses, type PathItems, schema } from './openapi-helpers.ts';
 
@@ -22,6 +25,9 @@ export interface OpenApiOptions {
   maxUploadBytes: number;
   /** API_KEYS configured: client routes declare bearer security and a 401 answer. */
   apiKeysRequired?: boolean;
+  /** BATCH_MAX_FILES and DIRECT_UPLOAD_MAX_BYTES, shown in the batch and direct-upload docs. */
+  batchMaxFiles?: number;
+  maxDirectUploadBytes?: number;
 }
 
 /** Client routes take the API keys; worker routes have their own security (signatures, admin key). */
@@ -198,6 +204,12 @@ export function buildOpenApiDocument(options: OpenApiOptions): Record<string, un
     },
     components: { schemas: { Error: schema(ErrorBodySchema, 'output') }, securitySchemes: SECURITY_SCHEMES },
   };
+  Object.assign(
+    document.paths,
+    batchPaths({ maxFiles: options.batchMaxFiles ?? 20, maxUploadBytes: options.maxUploadBytes }),
+    eventPaths(),
+    uploadPaths({ maxDirectUploadBytes: options.maxDirectUploadBytes ?? options.maxUploadBytes }),
+  );
   Object.assign(document.paths, SERVICE_PATHS, workerPaths());
   if (options.apiKeysRequired) applyClientSecurity(document.paths as PathItems);
   return document;

@@ -17,8 +17,7 @@ export function eventRoutes(deps: AppDeps): Hono<AppEnv> {
   const { storage, config } = deps;
   const app = new Hono<AppEnv>();
 
-  const serve = async (
-c: Context<AppEnv>, read: () => Promise<Snapshot>): Promise<Response> => {
+  const serve = async (c: Context<AppEnv>, read: () => Promise<Snapshot>): Promise<Response> => {
     const lastEventId = parseLastEventId(c.req.header('last-event-id'));
     // Read once before answering: an unknown id is a plain 404, not an event stream.
     const first = await read();

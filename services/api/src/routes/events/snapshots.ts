@@ -9,12 +9,7 @@ import {
 } from '@photoenhance/core';
 import { presentTask } from '../../http/present.ts';
 import { taskUrls } from '../../http/urls.ts';
-import {
-  presentBatch,
-  readBatchRecord,
-  readBatchTasks,
-  type TerminalTaskCache,
-} from '../batch/batch-state.ts';
+import { presentBatch, readBatchRecord, readBatchTasks, type TerminalTaskCache } from '../batch/batch-state.ts';
 import type { Snapshot } from './sse-poller.ts';
 
 /** progress while unfinished; the terminal status itself (completed, failed, cancelled) as the last event. */

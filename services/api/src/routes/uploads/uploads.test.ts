@@ -32,7 +32,12 @@ async function issue(target: TestApi, body: Record<string, unknown>): Promise<Re
   });
 }
 
-async function issueFor(target: TestApi, bytes: Buffer, contentType = 'image/jpeg', name = 'big photo.jpg'): Promise<Issued> {
+async function issueFor(
+  target: TestApi,
+  bytes: Buffer,
+  contentType = 'image/jpeg',
+  name = 'big photo.jpg',
+): Promise<Issued> {
   const res = await issue(target, { filename: name, content_type: contentType, size: bytes.length });
   expect(res.status).toBe(201);
   return readJson(res);
@@ -81,9 +86,19 @@ describe('POST /api/v1/uploads', () => {
   });
 
   it.each([
-    ['a content type that is not an image', { filename: 'a.txt', content_type: 'text/plain', size: 10 }, 400, 'INVALID_OPTIONS'],
+    [
+      'a content type that is not an image',
+      { filename: 'a.txt', content_type: 'text/plain', size: 10 },
+      400,
+      'INVALID_OPTIONS',
+    ],
     ['a missing size', { filename: 'a.jpg', content_type: 'image/jpeg' }, 400, 'INVALID_OPTIONS'],
-    ['a size over DIRECT_UPLOAD_MAX_BYTES', { filename: 'a.jpg', content_type: 'image/jpeg', size: 200_001 }, 413, 'FILE_TOO_LARGE'],
+    [
+      'a size over DIRECT_UPLOAD_MAX_BYTES',
+      { filename: 'a.jpg', content_type: 'image/jpeg', size: 200_001 },
+      413,
+      'FILE_TOO_LARGE',
+    ],
   ])('refuses %s', async (_what, body, status, code) => {
     const before = await api.snapshot();
     const res = await issue(api, body);
@@ -106,7 +121,13 @@ describe('POST /api/v1/tasks/{id}/start', () => {
     expect(record).toMatchObject({
       status: 'queued',
       options: { scale: 2, quality: 'fast', face: { enabled: false } },
-      input: { key: `inputs/${issued.task_id}/big_photo.jpg`, format: 'jpeg', width: 64, height: 48, bytes: jpeg.length },
+      input: {
+        key: `inputs/${issued.task_id}/big_photo.jpg`,
+        format: 'jpeg',
+        width: 64,
+        height: 48,
+        bytes: jpeg.length,
+      },
     });
     expect(await queuedJobs(api)).toMatchObject([{ taskId: issued.task_id, inputKey: record.input.key }]);
     expect(await api.backend.storage.head(keys.uploadRecord(issued.task_id))).toBeNull();
@@ -130,7 +151,9 @@ describe('POST /api/v1/tasks/{id}/start', () => {
   });
 
   it('refuses an image over the pixel limit (422) the same way', async () => {
-    const large = await sharp({ create: { width: 400, height: 300, channels: 3, background: '#456' } }).png().toBuffer();
+    const large = await sharp({ create: { width: 400, height: 300, channels: 3, background: '#456' } })
+      .png()
+      .toBuffer();
     const issued = await issueFor(api, large, 'image/png', 'large.png');
     await put(issued, large);
     const res = await start(api, issued.task_id);
@@ -162,14 +185,26 @@ describe('POST /api/v1/tasks/{id}/start', () => {
   it('refuses a stored size other than the declared one (backends that do not check signatures)', async () => {
     const issued = await issueFor(api, Buffer.concat([jpeg, Buffer.alloc(100)]));
     // fauxqs does not verify the signed Content-Length, so a shorter body lands; start must notice.
-    await fetch(issued.upload.url, { method: 'PUT', body: new Uint8Array(jpeg), headers: { 'content-type': 'image/jpeg' } });
+    await fetch(issued.upload.url, {
+      method: 'PUT',
+      body: new Uint8Array(jpeg),
+      headers: { 'content-type': 'image/jpeg' },
+    });
     const res = await start(api, issued.task_id);
     expect(res.status).toBe(400);
     expect((await readJson(res)).error).toMatchObject({ code: 'INVALID_INPUT', details: { bytes: jpeg.length } });
   });
 
   it('probes files above MAX_UPLOAD_BYTES from a prefix', async () => {
-    const photo = await sharp({ create: { width: 96, height: 80, channels: 3, noise: { type: 'gaussian', mean: 128, sigma: 40 } } })
+    const photo = await sharp({
+      create: {
+        width: 96,
+        height: 80,
+        channels: 3,
+        background: '#000',
+        noise: { type: 'gaussian', mean: 128, sigma: 40 },
+      },
+    })
       .png()
       .toBuffer();
     expect(photo.length).toBeGreaterThan(1024);

@@ -1,0 +1,90 @@
+import { BatchAcceptedSchema, BatchStatusResponseSchema, EnhanceFormSchema } from '@photoenhance/core';
+import { errorResponses, type PathItems, schema } from '../docs/openapi-helpers.ts';
+
+export const batchIdParam = {
+  name: 'batch_task_id',
+  in: 'path',
+  required: true,
+  description: 'Batch id (UUID v4) returned by POST /api/v1/enhance/batch',
+  schema: { type: 'string', format: 'uuid' },
+};
+
+/** OpenAPI path items of the batch routes. */
+export function batchPaths(options: { maxFiles: number; maxUploadBytes: number }): PathItems {
+  const form = schema(EnhanceFormSchema, 'input') as { properties: Record<string, unknown> };
+  return {
+    '/api/v1/enhance/batch': {
+      post: {
+        summary: 'Queue many images with shared options (one task each; refused files are reported, the rest run)',
+        requestBody: {
+          required: true,
+          content: {
+            'multipart/form-data': {
+              schema: {
+                type: 'object',
+                required: ['files'],
+                properties: {
+                  files: {
+                    type: 'array',
+                    items: { type: 'string', format: 'binary' },
+                    maxItems: options.maxFiles,
+                    description: `Images (field files or files[]), each at most ${options.maxUploadBytes} bytes`,
+                  },
+                  ...form.properties,
+                },
+              },
+            },
+          },
+        },
+        responses: {
+          202: {
+            description: 'Queued (rejected lists files refused at upload)',
+            content: { 'application/json': { schema: schema(BatchAcceptedSchema, 'output') } },
+          },
+          ...errorResponses({
+            400: 'No files, too many files, or an invalid option',
+            413: 'Batch over the size limit',
+            415: 'No file is a supported image',
+            422: 'No file was accepted (empty, corrupt, too many pixels)',
+            503: 'Storage or queue unavailable (retry)',
+          }),
+        },
+      },
+    },
+    '/api/v1/batch/status/{batch_task_id}': {
+      get: {
+        summary: 'Batch status: per-task states, counts and overall progress',
+        parameters: [batchIdParam],
+        responses: {
+          200: {
+            description: 'Batch',
+            content: { 'application/json': { schema: schema(BatchStatusResponseSchema, 'output') } },
+          },
+          ...errorResponses({ 400: 'Malformed id', 404: 'Unknown batch' }),
+        },
+      },
+    },
+    '/api/v1/batch/download/{batch_task_id}': {
+      get: {
+        summary: 'ZIP of the finished results (streamed from storage) with manifest.json listing failures',
+        parameters: [
+          batchIdParam,
+          {
+            name: 'partial',
+            in: 'query',
+            required: false,
+            description: 'true: zip what has finished so far instead of answering 409 while tasks run',
+            schema: { type: 'string', enum: ['true', 'false'] },
+          },
+        ],
+        responses: {
+          200: {
+            description: 'The archive',
+            content: { 'application/zip': { schema: { type: 'string', format: 'binary' } } },
+          },
+          ...errorResponses({ 400: 'Malformed id', 404: 'Unknown batch', 409: 'Tasks still running' }),
+        },
+      },
+    },
+  };
+}
