@@ -50,6 +50,68 @@ describe('callback_url on POST /api/v1/enhance', () => {
   });
 });
 
+describe('callback_url on a batch and on a direct-upload start', () => {
+  let api: TestApi;
+  let image: Buffer;
+  beforeAll(async () => {
+    api = await startTestApi();
+    image = await jpegFixture(32, 24);
+  });
+  afterAll(async () => {
+    await api?.dispose();
+  });
+
+  function batchForm(callbackUrl: string): FormData {
+    const form = new FormData();
+    for (const name of ['a.jpg', 'b.jpg']) form.append('files', new File([new Uint8Array(image)], name, { type: 'image/jpeg' }));
+    form.append('callback_url', callbackUrl);
+    return form;
+  }
+
+  it('refuses a private batch callback with 400 before storing anything', async () => {
+    const before = await api.snapshot();
+    const res = await api.app.request('/api/v1/enhance/batch', { method: 'POST', body: batchForm('http://10.1.1.1/h') });
+    expect(res.status).toBe(400);
+    expect(await api.snapshot()).toEqual(before);
+  });
+
+  it('puts the batch callback on every task of the batch', async () => {
+    const res = await api.app.request('/api/v1/enhance/batch', {
+      method: 'POST',
+      body: batchForm('https://hooks.example.com/batch'),
+    });
+    expect(res.status).toBe(202);
+    const body = await readJson(res);
+    expect(body.tasks).toHaveLength(2);
+    for (const { task_id: taskId } of body.tasks) {
+      const record = await api.backend.storage.readTask(taskId);
+      expect(record?.callbackUrl).toBe('https://hooks.example.com/batch');
+    }
+  });
+
+  it('checks and stores callback_url when a direct upload is started', async () => {
+    const created = await readJson(
+      await api.app.request('/api/v1/uploads', {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ filename: 'd.jpg', content_type: 'image/jpeg', size: image.length }),
+      }),
+    );
+    const put = await fetch(created.upload.url, { method: 'PUT', headers: created.upload.headers, body: new Uint8Array(image) });
+    expect(put.ok).toBe(true);
+    const start = (callback_url: string) =>
+      api.app.request(`/api/v1/tasks/${created.task_id}/start`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ callback_url }),
+      });
+    expect((await start('http://192.168.0.2/h')).status).toBe(400);
+    expect(await api.backend.storage.readTask(created.task_id)).toBeNull();
+    expect((await start('https://hooks.example.com/direct')).status).toBe(202);
+    expect((await api.backend.storage.readTask(created.task_id))?.callbackUrl).toBe('https://hooks.example.com/direct');
+  });
+});
+
 describe('callback_url with CALLBACK_ALLOW_PRIVATE', () => {
   it('accepts a loopback receiver', async () => {
     const api = await startTestApi({ CALLBACK_ALLOW_PRIVATE: 'true' });

@@ -10,6 +10,8 @@ export interface QueuedTaskInput {
   bytes: number;
   probe: ProbeResult;
   options: EnhanceOptions;
+  /** Already checked with acceptCallbackUrl. */
+  callbackUrl?: string | undefined;
   now?: Date;
 }
 
@@ -33,6 +35,7 @@ export function queuedTaskRecord(input: QueuedTaskInput): TaskRecordInput {
       format: input.probe.format,
     },
     attempts: 0,
+    ...(input.callbackUrl ? { callbackUrl: input.callbackUrl } : {}),
     createdAt: now,
     updatedAt: now,
   };

@@ -13,6 +13,7 @@ import {
 import { Hono } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import { stream } from 'hono/streaming';
+import { acceptCallbackUrl } from '../../callbacks/callback-field.ts';
 import type { AppDeps, AppEnv } from '../../http/env.ts';
 import { taskUrls } from '../../http/urls.ts';
 import { queuedTaskRecord } from '../../upload/task-record.ts';
@@ -81,6 +82,8 @@ export function batchRoutes(deps: AppDeps): Hono<AppEnv> {
       }
       // Shared options first: a bad option refuses the whole batch, before any file is looked at.
       parseEnhanceFields(fields);
+      // One callback_url for the batch: every task of it reports there when it finishes.
+      const callbackUrl = acceptCallbackUrl(fields.callback_url, config);
       if (files.length === 0) {
         throw new PhotoEnhanceError('INVALID_INPUT', 'Send one or more images in the multipart field "files"', {
           details: { field: 'files' },
@@ -138,6 +141,7 @@ export function batchRoutes(deps: AppDeps): Hono<AppEnv> {
           bytes: upload.bytes.length,
           probe: upload.probe,
           options: upload.options,
+          callbackUrl,
           now,
         }),
       );

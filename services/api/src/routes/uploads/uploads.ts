@@ -17,6 +17,7 @@ import {
 } from '@photoenhance/core';
 import { type Context, Hono } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
+import { acceptCallbackUrl } from '../../callbacks/callback-field.ts';
 import type { AppDeps, AppEnv } from '../../http/env.ts';
 import { fromZodError } from '../../http/errors.ts';
 import { taskUrls } from '../../http/urls.ts';
@@ -117,7 +118,9 @@ export function uploadRoutes(deps: AppDeps): Hono<AppEnv> {
     const taskId = parseId(c.req.param('task_id'));
     const log = c.get('logger');
     // Options first: a typo is fixed by calling start again, so it must not cost the upload.
-    const options = parseStartOptions(await readBody(c));
+    const startBody = await readBody(c);
+    const options = parseStartOptions(startBody);
+    const callbackUrl = acceptCallbackUrl(startBody.callback_url, config);
 
     const existing = await storage.readTask(taskId);
     if (existing) {
@@ -168,6 +171,7 @@ export function uploadRoutes(deps: AppDeps): Hono<AppEnv> {
       bytes: object.bytes,
       probe,
       options,
+      callbackUrl,
     });
     await storage.writeTask(record);
     try {
