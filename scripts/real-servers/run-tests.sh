@@ -26,7 +26,14 @@ end() {
 }
 
 status=0
+vitest_pid=""
 cleanup() {
+  # errexit stays on inside traps: nothing here may end the cleanup early.
+  set +e
+  if [[ -n "$vitest_pid" ]] && kill -0 "$vitest_pid" 2>/dev/null; then
+    kill -TERM "$vitest_pid" 2>/dev/null
+    wait "$vitest_pid" 2>/dev/null
+  fi
   ((stage_open)) && end "  (failed)"
   # Server logs only matter when something went wrong.
   if ((status != 0)); then
@@ -63,5 +70,9 @@ end
 # shellcheck disable=SC1091
 source "$PE_REAL_RUN_DIR/env.sh"
 begin "vitest (external mode)"
-vitest run --config test/real/vitest.config.ts "$@"
+# In the background so a SIGTERM/SIGINT reaches the traps at once instead of after the whole run.
+vitest run --config test/real/vitest.config.ts "$@" &
+vitest_pid=$!
+wait "$vitest_pid"
+vitest_pid=""
 end

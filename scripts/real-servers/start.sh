@@ -123,6 +123,8 @@ export AWS_ACCESS_KEY_ID=$PE_MINIO_USER
 export AWS_SECRET_ACCESS_KEY=$PE_MINIO_PASSWORD
 export PE_REAL_SERVERS="minio@$PE_MINIO_VERSION elasticmq@$PE_ELASTICMQ_VERSION"
 ENV
-minio_version=$("$PE_MINIO_BIN" --version 2>/dev/null | head -n 1 || true)
-pe_log "running: MinIO $PE_MINIO_VERSION ($minio_version), ElasticMQ $PE_ELASTICMQ_VERSION on $(java -version 2>&1 | head -n 1)"
+# `go install` builds carry no release string (`minio --version` says DEVELOPMENT.GOGET): the module version
+# and toolchain embedded in the binary say what actually runs.
+minio_build=$("$PE_GO" version -m "$PE_MINIO_BIN" 2>/dev/null | awk 'NR == 1 { go = $2 } $1 == "mod" { print $3 " built with " go }')
+pe_log "running: MinIO ${minio_build:-$PE_MINIO_VERSION}; ElasticMQ $PE_ELASTICMQ_VERSION on $(java -version 2>&1 | head -n 1)"
 pe_log "ready in $(($(pe_now) - t0))s; variables in $run/env.sh"
