@@ -17,21 +17,26 @@ details summary{cursor:pointer}</style></head><body>
 <form id="f"><input type="file" name="file" accept="image/*" required>
 <label>scale <input name="scale" type="number" min="1" max="16" value="4" style="width:4em"></label>
 <label>quality_level <select name="quality_level"><option>auto</option><option>high</option><option>medium</option><option>fast</option></select></label>
+<label>API key <input name="api_key" type="password" autocomplete="off" placeholder="only when API_KEYS is set" style="width:14em"></label>
 <button>Enhance</button></form><pre id="out">—</pre>
 <h2>Endpoints</h2><div id="ops"></div>
 <script>
 const out = document.getElementById('out');
 document.getElementById('f').addEventListener('submit', async (e) => {
   e.preventDefault();
-  const res = await fetch('/api/v1/enhance', { method: 'POST', body: new FormData(e.target) });
+  const form = new FormData(e.target);
+  // The key travels as a header, never as a form field or in a URL.
+  const key = form.get('api_key'); form.delete('api_key');
+  const headers = key ? { authorization: 'Bearer ' + key } : {};
+  const res = await fetch('/api/v1/enhance', { method: 'POST', body: form, headers });
   const task = await res.json();
   out.textContent = JSON.stringify(task, null, 2);
   if (!res.ok) return;
   for (;;) {
-    const status = await (await fetch('/api/v1/status/' + task.task_id)).json();
+    const status = await (await fetch('/api/v1/status/' + task.task_id, { headers })).json();
     out.textContent = JSON.stringify(status, null, 2);
     if (status.status === 'completed') {
-      const blob = await (await fetch('/api/v1/download/' + task.task_id)).blob();
+      const blob = await (await fetch('/api/v1/download/' + task.task_id, { headers })).blob();
       const img = document.createElement('img'); img.src = URL.createObjectURL(blob); img.style.maxWidth = '100%';
       out.after(img); break;
     }

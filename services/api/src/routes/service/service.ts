@@ -41,6 +41,8 @@ export function serviceRoutes(deps: AppDeps): Hono<AppEnv> {
         ready: 'GET /ready',
         docs: 'GET /docs',
         openapi: 'GET /openapi.json',
+        metrics: 'GET /metrics',
+        workers: 'GET /api/v1/workers (admin key); POST /api/v1/workers/{register,heartbeat,deregister} (HMAC-signed)',
       },
       limits: {
         max_upload_bytes: config.MAX_UPLOAD_BYTES,
