@@ -72,6 +72,13 @@ describe('batch: upload → workers → events → ZIP', () => {
     const ids = seen.map((e) => Number(e.id));
     for (let i = 1; i < ids.length; i++) expect(ids[i]).toBeGreaterThan(ids[i - 1] as number);
 
+    // A reconnect after the final event gets 204 (EventSource stops); one from an older id gets only the final state.
+    const again = (lastEventId: string) =>
+      fetch(`${stack.apiUrl}${batch.events_url}`, { headers: { 'last-event-id': lastEventId } });
+    expect((await again(last.id as string)).status).toBe(204);
+    const resumed = await readSse(await again(seen[0]?.id as string), { timeoutMs: 10_000 });
+    expect(resumed.events.map((e) => [e.event, e.id])).toEqual([['completed', last.id]]);
+
     const status = (await (
       await fetch(`${stack.apiUrl}/api/v1/batch/status/${batch.batch_id}`)
     ).json()) as typeof final;

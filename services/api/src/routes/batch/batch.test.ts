@@ -223,6 +223,25 @@ describe('GET /api/v1/batch/status/{id}', () => {
     expect(Date.parse(done.updated_at)).toBeGreaterThanOrEqual(Date.parse(done.created_at));
   });
 
+  it('counts a task deleted by its owner as deleted, and the batch as finished', async () => {
+    const { batch_id: batchId, tasks } = await readJson(
+      await postBatch(
+        batchForm([
+          [jpeg, 'k.jpg'],
+          [png, 'l.png'],
+        ]),
+      ),
+    );
+    await drainQueue();
+    await finish(tasks[0].task_id, 'completed');
+    await finish(tasks[1].task_id, 'completed');
+    expect((await api.app.request(`/api/v1/tasks/${tasks[1].task_id}`, { method: 'DELETE' })).status).toBe(200);
+    const status = await readJson(await api.app.request(`/api/v1/batch/status/${batchId}`));
+    expect(status).toMatchObject({ status: 'partial', counts: { completed: 1, deleted: 1 } });
+    expect(status.tasks[1]).toMatchObject({ task_id: tasks[1].task_id, status: 'deleted' });
+    expect((await api.app.request(`/api/v1/batch/download/${batchId}`)).status).toBe(200);
+  });
+
   it('answers 400 for a malformed id and 404 for an unknown batch', async () => {
     expect((await api.app.request('/api/v1/batch/status/nope')).status).toBe(400);
     expect((await api.app.request(`/api/v1/batch/status/${newId()}`)).status).toBe(404);
