@@ -11,5 +11,6 @@ export * from './face/index.ts';
 export * from './runtime/index.ts';
 export * from './upscale/index.ts';
 export * from './engine/engine.ts';
+export * from './engine/threaded-engine.ts';
 export * from './signing/index.ts';
 export * from './callbacks/index.ts';

@@ -1,4 +1,4 @@
-import { type Backend, connectBackend, createCallbackSender, createEngine } from '@photoenhance/core';
+import { type Backend, connectBackend, createCallbackSender, createThreadedEngine } from '@photoenhance/core';
 import { type WorkerConfig, workerTimings } from './config.ts';
 import { createHealthServer } from './health-server.ts';
 import { createLogger } from './logger.ts';
@@ -35,7 +35,7 @@ export async function startWorkerService(options: WorkerServiceOptions): Promise
   const backend = options.backend ?? (await connectBackend(config));
   const engine =
     options.engine ??
-    createEngine({
+    createThreadedEngine({
       runtime: {
         executionProviders: config.EXECUTION_PROVIDERS,
         ...(config.ORT_INTRA_OP_THREADS > 0 ? { intraOpThreads: config.ORT_INTRA_OP_THREADS } : {}),

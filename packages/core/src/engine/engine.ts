@@ -197,7 +197,8 @@ export function createEngine(config: EngineConfig): Engine {
     let canvas: PlanarImage;
     let factor: number;
     if (options.backgroundUpsampler) {
-      const modelId = upscaleModelFor(options, registry.activeProvider(), decoded.width * decoded.height);
+      // Which provider really loads decides the model for 'auto'/'medium': find out before choosing.
+      const modelId = upscaleModelFor(options, await registry.resolveProvider(), decoded.width * decoded.height);
       const session = await registry.get(modelId);
       models.push(modelId);
       // tileSize 0: the upscaler takes the whole image when it fits its memory cap, else tiles it.
@@ -277,7 +278,7 @@ export function createEngine(config: EngineConfig): Engine {
   return {
     async warmUp(rawOptions = {}) {
       const options = EnhanceOptionsSchema.parse(rawOptions);
-      const upscaler = upscaleModelFor(options, registry.activeProvider(), 0);
+      const upscaler = upscaleModelFor(options, await registry.resolveProvider(), 0);
       await registry.warmUp(upscaler, [1, 3, 64, 64]);
       if (options.face.enabled) await registry.warmUp(DETECTOR_MODEL, [1, 256, 256, 3]);
     },

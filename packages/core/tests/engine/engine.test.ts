@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createEngine, type Engine, type ProgressEvent, PhotoEnhanceError, upscaleModelFor } from '../../src/index.ts';
+import { createEngine, createThreadedEngine, type Engine, type ProgressEvent, PhotoEnhanceError, upscaleModelFor } from '../../src/index.ts';
 import { FIXTURES, identityRestorerBytes, solidRedRestorerBytes } from '../face/helpers.ts';
 
 let engine: Engine;
@@ -159,5 +159,41 @@ describe('upscaleModelFor', () => {
     expect(upscaleModelFor({ quality: 'medium' }, 'cpu', 256 * 256)).toBe('realesrgan-x4plus');
     expect(upscaleModelFor({ quality: 'medium' }, 'cpu', 1e6)).toBe('realesrgan-x4fast');
     expect(upscaleModelFor({ quality: 'fast', upscaleModel: 'realesrgan-x4plus' }, 'cpu', 1)).toBe('realesrgan-x4plus');
+  });
+});
+
+describe('createThreadedEngine', () => {
+  it('gives the same result as the in-process engine, keeps the event loop free, and cancels', async () => {
+    const threaded = createThreadedEngine({ runtime: { executionProviders: ['cpu'], intraOpThreads: 1 } });
+    try {
+      await threaded.warmUp({ quality: 'fast', face: { enabled: false } });
+      expect(threaded.readiness().ready).toBe(true);
+      const input = await noisyImage(64, 64);
+      const options = { scale: 2, quality: 'fast', tileSize: 32, face: { enabled: false } } as const;
+      let ticks = 0;
+      const timer = setInterval(() => ticks++, 5);
+      const events: ProgressEvent[] = [];
+      const result = await threaded.enhance(input, options, { onProgress: (e) => events.push(e) });
+      clearInterval(timer);
+      const direct = await engine.enhance(input, options);
+      expect(Buffer.compare(result.data, direct.data)).toBe(0);
+      expect(result.timings.upscale).toBeGreaterThan(0);
+      expect(events.at(-1)?.progress).toBe(1);
+      // The main thread kept running timers while the thread did the inference.
+      expect(ticks).toBeGreaterThan(3);
+
+      const controller = new AbortController();
+      const run = threaded.enhance(await noisyImage(96, 96), { ...options, tileSize: 16 }, {
+        signal: controller.signal,
+        onProgress: (e) => {
+          if (e.stage === 'upscale' && e.done === 1) controller.abort();
+        },
+      });
+      await expect(run).rejects.toMatchObject({ code: 'CANCELLED' });
+      await expect(threaded.enhance(Buffer.from('text'), options)).rejects.toBeInstanceOf(PhotoEnhanceError);
+      await expect(threaded.enhance(Buffer.from('text'), options)).rejects.toMatchObject({ code: 'UNSUPPORTED_FORMAT', status: 415 });
+    } finally {
+      await threaded.close();
+    }
   });
 });
