@@ -10,8 +10,8 @@ import {
   type EnhanceResult,
   PhotoEnhanceError,
   SIGNATURE_HEADER,
-  TIMESTAMP_HEADER,
   TaskCallbackSchema,
+  TIMESTAMP_HEADER,
   verifySignature,
 } from '@photoenhance/core';
 import { loadWorkerConfig, startWorkerService, type WorkerEngine, type WorkerService } from '@photoenhance/gpu-worker';
@@ -181,7 +181,9 @@ describe('worker registry, webhooks and metrics', () => {
     }
     expect(sample(after, 'photoenhance_worker_state{state="idle"}')).toBe(1);
     expect(sample(after, 'photoenhance_worker_busy')).toBe(0);
-    expect(sample(after, 'photoenhance_worker_announcements_total{target="api",event="register",outcome="ok"}')).toBe(1);
+    expect(sample(after, 'photoenhance_worker_announcements_total{target="api",event="register",outcome="ok"}')).toBe(
+      1,
+    );
   });
 
   it('POSTs a task.failed webhook and counts the failure by code', async () => {

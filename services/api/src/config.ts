@@ -40,7 +40,12 @@ export const ApiEnvSchema = z.object({
   API_KEYS: z
     .string()
     .optional()
-    .transform((text) => (text ?? '').split(',').map((k) => k.trim()).filter(Boolean))
+    .transform((text) =>
+      (text ?? '')
+        .split(',')
+        .map((k) => k.trim())
+        .filter(Boolean),
+    )
     .pipe(z.array(z.string().min(16, 'each key must be at least 16 characters'))),
   /** Key for admin routes (GET /api/v1/workers); also accepted on client routes. */
   ADMIN_API_KEY: z.string().min(16, 'must be at least 16 characters').optional(),

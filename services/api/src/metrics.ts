@@ -55,10 +55,7 @@ export function createApiMetrics(options: { defaultMetrics?: boolean } = {}): Ap
     async collect() {
       if (!queue) return;
       const source = queue;
-      const [jobs, dlq] = await Promise.all([
-        withTimeout(() => source.depth()),
-        withTimeout(() => source.dlqDepth()),
-      ]);
+      const [jobs, dlq] = await Promise.all([withTimeout(() => source.depth()), withTimeout(() => source.dlqDepth())]);
       for (const [name, depth] of [
         ['jobs', jobs],
         ['dlq', dlq],

@@ -51,7 +51,12 @@ export const WorkerEnvSchema = z.object({
   ADDRESS_DISCOVERY: z
     .string()
     .default('imds,ip-lookup,interface')
-    .transform((text) => text.split(',').map((s) => s.trim().toLowerCase()).filter((s) => s && s !== 'none'))
+    .transform((text) =>
+      text
+        .split(',')
+        .map((s) => s.trim().toLowerCase())
+        .filter((s) => s && s !== 'none'),
+    )
     .pipe(z.array(z.enum(['imds', 'ip-lookup', 'interface'], 'each must be imds, ip-lookup, interface or none'))),
   /** EC2 instance metadata (IMDSv2) base URL. */
   IMDS_URL: envUrl().default('http://169.254.169.254'),
@@ -59,7 +64,12 @@ export const WorkerEnvSchema = z.object({
   IP_LOOKUP_URLS: z
     .string()
     .optional()
-    .transform((text) => (text ?? '').split(',').map((s) => s.trim()).filter(Boolean))
+    .transform((text) =>
+      (text ?? '')
+        .split(',')
+        .map((s) => s.trim())
+        .filter(Boolean),
+    )
     .pipe(z.array(z.url('each must be a URL'))),
   ADDRESS_DISCOVERY_TIMEOUT_MS: envInt(1500, { min: 50, max: 30_000 }),
   /** Registration heartbeat period. */
@@ -72,7 +82,11 @@ export const WorkerEnvSchema = z.object({
   CALLBACK_TIMEOUT_MS: envInt(10_000, { min: 100, max: 120_000 }),
   /** The API's public base URL, for absolute status/download links in webhooks (relative when unset). */
   PUBLIC_BASE_URL: envUrl().optional(),
-}).superRefine((env, ctx) => {
+});
+export type WorkerConfig = z.output<typeof WorkerEnvSchema>;
+
+/** Rules that span variables, checked by loadWorkerConfig after each variable parsed on its own. */
+const WorkerEnvRules = WorkerEnvSchema.superRefine((env, ctx) => {
   if ((env.REGISTER_URL || env.GATEWAY_URL) && !env.WORKER_REGISTRATION_SECRET) {
     ctx.addIssue({
       code: 'custom',
@@ -81,10 +95,9 @@ export const WorkerEnvSchema = z.object({
     });
   }
 });
-export type WorkerConfig = z.output<typeof WorkerEnvSchema>;
 
 export function loadWorkerConfig(env: Record<string, string | undefined> = process.env): WorkerConfig {
-  return loadConfig(WorkerEnvSchema, env);
+  return loadConfig(WorkerEnvRules, env);
 }
 
 /** Timing knobs the worker loop uses, in one place so tests can shorten them. */

@@ -62,7 +62,19 @@ export function createWorkerMetrics() {
   const bindState = (read: () => string): void => {
     currentState = read;
   };
-  return { registry, jobs, jobSeconds, busy, ready, stageSeconds, taskFailures, callbacks, announcements, state, bindState };
+  return {
+    registry,
+    jobs,
+    jobSeconds,
+    busy,
+    ready,
+    stageSeconds,
+    taskFailures,
+    callbacks,
+    announcements,
+    state,
+    bindState,
+  };
 }
 
 export type WorkerMetrics = ReturnType<typeof createWorkerMetrics>;

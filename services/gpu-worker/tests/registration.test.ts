@@ -227,7 +227,10 @@ describe('registration config', () => {
       expect(String((err as Error).message)).toMatch(/WORKER_REGISTRATION_SECRET/);
       expect(String((err as Error).message)).not.toContain(short);
     }
-    const config = loadWorkerConfig({ IP_LOOKUP_URLS: 'http://127.0.0.1:1/ip, http://127.0.0.1:2/', ADDRESS_DISCOVERY: 'none' });
+    const config = loadWorkerConfig({
+      IP_LOOKUP_URLS: 'http://127.0.0.1:1/ip, http://127.0.0.1:2/',
+      ADDRESS_DISCOVERY: 'none',
+    });
     expect(config.IP_LOOKUP_URLS).toHaveLength(2);
     expect(config.ADDRESS_DISCOVERY).toEqual([]);
   });

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { ErrorCodeSchema, TaskStatusSchema, type TaskRecord } from '../contracts/task.ts';
+import { ErrorCodeSchema, type TaskRecord, TaskStatusSchema } from '../contracts/task.ts';
 
 export const CALLBACK_EVENTS = ['task.completed', 'task.failed'] as const;
 export type CallbackEvent = (typeof CALLBACK_EVENTS)[number];

@@ -98,9 +98,7 @@ export function createCallbackSender(options: CallbackSenderOptions): CallbackSe
         const bad = addresses.find((a) => !isAllowedCallbackAddress(classifyAddress(a.address), options.allowPrivate));
         if (bad || addresses.length === 0) {
           const err = new AttemptError(
-            bad
-              ? `${hostname} resolves to a ${classifyAddress(bad.address)} address`
-              : `${hostname} has no addresses`,
+            bad ? `${hostname} resolves to a ${classifyAddress(bad.address)} address` : `${hostname} has no addresses`,
             { retryable: !bad, refused: Boolean(bad) },
           );
           callback(err as NodeJS.ErrnoException, '', 0);
@@ -182,7 +180,10 @@ export function createCallbackSender(options: CallbackSenderOptions): CallbackSe
       }
       if (!retryable || n === maxAttempts) break;
       const delay = Math.min(maxBackoffMs, backoffMs * 2 ** (n - 1)) * (0.8 + Math.random() * 0.4);
-      logger?.info({ ...log, attempt: n, retryInMs: Math.round(delay), error: result.error }, 'callback failed; retrying');
+      logger?.info(
+        { ...log, attempt: n, retryInMs: Math.round(delay), error: result.error },
+        'callback failed; retrying',
+      );
       await sleep(delay, undefined, { signal: stop.signal }).catch(() => undefined);
     }
     if (result.delivered) logger?.info({ ...log, attempts: result.attempts }, 'callback delivered');

@@ -98,7 +98,10 @@ export const TaskRecordSchema = z.object({
   completedAt: IsoTimestamp.optional(),
   cancelRequested: z.boolean().optional(),
   /** Client webhook (callback_url), checked against the SSRF policy when accepted; the worker POSTs to it. */
-  callbackUrl: z.url({ protocol: /^https?$/ }).max(2048).optional(),
+  callbackUrl: z
+    .url({ protocol: /^https?$/ })
+    .max(2048)
+    .optional(),
 });
 export type TaskRecord = z.infer<typeof TaskRecordSchema>;
 export type TaskRecordInput = z.input<typeof TaskRecordSchema>;

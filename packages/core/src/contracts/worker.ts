@@ -8,16 +8,17 @@ import { z } from 'zod';
 export const WORKER_EVENTS = ['register', 'heartbeat', 'deregister'] as const;
 export type WorkerEvent = (typeof WORKER_EVENTS)[number];
 
-export const WorkerIdSchema = z
-  .string()
-  .regex(/^[A-Za-z0-9._-]{1,128}$/, 'must be 1–128 letters, digits, . _ or -');
+export const WorkerIdSchema = z.string().regex(/^[A-Za-z0-9._-]{1,128}$/, 'must be 1–128 letters, digits, . _ or -');
 
 export const WORKER_STATES = ['warming', 'idle', 'busy', 'stopping'] as const;
 
 export const WorkerInfoSchema = z.object({
   workerId: WorkerIdSchema,
   /** Where the worker's health/metrics server can be reached (absent when discovery found nothing). */
-  url: z.url({ protocol: /^https?$/ }).max(2048).optional(),
+  url: z
+    .url({ protocol: /^https?$/ })
+    .max(2048)
+    .optional(),
   /** Which discovery step found the address: config, imds, ip-lookup, interface. */
   addressSource: z.enum(['config', 'imds', 'ip-lookup', 'interface']).optional(),
   version: z.string().max(64),

@@ -13,7 +13,9 @@ interface Received {
 }
 
 /** A webhook receiver on 127.0.0.1 answering with the given statuses in turn (the last one repeats). */
-async function startReceiver(statuses: number[]): Promise<{ url: string; received: Received[]; close(): Promise<void> }> {
+async function startReceiver(
+  statuses: number[],
+): Promise<{ url: string; received: Received[]; close(): Promise<void> }> {
   const received: Received[] = [];
   const server: Server = createServer((req, res) => {
     let body = '';

@@ -56,7 +56,9 @@ describe('HMAC-SHA256 request signing', () => {
     expectUnauthorized(() => verifySignature({ ...base, signature: undefined }));
     expectUnauthorized(() => verifySignature({ ...base, timestamp: null }));
     expectUnauthorized(() => verifySignature({ ...base, timestamp: 'soon' }));
-    expectUnauthorized(() => verifySignature({ ...base, signature: String(h[SIGNATURE_HEADER]).replace('v1=', 'v0=') }));
+    expectUnauthorized(() =>
+      verifySignature({ ...base, signature: String(h[SIGNATURE_HEADER]).replace('v1=', 'v0=') }),
+    );
   });
 
   it('accepts timestamps within ±5 minutes and refuses older or newer ones', () => {

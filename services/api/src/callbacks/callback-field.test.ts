@@ -63,14 +63,18 @@ describe('callback_url on a batch and on a direct-upload start', () => {
 
   function batchForm(callbackUrl: string): FormData {
     const form = new FormData();
-    for (const name of ['a.jpg', 'b.jpg']) form.append('files', new File([new Uint8Array(image)], name, { type: 'image/jpeg' }));
+    for (const name of ['a.jpg', 'b.jpg'])
+      form.append('files', new File([new Uint8Array(image)], name, { type: 'image/jpeg' }));
     form.append('callback_url', callbackUrl);
     return form;
   }
 
   it('refuses a private batch callback with 400 before storing anything', async () => {
     const before = await api.snapshot();
-    const res = await api.app.request('/api/v1/enhance/batch', { method: 'POST', body: batchForm('http://10.1.1.1/h') });
+    const res = await api.app.request('/api/v1/enhance/batch', {
+      method: 'POST',
+      body: batchForm('http://10.1.1.1/h'),
+    });
     expect(res.status).toBe(400);
     expect(await api.snapshot()).toEqual(before);
   });
@@ -97,7 +101,11 @@ describe('callback_url on a batch and on a direct-upload start', () => {
         body: JSON.stringify({ filename: 'd.jpg', content_type: 'image/jpeg', size: image.length }),
       }),
     );
-    const put = await fetch(created.upload.url, { method: 'PUT', headers: created.upload.headers, body: new Uint8Array(image) });
+    const put = await fetch(created.upload.url, {
+      method: 'PUT',
+      headers: created.upload.headers,
+      body: new Uint8Array(image),
+    });
     expect(put.ok).toBe(true);
     const start = (callback_url: string) =>
       api.app.request(`/api/v1/tasks/${created.task_id}/start`, {

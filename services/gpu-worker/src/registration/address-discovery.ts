@@ -53,7 +53,10 @@ async function fromImds(options: AddressDiscoveryOptions, doFetch: typeof fetch)
 }
 
 async function fromLookupService(url: string, timeoutMs: number, doFetch: typeof fetch): Promise<string | undefined> {
-  const res = await doFetch(url, { signal: AbortSignal.timeout(timeoutMs), headers: { accept: 'text/plain, application/json' } });
+  const res = await doFetch(url, {
+    signal: AbortSignal.timeout(timeoutMs),
+    headers: { accept: 'text/plain, application/json' },
+  });
   if (!res.ok) return undefined;
   const text = (await res.text()).trim().slice(0, 200);
   if (isIP(text)) return text;

@@ -101,7 +101,10 @@ export function createRegistrar(options: RegistrarOptions): Registrar {
       options.onResult?.(target.name, event, res.ok);
       if (!res.ok) {
         // 401 usually means a different secret or clock skew beyond ±5 min on one side.
-        logger.warn({ target: target.name, url: safeUrl(url), event, status: res.status }, 'worker announcement refused');
+        logger.warn(
+          { target: target.name, url: safeUrl(url), event, status: res.status },
+          'worker announcement refused',
+        );
       }
       return res.ok;
     } catch (err) {

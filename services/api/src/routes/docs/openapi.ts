@@ -41,14 +41,17 @@ function applyClientSecurity(paths: PathItems): void {
     if (!isClientRoute(path)) continue;
     for (const operation of Object.values(item)) {
       operation.security ??= [{ apiKey: [] }, { apiKeyHeader: [] }];
-      const responses = (operation.responses ??= {}) as Record<string, unknown>;
+      operation.responses ??= {};
+      const responses = operation.responses as Record<string, unknown>;
       responses['401'] ??= errorResponses({ 401: 'API key missing or wrong' })['401'];
     }
   }
 }
 
 const SERVICE_PATHS: PathItems = {
-  '/': { get: { summary: 'Service information: endpoints and limits', responses: { 200: { description: 'Service info' } } } },
+  '/': {
+    get: { summary: 'Service information: endpoints and limits', responses: { 200: { description: 'Service info' } } },
+  },
   '/metrics': {
     get: {
       summary: 'Prometheus metrics (text exposition format)',
@@ -58,7 +61,9 @@ const SERVICE_PATHS: PathItems = {
   '/openapi.json': {
     get: {
       summary: 'This OpenAPI 3.1 document',
-      responses: { 200: { description: 'OpenAPI document', content: { 'application/json': { schema: { type: 'object' } } } } },
+      responses: {
+        200: { description: 'OpenAPI document', content: { 'application/json': { schema: { type: 'object' } } } },
+      },
     },
   },
   '/docs': {

@@ -28,7 +28,10 @@ function signedEvent(event: 'register' | 'heartbeat' | 'deregister', summary: st
 export function workerPaths(): PathItems {
   return {
     '/api/v1/workers/register': {
-      post: signedEvent('register', 'A worker announces itself after warm-up (id, URL, providers/GPU, models, capacity)'),
+      post: signedEvent(
+        'register',
+        'A worker announces itself after warm-up (id, URL, providers/GPU, models, capacity)',
+      ),
     },
     '/api/v1/workers/heartbeat': {
       post: signedEvent('heartbeat', 'Periodic heartbeat (every 30 s) with the current state'),

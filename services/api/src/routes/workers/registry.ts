@@ -1,10 +1,4 @@
-import {
-  keys,
-  type Storage,
-  type WorkerAnnouncement,
-  type WorkerRecord,
-  WorkerRecordSchema,
-} from '@photoenhance/core';
+import { keys, type Storage, type WorkerAnnouncement, type WorkerRecord, WorkerRecordSchema } from '@photoenhance/core';
 import type { WorkerSummary } from './schemas.ts';
 
 export interface WorkerRegistryOptions {
@@ -31,8 +25,7 @@ export function createWorkerRegistry(options: WorkerRegistryOptions) {
   const { storage, staleAfterMs, forgetAfterMs } = options;
   const now = options.now ?? (() => new Date());
 
-  const read = (workerId: string) =>
-    storage.readJson(keys.workerRecord(workerId), (v) => WorkerRecordSchema.parse(v));
+  const read = (workerId: string) => storage.readJson(keys.workerRecord(workerId), (v) => WorkerRecordSchema.parse(v));
 
   function summarize(record: WorkerRecord, at: Date): WorkerSummary {
     const sinceMs = at.getTime() - Date.parse(record.lastSeenAt);

@@ -82,7 +82,12 @@ describe('worker registration', () => {
     expect(res.status).toBe(200);
     expect(await readJson(res)).toMatchObject({ worker_id: id, event: 'register', status: 'registered' });
     const record = await storedRecord(id);
-    expect(record).toMatchObject({ workerId: id, url: 'http://203.0.113.10:8001', capacity: 1, providers: ['cuda', 'cpu'] });
+    expect(record).toMatchObject({
+      workerId: id,
+      url: 'http://203.0.113.10:8001',
+      capacity: 1,
+      providers: ['cuda', 'cpu'],
+    });
     const list = await listWorkers();
     expect(list.workers.find((w: { worker_id: string }) => w.worker_id === id)).toMatchObject({
       status: 'alive',
@@ -154,14 +159,20 @@ describe('worker registration', () => {
     expect(list.counts.stale).toBeGreaterThanOrEqual(2);
 
     // A heartbeat brings the crashed one back.
-    expect((await send(signed('/api/v1/workers/heartbeat', JSON.stringify(announcement(crashed, 'heartbeat'))))).status).toBe(200);
+    expect(
+      (await send(signed('/api/v1/workers/heartbeat', JSON.stringify(announcement(crashed, 'heartbeat'))))).status,
+    ).toBe(200);
     const after = await listWorkers();
-    expect(after.workers.find((w: { worker_id: string }) => w.worker_id === crashed)).toMatchObject({ status: 'alive' });
+    expect(after.workers.find((w: { worker_id: string }) => w.worker_id === crashed)).toMatchObject({
+      status: 'alive',
+    });
   });
 
   it('needs the admin key to list workers', async () => {
     expect((await api.app.request('/api/v1/workers')).status).toBe(401);
-    const wrong = await api.app.request('/api/v1/workers', { headers: { authorization: 'Bearer not-the-admin-key-000' } });
+    const wrong = await api.app.request('/api/v1/workers', {
+      headers: { authorization: 'Bearer not-the-admin-key-000' },
+    });
     expect(wrong.status).toBe(401);
     const viaHeader = await api.app.request('/api/v1/workers', { headers: { 'x-api-key': ADMIN_KEY } });
     expect(viaHeader.status).toBe(200);
@@ -172,7 +183,9 @@ describe('worker registration', () => {
     await send(signed('/api/v1/workers/register', body, { headers: { [SIGNATURE_HEADER]: 'v1=00' } }));
     await send(signed('/api/v1/workers/register', body, { headers: { [TIMESTAMP_HEADER]: '1' } }));
     const text = await (await api.app.request('/metrics')).text();
-    const line = text.split('\n').find((l) => l.startsWith('photoenhance_api_worker_auth_failures_total{reason="signature"}'));
+    const line = text
+      .split('\n')
+      .find((l) => l.startsWith('photoenhance_api_worker_auth_failures_total{reason="signature"}'));
     expect(Number(line?.split(' ').pop())).toBeGreaterThanOrEqual(2);
   });
 });

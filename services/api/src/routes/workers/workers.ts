@@ -1,12 +1,12 @@
 import {
-  DEFAULT_TOLERANCE_SECONDS,
   createReplayGuard,
+  DEFAULT_TOLERANCE_SECONDS,
   PhotoEnhanceError,
   SIGNATURE_HEADER,
   TIMESTAMP_HEADER,
   verifySignature,
-  type WorkerEvent,
   WorkerAnnouncementSchema,
+  type WorkerEvent,
 } from '@photoenhance/core';
 import { type Context, Hono } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
@@ -39,7 +39,10 @@ export function workerRoutes(deps: AppDeps): Hono<AppEnv> {
   const signedEvent = (event: WorkerEvent) => async (c: Context<AppEnv>) => {
     const secret = config.WORKER_REGISTRATION_SECRET;
     if (!secret) {
-      throw new PhotoEnhanceError('FORBIDDEN', 'Worker registration is disabled: WORKER_REGISTRATION_SECRET is not set');
+      throw new PhotoEnhanceError(
+        'FORBIDDEN',
+        'Worker registration is disabled: WORKER_REGISTRATION_SECRET is not set',
+      );
     }
     const raw = await c.req.text();
     let verified: ReturnType<typeof verifySignature>;
