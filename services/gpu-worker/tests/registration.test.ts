@@ -12,6 +12,7 @@ import {
 import { afterEach, describe, expect, it } from 'vitest';
 import { loadWorkerConfig } from '../src/config.ts';
 import { discoverAddress } from '../src/registration/address-discovery.ts';
+import { parseNvidiaSmi } from '../src/registration/gpu-info.ts';
 import { createRegistrar, registrationTargets } from '../src/registration/registrar.ts';
 import { silentLogger } from './support.ts';
 
@@ -213,6 +214,18 @@ describe('registrar', () => {
     await registrar.stop();
     expect(gateway.accepted.map((a) => a.event)).toEqual(['register', 'deregister']);
     expect(new Set(gateway.paths)).toEqual(new Set(['/hooks/gpu']));
+  });
+});
+
+describe('GPU facts', () => {
+  it('reads names and memory from nvidia-smi CSV output', () => {
+    // Shape of `nvidia-smi --query-gpu=name,memory.total --format=csv,noheader,nounits` on a two-GPU host.
+    const out = 'NVIDIA H100 80GB HBM3, 81559\nNVIDIA H100 80GB HBM3, [N/A]\n\n';
+    expect(parseNvidiaSmi(out)).toEqual([
+      { name: 'NVIDIA H100 80GB HBM3', memoryMiB: 81_559 },
+      { name: 'NVIDIA H100 80GB HBM3' },
+    ]);
+    expect(parseNvidiaSmi('')).toEqual([]);
   });
 });
 
