@@ -18,6 +18,8 @@ export const ApiEnvSchema = z.object({
    * auto: proxy when the public S3 endpoint is a loopback address, redirect otherwise.
    */
   DOWNLOAD_MODE: z.enum(DOWNLOAD_MODES).default('auto'),
+  /** Status answers reuse one storage read for this long (0 = off); workers write progress at most every 500 ms. */
+  STATUS_CACHE_MS: envInt(250, { min: 0, max: 5000 }),
   /** Start the embedded S3 + SQS backend inside the API process (single-process local runs). */
   EMBEDDED_BACKEND: envBool(false),
   /** Files per POST /api/v1/enhance/batch, and the whole multipart body's limit (each file still obeys MAX_UPLOAD_BYTES). */

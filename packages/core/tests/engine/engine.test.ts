@@ -126,7 +126,7 @@ describe('engine', () => {
     expect(b).toBeLessThan(15);
     // Far from the face (the flag in the top-left area): not red.
     const [r2, g2] = at(40, 40);
-    expect(r2 - g2).toBeLessThan(100);
+    expect((r2 as number) - (g2 as number)).toBeLessThan(100);
   });
 
   it('refuses bad options and unknown models with client errors', async () => {

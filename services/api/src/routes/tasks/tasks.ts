@@ -12,6 +12,7 @@ import { stream } from 'hono/streaming';
 import { resolveDownloadMode } from '../../config.ts';
 import type { AppDeps, AppEnv } from '../../http/env.ts';
 import { presentTask } from '../../http/present.ts';
+import { createTaskStateCache } from '../../http/task-state-cache.ts';
 import { taskUrls } from '../../http/urls.ts';
 
 /** Status, download and cancel/delete for one task; ids are validated (400) before any storage call. */
@@ -19,6 +20,7 @@ export function taskRoutes(deps: AppDeps): Hono<AppEnv> {
   const { storage, config } = deps;
   const downloadMode = resolveDownloadMode(config);
   const app = new Hono<AppEnv>();
+  const statusCache = createTaskStateCache(storage, config.STATUS_CACHE_MS);
 
   async function loadTask(rawId: string): Promise<TaskRecord> {
     const taskId = parseId(rawId);
@@ -28,7 +30,9 @@ export function taskRoutes(deps: AppDeps): Hono<AppEnv> {
   }
 
   const status = async (c: { req: { param(name: 'task_id'): string } }) => {
-    const record = await loadTask(c.req.param('task_id'));
+    const taskId = parseId(c.req.param('task_id'));
+    const record = await statusCache.read(taskId);
+    if (!record) throw new PhotoEnhanceError('NOT_FOUND', `No task ${taskId}`);
     return presentTask(record, taskUrls(config.PUBLIC_BASE_URL, record.taskId).download);
   };
   app.get('/api/v1/status/:task_id', async (c) => {
@@ -80,6 +84,7 @@ export function taskRoutes(deps: AppDeps): Hono<AppEnv> {
   app.delete('/api/v1/tasks/:task_id', async (c) => {
     const record = await loadTask(c.req.param('task_id'));
     const { taskId } = record;
+    statusCache.forget(taskId);
     const log = c.get('logger');
     let body: TaskDeleted;
     if (isTerminalStatus(record.status)) {
