@@ -37,6 +37,13 @@ describe('API keys configured', () => {
     }
   });
 
+  it('takes the key as ?api_key= on event streams only (EventSource cannot send headers)', async () => {
+    const events = '/api/v1/tasks/6f1c1d8e-8a4b-4c2e-9f3a-1b2c3d4e5f60/events';
+    expect((await api.app.request(`${events}?api_key=${CLIENT_KEY}`)).status).toBe(404);
+    expect((await api.app.request(`${events}?api_key=wrong-key-0123456789abc`)).status).toBe(401);
+    expect((await api.app.request(`${SOME_TASK}?api_key=${CLIENT_KEY}`)).status).toBe(401);
+  });
+
   it('refuses an upload without a key before reading it, storing nothing', async () => {
     const before = await api.snapshot();
     const form = new FormData();

@@ -8,11 +8,15 @@ const NOT_CLIENT_ROUTES = /^\/api\/v1\/workers(\/|$)/;
 
 type KeyConfig = Pick<ApiConfig, 'API_KEYS' | 'ADMIN_API_KEY'>;
 
-/** `Authorization: Bearer <key>` or `X-API-Key: <key>`. */
+/** Event streams, where a browser's EventSource cannot send headers: the key may ride in `?api_key=`. */
+const EVENT_STREAM = /\/events$/;
+
+/** `Authorization: Bearer <key>` or `X-API-Key: <key>`; for GET event streams also `?api_key=<key>`. */
 export function presentedKey(c: Context): string | undefined {
   const auth = c.req.header('authorization');
   const bearer = auth && /^Bearer\s+(.+)$/i.exec(auth.trim())?.[1];
-  return bearer || c.req.header('x-api-key') || undefined;
+  const fromQuery = c.req.method === 'GET' && EVENT_STREAM.test(c.req.path) ? c.req.query('api_key') : undefined;
+  return bearer || c.req.header('x-api-key') || fromQuery || undefined;
 }
 
 /** Compares against every key without stopping at the first match, so timing says nothing about which matched. */
