@@ -1,0 +1,45 @@
+import { Duration, aws_s3 as s3 } from 'aws-cdk-lib';
+import type { Construct } from 'constructs';
+import type { DeploymentSettings } from './settings.ts';
+
+/** Key prefixes of the one-bucket layout (design.md §3). */
+export const PREFIXES = {
+  inputs: 'inputs/',
+  outputs: 'outputs/',
+  tasks: 'tasks/',
+  batches: 'batches/',
+  workers: 'workers/',
+} as const;
+
+/**
+ * The bucket holding uploads, results and task records: private, encrypted, TLS only, with CORS for the
+ * browser's presigned PUT/GET and lifecycle rules so uploads and results do not accumulate.
+ */
+export function createJobBucket(
+  scope: Construct,
+  settings: Pick<DeploymentSettings, 'retentionDays' | 'recordRetentionDays' | 'corsOrigins'>,
+): s3.Bucket {
+  return new s3.Bucket(scope, 'Bucket', {
+    encryption: s3.BucketEncryption.S3_MANAGED,
+    blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL,
+    objectOwnership: s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
+    enforceSSL: true,
+    cors: [
+      {
+        allowedOrigins: settings.corsOrigins,
+        allowedMethods: [s3.HttpMethods.GET, s3.HttpMethods.PUT, s3.HttpMethods.HEAD],
+        allowedHeaders: ['*'],
+        exposedHeaders: ['ETag', 'Content-Length', 'Content-Disposition'],
+        maxAge: 3600,
+      },
+    ],
+    lifecycleRules: [
+      { id: 'expire-inputs', prefix: PREFIXES.inputs, expiration: Duration.days(settings.retentionDays) },
+      { id: 'expire-outputs', prefix: PREFIXES.outputs, expiration: Duration.days(settings.retentionDays) },
+      { id: 'expire-task-records', prefix: PREFIXES.tasks, expiration: Duration.days(settings.recordRetentionDays) },
+      { id: 'expire-batch-records', prefix: PREFIXES.batches, expiration: Duration.days(settings.recordRetentionDays) },
+      // Large uploads go up in parts; an interrupted one would otherwise be billed forever.
+      { id: 'abort-incomplete-uploads', abortIncompleteMultipartUploadAfter: Duration.days(1) },
+    ],
+  });
+}
