@@ -1,3 +1,5 @@
+import { loadApiConfig } from '@photoenhance/api';
+import { loadWorkerConfig } from '@photoenhance/gpu-worker';
 import { Match } from 'aws-cdk-lib/assertions';
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { DeploymentSettings } from '../src/settings.ts';
@@ -316,5 +318,37 @@ describe('API', () => {
       Port: 80,
       DefaultActions: [Match.objectLike({ Type: 'redirect', RedirectConfig: Match.objectLike({ Protocol: 'HTTPS' }) })],
     });
+  });
+});
+
+describe('container environments', () => {
+  /** CloudFormation references replaced by values of the shape AWS gives them at deploy time. */
+  function resolved(env: Record<string, unknown>): Record<string, string> {
+    const values: Record<string, string> = {
+      [ids.bucket]: 'photoenhance-bucket83908e77-1a2b3c4d5e6f',
+      [ids.jobs]: 'https://sqs.eu-west-1.amazonaws.com/123456789012/Test-QueuesJobsQueue-abc',
+      [ids.dlq]: 'https://sqs.eu-west-1.amazonaws.com/123456789012/Test-QueuesDeadLetterQueue-def',
+      'AWS::Region': 'eu-west-1',
+    };
+    return Object.fromEntries(
+      Object.entries(env).map(([name, value]) => {
+        if (typeof value === 'string') return [name, value];
+        const ref = (value as { Ref?: string }).Ref ?? '';
+        if (!(ref in values)) throw new Error(`${name}: unexpected reference ${JSON.stringify(value)}`);
+        return [name, values[ref] as string];
+      }),
+    );
+  }
+
+  it("are accepted by the services' own config schemas, pointing at AWS with no static keys", () => {
+    const api = loadApiConfig(resolved(containerEnv(ids.apiTask)));
+    expect(api.S3_ENDPOINT).toBeUndefined();
+    expect(api.SQS_QUEUE_URL).toContain('JobsQueue');
+    expect(api.BOOTSTRAP_RESOURCES).toBe(false);
+    expect(api.AWS_ACCESS_KEY_ID).toBeUndefined();
+    const worker = loadWorkerConfig(resolved(containerEnv(ids.workerTask)));
+    expect(worker.SQS_DLQ_URL).toContain('DeadLetterQueue');
+    expect(worker.EXECUTION_PROVIDERS).toEqual(['cuda', 'cpu']);
+    expect(worker.VISIBILITY_TIMEOUT).toBe(600);
   });
 });
