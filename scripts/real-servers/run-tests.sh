@@ -10,6 +10,16 @@ source "$here/common.sh"
 export PATH="$root/node_modules/.bin:$PATH"
 cd "$root"
 
+# Two runs on the same ports would share servers and the first to finish would stop them under the other:
+# the second waits for the first instead (pick other PE_*_PORTs to run side by side).
+if command -v flock >/dev/null; then
+  exec {lock_fd}>"$PE_REAL_RUN_DIR.lock"
+  if ! flock -n "$lock_fd"; then
+    pe_log "another run uses ports $PE_MINIO_PORT/$PE_ELASTICMQ_PORT; waiting for it (up to 15 min)…"
+    flock -w 900 "$lock_fd"
+  fi
+fi
+
 timings=()
 stage_start=0
 stage_name=""
@@ -64,7 +74,7 @@ begin "models (cached)"
 npm run --silent models
 end
 begin "start servers"
-"$here/start.sh"
+"$here/start.sh" {lock_fd}>&-
 end
 
 # shellcheck disable=SC1091
