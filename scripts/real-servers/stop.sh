@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Stops what start.sh started (by the pids it recorded) and deletes the run dir with the servers' data.
-# Idempotent: nothing running is fine. Logs are kept when PE_REAL_KEEP_LOGS=1 (CI prints them on failure).
+# Idempotent: nothing running is fine. PE_REAL_KEEP_LOGS=1 keeps the logs (run-tests.sh prints their tails on failure).
 set -uo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 # shellcheck source=common.sh
@@ -8,14 +8,16 @@ source "$here/common.sh"
 
 run="$PE_REAL_RUN_DIR"
 
-stop_one() {
+# Both get SIGTERM first, then each is waited for, so their shutdowns overlap.
+signal_one() {
+  local pidfile="$run/$1.pid"
+  if pe_pid_alive "$pidfile"; then kill -TERM "$(cat "$pidfile")" 2>/dev/null; fi
+}
+
+wait_one() {
   local name=$1 pidfile="$run/$1.pid" pid i
-  if ! pe_pid_alive "$pidfile"; then
-    rm -f "$pidfile"
-    return
-  fi
+  if [[ ! -s "$pidfile" ]]; then return; fi
   pid=$(cat "$pidfile")
-  kill -TERM "$pid" 2>/dev/null
   for ((i = 0; i < 50; i++)); do
     kill -0 "$pid" 2>/dev/null || break
     sleep 0.2
@@ -28,8 +30,10 @@ stop_one() {
   pe_log "$name stopped (pid $pid)"
 }
 
-stop_one minio
-stop_one elasticmq
+signal_one minio
+signal_one elasticmq
+wait_one minio
+wait_one elasticmq
 if [[ "${PE_REAL_KEEP_LOGS:-0}" == 1 ]]; then
   rm -rf "$run/minio-data" "$run/env.sh"
 else
