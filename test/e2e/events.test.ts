@@ -30,10 +30,11 @@ function openEvents(path: string, lastEventId?: string): Promise<Response> {
 
 describe('GET /api/v1/tasks/{id}/events', () => {
   it('streams per-tile progress of a real job, then completed, with growing ids, and closes', async () => {
-    // 96×96 in 32 px tiles: 9 tiles, so the upscale stage reports progress 9 times.
+    // 256×256 in 32 px tiles: 64 model runs, long enough (seconds, even on a fast machine) that the
+    // worker's 100 ms progress writes land many times during the upscale stage.
     const upload = await uploadImage(
       stack.apiUrl,
-      await testPhoto(96, 96),
+      await testPhoto(256, 256),
       { ...FAST_FORM, tile_size: '32', scale: '2' },
       'tiles.png',
     );
@@ -56,7 +57,7 @@ describe('GET /api/v1/tasks/{id}/events', () => {
     expect(events.filter(isTerminal)).toHaveLength(1);
     const final = JSON.parse(last.data);
     expect(final).toMatchObject({ task_id: taskId, status: 'completed', progress: 100 });
-    expect(final.result).toMatchObject({ width: 192, height: 192, download_url: `/api/v1/download/${taskId}` });
+    expect(final.result).toMatchObject({ width: 512, height: 512, download_url: `/api/v1/download/${taskId}` });
 
     const ids = events.map((e) => Number(e.id));
     for (let i = 1; i < ids.length; i++) expect(ids[i]).toBeGreaterThan(ids[i - 1] as number);
