@@ -30,7 +30,16 @@ export function toStorageError(err: unknown, action: string, key?: string): Phot
   const status = sdkStatus(err);
   const clientFault = status !== undefined && status >= 400 && status < 500 && status !== 408 && status !== 429;
   const name = (err as SdkErrorShape | undefined)?.name ?? 'Error';
-  return new PhotoEnhanceError('STORAGE_ERROR', `Storage ${action} failed${where}: ${name}`, {
+  // HEAD answers have no body, so the SDK can only say "Unknown": the status code is the useful part.
+  const hint =
+    status === 403
+      ? ' (HTTP 403: access denied — check the credentials and the bucket policy)'
+      : status === 401
+        ? ' (HTTP 401: check the credentials)'
+        : status !== undefined && name.startsWith('Unknown')
+          ? ` (HTTP ${status})`
+          : '';
+  return new PhotoEnhanceError('STORAGE_ERROR', `Storage ${action} failed${where}: ${name}${hint}`, {
     cause: err,
     retryable: !clientFault,
   });
