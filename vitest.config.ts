@@ -2,7 +2,15 @@ import { configDefaults, defineConfig } from 'vitest/config';
 
 export default defineConfig({
   test: {
-    include: ['models/tests/**/*.test.ts', 'packages/*/tests/**/*.test.ts', 'services/*/tests/**/*.test.ts', 'services/*/src/**/*.test.ts', 'test/**/*.test.ts', 'bench/tests/**/*.test.ts', 'infra/tests/**/*.test.ts'],
+    include: [
+      'models/tests/**/*.test.ts',
+      'packages/*/tests/**/*.test.ts',
+      'services/*/tests/**/*.test.ts',
+      'services/*/src/**/*.test.ts',
+      'test/**/*.test.ts',
+      'bench/tests/**/*.test.ts',
+      'infra/tests/**/*.test.ts',
+    ],
     // test/real needs MinIO + ElasticMQ: `npm run test:real` starts them and runs it with its own config.
     exclude: [...configDefaults.exclude, 'test/real/**'],
     // Model sessions and image work are CPU-heavy on 2-core machines: generous timeouts, few workers.

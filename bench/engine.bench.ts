@@ -5,12 +5,11 @@
  *   npm run bench:engine                     # 512² photo for x4fast, 256² for x4plus
  *   npm run bench:engine -- --size 768 --plus-size 512 --runs 3 --tile 192
  */
-import { cpus, totalmem } from 'node:os';
+
 import { readFile } from 'node:fs/promises';
+import { cpus, totalmem } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
-import * as ort from 'onnxruntime-node';
-import sharp from 'sharp';
 import {
   createEngine,
   createSessionRegistry,
@@ -25,6 +24,8 @@ import {
   upscaleImage,
 } from '@photoenhance/core';
 import { ensureModel, getModelEntry, OnnxGraphBuilder } from '@photoenhance/models';
+import * as ort from 'onnxruntime-node';
+import sharp from 'sharp';
 
 const { values: args } = parseArgs({
   options: {
@@ -49,9 +50,18 @@ async function time<T>(fn: () => Promise<T>): Promise<[T, number]> {
 
 /** The practical peak: one big MatMul through the same runtime and thread count. */
 async function matmulPeak(n = 2048): Promise<number> {
-  const bytes = new OnnxGraphBuilder('matmul').input('a', [n, n]).input('b', [n, n]).output('c', [n, n]).node('MatMul', ['a', 'b'], ['c']).toBytes();
+  const bytes = new OnnxGraphBuilder('matmul')
+    .input('a', [n, n])
+    .input('b', [n, n])
+    .output('c', [n, n])
+    .node('MatMul', ['a', 'b'], ['c'])
+    .toBytes();
   const session = await ort.InferenceSession.create(bytes, { intraOpNumThreads: threads, logSeverityLevel: 3 });
-  const a = new ort.Tensor('float32', Float32Array.from({ length: n * n }, () => Math.random()), [n, n]);
+  const a = new ort.Tensor(
+    'float32',
+    Float32Array.from({ length: n * n }, () => Math.random()),
+    [n, n],
+  );
   await session.run({ a, b: a });
   const times: number[] = [];
   for (let i = 0; i < 5; i++) times.push((await time(() => session.run({ a, b: a })))[1]);
@@ -82,17 +92,27 @@ function timed(session: ModelSession): { session: ModelSession; inference: () =>
 }
 
 async function photo(size: number): Promise<Buffer> {
-  return sharp(await readFile(args.image)).resize(size, size, { fit: 'cover' }).jpeg({ quality: 92 }).toBuffer();
+  return sharp(await readFile(args.image))
+    .resize(size, size, { fit: 'cover' })
+    .jpeg({ quality: 92 })
+    .toBuffer();
 }
 
-const registry = createSessionRegistry({ executionProviders: ['cpu'], intraOpThreads: threads }, { resolveModel: (id) => ensureModel(id) });
+const registry = createSessionRegistry(
+  { executionProviders: ['cpu'], intraOpThreads: threads },
+  { resolveModel: (id) => ensureModel(id) },
+);
 const cpu = cpus()[0]?.model ?? 'unknown CPU';
 console.log(`# Engine benchmark — ${new Date().toISOString()}`);
-console.log(`machine: ${cpu}, ${cpus().length} cores, ${(totalmem() / 2 ** 30).toFixed(0)} GiB; Node ${process.version}; onnxruntime-node ${ort.env.versions.common}; ${threads} threads; median of ${runs}`);
+console.log(
+  `machine: ${cpu}, ${cpus().length} cores, ${(totalmem() / 2 ** 30).toFixed(0)} GiB; Node ${process.version}; onnxruntime-node ${ort.env.versions.common}; ${threads} threads; median of ${runs}`,
+);
 const peak = await matmulPeak();
 console.log(`ORT MatMul 2048² peak: ${peak.toFixed(0)} GFLOP/s\n`);
 
-console.log('| model | input | tile | decode | inference | tiling+blend | resize | encode | engine total | bare ORT run | tiled/bare | output MP/s | conv GFLOP/s | of peak |');
+console.log(
+  '| model | input | tile | decode | inference | tiling+blend | resize | encode | engine total | bare ORT run | tiled/bare | output MP/s | conv GFLOP/s | of peak |',
+);
 console.log('|---|---|---|---|---|---|---|---|---|---|---|---|---|---|');
 for (const [model, size] of [
   ['realesrgan-x4fast', Number(args.size)],
@@ -102,15 +122,28 @@ for (const [model, size] of [
   const input = await photo(size);
   const raw = timed(await registry.get(model));
   await registry.warmUp(model, [1, 3, size, size]);
-  const rows: Record<string, number[]> = { decode: [], inference: [], blend: [], resize: [], encode: [], total: [], bare: [] };
+  const rows: Record<string, number[]> = {
+    decode: [],
+    inference: [],
+    blend: [],
+    resize: [],
+    encode: [],
+    total: [],
+    bare: [],
+  };
   for (let i = 0; i < runs; i++) {
     const t0 = performance.now();
     const [decoded, tDecode] = await time(() => decodeImage(input));
     raw.reset();
-    const [up, tUp] = await time(() => upscaleImage(raw.session, decoded.rgb, 4, { tileSize: Number(args.tile), tilePad: 10 }));
+    const [up, tUp] = await time(() =>
+      upscaleImage(raw.session, decoded.rgb, 4, { tileSize: Number(args.tile), tilePad: 10 }),
+    );
     const [, tResize] = await time(() => resizePlanar(up, size * 4, size * 4)); // exact-size step (a no-op size here, still measured)
     const [, tEncode] = await time(() =>
-      encodeImage({ rgb: up, bitDepth: 8, isGrey: false, sourceFormat: 'jpeg', metadata: {} }, { format: 'png', quality: 92, keepMetadata: false }),
+      encodeImage(
+        { rgb: up, bitDepth: 8, isGrey: false, sourceFormat: 'jpeg', metadata: {} },
+        { format: 'png', quality: 92, keepMetadata: false },
+      ),
     );
     rows.decode?.push(tDecode);
     rows.inference?.push(raw.inference());
@@ -143,7 +176,9 @@ for (let i = 0; i < runs; i++) {
   last = r;
 }
 console.log(
-  `\nengine.enhance 512² portrait → ${last?.width}×${last?.height} (x4fast, faces on, PNG): ${ms(median(totals))} median; stages ${Object.entries(last?.timings ?? {})
+  `\nengine.enhance 512² portrait → ${last?.width}×${last?.height} (x4fast, faces on, PNG): ${ms(median(totals))} median; stages ${Object.entries(
+    last?.timings ?? {},
+  )
     .map(([k, v]) => `${k} ${ms(v)}`)
     .join(', ')}`,
 );
@@ -151,7 +186,11 @@ console.log(
 // Face stage on the same portrait: detection, alignment, paste-back (identity restorer: its own run is ~free).
 const detector = await registry.get('blazeface-back');
 const decoded = await decodeImage(portrait);
-const identity = new OnnxGraphBuilder('identity').input('input', ['n', 3, 512, 512]).output('output', ['n', 3, 512, 512]).node('Identity', ['input'], ['output']).toBytes();
+const identity = new OnnxGraphBuilder('identity')
+  .input('input', ['n', 3, 512, 512])
+  .output('output', ['n', 3, 512, 512])
+  .node('Identity', ['input'], ['output'])
+  .toBytes();
 const restorer = await loadRestorer(await ort.InferenceSession.create(identity), {}, 'identity');
 const opts = { onlyCenterFace: false, maxFaces: 20, minFaceSize: 16 };
 const det: number[] = [];
@@ -163,7 +202,16 @@ for (let i = 0; i < runs; i++) {
   faces = found.faces.length;
   const [, tAlign] = await time(async () => found.faces.map((f) => estimateAlignment(f)));
   const canvas = { ...decoded.rgb, data: decoded.rgb.data.slice() };
-  const [, tPaste] = await time(() => restoreFaces({ original: decoded.rgb, upscaled: canvas, factor: 1, faces: found.faces, restorer, options: { blend: 1, fidelity: 0.5 } }));
+  const [, tPaste] = await time(() =>
+    restoreFaces({
+      original: decoded.rgb,
+      upscaled: canvas,
+      factor: 1,
+      faces: found.faces,
+      restorer,
+      options: { blend: 1, fidelity: 0.5 },
+    }),
+  );
   det.push(tDet);
   align.push(tAlign);
   paste.push(tPaste);

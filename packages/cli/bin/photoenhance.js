@@ -18,7 +18,9 @@ if (major > 22 || (major === 22 && minor >= 18)) {
     bundled = join(dirname(createRequire(import.meta.url).resolve('node/package.json')), 'bin', 'node');
   } catch {}
   if (!bundled || !existsSync(bundled)) {
-    console.error(`photoenhance needs Node.js 24 LTS (found ${process.version}). Run \`npm ci\` in the project or install Node 24.`);
+    console.error(
+      `photoenhance needs Node.js 24 LTS (found ${process.version}). Run \`npm ci\` in the project or install Node 24.`,
+    );
     process.exit(1);
   }
   const r = spawnSync(bundled, [main, ...process.argv.slice(2)], { stdio: 'inherit' });

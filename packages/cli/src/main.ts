@@ -1,13 +1,25 @@
-import { mkdir, glob as fsGlob, readFile, stat, writeFile } from 'node:fs/promises';
+import { glob as fsGlob, mkdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { basename, extname, join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { createEngine, type EnhanceOptionsInput, isPhotoEnhanceError, parseExecutionProviders, QUALITY_LEVELS, OUTPUT_FORMATS } from '@photoenhance/core';
+import {
+  createEngine,
+  type EnhanceOptionsInput,
+  isPhotoEnhanceError,
+  OUTPUT_FORMATS,
+  parseExecutionProviders,
+  QUALITY_LEVELS,
+} from '@photoenhance/core';
 import { modelStatus } from '@photoenhance/models';
 import cliProgress from 'cli-progress';
 import { Command, InvalidArgumentError, Option } from 'commander';
 
 const EXT_FOR_FORMAT: Record<string, string> = { jpeg: 'jpg', png: 'png', webp: 'webp', tiff: 'tiff' };
-const FORMAT_FOR_EXT: Record<string, 'jpeg' | 'png' | 'webp'> = { '.jpg': 'jpeg', '.jpeg': 'jpeg', '.png': 'png', '.webp': 'webp' };
+const FORMAT_FOR_EXT: Record<string, 'jpeg' | 'png' | 'webp'> = {
+  '.jpg': 'jpeg',
+  '.jpeg': 'jpeg',
+  '.png': 'png',
+  '.webp': 'webp',
+};
 
 function numberIn(min: number, max: number, integer = false) {
   return (value: string): number => {
@@ -74,7 +86,8 @@ async function runEnhance(patterns: string[], flags: EnhanceFlags): Promise<numb
   const toDir = await isDirectoryTarget(flags.output, inputs.length);
   if (toDir) await mkdir(flags.output, { recursive: true });
 
-  const format = flags.format === 'auto' && !toDir ? (FORMAT_FOR_EXT[extname(flags.output).toLowerCase()] ?? 'auto') : flags.format;
+  const format =
+    flags.format === 'auto' && !toDir ? (FORMAT_FOR_EXT[extname(flags.output).toLowerCase()] ?? 'auto') : flags.format;
   const options: EnhanceOptionsInput = {
     scale: flags.scale,
     quality: flags.quality,
@@ -100,12 +113,18 @@ async function runEnhance(patterns: string[], flags: EnhanceFlags): Promise<numb
     },
     log: {
       info: () => {},
-      warn: (obj, msg) => process.stderr.write(`warning: ${msg ?? (typeof obj === 'string' ? obj : JSON.stringify(obj))}\n`),
+      warn: (obj, msg) =>
+        process.stderr.write(`warning: ${msg ?? (typeof obj === 'string' ? obj : JSON.stringify(obj))}\n`),
     },
   });
 
   const bar = new cliProgress.SingleBar(
-    { format: ' {bar} {percentage}% | {file} | {stage}', hideCursor: true, clearOnComplete: true, stream: process.stderr },
+    {
+      format: ' {bar} {percentage}% | {file} | {stage}',
+      hideCursor: true,
+      clearOnComplete: true,
+      stream: process.stderr,
+    },
     cliProgress.Presets.shades_classic,
   );
   const tty = process.stderr.isTTY;
@@ -118,14 +137,22 @@ async function runEnhance(patterns: string[], flags: EnhanceFlags): Promise<numb
     const started = performance.now();
     try {
       const data = await readFile(file).catch((err: NodeJS.ErrnoException) => {
-        throw new Error(err.code === 'ENOENT' ? 'file not found' : err.code === 'EISDIR' ? 'is a directory' : err.message);
+        throw new Error(
+          err.code === 'ENOENT' ? 'file not found' : err.code === 'EISDIR' ? 'is a directory' : err.message,
+        );
       });
       const result = await engine.enhance(data, options, {
         onProgress: (e) => {
-          if (tty) bar.update(Math.round(index * 100 + e.progress * 100), { file: name, stage: e.total ? `${e.stage} ${e.done}/${e.total}` : e.stage });
+          if (tty)
+            bar.update(Math.round(index * 100 + e.progress * 100), {
+              file: name,
+              stage: e.total ? `${e.stage} ${e.done}/${e.total}` : e.stage,
+            });
         },
       });
-      const target = toDir ? join(flags.output, `${basename(file, extname(file))}_enhanced.${EXT_FOR_FORMAT[result.format]}`) : flags.output;
+      const target = toDir
+        ? join(flags.output, `${basename(file, extname(file))}_enhanced.${EXT_FOR_FORMAT[result.format]}`)
+        : flags.output;
       await writeFile(target, result.data);
       const seconds = (performance.now() - started) / 1000;
       const facePart = flags.face ? `faces ${result.faces.restored}/${result.faces.detected} restored` : 'faces off';
@@ -133,17 +160,24 @@ async function runEnhance(patterns: string[], flags: EnhanceFlags): Promise<numb
         `✔ ${name} → ${target}  ${result.input.width}×${result.input.height} → ${result.width}×${result.height}  ` +
           `${humanBytes(result.input.bytes)} → ${humanBytes(result.data.length)}  ${facePart}  models ${result.models.join(', ') || 'none'}  ${seconds.toFixed(2)} s`,
       );
-      for (const w of [...(result.faces.notice ? [result.faces.notice] : []), ...result.warnings]) lines.push(`  ! ${w}`);
+      for (const w of [...(result.faces.notice ? [result.faces.notice] : []), ...result.warnings])
+        lines.push(`  ! ${w}`);
     } catch (err) {
       failed++;
-      const reason = isPhotoEnhanceError(err) ? `${err.code}: ${err.message}` : err instanceof Error ? err.message : String(err);
+      const reason = isPhotoEnhanceError(err)
+        ? `${err.code}: ${err.message}`
+        : err instanceof Error
+          ? err.message
+          : String(err);
       lines.push(`✖ ${name}: ${reason}`);
     }
   }
   if (tty) bar.stop();
   await engine.close();
   for (const l of lines) process.stdout.write(`${l}\n`);
-  process.stdout.write(`${inputs.length - failed} of ${inputs.length} file(s) enhanced${failed ? `, ${failed} failed` : ''}.\n`);
+  process.stdout.write(
+    `${inputs.length - failed} of ${inputs.length} file(s) enhanced${failed ? `, ${failed} failed` : ''}.\n`,
+  );
   return failed > 0 ? 1 : 0;
 }
 
@@ -151,37 +185,72 @@ async function runModels(): Promise<number> {
   const rows = await modelStatus();
   const width = Math.max(...rows.map((r) => r.id.length));
   for (const r of rows) {
-    process.stdout.write(`${r.ready ? '✔ ready  ' : '✖ missing'}  ${r.id.padEnd(width)}  ${r.task.padEnd(12)}  ${r.ready ? (r.path ?? '') : (r.reason ?? '')}\n`);
+    process.stdout.write(
+      `${r.ready ? '✔ ready  ' : '✖ missing'}  ${r.id.padEnd(width)}  ${r.task.padEnd(12)}  ${r.ready ? (r.path ?? '') : (r.reason ?? '')}\n`,
+    );
   }
   return 0;
 }
 
 export function buildProgram(): Command {
   const program = new Command('photoenhance')
-    .description('AI portrait enhancement: restores faces (GFPGAN family) and super-resolves the rest (Real-ESRGAN), tiled, 1–16×.')
+    .description(
+      'AI portrait enhancement: restores faces (GFPGAN family) and super-resolves the rest (Real-ESRGAN), tiled, 1–16×.',
+    )
     .showHelpAfterError('(run with --help for usage)');
 
   program
     .command('enhance')
     .description('Enhance one or more images (files or quoted globs).')
     .argument('<inputs...>', 'image files or globs, e.g. photo.jpg "album/*.heic"')
-    .requiredOption('-o, --output <file|dir>', 'output file (one input) or directory (several inputs, or a path ending in /)')
-    .option('-s, --scale <n>', 'output size relative to the input, 1–16 (Real-ESRGAN ×4, then a Lanczos resize)', numberIn(1, 16), 4)
-    .addOption(new Option('-q, --quality <level>', 'fast = x4fast; high = x4plus; medium = x4plus on GPU or small images, else x4fast; auto = high on GPU, fast on CPU').choices(QUALITY_LEVELS).default('auto'))
+    .requiredOption(
+      '-o, --output <file|dir>',
+      'output file (one input) or directory (several inputs, or a path ending in /)',
+    )
+    .option(
+      '-s, --scale <n>',
+      'output size relative to the input, 1–16 (Real-ESRGAN ×4, then a Lanczos resize)',
+      numberIn(1, 16),
+      4,
+    )
+    .addOption(
+      new Option(
+        '-q, --quality <level>',
+        'fast = x4fast; high = x4plus; medium = x4plus on GPU or small images, else x4fast; auto = high on GPU, fast on CPU',
+      )
+        .choices(QUALITY_LEVELS)
+        .default('auto'),
+    )
     .option('-t, --tile <px>', 'tile side in input pixels; 0 = whole image when it fits', numberIn(0, 4096, true), 0)
     .option('--tile-pad <px>', 'context pixels around each tile', numberIn(0, 64, true), 10)
-    .addOption(new Option('-f, --format <format>', 'output format; auto = from the output file name, else like the input').choices(OUTPUT_FORMATS).default('auto'))
+    .addOption(
+      new Option('-f, --format <format>', 'output format; auto = from the output file name, else like the input')
+        .choices(OUTPUT_FORMATS)
+        .default('auto'),
+    )
     .option('--output-quality <1-100>', 'JPEG/WebP quality', numberIn(1, 100, true), 92)
     .option('--keep-metadata', 'carry EXIF and ICC profile to the output', false)
     .option('--no-face', 'skip face detection and restoration')
-    .option('--face-model <id|path>', 'face restorer: a model id (gfpgan-1.4, …) or a 512×512 GFPGAN-family ONNX file', 'gfpgan-1.4')
+    .option(
+      '--face-model <id|path>',
+      'face restorer: a model id (gfpgan-1.4, …) or a 512×512 GFPGAN-family ONNX file',
+      'gfpgan-1.4',
+    )
     .option('--only-center-face', 'restore only the most central/largest face', false)
     .option('--max-faces <n>', 'restore at most this many faces', numberIn(1, 100, true), 20)
     .option('--face-blend <0-1>', 'blend restored faces: 0 = keep upscaled, 1 = fully restored', numberIn(0, 1), 1)
     .option('--fidelity <0-1>', 'fidelity weight for models that take one (CodeFormer)', numberIn(0, 1), 0.5)
-    .addOption(new Option('--bg-upsampler <name>', 'background upsampler; none = plain Lanczos resize (face-only work)').choices(['realesrgan', 'none']).default('realesrgan'))
+    .addOption(
+      new Option('--bg-upsampler <name>', 'background upsampler; none = plain Lanczos resize (face-only work)')
+        .choices(['realesrgan', 'none'])
+        .default('realesrgan'),
+    )
     .option('-m, --model <id>', 'upscaler model id, overriding --quality (see `photoenhance models`)')
-    .option('--providers <list>', 'ONNX Runtime execution providers in order of preference, e.g. cuda,cpu', process.env.ORT_PROVIDERS ?? 'cpu')
+    .option(
+      '--providers <list>',
+      'ONNX Runtime execution providers in order of preference, e.g. cuda,cpu',
+      process.env.ORT_PROVIDERS ?? 'cpu',
+    )
     .option('--threads <n>', 'intra-op threads for CPU inference', numberIn(1, 256, true))
     .addHelpText(
       'after',

@@ -19,7 +19,10 @@ interface Outcome {
 
 async function cli(args: string[], node = process.execPath): Promise<Outcome> {
   try {
-    const { stdout, stderr } = await run(node, [BIN, ...args], { env: { ...process.env, ORT_PROVIDERS: 'cpu' }, timeout: 120_000 });
+    const { stdout, stderr } = await run(node, [BIN, ...args], {
+      env: { ...process.env, ORT_PROVIDERS: 'cpu' },
+      timeout: 120_000,
+    });
     return { code: 0, stdout, stderr };
   } catch (err) {
     const e = err as { code?: number; stdout?: string; stderr?: string };
@@ -31,8 +34,12 @@ let dir: string;
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'cli-test-'));
   const pixels = Buffer.alloc(20 * 14 * 3, 0).map((_, i) => (i * 29) % 256);
-  await sharp(pixels, { raw: { width: 20, height: 14, channels: 3 } }).jpeg().toFile(join(dir, 'a.jpg'));
-  await sharp(pixels, { raw: { width: 20, height: 14, channels: 3 } }).png().toFile(join(dir, 'b.png'));
+  await sharp(pixels, { raw: { width: 20, height: 14, channels: 3 } })
+    .jpeg()
+    .toFile(join(dir, 'a.jpg'));
+  await sharp(pixels, { raw: { width: 20, height: 14, channels: 3 } })
+    .png()
+    .toFile(join(dir, 'b.png'));
   await writeFile(join(dir, 'broken.jpg'), 'this is text, not a JPEG');
 });
 afterAll(() => rm(dir, { recursive: true, force: true }));
@@ -50,7 +57,17 @@ describe('photoenhance CLI', () => {
 
   it('processes a glob into a directory and exits 1 naming each failure', async () => {
     const out = join(dir, 'out');
-    const r = await cli(['enhance', join(dir, '*.{jpg,png}'), '-o', `${out}/`, '--scale', '2', '--quality', 'fast', '--no-face']);
+    const r = await cli([
+      'enhance',
+      join(dir, '*.{jpg,png}'),
+      '-o',
+      `${out}/`,
+      '--scale',
+      '2',
+      '--quality',
+      'fast',
+      '--no-face',
+    ]);
     expect(r.code).toBe(1);
     expect(r.stdout).toMatch(/✖ broken\.jpg: UNSUPPORTED_FORMAT/);
     expect(r.stdout).toMatch(/2 of 3 file\(s\) enhanced, 1 failed/);
@@ -87,6 +104,7 @@ describe('photoenhance CLI', () => {
   it('documents itself', async () => {
     const r = await cli(['enhance', '--help']);
     expect(r.code).toBe(0);
-    for (const flag of ['--scale', '--quality', '--tile', '--format', '--no-face', '--model', '--face-model']) expect(r.stdout).toContain(flag);
+    for (const flag of ['--scale', '--quality', '--tile', '--format', '--no-face', '--model', '--face-model'])
+      expect(r.stdout).toContain(flag);
   });
 });

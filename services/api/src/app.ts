@@ -12,8 +12,8 @@ import { enhanceRoutes } from './routes/enhance/enhance.ts';
 import { eventRoutes } from './routes/events/events.ts';
 import { serviceRoutes } from './routes/service/service.ts';
 import { taskRoutes } from './routes/tasks/tasks.ts';
-import { workerRoutes } from './routes/workers/workers.ts';
 import { uploadRoutes } from './routes/uploads/uploads.ts';
+import { workerRoutes } from './routes/workers/workers.ts';
 
 const QUIET_PATHS = new Set(['/health', '/ready', '/metrics']);
 

@@ -35,7 +35,13 @@ const running = new Map<number, AbortController>();
 
 function serialize(err: unknown): SerializedError {
   if (isPhotoEnhanceError(err)) {
-    return { name: err.name, message: err.message, code: err.code, retryable: err.retryable, ...(err.details ? { details: err.details } : {}) };
+    return {
+      name: err.name,
+      message: err.message,
+      code: err.code,
+      retryable: err.retryable,
+      ...(err.details ? { details: err.details } : {}),
+    };
   }
   return { name: err instanceof Error ? err.name : 'Error', message: err instanceof Error ? err.message : String(err) };
 }
@@ -61,10 +67,14 @@ port.on('message', async (msg: ToThread) => {
       const controller = new AbortController();
       running.set(msg.id, controller);
       try {
-        const result = await engine.enhance(Buffer.from(msg.input.buffer, msg.input.byteOffset, msg.input.byteLength), msg.options, {
-          signal: controller.signal,
-          onProgress: (event) => port.postMessage({ type: 'progress', id: msg.id, event }),
-        });
+        const result = await engine.enhance(
+          Buffer.from(msg.input.buffer, msg.input.byteOffset, msg.input.byteLength),
+          msg.options,
+          {
+            signal: controller.signal,
+            onProgress: (event) => port.postMessage({ type: 'progress', id: msg.id, event }),
+          },
+        );
         const bytes = new Uint8Array(result.data);
         readiness();
         port.postMessage({ type: 'done', id: msg.id, value: { ...result, data: bytes } }, [bytes.buffer]);

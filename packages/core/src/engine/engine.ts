@@ -1,8 +1,16 @@
 import { performance } from 'node:perf_hooks';
 import { ensureModel, getModelEntry, isModelError } from '@photoenhance/models';
 import { PhotoEnhanceError, throwIfAborted } from '../errors/errors.ts';
-import { detectFaces, loadRestorer, restoreFaces, type Restorer } from '../face/index.ts';
-import { checkOutputSize, DEFAULT_LIMITS, decodeImage, encodeImage, type ImageLimits, probeImage, resizePlanar } from '../image/index.ts';
+import { detectFaces, loadRestorer, type Restorer, restoreFaces } from '../face/index.ts';
+import {
+  checkOutputSize,
+  DEFAULT_LIMITS,
+  decodeImage,
+  encodeImage,
+  type ImageLimits,
+  probeImage,
+  resizePlanar,
+} from '../image/index.ts';
 import { createSessionRegistry, type RuntimeConfig, type SessionRegistry } from '../runtime/index.ts';
 import { upscaleImage } from '../upscale/index.ts';
 import {
@@ -70,7 +78,11 @@ function stageStart(stage: EngineStage): number {
  * Picks the Real-ESRGAN variant for a quality level. 'auto' follows the hardware: x4plus is ~15× the
  * FLOPs of x4fast, worth it on a GPU, minutes per photo on a CPU.
  */
-export function upscaleModelFor(options: Pick<EnhanceOptions, 'quality' | 'upscaleModel'>, provider: string, inputPixels: number): string {
+export function upscaleModelFor(
+  options: Pick<EnhanceOptions, 'quality' | 'upscaleModel'>,
+  provider: string,
+  inputPixels: number,
+): string {
   if (options.upscaleModel) return options.upscaleModel;
   const gpu = provider !== 'cpu';
   switch (options.quality) {
@@ -130,7 +142,9 @@ export function createEngine(config: EngineConfig): Engine {
             path = (await ensureModel(model)).path;
           } catch (err) {
             // The models package's message already says how to install it.
-            return { missing: `Faces were detected but NOT restored: ${err instanceof Error ? err.message : String(err)}` };
+            return {
+              missing: `Faces were detected but NOT restored: ${err instanceof Error ? err.message : String(err)}`,
+            };
           }
         }
         return loadRestorer(path, config.runtime);
@@ -141,12 +155,20 @@ export function createEngine(config: EngineConfig): Engine {
     return pending;
   }
 
-  async function enhance(input: Buffer, rawOptions: EnhanceOptionsInput = {}, ctx: RunContext = {}): Promise<EnhanceResult> {
+  async function enhance(
+    input: Buffer,
+    rawOptions: EnhanceOptionsInput = {},
+    ctx: RunContext = {},
+  ): Promise<EnhanceResult> {
     const parsed = EnhanceOptionsSchema.safeParse(rawOptions);
     if (!parsed.success) {
-      throw new PhotoEnhanceError('INVALID_OPTIONS', `Invalid options: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`, {
-        cause: parsed.error,
-      });
+      throw new PhotoEnhanceError(
+        'INVALID_OPTIONS',
+        `Invalid options: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`,
+        {
+          cause: parsed.error,
+        },
+      );
     }
     const options = parsed.data;
     const { signal, onProgress } = ctx;
@@ -157,7 +179,11 @@ export function createEngine(config: EngineConfig): Engine {
     let current: EngineStage = 'decode';
     let t0 = performance.now();
     const report = (stage: EngineStage, fraction: number, done?: number, total?: number) => {
-      onProgress?.({ stage, progress: Math.min(1, stageStart(stage) + STAGE_WEIGHTS[stage] * fraction), ...(done === undefined ? {} : { done, total }) });
+      onProgress?.({
+        stage,
+        progress: Math.min(1, stageStart(stage) + STAGE_WEIGHTS[stage] * fraction),
+        ...(done === undefined ? {} : { done, total }),
+      });
     };
     const begin = (stage: EngineStage) => {
       throwIfAborted(signal);
@@ -230,7 +256,11 @@ export function createEngine(config: EngineConfig): Engine {
         onProgress: (done, total) => report('restore', done / total, done, total),
       });
       canvas = restored.image;
-      Object.assign(faces, { ...restored.report, detected: faces.detected, skipped: [...faces.skipped, ...restored.report.skipped] });
+      Object.assign(faces, {
+        ...restored.report,
+        detected: faces.detected,
+        skipped: [...faces.skipped, ...restored.report.skipped],
+      });
       // Say which model is missing and how to get it, rather than the stage's generic notice.
       if ('missing' in restorer) faces.notice = restorer.missing;
       if (usable) models.push(options.face.model);
@@ -238,7 +268,8 @@ export function createEngine(config: EngineConfig): Engine {
     end();
 
     begin('resize');
-    if (canvas.width !== outWidth || canvas.height !== outHeight) canvas = await resizePlanar(canvas, outWidth, outHeight);
+    if (canvas.width !== outWidth || canvas.height !== outHeight)
+      canvas = await resizePlanar(canvas, outWidth, outHeight);
     const alpha = decoded.alpha ? await resizePlanar(decoded.alpha, outWidth, outHeight) : undefined;
     end();
 

@@ -1,3 +1,3 @@
 export * from './engine.ts';
-export * from './types.ts';
 export * from './threaded-engine.ts';
+export * from './types.ts';

@@ -1,5 +1,5 @@
 import { Worker } from 'node:worker_threads';
-import { type ErrorCode, ERROR_CODES, PhotoEnhanceError } from '../errors/errors.ts';
+import { ERROR_CODES, type ErrorCode, PhotoEnhanceError } from '../errors/errors.ts';
 import type { Engine, EngineConfig, EngineReadiness } from './engine.ts';
 import type { SerializedError } from './engine-thread.ts';
 import type { EnhanceResult, ProgressEvent, RunContext } from './types.ts';
@@ -63,7 +63,10 @@ export function createThreadedEngine(config: EngineConfig): Engine {
   });
   const failAll = (err: Error) => {
     failure = err;
-    for (const call of pending.values()) call.reject(new PhotoEnhanceError('INTERNAL', `Engine thread stopped: ${err.message}`, { cause: err, retryable: true }));
+    for (const call of pending.values())
+      call.reject(
+        new PhotoEnhanceError('INTERNAL', `Engine thread stopped: ${err.message}`, { cause: err, retryable: true }),
+      );
     pending.clear();
   };
   worker.on('error', failAll);
@@ -71,11 +74,20 @@ export function createThreadedEngine(config: EngineConfig): Engine {
     if (!failure) failAll(new Error(`exited with code ${code}`));
   });
 
-  function call<T>(message: Record<string, unknown>, transfer: ArrayBuffer[] = [], onProgress?: (e: ProgressEvent) => void): { id: number; done: Promise<T> } {
+  function call<T>(
+    message: Record<string, unknown>,
+    transfer: ArrayBuffer[] = [],
+    onProgress?: (e: ProgressEvent) => void,
+  ): { id: number; done: Promise<T> } {
     const id = nextId++;
     const done = new Promise<T>((resolve, reject) => {
       if (failure) {
-        reject(new PhotoEnhanceError('INTERNAL', `Engine thread stopped: ${failure.message}`, { cause: failure, retryable: true }));
+        reject(
+          new PhotoEnhanceError('INTERNAL', `Engine thread stopped: ${failure.message}`, {
+            cause: failure,
+            retryable: true,
+          }),
+        );
         return;
       }
       pending.set(id, { resolve: resolve as (v: unknown) => void, reject, ...(onProgress ? { onProgress } : {}) });
@@ -92,7 +104,11 @@ export function createThreadedEngine(config: EngineConfig): Engine {
     async enhance(input, options = {}, ctx: RunContext = {}) {
       if (ctx.signal?.aborted) throw new PhotoEnhanceError('CANCELLED', 'The operation was cancelled');
       const copy = new Uint8Array(input); // the caller keeps its buffer; the copy moves to the thread
-      const { id, done } = call<Omit<EnhanceResult, 'data'> & { data: Uint8Array }>({ type: 'enhance', input: copy, options }, [copy.buffer], ctx.onProgress);
+      const { id, done } = call<Omit<EnhanceResult, 'data'> & { data: Uint8Array }>(
+        { type: 'enhance', input: copy, options },
+        [copy.buffer],
+        ctx.onProgress,
+      );
       const onAbort = () => worker.postMessage({ type: 'abort', id });
       ctx.signal?.addEventListener('abort', onAbort, { once: true });
       try {

@@ -55,7 +55,9 @@ export class PhotoEnhanceError extends Error {
   }
 
   toJSON(): { code: ErrorCode; message: string; details?: Record<string, unknown> } {
-    return this.details ? { code: this.code, message: this.message, details: this.details } : { code: this.code, message: this.message };
+    return this.details
+      ? { code: this.code, message: this.message, details: this.details }
+      : { code: this.code, message: this.message };
   }
 }
 
@@ -65,5 +67,6 @@ export function isPhotoEnhanceError(err: unknown): err is PhotoEnhanceError {
 
 /** Throws CANCELLED when the signal has fired; call between units of work. */
 export function throwIfAborted(signal: AbortSignal | undefined): void {
-  if (signal?.aborted) throw new PhotoEnhanceError('CANCELLED', 'The operation was cancelled', { cause: signal.reason });
+  if (signal?.aborted)
+    throw new PhotoEnhanceError('CANCELLED', 'The operation was cancelled', { cause: signal.reason });
 }

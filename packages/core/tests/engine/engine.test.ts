@@ -3,7 +3,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createEngine, createThreadedEngine, type Engine, type ProgressEvent, PhotoEnhanceError, upscaleModelFor } from '../../src/index.ts';
+import {
+  createEngine,
+  createThreadedEngine,
+  type Engine,
+  PhotoEnhanceError,
+  type ProgressEvent,
+  upscaleModelFor,
+} from '../../src/index.ts';
 import { FIXTURES, identityRestorerBytes, solidRedRestorerBytes } from '../face/helpers.ts';
 
 let engine: Engine;
@@ -54,7 +61,11 @@ describe('engine', () => {
   });
 
   it('keeps the alpha channel, upscaled separately', async () => {
-    const result = await engine.enhance(await noisyImage(16, 8, 4), { scale: 2, quality: 'fast', face: { enabled: false } });
+    const result = await engine.enhance(await noisyImage(16, 8, 4), {
+      scale: 2,
+      quality: 'fast',
+      face: { enabled: false },
+    });
     const { data, info } = await sharp(result.data).raw().toBuffer({ resolveWithObject: true });
     expect(info.channels).toBe(4);
     // Left half was transparent, right half opaque.
@@ -63,7 +74,10 @@ describe('engine', () => {
   });
 
   it('keeps greyscale images grey', async () => {
-    const grey = await sharp(await noisyImage(16, 16)).toColourspace('b-w').png().toBuffer();
+    const grey = await sharp(await noisyImage(16, 16))
+      .toColourspace('b-w')
+      .png()
+      .toBuffer();
     expect((await sharp(grey).metadata()).channels).toBe(1);
     const result = await engine.enhance(grey, { scale: 2, quality: 'fast', face: { enabled: false } });
     const meta = await sharp(result.data).metadata();
@@ -72,7 +86,11 @@ describe('engine', () => {
 
   it('reports progress per tile, monotonic, ending at 1', async () => {
     const events: ProgressEvent[] = [];
-    await engine.enhance(await noisyImage(40, 40), { scale: 2, quality: 'fast', tileSize: 16, face: { enabled: false } }, { onProgress: (e) => events.push(e) });
+    await engine.enhance(
+      await noisyImage(40, 40),
+      { scale: 2, quality: 'fast', tileSize: 16, face: { enabled: false } },
+      { onProgress: (e) => events.push(e) },
+    );
     const values = events.map((e) => e.progress);
     for (let i = 1; i < values.length; i++) expect(values[i]).toBeGreaterThanOrEqual(values[i - 1] as number);
     expect(values.at(-1)).toBe(1);
@@ -106,7 +124,12 @@ describe('engine', () => {
   });
 
   it('with an identity restorer and no background upsampler, leaves the photo unchanged', async () => {
-    const result = await engine.enhance(astronaut, { scale: 1, backgroundUpsampler: false, face: { model: identityPath }, output: { format: 'png' } });
+    const result = await engine.enhance(astronaut, {
+      scale: 1,
+      backgroundUpsampler: false,
+      face: { model: identityPath },
+      output: { format: 'png' },
+    });
     expect(result.faces).toMatchObject({ detected: 1, restored: 1 });
     expect(result.models).toContain(identityPath);
     const original = await sharp(astronaut).raw().toBuffer();
@@ -115,10 +138,16 @@ describe('engine', () => {
   });
 
   it('pastes the restored face onto the face and nowhere else', async () => {
-    const result = await engine.enhance(astronaut, { scale: 2, quality: 'fast', face: { model: redPath }, output: { format: 'png' } });
+    const result = await engine.enhance(astronaut, {
+      scale: 2,
+      quality: 'fast',
+      face: { model: redPath },
+      output: { format: 'png' },
+    });
     expect(result.faces.restored).toBe(1);
     const { data, info } = await sharp(result.data).raw().toBuffer({ resolveWithObject: true });
-    const at = (x: number, y: number) => Array.from(data.subarray((y * info.width + x) * 3, (y * info.width + x) * 3 + 3));
+    const at = (x: number, y: number) =>
+      Array.from(data.subarray((y * info.width + x) * 3, (y * info.width + x) * 3 + 3));
     // Between the astronaut's eyes ((204,101) and (245,102.5) in the original, fixtures README; ×2 here): pure red.
     const [r, g, b] = at(225 * 2, 102 * 2);
     expect(r).toBeGreaterThan(240);
@@ -132,8 +161,12 @@ describe('engine', () => {
   it('refuses bad options and unknown models with client errors', async () => {
     const input = await noisyImage(8, 8);
     await expect(engine.enhance(input, { scale: 17 })).rejects.toMatchObject({ code: 'INVALID_OPTIONS', status: 400 });
-    await expect(engine.enhance(input, { upscaleModel: 'no-such-model', face: { enabled: false } })).rejects.toMatchObject({ code: 'INVALID_OPTIONS' });
-    await expect(engine.enhance(astronaut, { scale: 1, face: { model: 'no-such-face-model' } })).rejects.toMatchObject({ code: 'INVALID_OPTIONS' });
+    await expect(
+      engine.enhance(input, { upscaleModel: 'no-such-model', face: { enabled: false } }),
+    ).rejects.toMatchObject({ code: 'INVALID_OPTIONS' });
+    await expect(engine.enhance(astronaut, { scale: 1, face: { model: 'no-such-face-model' } })).rejects.toMatchObject({
+      code: 'INVALID_OPTIONS',
+    });
   });
 
   it('refuses an output over the pixel limit before decoding', async () => {
@@ -145,7 +178,9 @@ describe('engine', () => {
   });
 
   it('refuses undecodable input with a typed error', async () => {
-    await expect(engine.enhance(Buffer.from('not an image at all'))).rejects.toMatchObject({ code: 'UNSUPPORTED_FORMAT' });
+    await expect(engine.enhance(Buffer.from('not an image at all'))).rejects.toMatchObject({
+      code: 'UNSUPPORTED_FORMAT',
+    });
     await expect(engine.enhance(Buffer.alloc(0))).rejects.toMatchObject({ code: 'EMPTY_FILE' });
   });
 });
@@ -183,15 +218,22 @@ describe('createThreadedEngine', () => {
       expect(ticks).toBeGreaterThan(3);
 
       const controller = new AbortController();
-      const run = threaded.enhance(await noisyImage(96, 96), { ...options, tileSize: 16 }, {
-        signal: controller.signal,
-        onProgress: (e) => {
-          if (e.stage === 'upscale' && e.done === 1) controller.abort();
+      const run = threaded.enhance(
+        await noisyImage(96, 96),
+        { ...options, tileSize: 16 },
+        {
+          signal: controller.signal,
+          onProgress: (e) => {
+            if (e.stage === 'upscale' && e.done === 1) controller.abort();
+          },
         },
-      });
+      );
       await expect(run).rejects.toMatchObject({ code: 'CANCELLED' });
       await expect(threaded.enhance(Buffer.from('text'), options)).rejects.toBeInstanceOf(PhotoEnhanceError);
-      await expect(threaded.enhance(Buffer.from('text'), options)).rejects.toMatchObject({ code: 'UNSUPPORTED_FORMAT', status: 415 });
+      await expect(threaded.enhance(Buffer.from('text'), options)).rejects.toMatchObject({
+        code: 'UNSUPPORTED_FORMAT',
+        status: 415,
+      });
     } finally {
       await threaded.close();
     }

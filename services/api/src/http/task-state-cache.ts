@@ -11,7 +11,11 @@ export interface TaskStateCache {
   forget(taskId: string): void;
 }
 
-export function createTaskStateCache(storage: Pick<Storage, 'readTaskState'>, ttlMs: number, maxEntries = 10_000): TaskStateCache {
+export function createTaskStateCache(
+  storage: Pick<Storage, 'readTaskState'>,
+  ttlMs: number,
+  maxEntries = 10_000,
+): TaskStateCache {
   const entries = new Map<string, { at: number; value: Promise<TaskRecord | null> }>();
   return {
     read(taskId) {

@@ -11,10 +11,10 @@ import {
   type TaskRecordInput,
 } from '@photoenhance/core';
 import { Hono } from 'hono';
-import { bodyLimit } from 'hono/body-limit';
 import { stream } from 'hono/streaming';
 import { acceptCallbackUrl } from '../../callbacks/callback-field.ts';
 import type { AppDeps, AppEnv } from '../../http/env.ts';
+import { requireMultipart, streamingBodyLimit, unreadableBody } from '../../http/request.ts';
 import { taskUrls } from '../../http/urls.ts';
 import { queuedTaskRecord } from '../../upload/task-record.ts';
 import { parseEnhanceFields, type ValidatedUpload, validateUpload } from '../../upload/validate-upload.ts';
@@ -46,32 +46,15 @@ export function batchRoutes(deps: AppDeps): Hono<AppEnv> {
 
   app.post(
     '/api/v1/enhance/batch',
-    bodyLimit({
-      maxSize: config.BATCH_MAX_BYTES,
-      onError: () => {
-        throw new PhotoEnhanceError(
-          'FILE_TOO_LARGE',
-          `The batch is larger than the limit of ${config.BATCH_MAX_BYTES} bytes`,
-          {
-            details: { maxBatchBytes: config.BATCH_MAX_BYTES },
-          },
-        );
-      },
-    }),
+    streamingBodyLimit(config.BATCH_MAX_BYTES, config.BATCH_MAX_BYTES, 'batch', 'maxBatchBytes'),
     async (c) => {
       const log = c.get('logger');
-      const contentType = c.req.header('content-type') ?? '';
-      if (!contentType.toLowerCase().startsWith('multipart/form-data')) {
-        throw new PhotoEnhanceError('INVALID_INPUT', 'Send multipart/form-data with the images in the field "files"', {
-          details: { field: 'files' },
-        });
-      }
+      requireMultipart(c, 'files', 'the images');
       let form: FormData;
       try {
         form = await c.req.formData();
       } catch (cause) {
-        if (cause instanceof PhotoEnhanceError) throw cause;
-        throw new PhotoEnhanceError('INVALID_INPUT', 'The multipart body could not be read', { cause });
+        throw unreadableBody(cause);
       }
       const files: File[] = [];
       const fields: Record<string, unknown> = {};

@@ -1,9 +1,8 @@
-import { type EnhanceAccepted, keys, newId, PhotoEnhanceError, type TaskRecordInput } from '@photoenhance/core';
+import { keys, newId, PhotoEnhanceError, type TaskRecordInput } from '@photoenhance/core';
 import { Hono } from 'hono';
-import { bodyLimit } from 'hono/body-limit';
 import { acceptCallbackUrl } from '../../callbacks/callback-field.ts';
 import type { AppDeps, AppEnv } from '../../http/env.ts';
-import { taskUrls } from '../../http/urls.ts';
+import { queuedResponse, requireMultipart, streamingBodyLimit, unreadableBody } from '../../http/request.ts';
 import { contentTypeFor, validateUpload } from '../../upload/validate-upload.ts';
 
 /** Room for multipart boundaries and the small text fields on top of the file itself. */
@@ -19,33 +18,15 @@ export function enhanceRoutes(deps: AppDeps): Hono<AppEnv> {
 
   app.post(
     '/api/v1/enhance',
-    // Enforced while the body streams in, so an oversized upload is cut off instead of buffered.
-    bodyLimit({
-      maxSize: config.MAX_UPLOAD_BYTES + MULTIPART_OVERHEAD,
-      onError: () => {
-        throw new PhotoEnhanceError(
-          'FILE_TOO_LARGE',
-          `The upload is larger than the limit of ${config.MAX_UPLOAD_BYTES} bytes`,
-          {
-            details: { maxFileBytes: config.MAX_UPLOAD_BYTES },
-          },
-        );
-      },
-    }),
+    streamingBodyLimit(config.MAX_UPLOAD_BYTES + MULTIPART_OVERHEAD, config.MAX_UPLOAD_BYTES, 'upload', 'maxFileBytes'),
     async (c) => {
       const log = c.get('logger');
-      const contentType = c.req.header('content-type') ?? '';
-      if (!contentType.toLowerCase().startsWith('multipart/form-data')) {
-        throw new PhotoEnhanceError('INVALID_INPUT', 'Send multipart/form-data with the image in the field "file"', {
-          details: { field: 'file' },
-        });
-      }
+      requireMultipart(c, 'file', 'the image');
       let body: Record<string, unknown>;
       try {
         body = await c.req.parseBody();
       } catch (cause) {
-        if (cause instanceof PhotoEnhanceError) throw cause;
-        throw new PhotoEnhanceError('INVALID_INPUT', 'The multipart body could not be read', { cause });
+        throw unreadableBody(cause);
       }
 
       const callbackUrl = acceptCallbackUrl(body.callback_url, config);
@@ -106,16 +87,7 @@ export function enhanceRoutes(deps: AppDeps): Hono<AppEnv> {
         { taskId, bytes: upload.bytes.length, format: upload.probe.format, scale: upload.options.scale },
         'task queued',
       );
-      const urls = taskUrls(config.PUBLIC_BASE_URL, taskId);
-      const accepted: EnhanceAccepted = {
-        task_id: taskId,
-        status: 'queued',
-        status_url: urls.status,
-        download_url: urls.download,
-        message: 'Task queued; poll status_url until status is completed, then fetch download_url',
-      };
-      c.header('Location', urls.status);
-      return c.json(accepted, 202);
+      return queuedResponse(c, config.PUBLIC_BASE_URL, taskId);
     },
   );
   return app;

@@ -1,7 +1,6 @@
 import {
   type DirectUploadCreated,
   DirectUploadRequestSchema,
-  type EnhanceAccepted,
   EnhanceFormSchema,
   type EnhanceOptions,
   enhanceOptionsFromForm,
@@ -20,6 +19,7 @@ import { bodyLimit } from 'hono/body-limit';
 import { acceptCallbackUrl } from '../../callbacks/callback-field.ts';
 import type { AppDeps, AppEnv } from '../../http/env.ts';
 import { fromZodError } from '../../http/errors.ts';
+import { queuedResponse } from '../../http/request.ts';
 import { taskUrls } from '../../http/urls.ts';
 import { queuedTaskRecord } from '../../upload/task-record.ts';
 import { verifyStoredImage } from './verify-object.ts';
@@ -187,16 +187,7 @@ export function uploadRoutes(deps: AppDeps): Hono<AppEnv> {
     metrics?.tasksCreated.inc();
     log.info({ taskId, bytes: object.bytes, format: probe.format, scale: options.scale }, 'direct upload started');
 
-    const urls = taskUrls(config.PUBLIC_BASE_URL, taskId);
-    const accepted: EnhanceAccepted = {
-      task_id: taskId,
-      status: 'queued',
-      status_url: urls.status,
-      download_url: urls.download,
-      message: 'Task queued; poll status_url until status is completed, then fetch download_url',
-    };
-    c.header('Location', urls.status);
-    return c.json(accepted, 202);
+    return queuedResponse(c, config.PUBLIC_BASE_URL, taskId);
   });
 
   return app;
