@@ -1,10 +1,12 @@
 /**
  * One entry point for cross-service tests: an S3 + SQS backend, the API on a free port, and workers on
- * demand. Which backend runs is decided once, and logged:
+ * demand. Which backend runs is decided once per stack (rules in backend-mode.ts), and logged:
  *  - external: S3_ENDPOINT / SQS_ENDPOINT (or SQS_QUEUE_URL) name running services (LocalStack, MinIO +
  *    ElasticMQ, a real account) — each stack still gets its own queue + DLQ, so runs do not collide;
- *  - docker: an engine answers, but the testcontainers branch is not implemented — falls through (logged);
+ *  - containers: a Docker engine answers — MinIO + LocalStack started by testcontainers for this stack and
+ *    removed by stop() (containers.ts);
  *  - embedded: fauxqs inside the test process, persisted under a temp dir (restartable).
+ * PHOTOENHANCE_TEST_BACKEND=embedded|containers|external forces one.
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import type { AddressInfo } from 'node:net';
@@ -29,9 +31,11 @@ import {
   type WorkerTimings,
 } from '@photoenhance/gpu-worker';
 import { pino } from 'pino';
+import { decideStackMode, type StackMode, type StackModeDecision } from './backend-mode.ts';
+import type { StackContainers } from './containers.ts';
 import { dockerAvailable } from './docker.ts';
 
-export type StackMode = 'external' | 'embedded';
+export type { StackMode } from './backend-mode.ts';
 
 export interface StackOptions {
   /** Deliveries before the DLQ (default 3). */
@@ -81,19 +85,22 @@ export const TEST_TIMINGS: Omit<WorkerTimings, 'workerId'> = {
   dlqReapIntervalMs: 300,
 };
 
-async function chooseMode(): Promise<StackMode> {
-  const env = process.env;
-  if (env.S3_ENDPOINT || env.SQS_ENDPOINT || env.SQS_QUEUE_URL) {
-    console.info(`[stack] external endpoints: S3 ${env.S3_ENDPOINT ?? '(aws)'}, SQS ${env.SQS_ENDPOINT ?? '(aws)'}`);
-    return 'external';
+/** The probe is a silent /_ping with a short timeout (no socket: false at once), so it always runs. */
+async function chooseMode(): Promise<StackModeDecision> {
+  return decideStackMode(process.env, await dockerAvailable());
+}
+
+/** The line that says which backend ran, with where it is and why it was chosen. */
+function describeBackend(decision: StackModeDecision, config: CommonConfig, images: string): string {
+  const where = `S3 ${config.S3_ENDPOINT ?? '(aws)'}, SQS ${config.SQS_ENDPOINT ?? '(aws)'}`;
+  switch (decision.mode) {
+    case 'external':
+      return `[stack] external endpoints: ${where} (${decision.reason})`;
+    case 'containers':
+      return `[stack] testcontainers ${images}: ${where} (${decision.reason})`;
+    case 'embedded':
+      return `[stack] embedded fauxqs, in-process, persisted to a temp dir: ${where} (${decision.reason})`;
   }
-  if (await dockerAvailable()) {
-    console.info(
-      '[stack] a Docker engine answers, but the testcontainers backend is not implemented; using embedded fauxqs',
-    );
-  }
-  console.info('[stack] embedded fauxqs (in-process, persisted to a temp dir)');
-  return 'embedded';
 }
 
 async function startApi(
@@ -125,31 +132,51 @@ function configToEnv(config: CommonConfig): Record<string, string> {
 }
 
 export async function startStack(options: StackOptions = {}): Promise<Stack> {
-  const mode = await chooseMode();
+  const decision = await chooseMode();
+  const mode = decision.mode;
   const suffix = newId().slice(0, 8);
   let dataDir: string | undefined;
   let embedded: EmbeddedBackend | undefined;
+  let containers: StackContainers | undefined;
+  let images = '';
   let env: Record<string, string | undefined>;
   if (mode === 'embedded') {
     dataDir = await mkdtemp(join(tmpdir(), 'pe-stack-'));
     embedded = await startEmbeddedBackend({ dataDir, port: 0 });
     env = { S3_ENDPOINT: embedded.s3Endpoint, SQS_ENDPOINT: embedded.sqsEndpoint };
+  } else if (mode === 'containers') {
+    // Imported here: the other modes never load testcontainers.
+    const { startContainers, MINIO_IMAGE, LOCALSTACK_IMAGE } = await import('./containers.ts');
+    images = `(MinIO ${MINIO_IMAGE}, LocalStack ${LOCALSTACK_IMAGE})`;
+    containers = await startContainers();
+    env = { ...containers.env };
   } else {
     env = { ...process.env, SQS_QUEUE_URL: undefined, SQS_DLQ_URL: undefined };
   }
-  const config = loadConfig(CommonEnvSchema, {
-    ...env,
-    SQS_QUEUE_NAME: `e2e-jobs-${suffix}`,
-    SQS_DLQ_NAME: `e2e-dlq-${suffix}`,
-    MAX_RECEIVE_COUNT: String(options.maxReceiveCount ?? 3),
-    VISIBILITY_TIMEOUT: '10',
-    BOOTSTRAP_RESOURCES: 'true',
-    LOG_LEVEL: 'silent',
-  });
 
-  let backend = await connectBackend(config);
+  let backend: Backend;
+  let config: CommonConfig;
   const wantApi = options.api ?? true;
-  let api = wantApi ? await startApi(backend, config, options.apiEnv ?? {}) : undefined;
+  let api: Awaited<ReturnType<typeof startApi>> | undefined;
+  try {
+    config = loadConfig(CommonEnvSchema, {
+      ...env,
+      SQS_QUEUE_NAME: `e2e-jobs-${suffix}`,
+      SQS_DLQ_NAME: `e2e-dlq-${suffix}`,
+      MAX_RECEIVE_COUNT: String(options.maxReceiveCount ?? 3),
+      VISIBILITY_TIMEOUT: '10',
+      BOOTSTRAP_RESOURCES: 'true',
+      LOG_LEVEL: 'silent',
+    });
+    // Said before connecting, so a backend that cannot be reached is named in the output.
+    console.info(describeBackend(decision, config, images));
+    backend = await connectBackend(config);
+    api = wantApi ? await startApi(backend, config, options.apiEnv ?? {}) : undefined;
+  } catch (err) {
+    // Containers outlive the process's test file otherwise (until the reaper notices).
+    await containers?.stop().catch(() => undefined);
+    throw err;
+  }
   const workers = new Set<WorkerHandle>();
 
   const stack: Stack = {
@@ -205,6 +232,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       if (api) await closeServer(api.server);
       backend.close();
       await embedded?.stop();
+      await containers?.stop();
       if (dataDir) await rm(dataDir, { recursive: true, force: true });
     },
   };
