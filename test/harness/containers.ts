@@ -53,9 +53,9 @@ export interface StartContainersOptions {
 }
 
 export async function startContainers(options: StartContainersOptions = {}): Promise<StackContainers> {
-  // Loaded here so the embedded and external modes never pay for testcontainers (dockerode, ssh2…).
   const minioImage = options.minioImage ?? MINIO_IMAGE;
   const localstackImage = options.localstackImage ?? LOCALSTACK_IMAGE;
+  // Loaded here so the embedded and external modes never pay for testcontainers (dockerode, ssh2…).
   const [{ MinioContainer }, { LocalstackContainer }] = await Promise.all([
     import('@testcontainers/minio'),
     import('@testcontainers/localstack'),
