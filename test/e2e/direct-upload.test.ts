@@ -1,7 +1,7 @@
 /**
  * Direct uploads end to end: the client PUTs to a presigned URL, starts the task, a real worker runs it.
  * What only a signature-checking store can refuse (wrong content type or size, expired URL) runs when the
- * harness is in external mode (MinIO in CI's real-server job); on the embedded fauxqs, which does not check
+ * harness runs a real object store (MinIO: CI's real-server job, or containers); on the embedded fauxqs, which does not check
  * signatures, those tests are reported as skipped with the reason.
  */
 import sharp from 'sharp';
@@ -19,7 +19,7 @@ let stack: Stack;
 const engine = createTestEngine();
 beforeAll(async () => {
   stack = await startStack({ apiEnv: { UPLOAD_URL_EXPIRY_SECONDS: String(URL_EXPIRY_SECONDS) } });
-  if (stack.mode !== 'external') console.info(`[direct-upload] signature tests skipped: ${NO_SIGNATURE_CHECKS}`);
+  if (stack.mode === 'embedded') console.info(`[direct-upload] signature tests skipped: ${NO_SIGNATURE_CHECKS}`);
 });
 afterAll(async () => {
   await stack?.stop();
@@ -95,7 +95,7 @@ describe('direct upload: presigned PUT → start → worker', () => {
   });
 
   it('is refused by the store for a content type other than the signed one', async (ctx) => {
-    ctx.skip(stack.mode !== 'external', NO_SIGNATURE_CHECKS);
+    ctx.skip(stack.mode === 'embedded', NO_SIGNATURE_CHECKS);
     const photo = await testPhoto(16, 16);
     const issued = await issue(photo, 'image/png', 'typed.png');
     const res = await put(issued, photo, { 'content-type': 'image/jpeg' });
@@ -106,7 +106,7 @@ describe('direct upload: presigned PUT → start → worker', () => {
   });
 
   it('is refused by the store for a body of another size than the signed one', async (ctx) => {
-    ctx.skip(stack.mode !== 'external', NO_SIGNATURE_CHECKS);
+    ctx.skip(stack.mode === 'embedded', NO_SIGNATURE_CHECKS);
     const photo = await testPhoto(16, 16);
     const issued = await issue(Buffer.concat([photo, Buffer.alloc(64)]), 'image/png', 'sized.png');
     const res = await put(issued, photo);
@@ -115,7 +115,7 @@ describe('direct upload: presigned PUT → start → worker', () => {
   });
 
   it('is refused by the store once the URL has expired', async (ctx) => {
-    ctx.skip(stack.mode !== 'external', NO_SIGNATURE_CHECKS);
+    ctx.skip(stack.mode === 'embedded', NO_SIGNATURE_CHECKS);
     const photo = await testPhoto(16, 16);
     const issued = await issue(photo, 'image/png', 'late.png');
     expect(Date.parse(issued.upload.expires_at) - Date.now()).toBeLessThanOrEqual(URL_EXPIRY_SECONDS * 1000);
