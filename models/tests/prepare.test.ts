@@ -1,4 +1,4 @@
-import { mkdtemp, readdir, rm, stat, truncate, writeFile } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm, stat, truncate, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -40,6 +40,16 @@ describe('model preparation', () => {
     expect((await stat(join(dir, 'realesrgan-x4fast.onnx'))).mtimeMs).toBe(mtime);
     // no temp files left behind
     expect((await readdir(dir)).filter((f) => f.endsWith('.tmp'))).toEqual([]);
+  });
+
+  it('re-makes a cached x4fast that an older converter wrote (the pin changed), not refuses it', async () => {
+    const entry = getModelEntry('realesrgan-x4fast');
+    const path = join(dir, 'realesrgan-x4fast.onnx');
+    // stands in for a valid model of another converter version: a real ONNX file, another sha256
+    await writeFile(path, await readFile(join(dir, 'realesrgan-x4fast.fp16.onnx')));
+    const { path: ready } = await ensureModel('realesrgan-x4fast');
+    expect(ready).toBe(path);
+    expect(await sha256File(path)).toBe(entry.variants.fp32.sha256);
   });
 
   it('ensureModel prepares on demand and repairs a damaged file', async () => {

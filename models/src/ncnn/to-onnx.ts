@@ -5,6 +5,9 @@
  *
  * Graph contract: input "input" NCHW [1,C,'height','width'], output "output" [1,C',…]. No clamp is
  * added (the engine clamps). The output is deterministic: same files in, same bytes out.
+ *
+ * PReLU has two encodings (see NcnnConvertOptions.prelu): the ONNX PRelu op, or — the default, for
+ * onnxruntime's CPU provider — ops its blocked-layout (NCHWc) optimizer keeps in that layout.
  */
 import { floatAttr, OnnxGraphBuilder } from '../onnx/graph-builder.ts';
 import { NcnnBinReader } from './bin.ts';
@@ -12,6 +15,23 @@ import { NcnnFormatError, type NcnnLayer, type NcnnParamValue, parseNcnnParam } 
 
 export const INPUT_NAME = 'input';
 export const OUTPUT_NAME = 'output';
+
+/**
+ * How PReLU layers are written.
+ * - 'prelu': one ONNX PRelu node. Best for GPU providers; on onnxruntime's CPU provider PRelu is not
+ *   covered by the NCHWc layout transformer, so every PReLU costs a reorder out of and back into the
+ *   blocked layout around it.
+ * - 'depthwise': per-channel-slope layers become two 1×1 depthwise convolutions, one with a fused Relu,
+ *   summed (see emitDepthwisePrelu); onnxruntime fuses all of it into its NCHWc convolutions.
+ *   A single shared slope becomes LeakyRelu (fused into the preceding convolution).
+ */
+export type PreluForm = 'prelu' | 'depthwise';
+
+export interface NcnnConvertOptions {
+  graphName?: string;
+  /** Default 'depthwise'. */
+  prelu?: PreluForm;
+}
 
 export interface NcnnConversion {
   onnx: Uint8Array;
@@ -30,15 +50,27 @@ interface TensorInfo {
   channels: number | undefined;
   /** Spatial size relative to the graph input. */
   scale: number;
+  /**
+   * ±1 per channel: the tensor holds sign·value, and its consumers (convolutions only) multiply the
+   * matching weight columns by the sign to undo it. Set by the depthwise PReLU encoding.
+   */
+  channelSigns?: Float32Array;
 }
 
-export function convertNcnnToOnnx(paramText: string, bin: Uint8Array, graphName = 'ncnn'): NcnnConversion {
+export function convertNcnnToOnnx(
+  paramText: string,
+  bin: Uint8Array,
+  graphNameOrOptions: string | NcnnConvertOptions = {},
+): NcnnConversion {
+  const options = typeof graphNameOrOptions === 'string' ? { graphName: graphNameOrOptions } : graphNameOrOptions;
+  const preluForm = options.prelu ?? 'depthwise';
   const { layers } = parseNcnnParam(paramText);
   const reader = new NcnnBinReader(bin);
-  const g = new OnnxGraphBuilder(graphName, 17);
+  const g = new OnnxGraphBuilder(options.graphName ?? 'ncnn', 17);
   const tensors = new Map<string, TensorInfo>();
   const consumed = new Set<string>();
   for (const layer of layers) for (const input of layer.inputs) consumed.add(input);
+  const convolutionOnly = blobsReadOnlyByConvolutions(layers);
   const terminal = layers.flatMap((l) => l.outputs).filter((b) => !consumed.has(b));
   if (terminal.length !== 1) {
     throw new NcnnFormatError(
@@ -50,7 +82,13 @@ export function convertNcnnToOnnx(paramText: string, bin: Uint8Array, graphName 
   let parameterCount = 0;
   const layerCounts: Record<string, number> = {};
 
-  const get = (blob: string): TensorInfo => tensors.get(blob)!; // the parser guarantees definition before use
+  const getAny = (blob: string): TensorInfo => tensors.get(blob)!; // the parser guarantees definition before use
+  /** Every consumer except Convolution must see true values (channelSigns are for convolutions only). */
+  const get = (blob: string): TensorInfo => {
+    const info = getAny(blob);
+    if (info.channelSigns) throw new Error(`converter bug: sign-flipped blob "${blob}" read by a non-convolution`);
+    return info;
+  };
   const define = (blob: string, info: Omit<TensorInfo, 'name'>): string => {
     const name = blob === outputBlob ? OUTPUT_NAME : blob;
     if (name === INPUT_NAME && blob !== outputBlob)
@@ -75,7 +113,7 @@ export function convertNcnnToOnnx(paramText: string, bin: Uint8Array, graphName 
       case 'Split': {
         p.allow();
         expectArity(layer, 1, layer.outputs.length);
-        for (const out of layer.outputs) tensors.set(out, get(layer.inputs[0]!));
+        for (const out of layer.outputs) tensors.set(out, getAny(layer.inputs[0]!));
         break;
       }
       case 'Convolution': {
@@ -100,7 +138,7 @@ export function convertNcnnToOnnx(paramText: string, bin: Uint8Array, graphName 
             `weight_data_size ${weightSize} is not a multiple of num_output×kernel² = ${numOutput * kernel * kernel}`,
           );
         }
-        const input = get(layer.inputs[0]!);
+        const input = getAny(layer.inputs[0]!);
         if (input.channels === undefined) input.channels = inChannels; // first conv after Input tells its channels
         if (input.channels !== inChannels) {
           throw new NcnnFormatError(
@@ -108,6 +146,7 @@ export function convertNcnnToOnnx(paramText: string, bin: Uint8Array, graphName 
           );
         }
         const weights = reader.readTaggedWeights(weightSize, `layer "${layer.name}" (Convolution) weights`);
+        if (input.channelSigns) negateInputChannels(weights, input.channelSigns, kernel * kernel);
         const wName = `${layer.name}.weight`;
         g.initializer(wName, [numOutput, inChannels, kernel, kernel], weights);
         const convInputs = [input.name, wName];
@@ -154,11 +193,25 @@ export function convertNcnnToOnnx(paramText: string, bin: Uint8Array, graphName 
           p.unsupported(0, `num_slope ${numSlope} does not match the ${input.channels} input channels`);
         }
         const slopes = reader.readFloat32(numSlope, `layer "${layer.name}" (PReLU) slopes`);
+        parameterCount += numSlope;
+        const outBlob = layer.outputs[0]!;
+        const info = { channels: input.channels ?? (numSlope === 1 ? undefined : numSlope), scale: input.scale };
+        if (preluForm === 'depthwise' && numSlope === 1) {
+          // LeakyRelu is PRelu with one slope, and onnxruntime fuses it into a preceding Conv
+          g.node('LeakyRelu', [input.name], [define(outBlob, info)], { alpha: floatAttr(slopes[0]!) }, layer.name);
+          break;
+        }
+        const signs = preluForm === 'depthwise' ? depthwisePreluSigns(slopes, convolutionOnly.has(outBlob)) : undefined;
+        if (signs) {
+          const name = define(outBlob, info);
+          emitDepthwisePrelu(g, layer.name, input.name, name, slopes, signs);
+          if (signs.some((s) => s < 0)) tensors.get(outBlob)!.channelSigns = signs;
+          break;
+        }
         const sName = `${layer.name}.slope`;
         // ONNX PRelu broadcasts the slope against NCHW: per-channel slopes need shape [C,1,1].
         g.initializer(sName, numSlope === 1 ? [1] : [numSlope, 1, 1], slopes);
-        parameterCount += numSlope;
-        g.node('PRelu', [input.name, sName], [define(layer.outputs[0]!, { ...input })], {}, layer.name);
+        g.node('PRelu', [input.name, sName], [define(outBlob, info)], {}, layer.name);
         break;
       }
       case 'PixelShuffle': {
@@ -286,6 +339,74 @@ export function convertNcnnToOnnx(paramText: string, bin: Uint8Array, graphName 
     parameterCount,
     layerCounts,
   };
+}
+
+/**
+ * Blobs whose every reader is a Convolution (looking through Split, which only aliases): their
+ * channels may be stored negated, because a convolution can take the sign back in its weights.
+ */
+function blobsReadOnlyByConvolutions(layers: NcnnLayer[]): Set<string> {
+  const readers = new Map<string, NcnnLayer[]>();
+  for (const layer of layers) {
+    for (const blob of layer.inputs) readers.set(blob, [...(readers.get(blob) ?? []), layer]);
+  }
+  const onlyConvolutions = (blob: string): boolean => {
+    const list = readers.get(blob) ?? [];
+    // no readers means the graph output, which must hold true values
+    return (
+      list.length > 0 &&
+      list.every((l) => l.type === 'Convolution' || (l.type === 'Split' && l.outputs.every(onlyConvolutions)))
+    );
+  };
+  return new Set([...readers.keys()].filter(onlyConvolutions));
+}
+
+/**
+ * Per-channel sign d for the depthwise PReLU encoding, or undefined when it cannot be used.
+ *
+ * The encoding computes d·PReLU(y) as γ·y + Relu(β·y) with γ = d·s, β = d·(1−s). That is exact for
+ * β ≥ 0, so d = +1 serves slopes s ≤ 1 (convex PReLU) and d = −1 slopes s > 1 (concave: it is the
+ * negated convex function). A negative d is only possible when every reader is a convolution, which
+ * then negates the matching input channel of its weights (exact in floating point).
+ */
+function depthwisePreluSigns(slopes: Float32Array, readersAreConvolutions: boolean): Float32Array | undefined {
+  if (!slopes.every(Number.isFinite)) return undefined;
+  const signs = Float32Array.from(slopes, (s) => (s > 1 ? -1 : 1));
+  return signs.some((d) => d < 0) && !readersAreConvolutions ? undefined : signs;
+}
+
+/**
+ * out = γ·y + Relu(β·y), both products as 1×1 depthwise convolutions. onnxruntime's CPU provider keeps
+ * the whole pattern in its blocked NCHWc layout: the Relu fuses into the β convolution and the Add into
+ * the γ convolution (its "Sum" input), so no reorder to plain NCHW is needed around the activation.
+ */
+function emitDepthwisePrelu(
+  g: OnnxGraphBuilder,
+  name: string,
+  input: string,
+  output: string,
+  slopes: Float32Array,
+  signs: Float32Array,
+): void {
+  const channels = slopes.length;
+  const beta = Float32Array.from(slopes, (s, c) => signs[c]! * (1 - s));
+  const gamma = Float32Array.from(slopes, (s, c) => signs[c]! * s);
+  g.initializer(`${name}.beta`, [channels, 1, 1, 1], beta);
+  g.initializer(`${name}.gamma`, [channels, 1, 1, 1], gamma);
+  const depthwise = { kernel_shape: [1, 1], group: channels };
+  g.node('Conv', [input, `${name}.beta`], [`${name}.scaled`], depthwise, `${name}.beta_conv`);
+  g.node('Relu', [`${name}.scaled`], [`${name}.relu`], {}, `${name}.relu`);
+  g.node('Conv', [input, `${name}.gamma`], [`${name}.linear`], depthwise, `${name}.gamma_conv`);
+  g.node('Add', [`${name}.linear`, `${name}.relu`], [output], {}, `${name}.add`);
+}
+
+/** weights [out][in][k] (k = kernel area): multiplies input channel c of every filter by signs[c]. */
+function negateInputChannels(weights: Float32Array, signs: Float32Array, kernelArea: number): void {
+  const inChannels = signs.length;
+  for (let i = 0; i < weights.length; i++) {
+    const c = Math.floor(i / kernelArea) % inChannels;
+    if (signs[c]! < 0) weights[i] = -weights[i]!;
+  }
 }
 
 function expectArity(layer: NcnnLayer, nIn: number, nOut: number): void {
