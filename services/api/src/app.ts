@@ -6,6 +6,7 @@ import { routePath } from 'hono/route';
 import { clientKeyAuth } from './auth/api-keys.ts';
 import type { AppDeps, AppEnv } from './http/env.ts';
 import { errorResponse } from './http/errors.ts';
+import { createTaskStateCache } from './http/task-state-cache.ts';
 import { batchRoutes } from './routes/batch/batch.ts';
 import { docsRoutes } from './routes/docs/docs.ts';
 import { enhanceRoutes } from './routes/enhance/enhance.ts';
@@ -18,7 +19,11 @@ import { workerRoutes } from './routes/workers/workers.ts';
 const QUIET_PATHS = new Set(['/health', '/ready', '/metrics']);
 
 /** The HTTP API. Everything it touches comes in through `deps`, so tests run it against a real fauxqs. */
-export function createApp(deps: AppDeps): Hono<AppEnv> {
+export function createApp(appDeps: AppDeps): Hono<AppEnv> {
+  const deps: AppDeps = {
+    ...appDeps,
+    taskStates: appDeps.taskStates ?? createTaskStateCache(appDeps.storage, appDeps.config.STATUS_CACHE_MS),
+  };
   const { config, logger, metrics } = deps;
   const app = new Hono<AppEnv>();
 

@@ -18,15 +18,15 @@ export const ApiEnvSchema = z.object({
    * auto: proxy when the public S3 endpoint is a loopback address, redirect otherwise.
    */
   DOWNLOAD_MODE: z.enum(DOWNLOAD_MODES).default('auto'),
-  /** Status answers reuse one storage read for this long (0 = off); workers write progress at most every 500 ms. */
-  STATUS_CACHE_MS: envInt(250, { min: 0, max: 5000 }),
+  /** Status and event reads of one task share one storage read for this long (0 = off). */
+  STATUS_CACHE_MS: envInt(50, { min: 0, max: 5000 }),
   /** Start the embedded S3 + SQS backend inside the API process (single-process local runs). */
   EMBEDDED_BACKEND: envBool(false),
   /** Files per POST /api/v1/enhance/batch, and the whole multipart body's limit (each file still obeys MAX_UPLOAD_BYTES). */
   BATCH_MAX_FILES: envInt(20, { min: 1, max: 1000 }),
   BATCH_MAX_BYTES: envInt(200 * 1024 * 1024, { min: 1024 }),
   /** Server-Sent Events: how often the task record is polled, and the keep-alive comment interval. */
-  SSE_POLL_MS: envInt(500, { min: 10, max: 60_000 }),
+  SSE_POLL_MS: envInt(100, { min: 10, max: 60_000 }),
   SSE_KEEPALIVE_MS: envInt(15_000, { min: 100, max: 300_000 }),
   /** Direct uploads (presigned PUT): the largest file, and how long the URL stays valid. */
   DIRECT_UPLOAD_MAX_BYTES: envInt(256 * 1024 * 1024, { min: 1024 }),

@@ -2,6 +2,7 @@ import type { JobQueue, Storage } from '@photoenhance/core';
 import type { Logger } from 'pino';
 import type { ApiConfig } from '../config.ts';
 import type { ApiMetrics } from '../metrics.ts';
+import type { TaskStateCache } from './task-state-cache.ts';
 
 /** Per-request values set by the app's middleware. */
 export interface AppEnv {
@@ -17,4 +18,6 @@ export interface AppDeps {
   config: ApiConfig;
   logger: Logger;
   metrics?: ApiMetrics;
+  /** Shared by the status and event routes; createApp makes one from STATUS_CACHE_MS when absent. */
+  taskStates?: TaskStateCache;
 }

@@ -1,6 +1,7 @@
 import { type Context, Hono } from 'hono';
 import { streamSSE } from 'hono/streaming';
 import type { AppDeps, AppEnv } from '../../http/env.ts';
+import { createTaskStateCache } from '../../http/task-state-cache.ts';
 import { batchSnapshotReader, taskSnapshotReader } from './snapshots.ts';
 import { parseLastEventId, pollToSse, type Snapshot } from './sse-poller.ts';
 
@@ -16,6 +17,9 @@ const MAX_STREAM_MS = 30 * 60 * 1000;
 export function eventRoutes(deps: AppDeps): Hono<AppEnv> {
   const { storage, config } = deps;
   const app = new Hono<AppEnv>();
+  // Through the shared cache, many clients watching one task cost one storage read per poll.
+  const taskStates = deps.taskStates ?? createTaskStateCache(storage, config.STATUS_CACHE_MS);
+  const states = { readTaskState: (taskId: string) => taskStates.read(taskId), readJson: storage.readJson.bind(storage) };
 
   const serve = async (c: Context<AppEnv>, read: () => Promise<Snapshot>): Promise<Response> => {
     const lastEventId = parseLastEventId(c.req.header('last-event-id'));
@@ -45,10 +49,10 @@ export function eventRoutes(deps: AppDeps): Hono<AppEnv> {
   };
 
   app.get('/api/v1/tasks/:task_id/events', (c) =>
-    serve(c, taskSnapshotReader(storage, c.req.param('task_id'), config.PUBLIC_BASE_URL)),
+    serve(c, taskSnapshotReader(states, c.req.param('task_id'), config.PUBLIC_BASE_URL)),
   );
   app.get('/api/v1/batch/events/:batch_task_id', (c) =>
-    serve(c, batchSnapshotReader(storage, c.req.param('batch_task_id'), config.PUBLIC_BASE_URL)),
+    serve(c, batchSnapshotReader(states, c.req.param('batch_task_id'), config.PUBLIC_BASE_URL)),
   );
   return app;
 }

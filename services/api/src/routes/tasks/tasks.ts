@@ -20,7 +20,7 @@ export function taskRoutes(deps: AppDeps): Hono<AppEnv> {
   const { storage, config } = deps;
   const downloadMode = resolveDownloadMode(config);
   const app = new Hono<AppEnv>();
-  const statusCache = createTaskStateCache(storage, config.STATUS_CACHE_MS);
+  const statusCache = deps.taskStates ?? createTaskStateCache(storage, config.STATUS_CACHE_MS);
 
   async function loadTask(rawId: string): Promise<TaskRecord> {
     const taskId = parseId(rawId);
