@@ -93,6 +93,8 @@ export function createSessionRegistry(config: RuntimeConfig, deps: SessionRegist
   function baseOptions(): Omit<ort.InferenceSession.SessionOptions, 'executionProviders'> {
     return {
       graphOptimizationLevel: config.graphOptimizationLevel ?? 'all',
+      // Errors only: ORT's warnings (e.g. unused initializers in the shipped BlazeFace file) are noise to users.
+      logSeverityLevel: 3,
       ...(config.intraOpThreads !== undefined ? { intraOpNumThreads: config.intraOpThreads } : {}),
     };
   }
