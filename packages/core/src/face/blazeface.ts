@@ -104,44 +104,85 @@ export function checkDetector(session: InferenceSession): void {
 }
 
 /**
- * Runs the detector on `region` of an interleaved 8-bit RGB image and returns every anchor over
- * `threshold`, mapped back to image pixels. The region is scaled to fit 256×256 (aspect kept) and
- * placed top-left on black, so the padding never shifts the coordinates.
+ * What one detector pass looks at: a window (at most 256×256) of an interleaved 8-bit RGB raster that
+ * is the source image, or part of it, already resized; and how raster pixels map back to the source:
+ * source = origin + raster position × unit, per axis (continuous coordinates).
  */
-export async function detectInRegion(
-  session: InferenceSession,
+export interface DetectorView {
+  raster: Uint8Array;
+  /** Raster row length in pixels. */
+  rasterWidth: number;
+  /** The window, in raster pixels. */
+  left: number;
+  top: number;
+  width: number;
+  height: number;
+  originX: number;
+  originY: number;
+  unitX: number;
+  unitY: number;
+}
+
+/** Size a region takes to fit the detector input with its aspect kept (the longer side becomes 256). */
+export function detectorFit(width: number, height: number): { width: number; height: number } {
+  const scale = BLAZEFACE_INPUT / Math.max(width, height);
+  return {
+    width: Math.max(1, Math.min(BLAZEFACE_INPUT, Math.round(width * scale))),
+    height: Math.max(1, Math.min(BLAZEFACE_INPUT, Math.round(height * scale))),
+  };
+}
+
+/** `region` of an interleaved 8-bit RGB image resized to width×height with Lanczos-3 (one sharp call). */
+export async function resizeRgb8(
   rgb8: Uint8Array,
   imageWidth: number,
   imageHeight: number,
   region: PixelRect,
-  threshold: number,
-): Promise<RawDetection[]> {
-  const names = outputNames(session);
-  const S = BLAZEFACE_INPUT;
-  const scale = S / Math.max(region.width, region.height);
-  const w = Math.max(1, Math.min(S, Math.round(region.width * scale)));
-  const h = Math.max(1, Math.min(S, Math.round(region.height * scale)));
+  width: number,
+  height: number,
+): Promise<Uint8Array> {
   const isWhole = region.left === 0 && region.top === 0 && region.width === imageWidth && region.height === imageHeight;
   let pipeline = sharp(rgb8, { raw: { width: imageWidth, height: imageHeight, channels: 3 } });
   if (!isWhole) pipeline = pipeline.extract(region);
-  const { data } = await pipeline
-    .resize(w, h, { fit: 'fill', kernel: 'lanczos3' })
-    .raw()
-    .toBuffer({ resolveWithObject: true });
+  if (width !== region.width || height !== region.height)
+    pipeline = pipeline.resize(width, height, { fit: 'fill', kernel: 'lanczos3' });
+  return pipeline.raw().toBuffer();
+}
 
+/**
+ * One detector run on a view: every anchor over `threshold`, mapped back to source pixels. The window
+ * goes top-left into the 256×256 input, the rest is black, so the padding never shifts coordinates.
+ * `input` is a reusable 256×256×3 buffer (runs of one detection are sequential).
+ */
+export async function runDetector(
+  session: InferenceSession,
+  view: DetectorView,
+  threshold: number,
+  input: Float32Array = new Float32Array(BLAZEFACE_INPUT * BLAZEFACE_INPUT * 3),
+): Promise<RawDetection[]> {
+  const names = outputNames(session);
+  const S = BLAZEFACE_INPUT;
+  const { raster, rasterWidth, left, top, width: w, height: h } = view;
   // NHWC in [-1, 1]; letterbox = black = -1.
-  const input = new Float32Array(S * S * 3).fill(-1);
+  input.fill(-1);
+  const rowLength = w * 3;
   for (let y = 0; y < h; y++) {
-    let s = y * w * 3;
+    let s = ((top + y) * rasterWidth + left) * 3;
     let o = y * S * 3;
-    for (let i = 0; i < w * 3; i++) input[o++] = data[s++]! / 127.5 - 1;
+    for (let i = 0; i < rowLength; i++) input[o++] = raster[s++]! / 127.5 - 1;
   }
   const feeds = { [session.inputNames[0]!]: new ort.Tensor('float32', input, [1, S, S, 3]) };
   const out = await session.run(feeds);
 
-  // Model units are pixels of the 256 input; back to region pixels per axis (rounding of w, h).
-  const toX = (u: number) => region.left + (u * S * region.width) / w;
-  const toY = (v: number) => region.top + (v * S * region.height) / h;
+  // Model units are fractions of the 256 input: → window px → raster px → source px.
+  const { originX, originY, unitX, unitY } = view;
+  const toX = (u: number) => originX + (left + u * S) * unitX;
+  const toY = (v: number) => originY + (top + v * S) * unitY;
+  const scale = 1 / Math.max(unitX, unitY);
+  // sigmoid(logit) ≥ threshold ⇔ logit ≥ logit(threshold): no exp for the anchors that clearly fail
+  // (the margin leaves rounding cases to the exact test below).
+  const minLogit =
+    threshold <= 0 ? -Infinity : threshold >= 1 ? Infinity : Math.log(threshold / (1 - threshold)) - 1e-6;
   const found: RawDetection[] = [];
   let anchor = 0;
   for (let layer = 0; layer < LAYERS.length; layer++) {
@@ -149,6 +190,7 @@ export async function detectInRegion(
     const boxes = out[names.boxes[layer]!]!.data as Float32Array;
     for (let i = 0; i < scores.length; i++, anchor++) {
       const logit = Math.max(-SCORE_CLIP, Math.min(SCORE_CLIP, scores[i]!));
+      if (logit < minLogit) continue;
       const score = 1 / (1 + Math.exp(-logit));
       if (score < threshold) continue;
       const ax = ANCHORS[anchor * 2]!;
@@ -171,4 +213,44 @@ export async function detectInRegion(
     }
   }
   return found;
+}
+
+/** The view of `region` resized to fit the detector input on its own (aspect kept). */
+export async function regionView(
+  rgb8: Uint8Array,
+  imageWidth: number,
+  imageHeight: number,
+  region: PixelRect,
+): Promise<DetectorView> {
+  const { width, height } = detectorFit(region.width, region.height);
+  const raster = await resizeRgb8(rgb8, imageWidth, imageHeight, region, width, height);
+  return {
+    raster,
+    rasterWidth: width,
+    left: 0,
+    top: 0,
+    width,
+    height,
+    originX: region.left,
+    originY: region.top,
+    // Per axis: rounding of the fitted size makes the two differ slightly.
+    unitX: region.width / width,
+    unitY: region.height / height,
+  };
+}
+
+/**
+ * Runs the detector on `region` of an interleaved 8-bit RGB image and returns every anchor over
+ * `threshold`, mapped back to image pixels. The region is scaled to fit 256×256 (aspect kept).
+ */
+export async function detectInRegion(
+  session: InferenceSession,
+  rgb8: Uint8Array,
+  imageWidth: number,
+  imageHeight: number,
+  region: PixelRect,
+  threshold: number,
+): Promise<RawDetection[]> {
+  outputNames(session);
+  return runDetector(session, await regionView(rgb8, imageWidth, imageHeight, region), threshold);
 }

@@ -2,7 +2,15 @@ import type { InferenceSession } from 'onnxruntime-node';
 import type { PlanarImage } from '../engine/types.ts';
 import { PhotoEnhanceError } from '../errors/errors.ts';
 import { estimateAlignmentFromPoints, MAX_ALIGNMENT_RESIDUAL } from './alignment.ts';
-import { BLAZEFACE_INPUT, checkDetector, detectInRegion, type RawDetection } from './blazeface.ts';
+import {
+  BLAZEFACE_INPUT,
+  checkDetector,
+  type DetectorView,
+  type RawDetection,
+  regionView,
+  resizeRgb8,
+  runDetector,
+} from './blazeface.ts';
 import { iou, suppressNested, weightedNms } from './nms.ts';
 import { assertRgb, type PixelRect, planarToRgb8 } from './pixels.ts';
 
@@ -67,6 +75,43 @@ export function detectionTiles(width: number, height: number, smallest: number):
   return tiles;
 }
 
+/**
+ * The tiles as windows of ONE resize of the whole image to the tiles' detection scale: the pixels a
+ * resize of each tile would give (real neighbours instead of edge extension at tile borders), for one
+ * sharp call instead of one per tile. All tiles have the same size.
+ */
+async function tileViews(
+  rgb8: Uint8Array,
+  width: number,
+  height: number,
+  tiles: readonly PixelRect[],
+): Promise<DetectorView[]> {
+  const first = tiles[0];
+  if (!first) return [];
+  const k = BLAZEFACE_INPUT / Math.max(first.width, first.height);
+  const rasterWidth = Math.max(1, Math.round(width * k));
+  const rasterHeight = Math.max(1, Math.round(height * k));
+  const raster = await resizeRgb8(rgb8, width, height, { left: 0, top: 0, width, height }, rasterWidth, rasterHeight);
+  const unitX = width / rasterWidth;
+  const unitY = height / rasterHeight;
+  return tiles.map((t) => {
+    const w = Math.max(1, Math.min(BLAZEFACE_INPUT, rasterWidth, Math.round(t.width / unitX)));
+    const h = Math.max(1, Math.min(BLAZEFACE_INPUT, rasterHeight, Math.round(t.height / unitY)));
+    return {
+      raster,
+      rasterWidth,
+      left: Math.max(0, Math.min(rasterWidth - w, Math.round(t.left / unitX))),
+      top: Math.max(0, Math.min(rasterHeight - h, Math.round(t.top / unitY))),
+      width: w,
+      height: h,
+      originX: 0,
+      originY: 0,
+      unitX,
+      unitY,
+    };
+  });
+}
+
 function boxSize(d: RawDetection): number {
   return Math.max(d.box[2] - d.box[0], d.box[3] - d.box[1]);
 }
@@ -113,22 +158,29 @@ export async function detectFaces(
   const threshold = opts.threshold ?? 0.5;
   const { width, height } = image;
   const rgb8 = planarToRgb8(image);
-  const run = async (region: PixelRect, minScore: number) => {
+  // One input buffer for every run: the runs are sequential and ORT reads it only during its run.
+  const input = new Float32Array(BLAZEFACE_INPUT * BLAZEFACE_INPUT * 3);
+  const failed = (err: unknown) =>
+    new PhotoEnhanceError('INTERNAL', `Face detection failed: ${err instanceof Error ? err.message : String(err)}`, {
+      cause: err,
+    });
+  const run = async (view: DetectorView | Promise<DetectorView>, minScore: number) => {
     try {
-      return await detectInRegion(detector, rgb8, width, height, region, minScore);
+      return await runDetector(detector, await view, minScore, input);
     } catch (err) {
-      throw new PhotoEnhanceError(
-        'INTERNAL',
-        `Face detection failed: ${err instanceof Error ? err.message : String(err)}`,
-        { cause: err },
-      );
+      throw failed(err);
     }
   };
 
   const full: PixelRect = { left: 0, top: 0, width, height };
   const smallest = Math.max(opts.minFaceSize, MIN_FACE_FRACTION * Math.max(width, height));
-  const raw: RawDetection[] = [];
-  for (const region of [full, ...detectionTiles(width, height, smallest)]) raw.push(...(await run(region, threshold)));
+  // The tiles' resize runs on sharp's thread while the whole-image pass runs in ORT.
+  const tilesReady = tileViews(rgb8, width, height, detectionTiles(width, height, smallest)).catch((err: unknown) => {
+    throw failed(err);
+  });
+  tilesReady.catch(() => undefined); // awaited below; not an unhandled rejection meanwhile
+  const raw: RawDetection[] = await run(regionView(rgb8, width, height, full), threshold);
+  for (const view of await tilesReady) raw.push(...(await run(view, threshold)));
   // Nested boxes are only dropped after confirmation: a large false box must not hide a real face.
   const candidates = weightedNms(raw, NMS_IOU);
 
@@ -141,7 +193,7 @@ export async function detectFaces(
       if (candidate.score >= CONFIRM_THRESHOLD) confirmed.push(candidate);
       continue;
     }
-    const close = weightedNms(await run(region, threshold), NMS_IOU);
+    const close = weightedNms(await run(regionView(rgb8, width, height, region), threshold), NMS_IOU);
     let best: RawDetection | undefined;
     let bestOverlap = NMS_IOU;
     for (const d of close) {

@@ -1,6 +1,6 @@
 import type { PlanarImage } from '../engine/types.ts';
 import { type Affine, affineScale, applyAffine, FACE_SIZE, invertAffine } from './alignment.ts';
-import { resizeRegion } from './pixels.ts';
+import { resizePlanarLanczos3 } from './resample.ts';
 
 /**
  * The soft paste mask of upstream GFPGAN (facexlib paste_faces_to_input_image, no face parsing): the
@@ -78,8 +78,7 @@ export async function pasteFace(
   let srcSize = FACE_SIZE;
   if (canvasScale < MIN_DIRECT_SCALE) {
     srcSize = Math.max(8, Math.round(FACE_SIZE * canvasScale));
-    const full = { width: FACE_SIZE, height: FACE_SIZE, channels: 3, data: face };
-    src = (await resizeRegion(full, { left: 0, top: 0, width: FACE_SIZE, height: FACE_SIZE }, srcSize, srcSize)).data;
+    src = resizePlanarLanczos3(face, FACE_SIZE, FACE_SIZE, srcSize, srcSize);
   }
   const k = srcSize / FACE_SIZE;
 

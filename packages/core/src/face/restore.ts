@@ -4,7 +4,7 @@ import { type Alignment, composeScale, estimateAlignmentFromPoints, MAX_ALIGNMEN
 import type { DetectedFace, SkippedFace } from './detect.ts';
 import { pasteFace } from './paste.ts';
 import { assertRgb } from './pixels.ts';
-import { type Restorer, runRestorer } from './restorer.ts';
+import { FACE_VALUES, type Restorer, runRestorerBatch } from './restorer.ts';
 import { cropAlignedFace } from './warp.ts';
 
 const MIN_EYE_DISTANCE = 5;
@@ -97,10 +97,12 @@ export async function restoreFaces(args: RestoreFacesArgs): Promise<{ image: Pla
   for (let start = 0; start < total; start += restorer.maxBatch) {
     throwIfAborted(signal);
     const batch = work.slice(start, start + restorer.maxBatch);
-    const crops: Float32Array[] = [];
-    for (const { alignment } of batch) crops.push(await cropAlignedFace(original, alignment.matrix));
+    // The crops go straight into the model's input buffer, one slot per face.
+    const input = new Float32Array(batch.length * FACE_VALUES);
+    for (let i = 0; i < batch.length; i++)
+      await cropAlignedFace(original, batch[i]!.alignment.matrix, input.subarray(i * FACE_VALUES, (i + 1) * FACE_VALUES));
     throwIfAborted(signal);
-    const restored = await runRestorer(restorer, crops, options.fidelity);
+    const restored = await runRestorerBatch(restorer, input, batch.length, options.fidelity);
     for (let i = 0; i < batch.length; i++) {
       // canvas px → original px (÷ per-axis scale) → template.
       const m = batch[i]!.alignment.matrix;

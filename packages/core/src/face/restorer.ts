@@ -141,6 +141,9 @@ export async function loadRestorer(
   return validateRestorer(session, id ?? basename(pathOrSession));
 }
 
+/** Values of one 512 face, planar RGB. */
+export const FACE_VALUES = 3 * FACE_SIZE * FACE_SIZE;
+
 /**
  * Runs the restorer on up to maxBatch aligned faces (planar RGB [0,1], 512²) and returns restored
  * faces in the same form. `fidelity` goes to models that take it (0 = quality, 1 = identity).
@@ -150,16 +153,28 @@ export async function runRestorer(
   faces: readonly Float32Array[],
   fidelity: number,
 ): Promise<Float32Array[]> {
-  const n = faces.length;
-  const size = 3 * FACE_SIZE * FACE_SIZE;
-  const input = new Float32Array(n * size);
-  for (let f = 0; f < n; f++) {
-    const face = faces[f]!;
-    const base = f * size;
-    for (let i = 0; i < size; i++) input[base + i] = face[i]! * 2 - 1;
-  }
+  const batch = new Float32Array(faces.length * FACE_VALUES);
+  faces.forEach((face, f) => batch.set(face.subarray(0, FACE_VALUES), f * FACE_VALUES));
+  return runRestorerBatch(restorer, batch, faces.length, fidelity);
+}
+
+/**
+ * The same on `count` faces laid out one after another in `batch` (the crops are written there
+ * directly, so nothing is copied): `batch` is rescaled to the model's [-1, 1] in place and becomes the
+ * input tensor. The restored faces are views into the model's output, mapped back to [0, 1] in place.
+ */
+export async function runRestorerBatch(
+  restorer: Restorer,
+  batch: Float32Array,
+  count: number,
+  fidelity: number,
+): Promise<Float32Array[]> {
+  const n = count;
+  const size = FACE_VALUES;
+  const total = n * size;
+  for (let i = 0; i < total; i++) batch[i] = batch[i]! * 2 - 1;
   const feeds: Record<string, ort.Tensor> = {
-    [restorer.inputName]: new ort.Tensor('float32', input, [n, 3, FACE_SIZE, FACE_SIZE]),
+    [restorer.inputName]: new ort.Tensor('float32', batch.subarray(0, total), [n, 3, FACE_SIZE, FACE_SIZE]),
   };
   if (restorer.fidelity) {
     const { name, type, dims } = restorer.fidelity;
@@ -187,16 +202,10 @@ export async function runRestorer(
     );
   }
   const data = output.data as Float32Array;
-  const restored: Float32Array[] = [];
-  for (let f = 0; f < n; f++) {
-    const face = new Float32Array(size);
-    const base = f * size;
-    for (let i = 0; i < size; i++) {
-      const v = (data[base + i]! + 1) / 2;
-      // NaN (a broken export) becomes 0 rather than poisoning the paste.
-      face[i] = v >= 0 ? (v <= 1 ? v : 1) : 0;
-    }
-    restored.push(face);
+  for (let i = 0; i < total; i++) {
+    const v = (data[i]! + 1) / 2;
+    // NaN (a broken export) becomes 0 rather than poisoning the paste.
+    data[i] = v >= 0 ? (v <= 1 ? v : 1) : 0;
   }
-  return restored;
+  return Array.from({ length: n }, (_, f) => data.subarray(f * size, (f + 1) * size));
 }

@@ -19,7 +19,8 @@ const MIN_DIRECT_SCALE = 0.75;
  * (≈ 2–3 ms): sharp's affine() works on whole 8/16-bit images and would need the inverse matrix
  * plus a crop and a format round trip. Taps outside the source take `fill` (OpenCV's
  * BORDER_CONSTANT), so the crop edge blends into the fill rather than smearing edge pixels.
- * `dstToSrc` maps continuous destination coordinates to continuous source ones.
+ * `dstToSrc` maps continuous destination coordinates to continuous source ones. `out` (planar,
+ * width×height×3), when given, is written and returned: e.g. a face's slot in a restorer batch.
  */
 export function warpAffineBilinear(
   src: PlanarImage,
@@ -27,8 +28,8 @@ export function warpAffineBilinear(
   width: number,
   height: number,
   fill: readonly number[],
+  out: Float32Array = new Float32Array(width * height * 3),
 ): Float32Array {
-  const out = new Float32Array(width * height * 3);
   const sw = src.width;
   const sh = src.height;
   const plane = sw * sh;
@@ -105,15 +106,17 @@ function cropFootprint(image: PlanarImage, originalToTemplate: readonly number[]
 /**
  * The 512×512 aligned face (planar RGB [0,1]) cut from the original. Faces larger than the template are
  * first shrunk with sharp's Lanczos so the warp only rotates and fine-scales; small faces are enlarged
- * by the bilinear warp directly, where it does not alias.
+ * by the bilinear warp directly, where it does not alias. Written into `out` when given.
  */
 export async function cropAlignedFace(
   original: PlanarImage,
   originalToTemplate: readonly number[],
+  out?: Float32Array,
 ): Promise<Float32Array> {
   const scale = affineScale(originalToTemplate);
   const region = scale < MIN_DIRECT_SCALE ? cropFootprint(original, originalToTemplate) : undefined;
-  if (!region) return warpAffineBilinear(original, invertAffine(originalToTemplate), FACE_SIZE, FACE_SIZE, BORDER_FILL);
+  if (!region)
+    return warpAffineBilinear(original, invertAffine(originalToTemplate), FACE_SIZE, FACE_SIZE, BORDER_FILL, out);
   const w = Math.max(1, Math.round(region.width * scale));
   const h = Math.max(1, Math.round(region.height * scale));
   const shrunk = await resizeRegion(original, region, w, h);
@@ -129,5 +132,5 @@ export async function cropAlignedFace(
     m[4]! * ky,
     m[3]! * region.left + m[4]! * region.top + m[5]!,
   ];
-  return warpAffineBilinear(shrunk, invertAffine(shrunkToTemplate), FACE_SIZE, FACE_SIZE, BORDER_FILL);
+  return warpAffineBilinear(shrunk, invertAffine(shrunkToTemplate), FACE_SIZE, FACE_SIZE, BORDER_FILL, out);
 }
