@@ -54,13 +54,7 @@ function buildTaps(src: number, dst: number): Taps {
  * `src` planar RGB sw×sh → a new planar RGB dw×dh (meant for shrinking), clamped to [0, 1] like an
  * image resize would be: the kernel's negative lobes overshoot at hard edges.
  */
-export function resizePlanarLanczos3(
-  src: Float32Array,
-  sw: number,
-  sh: number,
-  dw: number,
-  dh: number,
-): Float32Array {
+export function resizePlanarLanczos3(src: Float32Array, sw: number, sh: number, dw: number, dh: number): Float32Array {
   const rows = buildTaps(sh, dh);
   const cols = buildTaps(sw, dw);
   const out = new Float32Array(dw * dh * 3);
@@ -106,7 +100,14 @@ function verticalPass(src: Float32Array, width: number, rows: Taps, dst: Float32
 }
 
 /** Each row of `src` (width sw) filtered down to dw columns of `dst`, clamped to [0, 1]. */
-function horizontalPass(src: Float32Array, sw: number, height: number, cols: Taps, dst: Float32Array, dw: number): void {
+function horizontalPass(
+  src: Float32Array,
+  sw: number,
+  height: number,
+  cols: Taps,
+  dst: Float32Array,
+  dw: number,
+): void {
   const { taps, start, weights } = cols;
   for (let y = 0; y < height; y++) {
     const row = y * sw;

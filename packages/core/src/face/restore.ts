@@ -100,7 +100,11 @@ export async function restoreFaces(args: RestoreFacesArgs): Promise<{ image: Pla
     // The crops go straight into the model's input buffer, one slot per face.
     const input = new Float32Array(batch.length * FACE_VALUES);
     for (let i = 0; i < batch.length; i++)
-      await cropAlignedFace(original, batch[i]!.alignment.matrix, input.subarray(i * FACE_VALUES, (i + 1) * FACE_VALUES));
+      await cropAlignedFace(
+        original,
+        batch[i]!.alignment.matrix,
+        input.subarray(i * FACE_VALUES, (i + 1) * FACE_VALUES),
+      );
     throwIfAborted(signal);
     const restored = await runRestorerBatch(restorer, input, batch.length, options.fidelity);
     for (let i = 0; i < batch.length; i++) {

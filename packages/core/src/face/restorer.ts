@@ -154,7 +154,7 @@ export async function runRestorer(
   fidelity: number,
 ): Promise<Float32Array[]> {
   const batch = new Float32Array(faces.length * FACE_VALUES);
-  faces.forEach((face, f) => batch.set(face.subarray(0, FACE_VALUES), f * FACE_VALUES));
+  for (let f = 0; f < faces.length; f++) batch.set(faces[f]!.subarray(0, FACE_VALUES), f * FACE_VALUES);
   return runRestorerBatch(restorer, batch, faces.length, fidelity);
 }
 
