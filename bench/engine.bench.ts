@@ -183,7 +183,8 @@ console.log(
     .join(', ')}`,
 );
 
-// Face stage on the same portrait: detection, alignment, paste-back (identity restorer: its own run is ~free).
+// Face stage on the same portrait: detection, alignment, crop + paste-back. The restorer's own run is timed
+// apart (identity model here; with GFPGAN it is the ≈ 400 GFLOP model run, reported with restoration).
 const detector = await registry.get('blazeface-back');
 const decoded = await decodeImage(portrait);
 const identity = new OnnxGraphBuilder('identity')
@@ -191,18 +192,32 @@ const identity = new OnnxGraphBuilder('identity')
   .output('output', ['n', 3, 512, 512])
   .node('Identity', ['input'], ['output'])
   .toBytes();
-const restorer = await loadRestorer(await ort.InferenceSession.create(identity), {}, 'identity');
+const identitySession = await ort.InferenceSession.create(identity);
+const runIdentity = identitySession.run.bind(identitySession);
+let modelRun = 0;
+identitySession.run = (async (...a: Parameters<typeof runIdentity>) => {
+  const t = performance.now();
+  try {
+    return await runIdentity(...a);
+  } finally {
+    modelRun += (performance.now() - t) / 1000;
+  }
+}) as typeof identitySession.run;
+const restorer = await loadRestorer(identitySession, {}, 'identity');
 const opts = { onlyCenterFace: false, maxFaces: 20, minFaceSize: 16 };
+const faceRuns = Math.max(runs, 11); // cheap stage, noisy on shared cores: a median of at least 11
 const det: number[] = [];
 const align: number[] = [];
 const paste: number[] = [];
+const model: number[] = [];
 let faces = 0;
-for (let i = 0; i < runs; i++) {
+for (let i = 0; i < faceRuns; i++) {
   const [found, tDet] = await time(() => detectFaces(detector.session, decoded.rgb, opts));
   faces = found.faces.length;
   const [, tAlign] = await time(async () => found.faces.map((f) => estimateAlignment(f)));
   const canvas = { ...decoded.rgb, data: decoded.rgb.data.slice() };
-  const [, tPaste] = await time(() =>
+  modelRun = 0;
+  const [, tRestore] = await time(() =>
     restoreFaces({
       original: decoded.rgb,
       upscaled: canvas,
@@ -214,11 +229,12 @@ for (let i = 0; i < runs; i++) {
   );
   det.push(tDet);
   align.push(tAlign);
-  paste.push(tPaste);
+  paste.push(tRestore - modelRun);
+  model.push(modelRun);
 }
 const perFace = (median(det) + median(align) + median(paste)) / Math.max(1, faces);
 console.log(
-  `face stage, 512² portrait, ${faces} face(s): detection ${ms(median(det))}, alignment ${(median(align) * 1000).toFixed(2)} ms, crop+restore(identity)+paste-back ${ms(median(paste))}; detection+alignment+paste-back per face ${ms(perFace)} (target ≤ 60 ms)`,
+  `face stage, 512² portrait, ${faces} face(s), median of ${faceRuns}: detection ${ms(median(det))}, alignment ${(median(align) * 1000).toFixed(2)} ms, crop/warp + paste-back ${ms(median(paste))} (restorer model run, identity, apart: ${ms(median(model))}); detection+alignment+paste-back per face ${ms(perFace)} (target ≤ 60 ms)`,
 );
 await engine.close();
 await registry.close();
