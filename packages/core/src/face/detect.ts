@@ -80,7 +80,7 @@ export function detectionTiles(width: number, height: number, smallest: number):
  * resize of each tile would give (real neighbours instead of edge extension at tile borders), for one
  * sharp call instead of one per tile. All tiles have the same size.
  */
-async function tileViews(
+export async function tileViews(
   rgb8: Uint8Array,
   width: number,
   height: number,

@@ -1,7 +1,7 @@
 import type { InferenceSession } from 'onnxruntime-node';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { detectInRegion } from '../../src/face/blazeface.ts';
-import { type DetectOptions, detectFaces, detectionTiles } from '../../src/face/detect.ts';
+import { detectInRegion, runDetector } from '../../src/face/blazeface.ts';
+import { type DetectOptions, detectFaces, detectionTiles, tileViews } from '../../src/face/detect.ts';
 import { weightedNms } from '../../src/face/nms.ts';
 import { planarToRgb8 } from '../../src/face/pixels.ts';
 import { ASTRONAUT_EYES, ASTRONAUT_MOUTH, FIXTURES, loadPlanar, openDetector, syntheticGroup } from './helpers.ts';
@@ -125,6 +125,32 @@ describe('detectFaces (BlazeFace back model)', () => {
       0.3,
     );
     expect(whole.length).toBeLessThan(eyes.length);
+  });
+
+  it('sees in each tile, cut from one resize of the whole image, what a resize of that tile alone shows', async () => {
+    const { image, eyes } = await syntheticGroup();
+    const rgb8 = planarToRgb8(image);
+    const tiles = detectionTiles(image.width, image.height, 0.04 * image.width);
+    const views = await tileViews(rgb8, image.width, image.height, tiles);
+    expect(views).toHaveLength(tiles.length);
+    let compared = 0;
+    for (let t = 0; t < tiles.length; t++) {
+      const alone = weightedNms(await detectInRegion(detector, rgb8, image.width, image.height, tiles[t]!, 0.5), 0.3);
+      const cut = weightedNms(await runDetector(detector, views[t]!, 0.5), 0.3);
+      expect(cut.length).toBe(alone.length);
+      for (const a of alone) {
+        const size = a.box[2] - a.box[0];
+        const b = cut.find((d) => Math.abs(d.box[0] - a.box[0]) < size / 2 && Math.abs(d.box[1] - a.box[1]) < size / 2);
+        expect(b, `tile ${t}: a face at ${a.box.map(Math.round).join(',')}`).toBeDefined();
+        // Same place in the photo (the mapping back from the shared raster is right), same scale.
+        for (let k = 0; k < 4; k++) expect(Math.abs(b!.box[k]! - a.box[k]!)).toBeLessThan(0.06 * size);
+        for (let k = 0; k < 4; k++) expect(Math.abs(b!.keypoints[k]! - a.keypoints[k]!)).toBeLessThan(0.06 * size);
+        expect(b!.scale).toBeCloseTo(a.scale, 2);
+        compared++;
+      }
+    }
+    // The small faces are what the tiles are for: every one was seen and compared.
+    expect(compared).toBeGreaterThanOrEqual(eyes.length);
   });
 
   it('honours onlyCenterFace, maxFaces and minFaceSize, reporting each face left out', async () => {
