@@ -124,7 +124,7 @@ export interface DetectorView {
 }
 
 /** Size a region takes to fit the detector input with its aspect kept (the longer side becomes 256). */
-export function detectorFit(width: number, height: number): { width: number; height: number } {
+function detectorFit(width: number, height: number): { width: number; height: number } {
   const scale = BLAZEFACE_INPUT / Math.max(width, height);
   return {
     width: Math.max(1, Math.min(BLAZEFACE_INPUT, Math.round(width * scale))),
