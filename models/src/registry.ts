@@ -69,9 +69,26 @@ export async function registerCustomModel(file: string, opts: RegisterOptions): 
         `${file} does not fit the ${opts.task} contract: ${why} (inputs: ${describe(inputs)}; outputs: ${describe(outputs)})`,
       );
     };
-    if (inputs.length !== 1) fail(`expected exactly one input, found ${inputs.length}`);
+    // Face restorers may take one scalar fidelity weight besides the image (CodeFormer's `weight`).
+    const images = inputs.filter((m) => m.shape?.length === 4);
+    const weights = inputs.filter((m) => m.shape?.length !== 4);
+    if (opts.task === 'face-restore') {
+      const scalar = (m: Metadata) =>
+        m.isTensor &&
+        (m.type === 'float32' || m.type === 'float64') &&
+        (m.shape ?? []).every((d) => !isFixed(d) || d === 1);
+      if (images.length !== 1 || weights.length > 1 || !weights.every(scalar))
+        fail('expected one [1,3,512,512] image input and at most one scalar fidelity-weight input');
+    } else if (inputs.length !== 1) fail(`expected exactly one input, found ${inputs.length}`);
     if (outputs.length < 1) fail('it has no outputs');
-    const input = inputs[0]!;
+    const input = images[0] ?? inputs[0]!;
+    const weightFeeds = Object.fromEntries(
+      weights.map((m) => {
+        const dims = (m.shape ?? []).map(() => 1);
+        const data = m.type === 'float64' ? new Float64Array(1).fill(0.5) : new Float32Array(1).fill(0.5);
+        return [m.name, new Tensor(m.type === 'float64' ? 'float64' : 'float32', data, dims)];
+      }),
+    );
     const output = outputs[0]!;
     for (const m of [input, output]) {
       if (!m.isTensor || m.type !== 'float32') fail(`"${m.name}" must be a float32 tensor`);
@@ -86,6 +103,7 @@ export async function registerCustomModel(file: string, opts: RegisterOptions): 
         // dynamic sizes: only a run shows whether 512 in gives 512 out (an upscaler would not)
         const result = await session.run({
           [input.name]: new Tensor('float32', new Float32Array(3 * 512 * 512), [1, 3, 512, 512]),
+          ...weightFeeds,
         });
         const dims = result[output.name]!.dims;
         if (dims.join(',') !== '1,3,512,512')

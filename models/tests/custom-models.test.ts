@@ -54,6 +54,16 @@ async function writeModel(name: string, bytes: Uint8Array | string): Promise<str
   return path;
 }
 
+/** CodeFormer's shape: the image plus a scalar fidelity weight; output = face × weight. */
+function restorerWithWeight(): Uint8Array {
+  return new OnnxGraphBuilder('cf')
+    .input('x', [1, 3, 512, 512])
+    .input('weight', [1])
+    .node('Mul', ['x', 'weight'], ['y'])
+    .output('y', [1, 3, 512, 512])
+    .toBytes();
+}
+
 describe('custom model registration', () => {
   it('registers an upscaler, measuring its scale, and serves it through ensureModel', async () => {
     const path = await writeModel('my-x2.onnx', upscalerX2());
@@ -126,5 +136,22 @@ describe('custom model registration', () => {
       message: expect.stringContaining('sha256 mismatch'),
     });
     expect(existsSync(path)).toBe(true); // the user's file is never deleted
+  });
+  it('accepts a face restorer with a scalar fidelity-weight input (CodeFormer), refuses a second image input', async () => {
+    const path = await writeModel('cf.onnx', restorerWithWeight());
+    const entry = await registerCustomModel(path, { id: 'my-codeformer', task: 'face-restore' });
+    expect(entry.io.inputs.map((i) => i.name)).toEqual(['x']);
+    const twoImages = await writeModel(
+      'two.onnx',
+      new OnnxGraphBuilder('two')
+        .input('a', [1, 3, 512, 512])
+        .input('b', [1, 3, 512, 512])
+        .node('Add', ['a', 'b'], ['y'])
+        .output('y', [1, 3, 512, 512])
+        .toBytes(),
+    );
+    await expect(registerCustomModel(twoImages, { id: 'two', task: 'face-restore' })).rejects.toThrow(
+      /at most one scalar/,
+    );
   });
 });
