@@ -25,8 +25,11 @@ import {
   throwIfAborted,
 } from '@photoenhance/core';
 import sharp from 'sharp';
+import { afterAll, beforeAll } from 'vitest';
 import type { WorkerTimings } from '../src/config.ts';
+import type { JobOutcome } from '../src/metrics.ts';
 import type { WorkerEngine, WorkerLogger } from '../src/ports.ts';
+import { createWorker } from '../src/worker.ts';
 
 export const silentLogger: WorkerLogger = { debug() {}, info() {}, warn() {}, error() {} };
 
@@ -78,6 +81,48 @@ export async function startTestBackend(): Promise<TestBackendHandle> {
       await rm(dataDir, { recursive: true, force: true });
     },
   };
+}
+
+/**
+ * One embedded backend for the calling test file: started before its tests, closed after them. Call at the
+ * top level of the file; connect() is usable inside tests.
+ */
+export function useTestBackend(): Pick<TestBackendHandle, 'connect'> {
+  let stack: TestBackendHandle | undefined;
+  beforeAll(async () => {
+    stack = await startTestBackend();
+  });
+  afterAll(async () => {
+    await stack?.close();
+  });
+  return {
+    connect(options) {
+      if (!stack) throw new Error('useTestBackend: connect() called before the backend started');
+      return stack.connect(options);
+    },
+  };
+}
+
+/**
+ * A worker over the given storage + queue with a scale engine, recording each job's outcome. `started` is the
+ * start() promise: tests that need the loop running before they go on await it.
+ */
+export function startTestWorker(
+  backend: Pick<Backend, 'storage' | 'queue'>,
+  engineOptions: ScaleEngineOptions = {},
+  timing: Partial<WorkerTimings> = {},
+) {
+  const engine = createScaleEngine(engineOptions);
+  const outcomes: JobOutcome[] = [];
+  const worker = createWorker({
+    storage: backend.storage,
+    queue: backend.queue,
+    engine,
+    config: testTimings(timing),
+    logger: silentLogger,
+    onJobDone: (o) => outcomes.push(o),
+  });
+  return { worker, engine, outcomes, started: worker.start() };
 }
 
 export async function pngImage(width: number, height: number): Promise<Buffer> {

@@ -1,45 +1,8 @@
 import type { Backend } from '@photoenhance/core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { JobOutcome } from '../src/metrics.ts';
-import { createWorker } from '../src/worker.ts';
-import {
-  createScaleEngine,
-  pngImage,
-  type ScaleEngineOptions,
-  silentLogger,
-  startTestBackend,
-  submitTask,
-  type TestBackendHandle,
-  testTimings,
-  waitFor,
-  waitForStatus,
-} from './support.ts';
+import { describe, expect, it } from 'vitest';
+import { pngImage, startTestWorker, submitTask, useTestBackend, waitFor, waitForStatus } from './support.ts';
 
-let stack: TestBackendHandle;
-beforeAll(async () => {
-  stack = await startTestBackend();
-});
-afterAll(async () => {
-  await stack?.close();
-});
-
-function startWorker(
-  backend: Backend,
-  engineOptions: ScaleEngineOptions = {},
-  timing: Parameters<typeof testTimings>[0] = {},
-) {
-  const engine = createScaleEngine(engineOptions);
-  const outcomes: JobOutcome[] = [];
-  const worker = createWorker({
-    storage: backend.storage,
-    queue: backend.queue,
-    engine,
-    config: testTimings(timing),
-    logger: silentLogger,
-    onJobDone: (o) => outcomes.push(o),
-  });
-  return { worker, engine, outcomes, started: worker.start() };
-}
+const stack = useTestBackend();
 
 const outputsOf = (backend: Backend, taskId: string) => backend.storage.list(`outputs/${taskId}/`);
 
@@ -48,7 +11,7 @@ describe('worker lifecycle', () => {
     const backend = await stack.connect();
     const taskId = await submitTask(backend, await pngImage(8, 8));
     await backend.storage.writeCancelMarker(taskId);
-    const { worker, engine, outcomes } = startWorker(backend);
+    const { worker, engine, outcomes } = startTestWorker(backend);
     await waitFor(async () => outcomes.length === 1);
     await worker.stop();
     expect(outcomes).toEqual(['cancelled']);
@@ -60,7 +23,7 @@ describe('worker lifecycle', () => {
   it('aborts a running job when it is cancelled and publishes no result', async () => {
     const backend = await stack.connect();
     const taskId = await submitTask(backend, await pngImage(8, 8));
-    const { worker, outcomes } = startWorker(backend, { steps: 100, stepMs: 50 });
+    const { worker, outcomes } = startTestWorker(backend, { steps: 100, stepMs: 50 });
     await waitForStatus(backend.storage, taskId, ['processing']);
     const t0 = Date.now();
     await backend.storage.writeCancelMarker(taskId);
@@ -80,7 +43,7 @@ describe('worker lifecycle', () => {
   it('finishes the current job on stop when it fits the grace period', async () => {
     const backend = await stack.connect();
     const taskId = await submitTask(backend, await pngImage(8, 8));
-    const { worker, outcomes } = startWorker(backend, { steps: 10, stepMs: 80 }, { shutdownGraceMs: 5000 });
+    const { worker, outcomes } = startTestWorker(backend, { steps: 10, stepMs: 80 }, { shutdownGraceMs: 5000 });
     await waitForStatus(backend.storage, taskId, ['processing']);
     await worker.stop();
     expect(outcomes).toEqual(['completed']);
@@ -91,7 +54,7 @@ describe('worker lifecycle', () => {
   it('releases the message when the job outlasts the grace period, and another worker takes it at once', async () => {
     const backend = await stack.connect();
     const taskId = await submitTask(backend, await pngImage(8, 8));
-    const first = startWorker(
+    const first = startTestWorker(
       backend,
       { steps: 100, stepMs: 50 },
       { shutdownGraceMs: 200, visibilityTimeoutSeconds: 30 },
@@ -104,7 +67,7 @@ describe('worker lifecycle', () => {
     // Visibility 0: the job is receivable now, not after the 30 s visibility timeout.
     expect(await backend.queue.depth()).toMatchObject({ visible: 1, inFlight: 0 });
 
-    const second = startWorker(backend, { steps: 2, stepMs: 10 });
+    const second = startTestWorker(backend, { steps: 2, stepMs: 10 });
     const done = await waitForStatus(backend.storage, taskId, ['completed'], 10_000);
     await second.worker.stop();
     expect(done.attempts).toBe(2);
@@ -114,13 +77,13 @@ describe('worker lifecycle', () => {
   it('recovers a job from a worker that died mid-job: another worker finishes it, one output', async () => {
     const backend = await stack.connect();
     const taskId = await submitTask(backend, await pngImage(8, 8));
-    const crashed = startWorker(backend, { steps: 100, stepMs: 50 });
+    const crashed = startTestWorker(backend, { steps: 100, stepMs: 50 });
     await waitForStatus(backend.storage, taskId, ['processing']);
     await crashed.worker.kill();
     expect(crashed.outcomes).toEqual(['released']);
     expect(await backend.queue.depth()).toMatchObject({ visible: 0, inFlight: 1 });
 
-    const rescuer = startWorker(backend, { steps: 2, stepMs: 10 });
+    const rescuer = startTestWorker(backend, { steps: 2, stepMs: 10 });
     const done = await waitForStatus(backend.storage, taskId, ['completed'], 15_000);
     await rescuer.worker.stop();
     expect(done.attempts).toBe(2);
@@ -134,8 +97,8 @@ describe('worker lifecycle', () => {
     const image = await pngImage(8, 8);
     const taskIds = await Promise.all([1, 2, 3].map(() => submitTask(backend, image)));
     // Each job takes ~3 s against a 2 s visibility timeout: only the heartbeat keeps it from redelivery.
-    const a = startWorker(backend, { steps: 30, stepMs: 100 }, { heartbeatMs: 500 });
-    const b = startWorker(backend, { steps: 30, stepMs: 100 }, { heartbeatMs: 500 });
+    const a = startTestWorker(backend, { steps: 30, stepMs: 100 }, { heartbeatMs: 500 });
+    const b = startTestWorker(backend, { steps: 30, stepMs: 100 }, { heartbeatMs: 500 });
     const records = await Promise.all(
       taskIds.map((id) => waitForStatus(backend.storage, id, ['completed', 'failed'], 30_000)),
     );

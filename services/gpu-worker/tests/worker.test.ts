@@ -1,53 +1,24 @@
-import { type Backend, keys, PhotoEnhanceError } from '@photoenhance/core';
+import { keys, PhotoEnhanceError } from '@photoenhance/core';
 import sharp from 'sharp';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { reapDeadLetters } from '../src/dlq-reaper.ts';
-import type { JobOutcome } from '../src/metrics.ts';
-import { createWorker } from '../src/worker.ts';
 import {
-  createScaleEngine,
   pngImage,
-  type ScaleEngineOptions,
   silentLogger,
-  startTestBackend,
+  startTestWorker,
   submitTask,
-  type TestBackendHandle,
-  testTimings,
+  useTestBackend,
   waitFor,
   waitForStatus,
 } from './support.ts';
 
-let stack: TestBackendHandle;
-beforeAll(async () => {
-  stack = await startTestBackend();
-});
-afterAll(async () => {
-  await stack?.close();
-});
-
-function startWorker(
-  backend: Backend,
-  engineOptions: ScaleEngineOptions = {},
-  timing: Parameters<typeof testTimings>[0] = {},
-) {
-  const engine = createScaleEngine(engineOptions);
-  const outcomes: JobOutcome[] = [];
-  const worker = createWorker({
-    storage: backend.storage,
-    queue: backend.queue,
-    engine,
-    config: testTimings(timing),
-    logger: silentLogger,
-    onJobDone: (o) => outcomes.push(o),
-  });
-  return { worker, engine, outcomes, started: worker.start() };
-}
+const stack = useTestBackend();
 
 describe('worker', () => {
   it('processes a job: progress on the record, output at the deterministic key, message acknowledged', async () => {
     const backend = await stack.connect();
     const taskId = await submitTask(backend, await pngImage(24, 16), { scale: 2 }, 'my photo.png');
-    const { worker, outcomes } = startWorker(backend, { steps: 6, stepMs: 100 });
+    const { worker, outcomes } = startTestWorker(backend, { steps: 6, stepMs: 100 });
     const seen = await waitForStatus(backend.storage, taskId, ['processing']);
     expect(seen.workerId).toMatch(/^test-/);
     const midway = await waitFor(async () => {
@@ -73,7 +44,7 @@ describe('worker', () => {
   it('acknowledges a redelivered job whose task already completed without running it again', async () => {
     const backend = await stack.connect();
     const taskId = await submitTask(backend, await pngImage(8, 8), { scale: 2 });
-    const { worker, engine, outcomes } = startWorker(backend);
+    const { worker, engine, outcomes } = startTestWorker(backend);
     const done = await waitForStatus(backend.storage, taskId, ['completed']);
     // The same job again, as SQS may deliver it twice (at-least-once).
     await backend.queue.send({ version: 1, taskId, inputKey: done.input.key, options: done.options });
@@ -97,16 +68,12 @@ describe('worker', () => {
         });
       },
     };
-    const outcomes: JobOutcome[] = [];
-    const worker = createWorker({
-      storage: backend.storage,
-      queue,
-      engine: createScaleEngine({ steps: 100, stepMs: 50 }),
-      config: testTimings({ heartbeatMs: 200, visibilityTimeoutSeconds: 30 }),
-      logger: silentLogger,
-      onJobDone: (o) => outcomes.push(o),
-    });
-    await worker.start();
+    const { worker, outcomes, started } = startTestWorker(
+      { storage: backend.storage, queue },
+      { steps: 100, stepMs: 50 },
+      { heartbeatMs: 200, visibilityTimeoutSeconds: 30 },
+    );
+    await started;
     await waitFor(async () => outcomes.length === 1, { timeoutMs: 4000 });
     await worker.stop({ graceMs: 0 });
     expect(outcomes).toEqual(['released']);
@@ -133,7 +100,7 @@ describe('worker', () => {
         }),
       }),
     );
-    const { worker, engine, outcomes } = startWorker(backend);
+    const { worker, engine, outcomes } = startTestWorker(backend);
     const failed = await waitForStatus(backend.storage, taskId, ['failed']);
     await waitFor(async () => outcomes.length === 2);
     await worker.stop();
@@ -146,7 +113,7 @@ describe('worker', () => {
   it('fails a task once on a permanent engine error and acknowledges the message', async () => {
     const backend = await stack.connect();
     const taskId = await submitTask(backend, await pngImage(8, 8));
-    const { worker, engine, outcomes } = startWorker(backend, {
+    const { worker, engine, outcomes } = startTestWorker(backend, {
       failWith: () => new PhotoEnhanceError('TOO_MANY_PIXELS', 'The image has too many pixels'),
     });
     const failed = await waitForStatus(backend.storage, taskId, ['failed']);
@@ -172,17 +139,12 @@ describe('worker', () => {
         throw new PhotoEnhanceError('STORAGE_ERROR', `Storage get failed ${key}: TimeoutError`);
       },
     };
-    const engine = createScaleEngine();
-    const outcomes: JobOutcome[] = [];
-    const worker = createWorker({
-      storage: flakyStorage,
-      queue: backend.queue,
-      engine,
-      config: testTimings({ dlqReapIntervalMs: 200 }),
-      logger: silentLogger,
-      onJobDone: (o) => outcomes.push(o),
-    });
-    await worker.start();
+    const { worker, outcomes, started } = startTestWorker(
+      { storage: flakyStorage, queue: backend.queue },
+      {},
+      { dlqReapIntervalMs: 200 },
+    );
+    await started;
     const failed = await waitForStatus(backend.storage, taskId, ['failed']);
     await worker.stop();
     expect(failed.error?.code).toBe('EXHAUSTED');
