@@ -1,13 +1,14 @@
 import { BatchAcceptedSchema, BatchStatusResponseSchema, EnhanceFormSchema } from '@photoenhance/core';
-import { errorResponses, type PathItems, schema } from '../docs/openapi-helpers.ts';
+import {
+  errorResponses,
+  jsonResponse,
+  multipartBody,
+  type PathItems,
+  schema,
+  uuidPathParam,
+} from '../docs/openapi-helpers.ts';
 
-export const batchIdParam = {
-  name: 'batch_task_id',
-  in: 'path',
-  required: true,
-  description: 'Batch id (UUID v4) returned by POST /api/v1/enhance/batch',
-  schema: { type: 'string', format: 'uuid' },
-};
+export const batchIdParam = uuidPathParam('batch_task_id', 'Batch id (UUID v4) returned by POST /api/v1/enhance/batch');
 
 /** OpenAPI path items of the batch routes. */
 export function batchPaths(options: { maxFiles: number; maxUploadBytes: number }): PathItems {
@@ -16,31 +17,18 @@ export function batchPaths(options: { maxFiles: number; maxUploadBytes: number }
     '/api/v1/enhance/batch': {
       post: {
         summary: 'Queue many images with shared options (one task each; refused files are reported, the rest run)',
-        requestBody: {
-          required: true,
-          content: {
-            'multipart/form-data': {
-              schema: {
-                type: 'object',
-                required: ['files'],
-                properties: {
-                  files: {
-                    type: 'array',
-                    items: { type: 'string', format: 'binary' },
-                    maxItems: options.maxFiles,
-                    description: `Images (field files or files[]), each at most ${options.maxUploadBytes} bytes`,
-                  },
-                  ...form.properties,
-                },
-              },
-            },
+        requestBody: multipartBody(
+          'files',
+          {
+            type: 'array',
+            items: { type: 'string', format: 'binary' },
+            maxItems: options.maxFiles,
+            description: `Images (field files or files[]), each at most ${options.maxUploadBytes} bytes`,
           },
-        },
+          form.properties,
+        ),
         responses: {
-          202: {
-            description: 'Queued (rejected lists files refused at upload)',
-            content: { 'application/json': { schema: schema(BatchAcceptedSchema, 'output') } },
-          },
+          202: jsonResponse('Queued (rejected lists files refused at upload)', BatchAcceptedSchema),
           ...errorResponses({
             400: 'No files, too many files, or an invalid option',
             413: 'Batch over the size limit',
@@ -56,10 +44,7 @@ export function batchPaths(options: { maxFiles: number; maxUploadBytes: number }
         summary: 'Batch status: per-task states, counts and overall progress',
         parameters: [batchIdParam],
         responses: {
-          200: {
-            description: 'Batch',
-            content: { 'application/json': { schema: schema(BatchStatusResponseSchema, 'output') } },
-          },
+          200: jsonResponse('Batch', BatchStatusResponseSchema),
           ...errorResponses({ 400: 'Malformed id', 404: 'Unknown batch' }),
         },
       },

@@ -15,6 +15,38 @@ export function jsonContent(type: z.ZodType, io: 'input' | 'output' = 'output'):
   return { 'application/json': { schema: schema(type, io) } };
 }
 
+/** A response whose body is one zod contract as JSON. */
+export function jsonResponse(description: string, type: z.ZodType): Record<string, unknown> {
+  return { description, content: jsonContent(type) };
+}
+
+/** A required multipart body: one file field (listed first and required) beside the form's option fields. */
+export function multipartBody(
+  fileField: string,
+  fileSchema: Record<string, unknown>,
+  formProperties: Record<string, unknown>,
+): Record<string, unknown> {
+  return {
+    required: true,
+    content: {
+      'multipart/form-data': {
+        schema: { type: 'object', required: [fileField], properties: { [fileField]: fileSchema, ...formProperties } },
+      },
+    },
+  };
+}
+
+/** A required UUID path parameter (the task and batch ids). */
+export function uuidPathParam(name: string, description?: string): Record<string, unknown> {
+  return {
+    name,
+    in: 'path',
+    required: true,
+    ...(description === undefined ? {} : { description }),
+    schema: { type: 'string', format: 'uuid' },
+  };
+}
+
 export function errorResponses(codes: Record<number, string>): Record<string, unknown> {
   return Object.fromEntries(
     Object.entries(codes).map(([status, description]) => [

@@ -11,15 +11,16 @@ import { batchPaths } from '../batch/openapi.ts';
 import { eventPaths } from '../events/openapi.ts';
 import { uploadPaths } from '../uploads/openapi.ts';
 import { workerPaths } from '../workers/openapi.ts';
-import { errorResponses, type PathItems, schema } from './openapi-helpers.ts';
+import {
+  errorResponses,
+  jsonResponse,
+  multipartBody,
+  type PathItems,
+  schema,
+  uuidPathParam,
+} from './openapi-helpers.ts';
 
-const taskIdParam = {
-  name: 'task_id',
-  in: 'path',
-  required: true,
-  description: 'Task id (UUID v4) returned by POST /api/v1/enhance',
-  schema: { type: 'string', format: 'uuid' },
-};
+const taskIdParam = uuidPathParam('task_id', 'Task id (UUID v4) returned by POST /api/v1/enhance');
 
 export interface OpenApiOptions {
   maxUploadBytes: number;
@@ -112,30 +113,13 @@ export function buildOpenApiDocument(options: OpenApiOptions): Record<string, un
       '/api/v1/enhance': {
         post: {
           summary: 'Queue an image for enhancement',
-          requestBody: {
-            required: true,
-            content: {
-              'multipart/form-data': {
-                schema: {
-                  type: 'object',
-                  required: ['file'],
-                  properties: {
-                    file: {
-                      type: 'string',
-                      format: 'binary',
-                      description: `Image, at most ${options.maxUploadBytes} bytes`,
-                    },
-                    ...form.properties,
-                  },
-                },
-              },
-            },
-          },
+          requestBody: multipartBody(
+            'file',
+            { type: 'string', format: 'binary', description: `Image, at most ${options.maxUploadBytes} bytes` },
+            form.properties,
+          ),
           responses: {
-            202: {
-              description: 'Queued',
-              content: { 'application/json': { schema: schema(EnhanceAcceptedSchema, 'output') } },
-            },
+            202: jsonResponse('Queued', EnhanceAcceptedSchema),
             ...errorResponses({
               400: 'Missing file or invalid option (INVALID_INPUT, INVALID_OPTIONS)',
               413: 'Upload over the limit (FILE_TOO_LARGE)',
@@ -151,10 +135,7 @@ export function buildOpenApiDocument(options: OpenApiOptions): Record<string, un
           summary: 'Task status, progress, result or error',
           parameters: [taskIdParam],
           responses: {
-            200: {
-              description: 'Task',
-              content: { 'application/json': { schema: schema(TaskStatusResponseSchema, 'output') } },
-            },
+            200: jsonResponse('Task', TaskStatusResponseSchema),
             ...errorResponses({ 400: 'Malformed id', 404: 'Unknown task' }),
           },
         },
@@ -167,10 +148,10 @@ export function buildOpenApiDocument(options: OpenApiOptions): Record<string, un
             { name: 'redirect', in: 'query', required: false, schema: { type: 'string', enum: ['true', 'false'] } },
           ],
           responses: {
-            200: {
-              description: 'JSON link (redirect=false) or the file itself when the API proxies downloads',
-              content: { 'application/json': { schema: schema(DownloadLinkSchema, 'output') } },
-            },
+            200: jsonResponse(
+              'JSON link (redirect=false) or the file itself when the API proxies downloads',
+              DownloadLinkSchema,
+            ),
             302: { description: 'Redirect to a presigned object URL' },
             ...errorResponses({ 400: 'Malformed id', 404: 'Unknown task', 409: 'Not completed yet' }),
           },
@@ -181,20 +162,14 @@ export function buildOpenApiDocument(options: OpenApiOptions): Record<string, un
           summary: 'Same as /api/v1/status/{task_id}',
           parameters: [taskIdParam],
           responses: {
-            200: {
-              description: 'Task',
-              content: { 'application/json': { schema: schema(TaskStatusResponseSchema, 'output') } },
-            },
+            200: jsonResponse('Task', TaskStatusResponseSchema),
           },
         },
         delete: {
           summary: 'Cancel a running task or delete a finished one (and its images)',
           parameters: [taskIdParam],
           responses: {
-            200: {
-              description: 'Cancelled or deleted',
-              content: { 'application/json': { schema: schema(TaskDeletedSchema, 'output') } },
-            },
+            200: jsonResponse('Cancelled or deleted', TaskDeletedSchema),
             ...errorResponses({ 400: 'Malformed id', 404: 'Unknown task' }),
           },
         },

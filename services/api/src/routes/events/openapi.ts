@@ -1,6 +1,6 @@
 import { TaskProgressEventSchema } from '@photoenhance/core';
 import { batchIdParam } from '../batch/openapi.ts';
-import { errorResponses, type PathItems, schema } from '../docs/openapi-helpers.ts';
+import { errorResponses, type PathItems, schema, uuidPathParam } from '../docs/openapi-helpers.ts';
 
 const lastEventId = {
   name: 'Last-Event-ID',
@@ -31,10 +31,7 @@ export function eventPaths(): PathItems {
     '/api/v1/tasks/{task_id}/events': {
       get: {
         summary: 'Live task progress (Server-Sent Events)',
-        parameters: [
-          { name: 'task_id', in: 'path', required: true, schema: { type: 'string', format: 'uuid' } },
-          lastEventId,
-        ],
+        parameters: [uuidPathParam('task_id'), lastEventId],
         responses: { ...sseResponse('the task'), ...errorResponses({ 400: 'Malformed id', 404: 'Unknown task' }) },
       },
     },

@@ -5,7 +5,14 @@ import {
   EnhanceAcceptedSchema,
   EnhanceFormSchema,
 } from '@photoenhance/core';
-import { errorResponses, type PathItems, schema } from '../docs/openapi-helpers.ts';
+import {
+  errorResponses,
+  jsonContent,
+  jsonResponse,
+  type PathItems,
+  schema,
+  uuidPathParam,
+} from '../docs/openapi-helpers.ts';
 
 /** OpenAPI path items of the direct-upload routes. */
 export function uploadPaths(options: { maxDirectUploadBytes: number }): PathItems {
@@ -22,10 +29,10 @@ export function uploadPaths(options: { maxDirectUploadBytes: number }): PathItem
           content: { 'application/json': { schema: request } },
         },
         responses: {
-          201: {
-            description: `Upload URL issued (files up to ${options.maxDirectUploadBytes} bytes)`,
-            content: { 'application/json': { schema: schema(DirectUploadCreatedSchema, 'output') } },
-          },
+          201: jsonResponse(
+            `Upload URL issued (files up to ${options.maxDirectUploadBytes} bytes)`,
+            DirectUploadCreatedSchema,
+          ),
           ...errorResponses({ 400: 'Invalid body or content type', 413: 'File over the direct-upload limit' }),
         },
       },
@@ -33,16 +40,13 @@ export function uploadPaths(options: { maxDirectUploadBytes: number }): PathItem
     '/api/v1/tasks/{task_id}/start': {
       post: {
         summary: 'Start a directly uploaded task: the stored file is verified (size, format, pixels), then queued',
-        parameters: [{ name: 'task_id', in: 'path', required: true, schema: { type: 'string', format: 'uuid' } }],
+        parameters: [uuidPathParam('task_id')],
         requestBody: {
           required: false,
-          content: { 'application/json': { schema: schema(EnhanceFormSchema, 'input') } },
+          content: jsonContent(EnhanceFormSchema, 'input'),
         },
         responses: {
-          202: {
-            description: 'Queued',
-            content: { 'application/json': { schema: schema(EnhanceAcceptedSchema, 'output') } },
-          },
+          202: jsonResponse('Queued', EnhanceAcceptedSchema),
           ...errorResponses({
             400: 'Invalid option, or the stored size differs from the declared one',
             404: 'No pending upload for this task',

@@ -1,5 +1,5 @@
 import { WorkerAnnouncementSchema } from '@photoenhance/core';
-import { errorResponses, jsonContent, type PathItems } from '../docs/openapi-helpers.ts';
+import { errorResponses, jsonContent, jsonResponse, type PathItems } from '../docs/openapi-helpers.ts';
 import { WorkerAckSchema, WorkerListResponseSchema } from './schemas.ts';
 
 const SIGNED =
@@ -14,7 +14,7 @@ function signedEvent(event: 'register' | 'heartbeat' | 'deregister', summary: st
     security: [{ workerSignature: [], workerTimestamp: [] }],
     requestBody: { required: true, content: jsonContent(WorkerAnnouncementSchema, 'input') },
     responses: {
-      200: { description: 'Accepted', content: jsonContent(WorkerAckSchema) },
+      200: jsonResponse('Accepted', WorkerAckSchema),
       ...errorResponses({
         400: 'Body is not a valid announcement, or the event does not match the route',
         401: 'Signature missing, wrong, outside the ±5 min window, or replayed (nothing stored)',
@@ -45,7 +45,7 @@ export function workerPaths(): PathItems {
         tags: ['workers'],
         security: [{ adminKey: [] }],
         responses: {
-          200: { description: 'Workers', content: jsonContent(WorkerListResponseSchema) },
+          200: jsonResponse('Workers', WorkerListResponseSchema),
           ...errorResponses({
             401: 'Admin key missing or wrong',
             403: 'Client keys are configured but no ADMIN_API_KEY',
