@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { ErrorCodeSchema, type TaskRecord, TaskStatusSchema } from '../contracts/task.ts';
+import { imageSummary, taskErrorView, taskUrls } from '../contracts/task-view.ts';
 
 export const CALLBACK_EVENTS = ['task.completed', 'task.failed'] as const;
 export type CallbackEvent = (typeof CALLBACK_EVENTS)[number];
@@ -40,7 +41,7 @@ export type TaskCallback = z.infer<typeof TaskCallbackSchema>;
  */
 export function taskCallbackPayload(record: TaskRecord, baseUrl?: string): TaskCallback | undefined {
   if (record.status !== 'completed' && record.status !== 'failed') return undefined;
-  const base = (baseUrl ?? '').replace(/\/+$/, '');
+  const urls = taskUrls(baseUrl, record.taskId);
   const event: CallbackEvent = record.status === 'completed' ? 'task.completed' : 'task.failed';
   const body: TaskCallback = {
     event,
@@ -49,21 +50,13 @@ export function taskCallbackPayload(record: TaskRecord, baseUrl?: string): TaskC
     status: record.status,
     created_at: record.createdAt,
     attempts: record.attempts,
-    status_url: `${base}/api/v1/status/${record.taskId}`,
+    status_url: urls.status,
   };
   if (record.batchId) body.batch_id = record.batchId;
   if (record.completedAt) body.completed_at = record.completedAt;
   if (record.status === 'completed' && record.result) {
-    const r = record.result;
-    body.result = {
-      filename: r.filename,
-      format: r.format,
-      width: r.width,
-      height: r.height,
-      bytes: r.bytes,
-      download_url: `${base}/api/v1/download/${record.taskId}`,
-    };
+    body.result = { ...imageSummary(record.result), download_url: urls.download };
   }
-  if (record.error) body.error = { code: record.error.code, message: record.error.message };
+  if (record.error) body.error = taskErrorView(record.error);
   return body;
 }

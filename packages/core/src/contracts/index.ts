@@ -4,5 +4,6 @@ export * from './http.ts';
 export * from './ids.ts';
 export * from './job.ts';
 export * from './task.ts';
+export * from './task-view.ts';
 export * from './upload.ts';
 export * from './worker.ts';

@@ -1,4 +1,4 @@
-import type { TaskRecord, TaskStatusResponse } from '@photoenhance/core';
+import { imageSummary, type TaskRecord, type TaskStatusResponse, taskErrorView } from '@photoenhance/core';
 
 function defaultMessage(record: TaskRecord): string {
   switch (record.status) {
@@ -26,13 +26,7 @@ export function presentTask(record: TaskRecord, downloadUrl: string): TaskStatus
     attempts: record.attempts,
     created_at: record.createdAt,
     updated_at: record.updatedAt,
-    input: {
-      filename: record.input.filename,
-      format: record.input.format,
-      width: record.input.width,
-      height: record.input.height,
-      bytes: record.input.bytes,
-    },
+    input: imageSummary(record.input),
   };
   if (record.batchId) body.batch_id = record.batchId;
   if (record.startedAt) body.started_at = record.startedAt;
@@ -40,11 +34,7 @@ export function presentTask(record: TaskRecord, downloadUrl: string): TaskStatus
   if (record.status === 'completed' && record.result) {
     const r = record.result;
     body.result = {
-      filename: r.filename,
-      format: r.format,
-      width: r.width,
-      height: r.height,
-      bytes: r.bytes,
+      ...imageSummary(r),
       download_url: downloadUrl,
       faces: r.faces,
       models: r.models,
@@ -52,6 +42,6 @@ export function presentTask(record: TaskRecord, downloadUrl: string): TaskStatus
       warnings: r.warnings,
     };
   }
-  if (record.error) body.error = { code: record.error.code, message: record.error.message };
+  if (record.error) body.error = taskErrorView(record.error);
   return body;
 }

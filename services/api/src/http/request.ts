@@ -1,8 +1,7 @@
-import { type EnhanceAccepted, PhotoEnhanceError } from '@photoenhance/core';
+import { type EnhanceAccepted, PhotoEnhanceError, taskUrls } from '@photoenhance/core';
 import type { Context, MiddlewareHandler } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import type { AppEnv } from './env.ts';
-import { taskUrls } from './urls.ts';
 
 /**
  * A body limit enforced while the body streams in, so an oversized upload is cut off instead of

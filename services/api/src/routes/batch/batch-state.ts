@@ -11,8 +11,9 @@ import {
   parseId,
   type Storage,
   type TaskRecord,
+  taskErrorView,
+  taskUrls,
 } from '@photoenhance/core';
-import { taskUrls } from '../../http/urls.ts';
 import { mapLimit } from './map-limit.ts';
 import { batchUrls } from './urls.ts';
 
@@ -93,7 +94,7 @@ function summarize(state: BatchTaskState, baseUrl: string | undefined): BatchTas
     updated_at: task.updatedAt,
   };
   if (task.status === 'completed') summary.download_url = taskUrls(baseUrl, taskId).download;
-  if (task.error) summary.error = { code: task.error.code, message: task.error.message };
+  if (task.error) summary.error = taskErrorView(task.error);
   return summary;
 }
 

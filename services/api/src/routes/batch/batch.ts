@@ -9,13 +9,14 @@ import {
   newId,
   PhotoEnhanceError,
   type TaskRecordInput,
+  taskErrorView,
+  taskUrls,
 } from '@photoenhance/core';
 import { Hono } from 'hono';
 import { stream } from 'hono/streaming';
 import { acceptCallbackUrl } from '../../callbacks/callback-field.ts';
 import type { AppDeps, AppEnv } from '../../http/env.ts';
 import { requireMultipart, streamingBodyLimit, unreadableBody } from '../../http/request.ts';
-import { taskUrls } from '../../http/urls.ts';
 import { queuedTaskRecord } from '../../upload/task-record.ts';
 import { parseEnhanceFields, type ValidatedUpload, validateUpload } from '../../upload/validate-upload.ts';
 import { presentBatch, readBatchState } from './batch-state.ts';
@@ -223,7 +224,7 @@ export function batchRoutes(deps: AppDeps): Hono<AppEnv> {
           task_id: t.taskId,
           ...(t.task ? { original: t.task.input.filename } : {}),
           status: t.task ? (isTerminalStatus(t.task.status) ? t.task.status : 'pending') : 'deleted',
-          ...(t.task?.error ? { error: { code: t.task.error.code, message: t.task.error.message } } : {}),
+          ...(t.task?.error ? { error: taskErrorView(t.task.error) } : {}),
         })),
       ...record.rejected.map((r) => ({ original: r.filename, status: 'rejected', error: r.error })),
     ];

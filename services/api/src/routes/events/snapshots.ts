@@ -6,9 +6,9 @@ import {
   type TaskProgressEvent,
   type TaskRecord,
   TERMINAL_BATCH_STATUSES,
+  taskUrls,
 } from '@photoenhance/core';
 import { presentTask } from '../../http/present.ts';
-import { taskUrls } from '../../http/urls.ts';
 import { presentBatch, readBatchRecord, readBatchTasks, type TerminalTaskCache } from '../batch/batch-state.ts';
 import type { Snapshot } from './sse-poller.ts';
 

@@ -6,6 +6,7 @@ import {
   parseId,
   type TaskDeleted,
   type TaskRecord,
+  taskUrls,
 } from '@photoenhance/core';
 import { Hono } from 'hono';
 import { stream } from 'hono/streaming';
@@ -13,7 +14,6 @@ import { resolveDownloadMode } from '../../config.ts';
 import type { AppDeps, AppEnv } from '../../http/env.ts';
 import { presentTask } from '../../http/present.ts';
 import { createTaskStateCache } from '../../http/task-state-cache.ts';
-import { taskUrls } from '../../http/urls.ts';
 
 /** Status, download and cancel/delete for one task; ids are validated (400) before any storage call. */
 export function taskRoutes(deps: AppDeps): Hono<AppEnv> {

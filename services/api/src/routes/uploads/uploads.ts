@@ -10,6 +10,7 @@ import {
   PhotoEnhanceError,
   parseId,
   safeName,
+  taskUrls,
   type UploadRecord,
   type UploadRecordInput,
   UploadRecordSchema,
@@ -20,7 +21,6 @@ import { acceptCallbackUrl } from '../../callbacks/callback-field.ts';
 import type { AppDeps, AppEnv } from '../../http/env.ts';
 import { fromZodError } from '../../http/errors.ts';
 import { queuedResponse } from '../../http/request.ts';
-import { taskUrls } from '../../http/urls.ts';
 import { queuedTaskRecord } from '../../upload/task-record.ts';
 import { verifyStoredImage } from './verify-object.ts';
 
