@@ -94,6 +94,32 @@ export function affineScale(m: readonly number[]): number {
   return Math.sqrt(Math.abs(m[0]! * m[4]! - m[1]! * m[3]!));
 }
 
+/**
+ * The pixels of a width × height image that the 512 template square reaches under `imageToTemplate`: the
+ * bounding box of its inverse-mapped corners, grown by `pad` px, clipped to the image; [x0, x1) × [y0, y1),
+ * empty when x1 ≤ x0 or y1 ≤ y0.
+ */
+export function templateFootprint(
+  imageToTemplate: readonly number[],
+  width: number,
+  height: number,
+  pad = 0,
+): { x0: number; y0: number; x1: number; y1: number } {
+  const toImage = invertAffine(imageToTemplate);
+  const corners = [
+    applyAffine(toImage, 0, 0),
+    applyAffine(toImage, FACE_SIZE, 0),
+    applyAffine(toImage, 0, FACE_SIZE),
+    applyAffine(toImage, FACE_SIZE, FACE_SIZE),
+  ];
+  return {
+    x0: Math.max(0, Math.floor(Math.min(...corners.map((p) => p[0])) - pad)),
+    y0: Math.max(0, Math.floor(Math.min(...corners.map((p) => p[1])) - pad)),
+    x1: Math.min(width, Math.ceil(Math.max(...corners.map((p) => p[0])) + pad)),
+    y1: Math.min(height, Math.ceil(Math.max(...corners.map((p) => p[1])) + pad)),
+  };
+}
+
 /** (x0, y0) ∘ m: the affine that first scales by s about the origin then applies m. */
 export function composeScale(m: readonly number[], s: number): Affine {
   return [m[0]! * s, m[1]! * s, m[2]!, m[3]! * s, m[4]! * s, m[5]!];

@@ -1,5 +1,5 @@
 import type { PlanarImage } from '../engine/types.ts';
-import { type Affine, affineScale, applyAffine, FACE_SIZE, invertAffine } from './alignment.ts';
+import { type Affine, affineScale, applyAffine, FACE_SIZE, templateFootprint } from './alignment.ts';
 import { resizePlanarLanczos3 } from './resample.ts';
 
 /**
@@ -83,17 +83,7 @@ export async function pasteFace(
   const k = srcSize / FACE_SIZE;
 
   // Canvas rows/columns the template square can reach.
-  const toCanvas = invertAffine(canvasToTemplate);
-  const corners = [
-    applyAffine(toCanvas, 0, 0),
-    applyAffine(toCanvas, FACE_SIZE, 0),
-    applyAffine(toCanvas, 0, FACE_SIZE),
-    applyAffine(toCanvas, FACE_SIZE, FACE_SIZE),
-  ];
-  const x0 = Math.max(0, Math.floor(Math.min(...corners.map((p) => p[0]))));
-  const y0 = Math.max(0, Math.floor(Math.min(...corners.map((p) => p[1]))));
-  const x1 = Math.min(canvas.width, Math.ceil(Math.max(...corners.map((p) => p[0]))));
-  const y1 = Math.min(canvas.height, Math.ceil(Math.max(...corners.map((p) => p[1]))));
+  const { x0, y0, x1, y1 } = templateFootprint(canvasToTemplate, canvas.width, canvas.height);
 
   const W = canvas.width;
   const plane = W * canvas.height;

@@ -1,5 +1,5 @@
 import type { PlanarImage } from '../engine/types.ts';
-import { type Affine, affineScale, applyAffine, FACE_SIZE, invertAffine } from './alignment.ts';
+import { type Affine, affineScale, FACE_SIZE, invertAffine, templateFootprint } from './alignment.ts';
 import { type PixelRect, resizeRegion } from './pixels.ts';
 
 /**
@@ -89,17 +89,12 @@ export function warpAffineBilinear(
 
 /** The part of the image the 512 crop covers (inverse-mapped square), padded 2 px, clipped. */
 function cropFootprint(image: PlanarImage, originalToTemplate: readonly number[]): PixelRect | undefined {
-  const inv = invertAffine(originalToTemplate);
-  const corners = [
-    applyAffine(inv, 0, 0),
-    applyAffine(inv, FACE_SIZE, 0),
-    applyAffine(inv, 0, FACE_SIZE),
-    applyAffine(inv, FACE_SIZE, FACE_SIZE),
-  ];
-  const left = Math.max(0, Math.floor(Math.min(...corners.map((p) => p[0])) - 2));
-  const top = Math.max(0, Math.floor(Math.min(...corners.map((p) => p[1])) - 2));
-  const right = Math.min(image.width, Math.ceil(Math.max(...corners.map((p) => p[0])) + 2));
-  const bottom = Math.min(image.height, Math.ceil(Math.max(...corners.map((p) => p[1])) + 2));
+  const {
+    x0: left,
+    y0: top,
+    x1: right,
+    y1: bottom,
+  } = templateFootprint(originalToTemplate, image.width, image.height, 2);
   return right > left && bottom > top ? { left, top, width: right - left, height: bottom - top } : undefined;
 }
 

@@ -6,6 +6,7 @@ import {
   invertAffine,
   MAX_ALIGNMENT_RESIDUAL,
   TEMPLATE_POINTS,
+  templateFootprint,
 } from '../../src/face/alignment.ts';
 import { estimateAlignment } from '../../src/face/index.ts';
 import { suppressNested, weightedNms } from '../../src/face/nms.ts';
@@ -112,5 +113,22 @@ describe('weighted NMS and nested boxes', () => {
   it('drops the weaker of two nested boxes', () => {
     const out = suppressNested([det([0, 0, 100, 100], 0.9), det([30, 30, 50, 50], 0.7), det([200, 0, 240, 40], 0.6)]);
     expect(out.map((d) => d.box[0]).sort((a, b) => a - b)).toEqual([0, 200]);
+  });
+});
+
+describe('template footprint', () => {
+  it('is the bounding box of the template square mapped into the image, padded and clipped', () => {
+    // Image → template: ×2 after shifting by (-10, -20), so the 512 square covers image x 10…266, y 20…276.
+    const imageToTemplate = [2, 0, -20, 0, 2, -40];
+    expect(templateFootprint(imageToTemplate, 1000, 1000)).toEqual({ x0: 10, y0: 20, x1: 266, y1: 276 });
+    expect(templateFootprint(imageToTemplate, 1000, 1000, 2)).toEqual({ x0: 8, y0: 18, x1: 268, y1: 278 });
+    expect(templateFootprint(imageToTemplate, 100, 50, 2)).toEqual({ x0: 8, y0: 18, x1: 100, y1: 50 });
+  });
+
+  it('covers a rotated square by its corners, rounding outwards', () => {
+    // 45°, unit scale, template origin at (400, 0): corners land at x = 400 ± 362.04…, y = 0…724.08…
+    const c = Math.SQRT1_2;
+    const imageToTemplate = invertAffine([c, -c, 400, c, c, 0]);
+    expect(templateFootprint(imageToTemplate, 2000, 2000)).toEqual({ x0: 37, y0: 0, x1: 763, y1: 725 });
   });
 });
