@@ -98,7 +98,7 @@ describe('createSessionRegistry', () => {
     await registry.close();
   });
 
-  it('passes thread count and optimisation level to onnxruntime', async () => {
+  it('passes thread count, optimisation level and an errors-only log level to onnxruntime', async () => {
     const seen: ort.InferenceSession.SessionOptions[] = [];
     const createSession: CreateSession = (path, options) => {
       seen.push(options);
@@ -109,7 +109,9 @@ describe('createSessionRegistry', () => {
       { resolveModel: resolver(), createSession },
     );
     await registry.get('double');
-    expect(seen).toEqual([{ executionProviders: ['cpu'], intraOpNumThreads: 1, graphOptimizationLevel: 'basic' }]);
+    expect(seen).toEqual([
+      { executionProviders: ['cpu'], intraOpNumThreads: 1, graphOptimizationLevel: 'basic', logSeverityLevel: 3 },
+    ]);
     await registry.close();
   });
 
