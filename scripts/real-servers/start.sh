@@ -14,6 +14,22 @@ mkdir -p "$run"
 # A port answered by something that is not ours would make the tests talk to the wrong server.
 port_taken() { (exec 3<>"/dev/tcp/$PE_REAL_HOST/$1") 2>/dev/null; }
 
+# already_running NAME LABEL → true (and says so) when the server of an earlier start is still up.
+already_running() {
+  local name=$1 label=$2
+  pe_pid_alive "$run/$name.pid" || return 1
+  pe_log "$label already running (pid $(cat "$run/$name.pid"))"
+}
+
+# require_free_port PORT VAR → exits when PORT is taken, naming the variable that moves it.
+require_free_port() {
+  local port=$1 var=$2
+  if port_taken "$port"; then
+    pe_log "port $port is in use by another process; set $var"
+    exit 1
+  fi
+}
+
 # Detached from the caller's process group, so a Ctrl-C in the terminal reaches the test run first and the
 # servers are then stopped by stop.sh in order.
 launch() {
@@ -48,15 +64,9 @@ wait_ready() {
 }
 
 start_minio() {
-  if pe_pid_alive "$run/minio.pid"; then
-    pe_log "MinIO already running (pid $(cat "$run/minio.pid"))"
-    return
-  fi
+  already_running minio MinIO && return
   [[ -x "$PE_MINIO_BIN" ]] || { pe_log "MinIO is not installed: run scripts/real-servers/install.sh"; exit 1; }
-  if port_taken "$PE_MINIO_PORT"; then
-    pe_log "port $PE_MINIO_PORT is in use by another process; set PE_MINIO_PORT"
-    exit 1
-  fi
+  require_free_port "$PE_MINIO_PORT" PE_MINIO_PORT
   rm -rf "$run/minio-data"
   mkdir -p "$run/minio-data"
   # Console off (not needed, saves memory); no update checks or telemetry from CI.
@@ -69,15 +79,9 @@ start_minio() {
 }
 
 start_elasticmq() {
-  if pe_pid_alive "$run/elasticmq.pid"; then
-    pe_log "ElasticMQ already running (pid $(cat "$run/elasticmq.pid"))"
-    return
-  fi
+  already_running elasticmq ElasticMQ && return
   [[ -s "$PE_ELASTICMQ_CLASSPATH" ]] || { pe_log "ElasticMQ is not installed: run scripts/real-servers/install.sh"; exit 1; }
-  if port_taken "$PE_ELASTICMQ_PORT"; then
-    pe_log "port $PE_ELASTICMQ_PORT is in use by another process; set PE_ELASTICMQ_PORT"
-    exit 1
-  fi
+  require_free_port "$PE_ELASTICMQ_PORT" PE_ELASTICMQ_PORT
   # Queues are not declared here: the app's own bootstrap (BOOTSTRAP_RESOURCES) creates the jobs queue, the DLQ
   # and the redrive policy through the SQS API, so that path is exercised against a real server too.
   cat >"$run/elasticmq.conf" <<CONF
