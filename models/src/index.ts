@@ -37,4 +37,5 @@ export {
   prepareNpmModels,
   variantPath,
 } from './prepare.ts';
+export { mulberry32 } from './random.ts';
 export { registerCustomModel } from './registry.ts';

@@ -10,18 +10,13 @@ import { InferenceSession, Tensor } from 'onnxruntime-node';
 import { afterAll, describe, expect, it } from 'vitest';
 import { convertNcnnToOnnx, type PreluForm } from '../src/ncnn/to-onnx.ts';
 import { decodeModel } from '../src/onnx/proto.ts';
+import { mulberry32 } from '../src/random.ts';
 import { BinWriter } from './ncnn-reference.ts';
 
-/** Deterministic PRNG (mulberry32) → uniform values in [lo, hi). */
+/** Uniform values in [lo, hi), deterministic per seed. */
 function uniform(count: number, seed: number, lo = -1, hi = 1): Float32Array {
-  let a = seed >>> 0;
-  return Float32Array.from({ length: count }, () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return lo + (((t ^ (t >>> 14)) >>> 0) / 4294967296) * (hi - lo);
-  });
+  const random = mulberry32(seed);
+  return Float32Array.from({ length: count }, () => lo + random() * (hi - lo));
 }
 
 /** Random slopes in [-2, 2) with the edge values 0, 1 and a value above 1 always present. */

@@ -1,20 +1,8 @@
 /** Small ONNX models and images for upscaler tests (built in memory; nothing is committed). */
-import { OnnxGraphBuilder } from '@photoenhance/models';
+import { mulberry32, OnnxGraphBuilder } from '@photoenhance/models';
 import * as ort from 'onnxruntime-node';
 import type { PlanarImage } from '../../src/engine/types.ts';
 import { type ModelSession, wrapSession } from '../../src/runtime/model-session.ts';
-
-/** Deterministic pseudo-random numbers (mulberry32) so failures reproduce. */
-export function seeded(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** A 3→3 3×3 conv whose weights are positive and sum to ~1 per output channel, plus a bias. */
 function smoothingConv(random: () => number): { weights: Float32Array; bias: Float32Array } {
@@ -43,7 +31,7 @@ export interface TestModelOptions {
  */
 export function buildUpscaleModel(options: TestModelOptions = {}): Uint8Array {
   const { inputConvs = 2, fixedBatch, scale = 4, seed = 1 } = options;
-  const random = seeded(seed);
+  const random = mulberry32(seed);
   const g = new OnnxGraphBuilder('test-upscaler');
   const n = fixedBatch ?? 'n';
   g.input('input', [n, 3, 'h', 'w']);
@@ -74,7 +62,7 @@ export async function testSession(options: TestModelOptions = {}, id = 'test-ups
  * boundary statistic and its neighbours' agree unless the tiling adds something.
  */
 export function smoothImage(width: number, height: number, seed = 7): PlanarImage {
-  const random = seeded(seed);
+  const random = mulberry32(seed);
   const data = new Float32Array(width * height * 3);
   for (let c = 0; c < 3; c++)
     for (let y = 0; y < height; y++)
