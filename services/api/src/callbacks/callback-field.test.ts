@@ -3,17 +3,18 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { jpegFixture, readJson, startTestApi, type TestApi, uploadForm } from '../../tests/harness.ts';
 
 // Only address classification happens here: no request is ever sent to the callback URLs.
-describe('callback_url on POST /api/v1/enhance', () => {
-  let api: TestApi;
-  let image: Buffer;
-  beforeAll(async () => {
-    api = await startTestApi();
-    image = await jpegFixture(32, 24);
-  });
-  afterAll(async () => {
-    await api?.dispose();
-  });
+// One API for the enhance, batch and direct-upload cases: each looks only at its own tasks or at storage before/after.
+let api: TestApi;
+let image: Buffer;
+beforeAll(async () => {
+  api = await startTestApi();
+  image = await jpegFixture(32, 24);
+});
+afterAll(async () => {
+  await api?.dispose();
+});
 
+describe('callback_url on POST /api/v1/enhance', () => {
   it.each([
     'http://10.0.0.8/hook',
     'http://192.168.1.20:8080/hook',
@@ -51,16 +52,6 @@ describe('callback_url on POST /api/v1/enhance', () => {
 });
 
 describe('callback_url on a batch and on a direct-upload start', () => {
-  let api: TestApi;
-  let image: Buffer;
-  beforeAll(async () => {
-    api = await startTestApi();
-    image = await jpegFixture(32, 24);
-  });
-  afterAll(async () => {
-    await api?.dispose();
-  });
-
   function batchForm(callbackUrl: string): FormData {
     const form = new FormData();
     for (const name of ['a.jpg', 'b.jpg'])
