@@ -1,4 +1,4 @@
-import { CommonEnvShape, envBool, envInt, envUrl, loadConfig } from '@photoenhance/core';
+import { CommonEnvShape, envBool, envInt, envList, envUrl, loadConfig } from '@photoenhance/core';
 import { z } from 'zod';
 
 export const DOWNLOAD_MODES = ['auto', 'redirect', 'proxy'] as const;
@@ -39,16 +39,7 @@ export const ApiEnvSchema = z.object({
   /** Stale worker records older than this are deleted when the list is read. */
   WORKER_FORGET_AFTER_SECONDS: envInt(86_400, { min: 60 }),
   /** Comma-separated bearer keys for the client routes; unset = open (the embedded default). */
-  API_KEYS: z
-    .string()
-    .optional()
-    .transform((text) =>
-      (text ?? '')
-        .split(',')
-        .map((k) => k.trim())
-        .filter(Boolean),
-    )
-    .pipe(z.array(z.string().min(16, 'each key must be at least 16 characters'))),
+  API_KEYS: envList(z.string().min(16, 'each key must be at least 16 characters')),
   /** Key for admin routes (GET /api/v1/workers); also accepted on client routes. */
   ADMIN_API_KEY: z.string().min(16, 'must be at least 16 characters').optional(),
   /** Let callback_url point at loopback/private addresses (on-premises receivers, local tests). */

@@ -1,5 +1,5 @@
 import { hostname } from 'node:os';
-import { CommonEnvShape, envBool, envInt, envUrl, loadConfig } from '@photoenhance/core';
+import { CommonEnvShape, envBool, envInt, envList, envUrl, loadConfig } from '@photoenhance/core';
 import { z } from 'zod';
 
 /** Worker process variables on top of the shared S3/SQS ones (design.md §6). */
@@ -61,16 +61,7 @@ export const WorkerEnvSchema = z.object({
   /** EC2 instance metadata (IMDSv2) base URL. */
   IMDS_URL: envUrl().default('http://169.254.169.254'),
   /** Comma-separated services that answer with the caller's public IP (plain text or {"ip": …}). */
-  IP_LOOKUP_URLS: z
-    .string()
-    .optional()
-    .transform((text) =>
-      (text ?? '')
-        .split(',')
-        .map((s) => s.trim())
-        .filter(Boolean),
-    )
-    .pipe(z.array(z.url('each must be a URL'))),
+  IP_LOOKUP_URLS: envList(z.url('each must be a URL')),
   ADDRESS_DISCOVERY_TIMEOUT_MS: envInt(1500, { min: 50, max: 30_000 }),
   /** Registration heartbeat period. */
   REGISTRATION_HEARTBEAT_MS: envInt(30_000, { min: 100 }),

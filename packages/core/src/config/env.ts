@@ -28,6 +28,20 @@ export function envUrl() {
   return z.url({ error: 'must be a URL such as http://127.0.0.1:4566' });
 }
 
+/** A comma-separated list (unset = empty): items trimmed, empty ones dropped, each checked by `item`. */
+export function envList<T extends z.ZodType<unknown, string>>(item: T) {
+  return z
+    .string()
+    .optional()
+    .transform((text) =>
+      (text ?? '')
+        .split(',')
+        .map((s) => s.trim())
+        .filter(Boolean),
+    )
+    .pipe(z.array(item));
+}
+
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 
 /** Variables whose values must never appear in messages or logs. */

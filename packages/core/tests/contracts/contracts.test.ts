@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { CommonEnvSchema } from '../../src/config/common.ts';
-import { envInt, loadConfig } from '../../src/config/env.ts';
+import { envInt, envList, loadConfig } from '../../src/config/env.ts';
 import { EnhanceFormSchema, enhanceOptionsFromForm } from '../../src/contracts/http.ts';
 import { isValidId, newId, parseId } from '../../src/contracts/ids.ts';
 import { parseJobMessage, serializeJobMessage } from '../../src/contracts/job.ts';
@@ -185,5 +185,14 @@ describe('loadConfig', () => {
 
   it('works with any zod object schema', () => {
     expect(loadConfig(z.object({ A: z.string().default('x') }), {})).toEqual({ A: 'x' });
+  });
+
+  it('reads a comma-separated list: trimmed, empties dropped, unset is empty, each item checked', () => {
+    const schema = z.object({ URLS: envList(z.url('each must be a URL')) });
+    expect(loadConfig(schema, {})).toEqual({ URLS: [] });
+    expect(loadConfig(schema, { URLS: ' https://a.example/ip ,, https://b.example ' })).toEqual({
+      URLS: ['https://a.example/ip', 'https://b.example'],
+    });
+    expect(() => loadConfig(schema, { URLS: 'https://a.example, not-a-url' })).toThrow(/URLS.*each must be a URL/);
   });
 });
