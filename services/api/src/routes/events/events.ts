@@ -19,7 +19,10 @@ export function eventRoutes(deps: AppDeps): Hono<AppEnv> {
   const app = new Hono<AppEnv>();
   // Through the shared cache, many clients watching one task cost one storage read per poll.
   const taskStates = deps.taskStates ?? createTaskStateCache(storage, config.STATUS_CACHE_MS);
-  const states = { readTaskState: (taskId: string) => taskStates.read(taskId), readJson: storage.readJson.bind(storage) };
+  const states = {
+    readTaskState: (taskId: string) => taskStates.read(taskId),
+    readJson: storage.readJson.bind(storage),
+  };
 
   const serve = async (c: Context<AppEnv>, read: () => Promise<Snapshot>): Promise<Response> => {
     const lastEventId = parseLastEventId(c.req.header('last-event-id'));
