@@ -275,6 +275,12 @@ Exit status: 0 when every file was enhanced, 1 when any failed (each failure is 
   return program;
 }
 
+// `photoenhance models | head`: a closed pipe is the reader being done, not a failure.
+process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+  if (err.code === 'EPIPE') process.exit(0);
+  throw err;
+});
+
 try {
   await buildProgram().parseAsync(process.argv);
 } catch (err) {
