@@ -104,7 +104,9 @@ describe('photoenhance CLI', () => {
   it('exits quietly when its output pipe closes early (| head)', async () => {
     const { spawnSync } = await import('node:child_process');
     // `true` exits without reading, so every write of the CLI meets a closed pipe.
-    const r = spawnSync('bash', ['-c', `set -o pipefail; "${process.execPath}" "${BIN}" models | true`], { encoding: 'utf8' });
+    const r = spawnSync('bash', ['-c', `set -o pipefail; "${process.execPath}" "${BIN}" models | true`], {
+      encoding: 'utf8',
+    });
     expect(r.stderr).not.toMatch(/EPIPE/);
     expect(r.status).toBe(0);
   });
