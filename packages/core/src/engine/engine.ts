@@ -14,6 +14,7 @@ import {
 import { createSessionRegistry, type RuntimeConfig, type SessionRegistry } from '../runtime/index.ts';
 import { upscaleImage } from '../upscale/index.ts';
 import {
+  ENGINE_STAGES,
   type EngineStage,
   type EnhanceOptions,
   type EnhanceOptionsInput,
@@ -63,16 +64,10 @@ const STAGE_WEIGHTS: Record<EngineStage, number> = {
   resize: 0.03,
   encode: 0.03,
 };
-const STAGE_ORDER: EngineStage[] = ['decode', 'detect', 'upscale', 'restore', 'resize', 'encode'];
-
-function stageStart(stage: EngineStage): number {
-  let sum = 0;
-  for (const s of STAGE_ORDER) {
-    if (s === stage) return sum;
-    sum += STAGE_WEIGHTS[s];
-  }
-  return sum;
-}
+/** Where each stage starts in the overall 0–1 progress: the weights of the stages before it, in pipeline order. */
+const STAGE_START = Object.fromEntries(
+  ENGINE_STAGES.map((stage, i) => [stage, ENGINE_STAGES.slice(0, i).reduce((sum, s) => sum + STAGE_WEIGHTS[s], 0)]),
+) as Record<EngineStage, number>;
 
 /**
  * Picks the Real-ESRGAN variant for a quality level. 'auto' follows the hardware: x4plus is ~15× the
@@ -181,7 +176,7 @@ export function createEngine(config: EngineConfig): Engine {
     const report = (stage: EngineStage, fraction: number, done?: number, total?: number) => {
       onProgress?.({
         stage,
-        progress: Math.min(1, stageStart(stage) + STAGE_WEIGHTS[stage] * fraction),
+        progress: Math.min(1, STAGE_START[stage] + STAGE_WEIGHTS[stage] * fraction),
         ...(done === undefined ? {} : { done, total }),
       });
     };
