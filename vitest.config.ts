@@ -6,7 +6,6 @@ export default defineConfig({
       'models/tests/**/*.test.ts',
       'packages/*/tests/**/*.test.ts',
       'services/*/tests/**/*.test.ts',
-      'services/*/src/**/*.test.ts',
       'test/**/*.test.ts',
       'bench/tests/**/*.test.ts',
       'infra/tests/**/*.test.ts',

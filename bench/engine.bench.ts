@@ -13,16 +13,14 @@ import { parseArgs } from 'node:util';
 import {
   createEngine,
   createSessionRegistry,
-  decodeImage,
   detectFaces,
-  encodeImage,
   estimateAlignment,
   loadRestorer,
   type ModelSession,
-  resizePlanar,
   restoreFaces,
   upscaleImage,
-} from '@photoenhance/core';
+} from '@photoenhance/engine';
+import { decodeImage, encodeImage, resizePlanar } from '@photoenhance/image';
 import { ensureModel, getModelEntry, OnnxGraphBuilder } from '@photoenhance/models';
 import * as ort from 'onnxruntime-node';
 import sharp from 'sharp';
@@ -34,7 +32,7 @@ const { values: args } = parseArgs({
     runs: { type: 'string', default: '3' },
     tile: { type: 'string', default: '0' },
     threads: { type: 'string', default: String(Math.max(1, cpus().length)) },
-    image: { type: 'string', default: 'packages/core/tests/fixtures/faces/astronaut.jpg' },
+    image: { type: 'string', default: 'packages/engine/tests/fixtures/faces/astronaut.jpg' },
   },
 });
 const runs = Number(args.runs);

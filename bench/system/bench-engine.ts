@@ -1,4 +1,5 @@
-import { createEngine, type EnhanceOptionsInput } from '@photoenhance/core';
+import type { EnhanceOptionsInput } from '@photoenhance/contracts';
+import { createEngine } from '@photoenhance/engine';
 import type { WorkerEngine } from '@photoenhance/gpu-worker';
 
 export const ENGINE_KINDS = ['resize', 'x4fast'] as const;

@@ -2,7 +2,7 @@
  * The two client-side measurements: one task's round trip split into phases, and time to first result for a
  * burst of tasks sent one after another.
  */
-import { PhotoEnhanceError, type TaskStatusResponse } from '@photoenhance/core';
+import { PhotoEnhanceError, type TaskStatusResponse } from '@photoenhance/contracts';
 import { downloadResult, uploadImage, type WaitOptions, waitForTerminal } from './task-client.ts';
 
 export interface RoundTrip {

@@ -7,7 +7,8 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createLogger, loadApiConfig, type RunningApi, startApiServer } from '@photoenhance/api';
-import { type EmbeddedBackend, PhotoEnhanceError, startEmbeddedBackend } from '@photoenhance/core';
+import { PhotoEnhanceError } from '@photoenhance/contracts';
+import { type EmbeddedBackend, startEmbeddedBackend } from '@photoenhance/core';
 import { loadWorkerConfig, startWorkerService, type WorkerEngine, type WorkerService } from '@photoenhance/gpu-worker';
 
 export interface BenchStackOptions {

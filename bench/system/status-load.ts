@@ -4,7 +4,7 @@
  */
 import { spawn } from 'node:child_process';
 import { createRequire } from 'node:module';
-import { PhotoEnhanceError } from '@photoenhance/core';
+import { PhotoEnhanceError } from '@photoenhance/contracts';
 import { z } from 'zod';
 
 /** The parts of autocannon's --json report we use (latency in ms, requests per second). */

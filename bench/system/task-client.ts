@@ -10,7 +10,7 @@ import {
   PhotoEnhanceError,
   type TaskStatusResponse,
   TaskStatusResponseSchema,
-} from '@photoenhance/core';
+} from '@photoenhance/contracts';
 import { readSseEvents } from './sse.ts';
 
 export type WaitMode = 'sse' | 'poll';

@@ -1,7 +1,8 @@
 # syntax=docker/dockerfile:1.7
 # PhotoEnhance API image. Build from the repository root:
 #   docker build -f infra/docker/api.Dockerfile -t photoenhance/api .
-# The API never runs models, so it needs no GPU and no model files.
+# The API never runs models: no GPU, no model files and no ML runtime (its workspace does not depend on
+# onnxruntime-node or the models package).
 ARG NODE_IMAGE=node:24-bookworm-slim
 
 # ---- dependencies: production packages of the API workspace and the workspaces it imports ----
@@ -12,16 +13,17 @@ WORKDIR /app
 COPY package.json package-lock.json .npmrc ./
 COPY scripts/check-node.mjs scripts/
 COPY models/package.json models/
+COPY packages/contracts/package.json packages/contracts/
+COPY packages/image/package.json packages/image/
+COPY packages/engine/package.json packages/engine/
 COPY packages/core/package.json packages/core/
 COPY packages/cli/package.json packages/cli/
 COPY services/api/package.json services/api/
 COPY services/gpu-worker/package.json services/gpu-worker/
 COPY test/package.json test/
 COPY infra/package.json infra/
-# onnxruntime-node ships binaries for every platform; only the Linux ones can run here.
 RUN --mount=type=cache,target=/root/.npm \
-    npm ci --omit=dev --workspace @photoenhance/api --no-audit --no-fund \
- && rm -rf node_modules/onnxruntime-node/bin/napi-v6/darwin node_modules/onnxruntime-node/bin/napi-v6/win32
+    npm ci --omit=dev --workspace @photoenhance/api --no-audit --no-fund
 
 # ---- runtime ----
 FROM ${NODE_IMAGE} AS runtime
@@ -34,7 +36,8 @@ WORKDIR /app
 COPY --from=deps /app /app
 # Whole workspace folders (tests, caches and node_modules are left out by .dockerignore), so files beside the
 # sources (model manifest, static assets) come along.
-COPY models/ models/
+COPY packages/contracts/ packages/contracts/
+COPY packages/image/ packages/image/
 COPY packages/core/ packages/core/
 COPY services/api/ services/api/
 # The base image's unprivileged user; the API writes nothing to disk.

@@ -15,6 +15,9 @@ WORKDIR /app
 COPY package.json package-lock.json .npmrc ./
 COPY scripts/check-node.mjs scripts/
 COPY models/package.json models/
+COPY packages/contracts/package.json packages/contracts/
+COPY packages/image/package.json packages/image/
+COPY packages/engine/package.json packages/engine/
 COPY packages/core/package.json packages/core/
 COPY packages/cli/package.json packages/cli/
 COPY services/api/package.json services/api/
@@ -31,6 +34,9 @@ RUN ONNXRUNTIME_NODE_INSTALL=cuda12 npm rebuild onnxruntime-node \
 # Whole workspace folders (tests, caches and node_modules are left out by .dockerignore), so files beside the
 # sources (model manifest, static assets) come along.
 COPY models/ models/
+COPY packages/contracts/ packages/contracts/
+COPY packages/image/ packages/image/
+COPY packages/engine/ packages/engine/
 COPY packages/core/ packages/core/
 COPY services/gpu-worker/ services/gpu-worker/
 # Real-ESRGAN (converted from ncnn, fp32 + fp16) and BlazeFace, so a worker starts without network access.

@@ -1,4 +1,4 @@
-import { PhotoEnhanceError } from '@photoenhance/core';
+import { PhotoEnhanceError } from '@photoenhance/contracts';
 import { z } from 'zod';
 
 /** Comma-separated list in one context value (`-c corsOrigins=https://a.example,https://b.example`). */

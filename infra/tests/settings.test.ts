@@ -1,4 +1,4 @@
-import { isPhotoEnhanceError } from '@photoenhance/core';
+import { isPhotoEnhanceError } from '@photoenhance/contracts';
 import { describe, expect, it } from 'vitest';
 import { readDeploymentSettings } from '../src/settings.ts';
 

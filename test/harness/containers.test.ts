@@ -3,7 +3,8 @@
  * (it has never run on the machine this was written on: no engine there).
  */
 import { readFile } from 'node:fs/promises';
-import { CommonEnvSchema, connectBackend, credentialsFromConfig, loadConfig, newId } from '@photoenhance/core';
+import { newId } from '@photoenhance/contracts';
+import { CommonEnvSchema, connectBackend, credentialsFromConfig, loadConfig } from '@photoenhance/core';
 import { describe, expect, it } from 'vitest';
 import { CONTAINER_CREDENTIALS, containerEnv, LOCALSTACK_IMAGE, MINIO_IMAGE, startContainers } from './containers.ts';
 import { dockerAvailable } from './docker.ts';

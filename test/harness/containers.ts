@@ -6,7 +6,7 @@
  *
  * NOT executed on the machine this was written on (no Docker engine there): type-checked only.
  */
-import { PhotoEnhanceError } from '@photoenhance/core';
+import { PhotoEnhanceError } from '@photoenhance/contracts';
 import type { StartedTestContainer } from 'testcontainers';
 
 export const MINIO_IMAGE = 'minio/minio:RELEASE.2025-09-07T16-13-09Z';

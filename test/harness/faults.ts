@@ -1,4 +1,5 @@
-import { PhotoEnhanceError, type Storage } from '@photoenhance/core';
+import { PhotoEnhanceError } from '@photoenhance/contracts';
+import type { Storage } from '@photoenhance/core';
 
 /**
  * The real storage with its downloads failing the way an unreachable S3 does (retryable STORAGE_ERROR);

@@ -13,6 +13,7 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type ServerType, serve } from '@hono/node-server';
+import { newId } from '@photoenhance/contracts';
 import {
   type Backend,
   type CommonConfig,
@@ -20,7 +21,6 @@ import {
   connectBackend,
   type EmbeddedBackend,
   loadConfig,
-  newId,
   startEmbeddedBackend,
 } from '@photoenhance/core';
 import {

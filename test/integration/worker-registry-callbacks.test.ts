@@ -6,14 +6,9 @@
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
-import {
-  type EnhanceResult,
-  PhotoEnhanceError,
-  SIGNATURE_HEADER,
-  TaskCallbackSchema,
-  TIMESTAMP_HEADER,
-  verifySignature,
-} from '@photoenhance/core';
+import { PhotoEnhanceError } from '@photoenhance/contracts';
+import { SIGNATURE_HEADER, TaskCallbackSchema, TIMESTAMP_HEADER, verifySignature } from '@photoenhance/core';
+import type { EnhanceResult } from '@photoenhance/engine';
 import { loadWorkerConfig, startWorkerService, type WorkerEngine, type WorkerService } from '@photoenhance/gpu-worker';
 import { pino } from 'pino';
 import sharp from 'sharp';

@@ -3,7 +3,7 @@
  * headers. The uploader is plain fetch: what a browser or curl would send with the URL and headers we hand out.
  */
 import { randomBytes } from 'node:crypto';
-import { newId } from '@photoenhance/core';
+import { newId } from '@photoenhance/contracts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Stack } from '../harness/stack.ts';
 import { s3ErrorCode, sleep, startRealStack } from './servers.ts';

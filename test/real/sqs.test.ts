@@ -3,7 +3,8 @@
  * redrive to the DLQ, ApproximateReceiveCount, long polling, visibility extension, aborted polls.
  */
 import { GetQueueAttributesCommand } from '@aws-sdk/client-sqs';
-import { type JobMessage, type JobQueue, newId } from '@photoenhance/core';
+import { type JobMessage, newId } from '@photoenhance/contracts';
+import type { JobQueue } from '@photoenhance/core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { Stack } from '../harness/stack.ts';
 import { sleep, startRealStack } from './servers.ts';

@@ -1,14 +1,8 @@
 import { glob as fsGlob, mkdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { basename, extname, join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import {
-  createEngine,
-  type EnhanceOptionsInput,
-  isPhotoEnhanceError,
-  OUTPUT_FORMATS,
-  parseExecutionProviders,
-  QUALITY_LEVELS,
-} from '@photoenhance/core';
+import { type EnhanceOptionsInput, isPhotoEnhanceError, OUTPUT_FORMATS, QUALITY_LEVELS } from '@photoenhance/contracts';
+import { createEngine, parseExecutionProviders } from '@photoenhance/engine';
 import { modelStatus } from '@photoenhance/models';
 import cliProgress from 'cli-progress';
 import { Command, InvalidArgumentError, Option } from 'commander';

@@ -1,16 +1,9 @@
+// Service plumbing shared by the API and the workers: S3 storage, SQS queue, callbacks, signing, config,
+// the backend connection and the embedded S3 + SQS. No ML runtime and no image decoding here.
 export * from './backend/index.ts';
 export * from './callbacks/index.ts';
 export * from './config/index.ts';
-export * from './contracts/index.ts';
 export * from './embedded/index.ts';
-export * from './engine/engine.ts';
-export * from './engine/threaded-engine.ts';
-export * from './engine/types.ts';
-export * from './errors/index.ts';
-export * from './face/index.ts';
-export * from './image/index.ts';
 export * from './queue/index.ts';
-export * from './runtime/index.ts';
 export * from './signing/index.ts';
 export * from './storage/index.ts';
-export * from './upscale/index.ts';

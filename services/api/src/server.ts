@@ -1,5 +1,6 @@
 import { type ServerType, serve } from '@hono/node-server';
-import { connectBackend, type EmbeddedBackend, PhotoEnhanceError, startEmbeddedBackend } from '@photoenhance/core';
+import { PhotoEnhanceError } from '@photoenhance/contracts';
+import { connectBackend, type EmbeddedBackend, startEmbeddedBackend } from '@photoenhance/core';
 import type { Logger } from 'pino';
 import { createApp } from './app.ts';
 import { type ApiConfig, loadApiConfig, resolveDownloadMode } from './config.ts';

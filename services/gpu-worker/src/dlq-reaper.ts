@@ -1,4 +1,4 @@
-import { isTerminalStatus, isValidId, type TaskRecord } from '@photoenhance/core';
+import { isTerminalStatus, isValidId, type TaskRecord } from '@photoenhance/contracts';
 import type { WorkerLogger, WorkerQueue, WorkerStorage } from './ports.ts';
 
 export interface ReapDeps {

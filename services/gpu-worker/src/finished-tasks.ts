@@ -1,4 +1,5 @@
-import { type CallbackSender, type TaskRecord, taskCallbackPayload } from '@photoenhance/core';
+import type { TaskRecord } from '@photoenhance/contracts';
+import { type CallbackSender, taskCallbackPayload } from '@photoenhance/core';
 import type { WorkerMetrics } from './metrics.ts';
 import type { WorkerLogger, WorkerStorage } from './ports.ts';
 

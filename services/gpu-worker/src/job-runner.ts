@@ -1,12 +1,11 @@
 import {
-  type EnhanceResult,
   isPhotoEnhanceError,
   isTerminalStatus,
-  keys,
   type PhotoEnhanceError,
-  type ReceivedJob,
   type TaskRecord,
-} from '@photoenhance/core';
+} from '@photoenhance/contracts';
+import { keys, type ReceivedJob } from '@photoenhance/core';
+import type { EnhanceResult } from '@photoenhance/engine';
 import type { WorkerTimings } from './config.ts';
 import { startLease } from './lease.ts';
 import type { JobOutcome } from './metrics.ts';

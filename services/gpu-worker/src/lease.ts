@@ -1,4 +1,4 @@
-import { isPhotoEnhanceError } from '@photoenhance/core';
+import { isPhotoEnhanceError } from '@photoenhance/contracts';
 import { JobAbort, type WorkerLogger, type WorkerQueue, type WorkerStorage } from './ports.ts';
 
 export interface LeaseOptions {

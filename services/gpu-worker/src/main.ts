@@ -2,7 +2,7 @@
  * `npm run start:worker`: one worker against the S3/SQS endpoints named by the environment. SIGTERM/SIGINT
  * stop receiving at once, finish (or release) the current job within WORKER_SHUTDOWN_GRACE_MS, exit 0.
  */
-import { isPhotoEnhanceError } from '@photoenhance/core';
+import { isPhotoEnhanceError } from '@photoenhance/contracts';
 import { loadWorkerConfig } from './config.ts';
 import { createLogger } from './logger.ts';
 import { startWorkerService } from './service.ts';

@@ -3,7 +3,10 @@
  * repositories and the engine satisfy them directly, and tests can wrap them (fault injection) without the
  * worker knowing.
  */
-import type { EnhanceOptionsInput, EnhanceResult, JobQueue, RunContext, Storage } from '@photoenhance/core';
+
+import type { EnhanceOptionsInput } from '@photoenhance/contracts';
+import type { JobQueue, Storage } from '@photoenhance/core';
+import type { EnhanceResult, RunContext } from '@photoenhance/engine';
 
 export type WorkerStorage = Pick<
   Storage,

@@ -1,4 +1,5 @@
-import type { EngineStage, ProgressEvent } from '@photoenhance/core';
+import type { EngineStage } from '@photoenhance/contracts';
+import type { ProgressEvent } from '@photoenhance/engine';
 
 export interface ProgressThrottleOptions {
   /** Minimum time between two writes within one stage. */

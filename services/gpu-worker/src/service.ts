@@ -1,4 +1,5 @@
-import { type Backend, connectBackend, createCallbackSender, createThreadedEngine } from '@photoenhance/core';
+import { type Backend, connectBackend, createCallbackSender } from '@photoenhance/core';
+import { createThreadedEngine } from '@photoenhance/engine';
 import { type WorkerConfig, workerTimings } from './config.ts';
 import { createHealthServer } from './health-server.ts';
 import { createLogger } from './logger.ts';

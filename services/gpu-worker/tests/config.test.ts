@@ -1,4 +1,4 @@
-import { PhotoEnhanceError } from '@photoenhance/core';
+import { PhotoEnhanceError } from '@photoenhance/contracts';
 import { describe, expect, it } from 'vitest';
 import { loadWorkerConfig, workerTimings } from '../src/config.ts';
 

@@ -1,4 +1,4 @@
-import type { ProgressEvent } from '@photoenhance/core';
+import type { ProgressEvent } from '@photoenhance/engine';
 import { describe, expect, it } from 'vitest';
 import { createProgressThrottle } from '../src/progress-throttle.ts';
 

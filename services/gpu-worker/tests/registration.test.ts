@@ -1,14 +1,8 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
-import {
-  SIGNATURE_HEADER,
-  TIMESTAMP_HEADER,
-  verifySignature,
-  type WorkerAnnouncement,
-  WorkerAnnouncementSchema,
-  type WorkerInfoInput,
-} from '@photoenhance/core';
+import { type WorkerAnnouncement, WorkerAnnouncementSchema, type WorkerInfoInput } from '@photoenhance/contracts';
+import { SIGNATURE_HEADER, TIMESTAMP_HEADER, verifySignature } from '@photoenhance/core';
 import { afterEach, describe, expect, it } from 'vitest';
 import { loadWorkerConfig } from '../src/config.ts';
 import { discoverAddress } from '../src/registration/address-discovery.ts';

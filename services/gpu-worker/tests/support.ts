@@ -8,22 +8,23 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import {
+  type EnhanceOptionsInput,
+  EnhanceOptionsSchema,
+  newId,
+  PhotoEnhanceError,
+  type TaskRecord,
+  throwIfAborted,
+} from '@photoenhance/contracts';
+import {
   type Backend,
   CommonEnvSchema,
   connectBackend,
   type EmbeddedBackend,
-  type EnhanceOptionsInput,
-  EnhanceOptionsSchema,
-  type EnhanceResult,
   keys,
   loadConfig,
-  newId,
-  PhotoEnhanceError,
-  type RunContext,
   startEmbeddedBackend,
-  type TaskRecord,
-  throwIfAborted,
 } from '@photoenhance/core';
+import type { EnhanceResult, RunContext } from '@photoenhance/engine';
 import sharp from 'sharp';
 import { afterAll, beforeAll } from 'vitest';
 import type { WorkerTimings } from '../src/config.ts';

@@ -1,4 +1,5 @@
-import { keys, PhotoEnhanceError } from '@photoenhance/core';
+import { PhotoEnhanceError } from '@photoenhance/contracts';
+import { keys } from '@photoenhance/core';
 import sharp from 'sharp';
 import { describe, expect, it } from 'vitest';
 import { reapDeadLetters } from '../src/dlq-reaper.ts';

@@ -1,6 +1,12 @@
+import {
+  ErrorCodeSchema,
+  imageSummary,
+  type TaskRecord,
+  TaskStatusSchema,
+  taskErrorView,
+  taskUrls,
+} from '@photoenhance/contracts';
 import { z } from 'zod';
-import { ErrorCodeSchema, type TaskRecord, TaskStatusSchema } from '../contracts/task.ts';
-import { imageSummary, taskErrorView, taskUrls } from '../contracts/task-view.ts';
 
 export const CALLBACK_EVENTS = ['task.completed', 'task.failed'] as const;
 export type CallbackEvent = (typeof CALLBACK_EVENTS)[number];

@@ -3,10 +3,13 @@ import { request as httpRequest, type IncomingMessage } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import type { LookupFunction } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { PhotoEnhanceError } from '../errors/errors.ts';
+import {
+  checkCallbackUrl,
+  classifyAddress,
+  isAllowedCallbackAddress,
+  PhotoEnhanceError,
+} from '@photoenhance/contracts';
 import { signatureHeaders } from '../signing/hmac.ts';
-import { classifyAddress, isAllowedCallbackAddress } from './address-class.ts';
-import { checkCallbackUrl } from './callback-url.ts';
 import { DELIVERY_HEADER, EVENT_HEADER } from './payload.ts';
 
 export interface CallbackLogger {

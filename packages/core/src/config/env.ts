@@ -1,5 +1,5 @@
+import { PhotoEnhanceError } from '@photoenhance/contracts';
 import { z } from 'zod';
-import { PhotoEnhanceError } from '../errors/errors.ts';
 
 /** Building blocks for env schemas: env values are strings, these parse them with clear messages. */
 

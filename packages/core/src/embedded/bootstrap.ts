@@ -6,7 +6,7 @@ import {
   SetQueueAttributesCommand,
   type SQSClient,
 } from '@aws-sdk/client-sqs';
-import { PhotoEnhanceError } from '../errors/errors.ts';
+import { PhotoEnhanceError } from '@photoenhance/contracts';
 import { isNotFoundError, toStorageError } from '../storage/errors.ts';
 
 export interface BootstrapOptions {

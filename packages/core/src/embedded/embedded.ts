@@ -2,9 +2,9 @@ import { existsSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
+import { PhotoEnhanceError } from '@photoenhance/contracts';
 import { startFauxqs } from 'fauxqs';
 import { DEFAULT_EMBEDDED_PORT } from '../config/common.ts';
-import { PhotoEnhanceError } from '../errors/errors.ts';
 
 export interface EmbeddedBackendOptions {
   /** State lives under {dataDir}/embedded: SQLite for SQS, plain files for S3 objects. */

@@ -7,8 +7,7 @@ import {
   SendMessageCommand,
   type SQSClient,
 } from '@aws-sdk/client-sqs';
-import { type JobMessage, parseJobMessage, serializeJobMessage } from '../contracts/job.ts';
-import { PhotoEnhanceError } from '../errors/errors.ts';
+import { type JobMessage, PhotoEnhanceError, parseJobMessage, serializeJobMessage } from '@photoenhance/contracts';
 
 export interface ReceivedJob {
   messageId: string;

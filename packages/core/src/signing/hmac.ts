@@ -1,5 +1,5 @@
 import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
-import { PhotoEnhanceError } from '../errors/errors.ts';
+import { PhotoEnhanceError } from '@photoenhance/contracts';
 
 /**
  * HMAC-SHA256 request signing shared by worker registration (worker → API/gateway) and completion webhooks

@@ -1,4 +1,4 @@
-import { PhotoEnhanceError } from '../errors/errors.ts';
+import { PhotoEnhanceError } from '@photoenhance/contracts';
 
 interface SdkErrorShape {
   name?: string;

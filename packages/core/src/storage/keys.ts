@@ -1,4 +1,4 @@
-import { parseId } from '../contracts/ids.ts';
+import { parseId } from '@photoenhance/contracts';
 
 /**
  * Object keys for the one-bucket layout (design.md §3). Every builder validates the id first, so no key is

@@ -14,11 +14,11 @@ import {
   type CancelMarker,
   CancelMarkerSchema,
   effectiveTask,
+  PhotoEnhanceError,
   type TaskRecord,
   type TaskRecordInput,
   TaskRecordSchema,
-} from '../contracts/task.ts';
-import { PhotoEnhanceError } from '../errors/errors.ts';
+} from '@photoenhance/contracts';
 import { isNotFoundError, toStorageError } from './errors.ts';
 import { keys } from './keys.ts';
 

@@ -1,14 +1,13 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { EnhanceOptionsSchema, newId } from '@photoenhance/contracts';
 import { afterAll, describe, expect, it } from 'vitest';
 import { connectBackend } from '../../src/backend/connect.ts';
 import { CommonEnvSchema } from '../../src/config/common.ts';
 import { loadConfig } from '../../src/config/env.ts';
-import { newId } from '../../src/contracts/ids.ts';
 import { bootstrapResources } from '../../src/embedded/bootstrap.ts';
 import { startEmbeddedBackend } from '../../src/embedded/embedded.ts';
-import { EnhanceOptionsSchema } from '../../src/engine/types.ts';
 import { must } from './harness.ts';
 
 const dirs: string[] = [];

@@ -1,9 +1,7 @@
 import { SendMessageCommand } from '@aws-sdk/client-sqs';
+import type { JobMessage, PhotoEnhanceError } from '@photoenhance/contracts';
+import { EnhanceOptionsSchema, newId } from '@photoenhance/contracts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { newId } from '../../src/contracts/ids.ts';
-import type { JobMessage } from '../../src/contracts/job.ts';
-import { EnhanceOptionsSchema } from '../../src/engine/types.ts';
-import type { PhotoEnhanceError } from '../../src/errors/errors.ts';
 import { createQueue } from '../../src/queue/queue.ts';
 import { createSqsClient } from '../../src/queue/sqs-client.ts';
 import { must, startTestBackend, type TestBackend } from './harness.ts';

@@ -1,8 +1,6 @@
 import { Readable } from 'node:stream';
+import { EnhanceOptionsSchema, newId, PhotoEnhanceError } from '@photoenhance/contracts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { newId } from '../../src/contracts/ids.ts';
-import { EnhanceOptionsSchema } from '../../src/engine/types.ts';
-import { PhotoEnhanceError } from '../../src/errors/errors.ts';
 import { keys } from '../../src/storage/keys.ts';
 import { createS3Client } from '../../src/storage/s3-client.ts';
 import { createStorage } from '../../src/storage/storage.ts';

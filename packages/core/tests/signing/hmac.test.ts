@@ -1,5 +1,5 @@
 import { createHmac } from 'node:crypto';
-import { isPhotoEnhanceError } from '@photoenhance/core';
+import { isPhotoEnhanceError } from '@photoenhance/contracts';
 import { describe, expect, it } from 'vitest';
 import {
   computeSignature,

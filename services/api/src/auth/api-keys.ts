@@ -1,4 +1,5 @@
-import { constantTimeEqual, PhotoEnhanceError } from '@photoenhance/core';
+import { PhotoEnhanceError } from '@photoenhance/contracts';
+import { constantTimeEqual } from '@photoenhance/core';
 import type { Context, MiddlewareHandler } from 'hono';
 import type { ApiConfig } from '../config.ts';
 import type { AppEnv } from '../http/env.ts';

@@ -1,4 +1,4 @@
-import { checkCallbackUrl, PhotoEnhanceError } from '@photoenhance/core';
+import { checkCallbackUrl, PhotoEnhanceError } from '@photoenhance/contracts';
 import type { ApiConfig } from '../config.ts';
 
 /**

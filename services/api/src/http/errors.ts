@@ -1,4 +1,4 @@
-import { ERROR_CODES, type ErrorCode, isPhotoEnhanceError, PhotoEnhanceError } from '@photoenhance/core';
+import { ERROR_CODES, type ErrorCode, isPhotoEnhanceError, PhotoEnhanceError } from '@photoenhance/contracts';
 import type { Context } from 'hono';
 import { HTTPException } from 'hono/http-exception';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';

@@ -1,4 +1,4 @@
-import { imageSummary, type TaskRecord, type TaskStatusResponse, taskErrorView } from '@photoenhance/core';
+import { imageSummary, type TaskRecord, type TaskStatusResponse, taskErrorView } from '@photoenhance/contracts';
 
 function defaultMessage(record: TaskRecord): string {
   switch (record.status) {

@@ -1,4 +1,4 @@
-import { type EnhanceAccepted, PhotoEnhanceError, taskUrls } from '@photoenhance/core';
+import { type EnhanceAccepted, PhotoEnhanceError, taskUrls } from '@photoenhance/contracts';
 import type { Context, MiddlewareHandler } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import type { AppEnv } from './env.ts';

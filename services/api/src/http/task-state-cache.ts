@@ -1,4 +1,5 @@
-import type { Storage, TaskRecord } from '@photoenhance/core';
+import type { TaskRecord } from '@photoenhance/contracts';
+import type { Storage } from '@photoenhance/core';
 
 /**
  * Status polling is the API's hottest path and each read costs two storage GETs (record + cancel

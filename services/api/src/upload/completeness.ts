@@ -1,4 +1,4 @@
-import { PhotoEnhanceError } from '@photoenhance/core';
+import { PhotoEnhanceError } from '@photoenhance/contracts';
 
 /**
  * Structural "is the whole file there" checks for the common formats, without decoding pixels: the image

@@ -1,4 +1,5 @@
-import type { EnhanceOptions, ProbeResult, TaskRecordInput } from '@photoenhance/core';
+import type { EnhanceOptions, TaskRecordInput } from '@photoenhance/contracts';
+import type { ProbeResult } from '@photoenhance/image';
 import { contentTypeFor } from './validate-upload.ts';
 
 export interface QueuedTaskInput {

@@ -1,14 +1,12 @@
 import {
-  checkOutputSize,
   ENHANCE_FORM_FIELDS,
   EnhanceFormSchema,
   type EnhanceOptions,
   enhanceOptionsFromForm,
   PhotoEnhanceError,
-  type ProbeResult,
-  probeImage,
-  safeName,
-} from '@photoenhance/core';
+} from '@photoenhance/contracts';
+import { safeName } from '@photoenhance/core';
+import { checkOutputSize, type ProbeResult, probeImage } from '@photoenhance/image';
 import { fromZodError } from '../http/errors.ts';
 import { assertImageComplete } from './completeness.ts';
 

@@ -1,6 +1,6 @@
 import { isIP } from 'node:net';
 import { networkInterfaces } from 'node:os';
-import type { WorkerInfo } from '@photoenhance/core';
+import type { WorkerInfo } from '@photoenhance/contracts';
 import type { WorkerLogger } from '../ports.ts';
 
 export const DISCOVERY_METHODS = ['imds', 'ip-lookup', 'interface'] as const;

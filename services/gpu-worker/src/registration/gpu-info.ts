@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import type { WorkerInfo } from '@photoenhance/core';
+import type { WorkerInfo } from '@photoenhance/contracts';
 
 /** `nvidia-smi --query-gpu=name,memory.total --format=csv,noheader,nounits` output → GPU list. */
 export function parseNvidiaSmi(stdout: string): WorkerInfo['gpu'] {

@@ -1,12 +1,12 @@
 import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import {
-  signatureHeaders,
   type WorkerAnnouncementInput,
   type WorkerEvent,
   type WorkerInfoInput,
   WorkerInfoSchema,
-} from '@photoenhance/core';
+} from '@photoenhance/contracts';
+import { signatureHeaders } from '@photoenhance/core';
 import type { WorkerLogger } from '../ports.ts';
 
 /** Somewhere the worker announces itself: the API (one route per event) or a gateway (one URL for all). */

@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import type { WorkerInfoInput } from '@photoenhance/core';
+import type { WorkerInfoInput } from '@photoenhance/contracts';
 import type { WorkerConfig } from '../config.ts';
 import type { WorkerMetrics } from '../metrics.ts';
 import type { WorkerEngine, WorkerLogger } from '../ports.ts';

@@ -6,14 +6,13 @@ import {
   type BatchStatusResponse,
   type BatchTaskSummary,
   isTerminalStatus,
-  keys,
   PhotoEnhanceError,
   parseId,
-  type Storage,
   type TaskRecord,
   taskErrorView,
   taskUrls,
-} from '@photoenhance/core';
+} from '@photoenhance/contracts';
+import { keys, type Storage } from '@photoenhance/core';
 import { mapLimit } from './map-limit.ts';
 import { batchUrls } from './urls.ts';
 

@@ -1,5 +1,6 @@
 import type { Readable } from 'node:stream';
-import type { BatchManifest, Storage } from '@photoenhance/core';
+import type { BatchManifest } from '@photoenhance/contracts';
+import type { Storage } from '@photoenhance/core';
 import { ZipArchive } from 'archiver';
 import type { Logger } from 'pino';
 import { MANIFEST_NAME } from './zip-names.ts';

@@ -5,13 +5,13 @@ import {
   type BatchRejection,
   isPhotoEnhanceError,
   isTerminalStatus,
-  keys,
   newId,
   PhotoEnhanceError,
   type TaskRecordInput,
   taskErrorView,
   taskUrls,
-} from '@photoenhance/core';
+} from '@photoenhance/contracts';
+import { keys } from '@photoenhance/core';
 import { Hono } from 'hono';
 import { stream } from 'hono/streaming';
 import { acceptCallbackUrl } from '../../callbacks/callback-field.ts';

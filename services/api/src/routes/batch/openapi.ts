@@ -1,4 +1,4 @@
-import { BatchAcceptedSchema, BatchStatusResponseSchema, EnhanceFormSchema } from '@photoenhance/core';
+import { BatchAcceptedSchema, BatchStatusResponseSchema, EnhanceFormSchema } from '@photoenhance/contracts';
 import {
   errorResponses,
   jsonResponse,

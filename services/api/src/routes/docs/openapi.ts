@@ -6,7 +6,7 @@ import {
   SEED_QUALITY_LEVELS,
   TaskDeletedSchema,
   TaskStatusResponseSchema,
-} from '@photoenhance/core';
+} from '@photoenhance/contracts';
 import { batchPaths } from '../batch/openapi.ts';
 import { eventPaths } from '../events/openapi.ts';
 import { uploadPaths } from '../uploads/openapi.ts';

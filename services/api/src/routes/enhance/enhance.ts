@@ -1,4 +1,5 @@
-import { keys, newId, PhotoEnhanceError, type TaskRecordInput } from '@photoenhance/core';
+import { newId, PhotoEnhanceError, type TaskRecordInput } from '@photoenhance/contracts';
+import { keys } from '@photoenhance/core';
 import { Hono } from 'hono';
 import { acceptCallbackUrl } from '../../callbacks/callback-field.ts';
 import type { AppDeps, AppEnv } from '../../http/env.ts';

@@ -1,4 +1,4 @@
-import { TaskProgressEventSchema } from '@photoenhance/core';
+import { TaskProgressEventSchema } from '@photoenhance/contracts';
 import { batchIdParam } from '../batch/openapi.ts';
 import { errorResponses, type PathItems, schema, uuidPathParam } from '../docs/openapi-helpers.ts';
 

@@ -2,12 +2,12 @@ import {
   isTerminalStatus,
   PhotoEnhanceError,
   parseId,
-  type Storage,
   type TaskProgressEvent,
   type TaskRecord,
   TERMINAL_BATCH_STATUSES,
   taskUrls,
-} from '@photoenhance/core';
+} from '@photoenhance/contracts';
+import type { Storage } from '@photoenhance/core';
 import { presentTask } from '../../http/present.ts';
 import { presentBatch, readBatchRecord, readBatchTasks, type TerminalTaskCache } from '../batch/batch-state.ts';
 import type { Snapshot } from './sse-poller.ts';

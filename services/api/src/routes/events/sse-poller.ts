@@ -1,4 +1,4 @@
-import { isPhotoEnhanceError } from '@photoenhance/core';
+import { isPhotoEnhanceError } from '@photoenhance/contracts';
 import type { SSEStreamingApi } from 'hono/streaming';
 import type { Logger } from 'pino';
 

@@ -1,13 +1,13 @@
 import {
   type DownloadLink,
   isTerminalStatus,
-  keys,
   PhotoEnhanceError,
   parseId,
   type TaskDeleted,
   type TaskRecord,
   taskUrls,
-} from '@photoenhance/core';
+} from '@photoenhance/contracts';
+import { keys } from '@photoenhance/core';
 import { Hono } from 'hono';
 import { stream } from 'hono/streaming';
 import { resolveDownloadMode } from '../../config.ts';

@@ -4,7 +4,7 @@ import {
   DirectUploadRequestSchema,
   EnhanceAcceptedSchema,
   EnhanceFormSchema,
-} from '@photoenhance/core';
+} from '@photoenhance/contracts';
 import {
   errorResponses,
   jsonContent,

@@ -5,16 +5,15 @@ import {
   type EnhanceOptions,
   enhanceOptionsFromForm,
   isPhotoEnhanceError,
-  keys,
   newId,
   PhotoEnhanceError,
   parseId,
-  safeName,
   taskUrls,
   type UploadRecord,
   type UploadRecordInput,
   UploadRecordSchema,
-} from '@photoenhance/core';
+} from '@photoenhance/contracts';
+import { keys, safeName } from '@photoenhance/core';
 import { type Context, Hono } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import { acceptCallbackUrl } from '../../callbacks/callback-field.ts';

@@ -1,11 +1,6 @@
-import {
-  checkOutputSize,
-  type ObjectInfo,
-  PhotoEnhanceError,
-  type ProbeResult,
-  probeImage,
-  type Storage,
-} from '@photoenhance/core';
+import { PhotoEnhanceError } from '@photoenhance/contracts';
+import type { ObjectInfo, Storage } from '@photoenhance/core';
+import { checkOutputSize, type ProbeResult, probeImage } from '@photoenhance/image';
 import { assertImageComplete } from '../../upload/completeness.ts';
 
 export interface ObjectLimits {

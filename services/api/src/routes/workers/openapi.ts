@@ -1,4 +1,4 @@
-import { WorkerAnnouncementSchema } from '@photoenhance/core';
+import { WorkerAnnouncementSchema } from '@photoenhance/contracts';
 import { errorResponses, jsonContent, jsonResponse, type PathItems } from '../docs/openapi-helpers.ts';
 import { WorkerAckSchema, WorkerListResponseSchema } from './schemas.ts';
 

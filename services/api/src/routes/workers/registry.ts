@@ -1,4 +1,5 @@
-import { keys, type Storage, type WorkerAnnouncement, type WorkerRecord, WorkerRecordSchema } from '@photoenhance/core';
+import { type WorkerAnnouncement, type WorkerRecord, WorkerRecordSchema } from '@photoenhance/contracts';
+import { keys, type Storage } from '@photoenhance/core';
 import type { WorkerSummary } from './schemas.ts';
 
 export interface WorkerRegistryOptions {

@@ -1,4 +1,4 @@
-import { WORKER_STATES } from '@photoenhance/core';
+import { WORKER_STATES } from '@photoenhance/contracts';
 import { z } from 'zod';
 
 export const WORKER_LIST_STATUSES = ['alive', 'stale'] as const;

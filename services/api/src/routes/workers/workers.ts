@@ -1,12 +1,10 @@
+import { PhotoEnhanceError, WorkerAnnouncementSchema, type WorkerEvent } from '@photoenhance/contracts';
 import {
   createReplayGuard,
   DEFAULT_TOLERANCE_SECONDS,
-  PhotoEnhanceError,
   SIGNATURE_HEADER,
   TIMESTAMP_HEADER,
   verifySignature,
-  WorkerAnnouncementSchema,
-  type WorkerEvent,
 } from '@photoenhance/core';
 import { type Context, Hono } from 'hono';
 import { bodyLimit } from 'hono/body-limit';

@@ -1,0 +1,151 @@
+import { z } from 'zod';
+import { CallbackUrlSchema } from './callback-url/callback-url.ts';
+import { type EnhanceOptions, EnhanceOptionsSchema, FaceReportSchema } from './options.ts';
+import { ErrorCodeSchema, TaskStatusSchema } from './task.ts';
+
+/** Multipart fields are strings; an empty field counts as "not sent" (HTML forms send empty inputs). */
+function formField<T extends z.ZodType>(schema: T) {
+  return z.preprocess((value) => (value === '' || value === null ? undefined : value), schema.optional());
+}
+
+const TRUE_WORDS = ['true', '1', 'yes', 'on'];
+const FALSE_WORDS = ['false', '0', 'no', 'off'];
+export const FormBooleanSchema = z.union([
+  z.boolean(),
+  z
+    .string()
+    .trim()
+    .toLowerCase()
+    .refine((v) => TRUE_WORDS.includes(v) || FALSE_WORDS.includes(v), 'must be true or false')
+    .transform((v) => TRUE_WORDS.includes(v)),
+]);
+
+/** The seed's levels plus ours; `low` is the seed's cheapest level and maps to our `fast`. */
+export const SEED_QUALITY_LEVELS = ['high', 'medium', 'low', 'fast', 'auto'] as const;
+const QUALITY_FROM_SEED = { high: 'high', medium: 'medium', low: 'fast', fast: 'fast', auto: 'auto' } as const;
+
+/**
+ * Model ids only (manifest ids such as gfpgan-1.4): the engine also accepts file paths, which must never be
+ * reachable from a client.
+ */
+export const ModelIdSchema = z
+  .string()
+  .trim()
+  .max(64)
+  .regex(/^[a-z0-9][a-z0-9._-]*$/i, 'must be a model id (letters, digits, . _ -)');
+
+/** POST /api/v1/enhance form fields (besides `file`): the seed's tile_size and quality_level, then ours. */
+export const EnhanceFormSchema = z.object({
+  tile_size: formField(z.coerce.number().int().min(0).max(4096)),
+  quality_level: formField(z.string().trim().toLowerCase().pipe(z.enum(SEED_QUALITY_LEVELS))),
+  scale: formField(z.coerce.number().min(1).max(16)),
+  face: formField(FormBooleanSchema),
+  face_model: formField(ModelIdSchema),
+  only_center_face: formField(FormBooleanSchema),
+  face_blend: formField(z.coerce.number().min(0).max(1)),
+  output_format: formField(
+    z
+      .string()
+      .trim()
+      .toLowerCase()
+      .pipe(z.enum(['auto', 'jpeg', 'jpg', 'png', 'webp']))
+      .transform((v) => (v === 'jpg' ? 'jpeg' : v)),
+  ),
+  output_quality: formField(z.coerce.number().int().min(1).max(100)),
+  keep_metadata: formField(FormBooleanSchema),
+  /** Webhook POSTed when the task completes or fails (HMAC-signed; private addresses refused). */
+  callback_url: formField(CallbackUrlSchema),
+});
+export type EnhanceForm = z.output<typeof EnhanceFormSchema>;
+export const ENHANCE_FORM_FIELDS = Object.keys(EnhanceFormSchema.shape) as (keyof EnhanceForm)[];
+
+/** Turns validated form fields into engine options; everything not sent keeps the engine default. */
+export function enhanceOptionsFromForm(form: EnhanceForm): EnhanceOptions {
+  const defaults = EnhanceOptionsSchema.parse({});
+  return EnhanceOptionsSchema.parse({
+    ...defaults,
+    scale: form.scale ?? defaults.scale,
+    quality: form.quality_level ? QUALITY_FROM_SEED[form.quality_level] : defaults.quality,
+    tileSize: form.tile_size ?? defaults.tileSize,
+    face: {
+      ...defaults.face,
+      enabled: form.face ?? defaults.face.enabled,
+      model: form.face_model ?? defaults.face.model,
+      onlyCenterFace: form.only_center_face ?? defaults.face.onlyCenterFace,
+      blend: form.face_blend ?? defaults.face.blend,
+    },
+    output: {
+      format: form.output_format ?? defaults.output.format,
+      quality: form.output_quality ?? defaults.output.quality,
+      keepMetadata: form.keep_metadata ?? defaults.output.keepMetadata,
+    },
+  });
+}
+
+export const ErrorBodySchema = z.object({
+  error: z.object({
+    code: ErrorCodeSchema,
+    message: z.string(),
+    details: z.record(z.string(), z.unknown()).optional(),
+  }),
+});
+export type ErrorBody = z.infer<typeof ErrorBodySchema>;
+
+/** 202 answer to POST /api/v1/enhance (seed fields task_id, status, message kept). */
+export const EnhanceAcceptedSchema = z.object({
+  task_id: z.string(),
+  status: TaskStatusSchema,
+  status_url: z.string(),
+  download_url: z.string(),
+  message: z.string(),
+});
+export type EnhanceAccepted = z.infer<typeof EnhanceAcceptedSchema>;
+
+const ImageSummarySchema = z.object({
+  filename: z.string(),
+  format: z.string(),
+  width: z.number(),
+  height: z.number(),
+  bytes: z.number(),
+});
+
+/** GET /api/v1/status/{task_id}. */
+export const TaskStatusResponseSchema = z.object({
+  task_id: z.string(),
+  batch_id: z.string().optional(),
+  status: TaskStatusSchema,
+  progress: z.number().min(0).max(100),
+  stage: z.string(),
+  message: z.string(),
+  attempts: z.number(),
+  created_at: z.string(),
+  started_at: z.string().optional(),
+  updated_at: z.string(),
+  completed_at: z.string().optional(),
+  input: ImageSummarySchema,
+  result: ImageSummarySchema.extend({
+    download_url: z.string(),
+    faces: FaceReportSchema,
+    models: z.array(z.string()),
+    timings: z.record(z.string(), z.number()),
+    warnings: z.array(z.string()),
+  }).optional(),
+  error: z.object({ code: ErrorCodeSchema, message: z.string() }).optional(),
+});
+export type TaskStatusResponse = z.infer<typeof TaskStatusResponseSchema>;
+
+/** GET /api/v1/download/{task_id}?redirect=false. */
+export const DownloadLinkSchema = z.object({
+  url: z.string(),
+  expires_at: z.string(),
+  filename: z.string(),
+});
+export type DownloadLink = z.infer<typeof DownloadLinkSchema>;
+
+/** DELETE /api/v1/tasks/{task_id}. */
+export const TaskDeletedSchema = z.object({
+  task_id: z.string(),
+  status: z.enum(['cancelled', 'deleted']),
+  message: z.string(),
+});
+export type TaskDeleted = z.infer<typeof TaskDeletedSchema>;

@@ -1,0 +1,15 @@
+// Every external shape as a zod schema (HTTP, SQS message, task record, enhance options) and the one
+// error type. Only zod and node built-ins: importing a contract never loads sharp, onnxruntime or the AWS SDK.
+export * from './batch.ts';
+export * from './callback-url/address-class.ts';
+export * from './callback-url/callback-url.ts';
+export * from './errors/index.ts';
+export * from './events.ts';
+export * from './http.ts';
+export * from './ids.ts';
+export * from './job.ts';
+export * from './options.ts';
+export * from './task.ts';
+export * from './task-view.ts';
+export * from './upload.ts';
+export * from './worker.ts';

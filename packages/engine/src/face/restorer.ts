@@ -1,0 +1,211 @@
+import { constants } from 'node:fs';
+import { access } from 'node:fs/promises';
+import { basename } from 'node:path';
+import { PhotoEnhanceError } from '@photoenhance/contracts';
+import type { InferenceSession } from 'onnxruntime-node';
+import * as ort from 'onnxruntime-node';
+import { FACE_SIZE } from './alignment.ts';
+
+/** Session settings a restorer file is opened with; structurally the engine's RuntimeConfig. */
+export interface RestorerRuntime {
+  executionProviders?: readonly string[];
+  intraOpThreads?: number;
+  graphOptimizationLevel?: 'disabled' | 'basic' | 'extended' | 'all';
+}
+
+/** A face restorer checked against the 512 contract: [N,3,512,512] RGB in [-1,1] → same. */
+export interface Restorer {
+  /** What the report names: the file name, or the id given for a ready session. */
+  id: string;
+  session: InferenceSession;
+  inputName: string;
+  outputName: string;
+  /** CodeFormer-style fidelity weight input, when the model has one. */
+  fidelity?: { name: string; type: 'float32' | 'float64'; dims: number[] };
+  /** Faces per run: > 1 only when the batch dimension is dynamic. */
+  maxBatch: number;
+}
+
+/** Enough to amortise per-run overhead; GFPGAN activations for 4 faces stay well under 2 GB. */
+const MAX_BATCH = 4;
+
+type Dim = number | string;
+
+function isDynamic(d: Dim | undefined): boolean {
+  return typeof d === 'string' || (typeof d === 'number' && d < 0);
+}
+
+/** [1|N, 3, 512, 512]: returns whether the batch is dynamic, undefined when the shape does not fit. */
+function faceTensorShape(shape: readonly Dim[]): { dynamicBatch: boolean } | undefined {
+  if (shape.length !== 4) return undefined;
+  const [n, c, h, w] = shape;
+  const fixed = (d: Dim | undefined, v: number) => d === v || isDynamic(d);
+  if (!(n === 1 || isDynamic(n)) || c !== 3 || !fixed(h, FACE_SIZE) || !fixed(w, FACE_SIZE)) return undefined;
+  return { dynamicBatch: isDynamic(n) };
+}
+
+function describe(metas: readonly InferenceSession.ValueMetadata[]): string {
+  return metas
+    .map((m) => (m.isTensor ? `${m.name}: ${m.type}[${m.shape.join(',')}]` : `${m.name}: non-tensor`))
+    .join('; ');
+}
+
+/**
+ * Checks a session against the 512 face contract: one float32 image input [1|N,3,512,512], optionally
+ * one scalar-ish float fidelity input (CodeFormer's `weight`), and an output of the same image shape.
+ */
+export function validateRestorer(session: InferenceSession, id: string): Restorer {
+  const invalid = (why: string) =>
+    new PhotoEnhanceError('MODEL_INVALID', `Face model "${id}" does not fit the 512×512 restorer contract: ${why}`, {
+      details: { model: id, inputs: describe(session.inputMetadata), outputs: describe(session.outputMetadata) },
+    });
+  let image: { name: string; dynamicBatch: boolean } | undefined;
+  let fidelity: Restorer['fidelity'];
+  for (const meta of session.inputMetadata) {
+    if (!meta.isTensor) throw invalid(`input "${meta.name}" is not a tensor`);
+    const face = meta.type === 'float32' ? faceTensorShape(meta.shape) : undefined;
+    if (face && !image) {
+      image = { name: meta.name, ...face };
+      continue;
+    }
+    const scalarish = meta.shape.length <= 2 && meta.shape.every((d) => d === 1 || isDynamic(d));
+    if (!fidelity && scalarish && (meta.type === 'float32' || meta.type === 'float64')) {
+      fidelity = { name: meta.name, type: meta.type, dims: meta.shape.map(() => 1) };
+      continue;
+    }
+    throw invalid(`unexpected input "${meta.name}" (${meta.type}[${meta.shape.join(',')}])`);
+  }
+  if (!image) throw invalid('no float32 [1|N,3,512,512] input');
+  const output = session.outputMetadata.find((m) => m.isTensor && m.type === 'float32' && faceTensorShape(m.shape));
+  if (!output) throw invalid('no float32 [1|N,3,512,512] output');
+  const outputBatchDynamic = output.isTensor && isDynamic(output.shape[0]);
+  return {
+    id,
+    session,
+    inputName: image.name,
+    outputName: output.name,
+    ...(fidelity ? { fidelity } : {}),
+    maxBatch: image.dynamicBatch && outputBatchDynamic ? MAX_BATCH : 1,
+  };
+}
+
+async function createSession(path: string, runtime: RestorerRuntime): Promise<InferenceSession> {
+  const base: InferenceSession.SessionOptions = {
+    logSeverityLevel: 3,
+    ...(runtime.intraOpThreads ? { intraOpNumThreads: runtime.intraOpThreads } : {}),
+    ...(runtime.graphOptimizationLevel ? { graphOptimizationLevel: runtime.graphOptimizationLevel } : {}),
+  };
+  const providers = runtime.executionProviders?.length ? [...runtime.executionProviders] : ['cpu'];
+  try {
+    return await ort.InferenceSession.create(path, { ...base, executionProviders: providers });
+  } catch (err) {
+    // A broken accelerator setup degrades to CPU rather than losing face restoration.
+    if (providers.length === 1 && providers[0] === 'cpu') throw err;
+    return await ort.InferenceSession.create(path, { ...base, executionProviders: ['cpu'] });
+  }
+}
+
+/**
+ * Opens (or adopts) a restorer and validates it at load, so a wrong file fails before any photo is
+ * processed. Accepts a path or an already-created session (from the session registry).
+ */
+export async function loadRestorer(
+  pathOrSession: string | InferenceSession,
+  runtime: RestorerRuntime = {},
+  id?: string,
+): Promise<Restorer> {
+  if (typeof pathOrSession !== 'string') return validateRestorer(pathOrSession, id ?? 'face-restorer');
+  try {
+    await access(pathOrSession, constants.R_OK);
+  } catch (err) {
+    // A path the user gave that is not there: permanent until they install it.
+    throw new PhotoEnhanceError('MODEL_NOT_READY', `Face model file ${pathOrSession} is missing or unreadable`, {
+      cause: err,
+      retryable: false,
+      details: { path: pathOrSession },
+    });
+  }
+  let session: InferenceSession;
+  try {
+    session = await createSession(pathOrSession, runtime);
+  } catch (err) {
+    throw new PhotoEnhanceError(
+      'MODEL_INVALID',
+      `Face model ${pathOrSession} could not be loaded: ${err instanceof Error ? err.message : String(err)}`,
+      {
+        cause: err,
+        details: { path: pathOrSession },
+      },
+    );
+  }
+  return validateRestorer(session, id ?? basename(pathOrSession));
+}
+
+/** Values of one 512 face, planar RGB. */
+export const FACE_VALUES = 3 * FACE_SIZE * FACE_SIZE;
+
+/**
+ * Runs the restorer on up to maxBatch aligned faces (planar RGB [0,1], 512²) and returns restored
+ * faces in the same form. `fidelity` goes to models that take it (0 = quality, 1 = identity).
+ */
+export async function runRestorer(
+  restorer: Restorer,
+  faces: readonly Float32Array[],
+  fidelity: number,
+): Promise<Float32Array[]> {
+  const batch = new Float32Array(faces.length * FACE_VALUES);
+  for (let f = 0; f < faces.length; f++) batch.set(faces[f]!.subarray(0, FACE_VALUES), f * FACE_VALUES);
+  return runRestorerBatch(restorer, batch, faces.length, fidelity);
+}
+
+/**
+ * The same on `count` faces laid out one after another in `batch` (the crops are written there
+ * directly, so nothing is copied): `batch` is rescaled to the model's [-1, 1] in place and becomes the
+ * input tensor. The restored faces are views into the model's output, mapped back to [0, 1] in place.
+ */
+export async function runRestorerBatch(
+  restorer: Restorer,
+  batch: Float32Array,
+  count: number,
+  fidelity: number,
+): Promise<Float32Array[]> {
+  const n = count;
+  const size = FACE_VALUES;
+  const total = n * size;
+  for (let i = 0; i < total; i++) batch[i] = batch[i]! * 2 - 1;
+  const feeds: Record<string, ort.Tensor> = {
+    [restorer.inputName]: new ort.Tensor('float32', batch.subarray(0, total), [n, 3, FACE_SIZE, FACE_SIZE]),
+  };
+  if (restorer.fidelity) {
+    const { name, type, dims } = restorer.fidelity;
+    feeds[name] =
+      type === 'float64'
+        ? new ort.Tensor('float64', Float64Array.of(fidelity), dims)
+        : new ort.Tensor('float32', Float32Array.of(fidelity), dims);
+  }
+  let result: InferenceSession.ReturnType;
+  try {
+    result = await restorer.session.run(feeds);
+  } catch (err) {
+    const oom = /alloc|memory/i.test(String(err));
+    throw new PhotoEnhanceError(
+      oom ? 'OUT_OF_MEMORY' : 'INTERNAL',
+      `Face restoration failed: ${err instanceof Error ? err.message : String(err)}`,
+      { cause: err },
+    );
+  }
+  const output = result[restorer.outputName];
+  if (!output || output.type !== 'float32' || output.dims.join(',') !== `${n},3,${FACE_SIZE},${FACE_SIZE}`) {
+    throw new PhotoEnhanceError(
+      'MODEL_INVALID',
+      `Face model "${restorer.id}" returned ${output ? `${output.type}[${output.dims.join(',')}]` : 'nothing'} for ${n} face(s)`,
+    );
+  }
+  const data = output.data as Float32Array;
+  for (let i = 0; i < total; i++) {
+    const v = (data[i]! + 1) / 2;
+    // NaN (a broken export) becomes 0 rather than poisoning the paste.
+    data[i] = v >= 0 ? (v <= 1 ? v : 1) : 0;
+  }
+  return Array.from({ length: n }, (_, f) => data.subarray(f * size, (f + 1) * size));
+}

@@ -1,0 +1,318 @@
+import { performance } from 'node:perf_hooks';
+import {
+  ENGINE_STAGES,
+  type EngineStage,
+  type EnhanceOptions,
+  type EnhanceOptionsInput,
+  EnhanceOptionsSchema,
+  type FaceReport,
+  PhotoEnhanceError,
+  throwIfAborted,
+} from '@photoenhance/contracts';
+import type { PlanarImage } from '@photoenhance/image';
+import {
+  checkOutputSize,
+  DEFAULT_LIMITS,
+  decodeImage,
+  encodeImage,
+  type ImageLimits,
+  probeImage,
+  resizePlanar,
+} from '@photoenhance/image';
+import { ensureModel, getModelEntry, isModelError } from '@photoenhance/models';
+import { detectFaces, loadRestorer, type Restorer, restoreFaces } from '../face/index.ts';
+import { createSessionRegistry, type RuntimeConfig, type SessionRegistry } from '../runtime/index.ts';
+import { upscaleImage } from '../upscale/index.ts';
+import type { EnhanceResult, RunContext } from './types.ts';
+
+export interface EngineLogger {
+  info(obj: object | string, msg?: string): void;
+  warn(obj: object | string, msg?: string): void;
+}
+
+export interface EngineConfig {
+  runtime: RuntimeConfig;
+  limits?: Partial<ImageLimits>;
+  log?: EngineLogger;
+}
+
+export interface EngineReadiness {
+  ready: boolean;
+  provider: string;
+  models: Record<string, 'loading' | 'ready' | 'failed'>;
+}
+
+export interface Engine {
+  /** Loads and warms the models a default request needs, so the first job is not slow. */
+  warmUp(options?: EnhanceOptionsInput): Promise<void>;
+  readiness(): EngineReadiness;
+  enhance(input: Buffer, options?: EnhanceOptionsInput, ctx?: RunContext): Promise<EnhanceResult>;
+  close(): Promise<void>;
+}
+
+const DETECTOR_MODEL = 'blazeface-back';
+const MODEL_FACTOR = 4;
+/** ≈ 0.25 MP: where x4plus still finishes in about half a minute on a 2-core CPU. */
+const MEDIUM_MAX_PIXELS_CPU = 512 * 512;
+
+/** Relative share of the whole job each stage gets in the progress figure. */
+const STAGE_WEIGHTS: Record<EngineStage, number> = {
+  decode: 0.04,
+  detect: 0.04,
+  upscale: 0.78,
+  restore: 0.08,
+  resize: 0.03,
+  encode: 0.03,
+};
+/** Where each stage starts in the overall 0–1 progress: the weights of the stages before it, in pipeline order. */
+const STAGE_START = Object.fromEntries(
+  ENGINE_STAGES.map((stage, i) => [stage, ENGINE_STAGES.slice(0, i).reduce((sum, s) => sum + STAGE_WEIGHTS[s], 0)]),
+) as Record<EngineStage, number>;
+
+/**
+ * Picks the Real-ESRGAN variant for a quality level. 'auto' follows the hardware: x4plus is ~15× the
+ * FLOPs of x4fast, worth it on a GPU, minutes per photo on a CPU.
+ */
+export function upscaleModelFor(
+  options: Pick<EnhanceOptions, 'quality' | 'upscaleModel'>,
+  provider: string,
+  inputPixels: number,
+): string {
+  if (options.upscaleModel) return options.upscaleModel;
+  const gpu = provider !== 'cpu';
+  switch (options.quality) {
+    case 'fast':
+      return 'realesrgan-x4fast';
+    case 'high':
+      return 'realesrgan-x4plus';
+    case 'medium':
+      return gpu || inputPixels <= MEDIUM_MAX_PIXELS_CPU ? 'realesrgan-x4plus' : 'realesrgan-x4fast';
+    default:
+      return gpu ? 'realesrgan-x4plus' : 'realesrgan-x4fast';
+  }
+}
+
+/** The models package has its own error type (it must not depend on core); give it the project's codes. */
+function asEngineError(err: unknown): unknown {
+  if (!isModelError(err)) return err;
+  if (err.code === 'MODEL_UNKNOWN') return new PhotoEnhanceError('INVALID_OPTIONS', err.message, { cause: err });
+  // A model that cannot be prepared now (registry unreachable) may be preparable later: retryable.
+  if (err.code === 'MODEL_NOT_READY') return new PhotoEnhanceError('MODEL_NOT_READY', err.message, { cause: err });
+  return new PhotoEnhanceError('MODEL_INVALID', err.message, { cause: err });
+}
+
+async function resolveModel(id: string, log?: EngineLogger): Promise<{ path: string }> {
+  try {
+    return await ensureModel(id, { log: (msg) => log?.info({ model: id }, msg) });
+  } catch (err) {
+    throw asEngineError(err);
+  }
+}
+
+export function createEngine(config: EngineConfig): Engine {
+  const limits: ImageLimits = { ...DEFAULT_LIMITS, ...config.limits };
+  const log = config.log;
+  const registry: SessionRegistry = createSessionRegistry(config.runtime, {
+    resolveModel: (id) => resolveModel(id, log),
+    ...(log ? { log } : {}),
+  });
+  const restorers = new Map<string, Promise<Restorer | { missing: string }>>();
+
+  /** A restorer by manifest id or file path; a missing model is a notice, never an error. */
+  function restorerFor(model: string): Promise<Restorer | { missing: string }> {
+    let pending = restorers.get(model);
+    if (!pending) {
+      pending = (async () => {
+        const looksLikePath = model.includes('/') || model.endsWith('.onnx');
+        let path: string;
+        if (looksLikePath) {
+          path = model;
+        } else {
+          try {
+            getModelEntry(model); // unknown ids are a client error, not a missing download
+          } catch (err) {
+            throw asEngineError(err);
+          }
+          try {
+            path = (await ensureModel(model)).path;
+          } catch (err) {
+            // The models package's message already says how to install it.
+            return {
+              missing: `Faces were detected but NOT restored: ${err instanceof Error ? err.message : String(err)}`,
+            };
+          }
+        }
+        return loadRestorer(path, config.runtime);
+      })();
+      pending.catch(() => restorers.delete(model));
+      restorers.set(model, pending);
+    }
+    return pending;
+  }
+
+  async function enhance(
+    input: Buffer,
+    rawOptions: EnhanceOptionsInput = {},
+    ctx: RunContext = {},
+  ): Promise<EnhanceResult> {
+    const parsed = EnhanceOptionsSchema.safeParse(rawOptions);
+    if (!parsed.success) {
+      throw new PhotoEnhanceError(
+        'INVALID_OPTIONS',
+        `Invalid options: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`,
+        {
+          cause: parsed.error,
+        },
+      );
+    }
+    const options = parsed.data;
+    const { signal, onProgress } = ctx;
+    const timings: Partial<Record<EngineStage, number>> = {};
+    const warnings: string[] = [];
+    const models: string[] = [];
+
+    let current: EngineStage = 'decode';
+    let t0 = performance.now();
+    const report = (stage: EngineStage, fraction: number, done?: number, total?: number) => {
+      onProgress?.({
+        stage,
+        progress: Math.min(1, STAGE_START[stage] + STAGE_WEIGHTS[stage] * fraction),
+        ...(done === undefined ? {} : { done, total }),
+      });
+    };
+    const begin = (stage: EngineStage) => {
+      throwIfAborted(signal);
+      current = stage;
+      t0 = performance.now();
+      report(stage, 0);
+    };
+    const end = () => {
+      timings[current] = (timings[current] ?? 0) + (performance.now() - t0) / 1000;
+      report(current, 1);
+    };
+
+    begin('decode');
+    // Header-only checks first: an oversized request is refused before any pixel is decoded.
+    const probe = await probeImage(input, limits);
+    checkOutputSize(probe.width, probe.height, options.scale, limits);
+    const decoded = await decodeImage(input, limits);
+    const outWidth = Math.max(1, Math.round(decoded.width * options.scale));
+    const outHeight = Math.max(1, Math.round(decoded.height * options.scale));
+    end();
+
+    // Faces are found on the original: BlazeFace wants the real photo, not GAN textures.
+    begin('detect');
+    const faces: FaceReport = { detected: 0, restored: 0, skipped: [] };
+    let detected: Awaited<ReturnType<typeof detectFaces>>['faces'] = [];
+    if (options.face.enabled) {
+      const detector = await registry.get(DETECTOR_MODEL);
+      models.push(DETECTOR_MODEL);
+      const found = await detectFaces(detector.session, decoded.rgb, options.face);
+      detected = found.faces;
+      faces.detected = found.faces.length;
+      faces.skipped = found.skipped;
+    }
+    end();
+
+    begin('upscale');
+    let canvas: PlanarImage;
+    let factor: number;
+    if (options.backgroundUpsampler) {
+      // Which provider really loads decides the model for 'auto'/'medium': find out before choosing.
+      const modelId = upscaleModelFor(options, await registry.resolveProvider(), decoded.width * decoded.height);
+      const session = await registry.get(modelId);
+      models.push(modelId);
+      // tileSize 0: the upscaler takes the whole image when it fits its memory cap, else tiles it.
+      canvas = await upscaleImage(session, decoded.rgb, MODEL_FACTOR, {
+        tileSize: options.tileSize,
+        tilePad: options.tilePad,
+        ...(signal ? { signal } : {}),
+        onProgress: (done, total) => report('upscale', done / total, done, total),
+      });
+      factor = MODEL_FACTOR;
+    } else {
+      canvas = await resizePlanar(decoded.rgb, outWidth, outHeight);
+      factor = options.scale;
+    }
+    end();
+
+    begin('restore');
+    if (detected.length > 0) {
+      const restorer = await restorerFor(options.face.model);
+      const usable = 'missing' in restorer ? undefined : restorer;
+      const restored = await restoreFaces({
+        original: decoded.rgb,
+        upscaled: canvas,
+        factor,
+        faces: detected,
+        ...(usable ? { restorer: usable } : {}),
+        options: options.face,
+        ...(signal ? { signal } : {}),
+        onProgress: (done, total) => report('restore', done / total, done, total),
+      });
+      canvas = restored.image;
+      Object.assign(faces, {
+        ...restored.report,
+        detected: faces.detected,
+        skipped: [...faces.skipped, ...restored.report.skipped],
+      });
+      // Say which model is missing and how to get it, rather than the stage's generic notice.
+      if ('missing' in restorer) faces.notice = restorer.missing;
+      if (usable) models.push(options.face.model);
+    }
+    end();
+
+    begin('resize');
+    if (canvas.width !== outWidth || canvas.height !== outHeight)
+      canvas = await resizePlanar(canvas, outWidth, outHeight);
+    const alpha = decoded.alpha ? await resizePlanar(decoded.alpha, outWidth, outHeight) : undefined;
+    end();
+
+    begin('encode');
+    const encoded = await encodeImage(
+      {
+        rgb: canvas,
+        ...(alpha ? { alpha } : {}),
+        bitDepth: decoded.bitDepth,
+        isGrey: decoded.isGrey,
+        sourceFormat: decoded.sourceFormat,
+        metadata: decoded.metadata,
+      },
+      options.output,
+    );
+    end();
+
+    // Known only once a session has loaded: say so when the preferred provider (e.g. cuda) fell back.
+    const requested = config.runtime.executionProviders[0] ?? 'cpu';
+    if (models.length > 0 && requested !== registry.activeProvider()) {
+      warnings.push(`Execution provider "${requested}" is not available here; ran on ${registry.activeProvider()}.`);
+    }
+
+    return {
+      data: encoded.data,
+      format: encoded.format,
+      width: encoded.width,
+      height: encoded.height,
+      input: { format: decoded.sourceFormat, width: decoded.width, height: decoded.height, bytes: input.length },
+      faces,
+      models,
+      timings,
+      warnings,
+    };
+  }
+
+  return {
+    async warmUp(rawOptions = {}) {
+      const options = EnhanceOptionsSchema.parse(rawOptions);
+      const upscaler = upscaleModelFor(options, await registry.resolveProvider(), 0);
+      await registry.warmUp(upscaler, [1, 3, 64, 64]);
+      if (options.face.enabled) await registry.warmUp(DETECTOR_MODEL, [1, 256, 256, 3]);
+    },
+    readiness() {
+      const r = registry.readiness();
+      return { ready: r.ready, provider: registry.activeProvider(), models: r.models };
+    },
+    enhance,
+    close: () => registry.close(),
+  };
+}
