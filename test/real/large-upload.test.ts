@@ -6,6 +6,7 @@ import { createHash } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { newId } from '@photoenhance/contracts';
+import { createTaskRepository } from '@photoenhance/core';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { uploadImage } from '../harness/client.ts';
@@ -49,7 +50,7 @@ describe('large inputs (MinIO)', () => {
     expect(upload.status).toBe(202);
     const taskId = upload.body.task_id ?? '';
 
-    const record = await stack.backend.storage.readTask(taskId);
+    const record = await createTaskRepository(stack.backend.storage).read(taskId);
     expect(record).toMatchObject({ status: 'queued', input: { bytes: big.length, width: 2048, height: 2048 } });
     const key = record?.input.key ?? '';
     expect(await stack.backend.storage.head(key)).toMatchObject({ bytes: big.length, contentType: 'image/png' });

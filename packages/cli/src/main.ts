@@ -1,19 +1,18 @@
 import { glob as fsGlob, mkdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { basename, extname, join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { type EnhanceOptionsInput, isPhotoEnhanceError, OUTPUT_FORMATS, QUALITY_LEVELS } from '@photoenhance/contracts';
+import {
+  type EnhanceOptionsInput,
+  extensionFor,
+  isPhotoEnhanceError,
+  OUTPUT_FORMATS,
+  outputFormatForExtension,
+  QUALITY_LEVELS,
+} from '@photoenhance/contracts';
 import { createEngine, parseExecutionProviders } from '@photoenhance/engine';
 import { modelStatus } from '@photoenhance/models';
 import cliProgress from 'cli-progress';
 import { Command, InvalidArgumentError, Option } from 'commander';
-
-const EXT_FOR_FORMAT: Record<string, string> = { jpeg: 'jpg', png: 'png', webp: 'webp', tiff: 'tiff' };
-const FORMAT_FOR_EXT: Record<string, 'jpeg' | 'png' | 'webp'> = {
-  '.jpg': 'jpeg',
-  '.jpeg': 'jpeg',
-  '.png': 'png',
-  '.webp': 'webp',
-};
 
 function numberIn(min: number, max: number, integer = false) {
   return (value: string): number => {
@@ -81,7 +80,7 @@ async function runEnhance(patterns: string[], flags: EnhanceFlags): Promise<numb
   if (toDir) await mkdir(flags.output, { recursive: true });
 
   const format =
-    flags.format === 'auto' && !toDir ? (FORMAT_FOR_EXT[extname(flags.output).toLowerCase()] ?? 'auto') : flags.format;
+    flags.format === 'auto' && !toDir ? (outputFormatForExtension(extname(flags.output)) ?? 'auto') : flags.format;
   const options: EnhanceOptionsInput = {
     scale: flags.scale,
     quality: flags.quality,
@@ -145,7 +144,7 @@ async function runEnhance(patterns: string[], flags: EnhanceFlags): Promise<numb
         },
       });
       const target = toDir
-        ? join(flags.output, `${basename(file, extname(file))}_enhanced.${EXT_FOR_FORMAT[result.format]}`)
+        ? join(flags.output, `${basename(file, extname(file))}_enhanced.${extensionFor(result.format)}`)
         : flags.output;
       await writeFile(target, result.data);
       const seconds = (performance.now() - started) / 1000;

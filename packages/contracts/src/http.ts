@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { CallbackUrlSchema } from './callback-url/callback-url.ts';
+import { IMAGE_FORMATS, OUTPUT_FORMATS, outputFormatForExtension, REQUESTABLE_OUTPUT_FORMATS } from './formats.ts';
 import { type EnhanceOptions, EnhanceOptionsSchema, FaceReportSchema } from './options.ts';
 import { ErrorCodeSchema, TaskStatusSchema } from './task.ts';
 
@@ -21,6 +22,11 @@ export const FormBooleanSchema = z.union([
 ]);
 
 /** The seed's levels plus ours; `low` is the seed's cheapest level and maps to our `fast`. */
+/** `output_format` values: auto, every requestable format and its file extensions (jpg for jpeg). */
+export const OUTPUT_FORMAT_FIELD_VALUES = [
+  ...new Set([...OUTPUT_FORMATS, ...REQUESTABLE_OUTPUT_FORMATS.flatMap((f) => IMAGE_FORMATS[f].extensions)]),
+] as [string, ...string[]];
+
 export const SEED_QUALITY_LEVELS = ['high', 'medium', 'low', 'fast', 'auto'] as const;
 const QUALITY_FROM_SEED = { high: 'high', medium: 'medium', low: 'fast', fast: 'fast', auto: 'auto' } as const;
 
@@ -48,8 +54,8 @@ export const EnhanceFormSchema = z.object({
       .string()
       .trim()
       .toLowerCase()
-      .pipe(z.enum(['auto', 'jpeg', 'jpg', 'png', 'webp']))
-      .transform((v) => (v === 'jpg' ? 'jpeg' : v)),
+      .pipe(z.enum(OUTPUT_FORMAT_FIELD_VALUES))
+      .transform((v) => (v === 'auto' ? v : (outputFormatForExtension(v) ?? v))),
   ),
   output_quality: formField(z.coerce.number().int().min(1).max(100)),
   keep_metadata: formField(FormBooleanSchema),

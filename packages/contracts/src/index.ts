@@ -5,6 +5,7 @@ export * from './callback-url/address-class.ts';
 export * from './callback-url/callback-url.ts';
 export * from './errors/index.ts';
 export * from './events.ts';
+export * from './formats.ts';
 export * from './http.ts';
 export * from './ids.ts';
 export * from './job.ts';

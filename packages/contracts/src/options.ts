@@ -1,8 +1,8 @@
 import { z } from 'zod';
+import { OUTPUT_FORMATS } from './formats.ts';
 
 /** What a client or the CLI may ask of the engine: one schema for the HTTP form, the job message and the CLI. */
 export const QUALITY_LEVELS = ['fast', 'medium', 'high', 'auto'] as const;
-export const OUTPUT_FORMATS = ['auto', 'jpeg', 'png', 'webp'] as const;
 
 export const FaceOptionsSchema = z.object({
   /** Run detection + restoration at all. */

@@ -1,20 +1,11 @@
 import { z } from 'zod';
+import { INPUT_MIME_TYPES } from './formats.ts';
 import { TaskIdSchema } from './ids.ts';
 
 const IsoTimestamp = z.iso.datetime({ offset: true });
 
 /** MIME types a direct upload may declare; the stored object is still sniffed before the task starts. */
-export const DIRECT_UPLOAD_CONTENT_TYPES = [
-  'image/jpeg',
-  'image/png',
-  'image/webp',
-  'image/tiff',
-  'image/gif',
-  'image/bmp',
-  'image/heic',
-  'image/heif',
-  'image/avif',
-] as const;
+export const DIRECT_UPLOAD_CONTENT_TYPES = INPUT_MIME_TYPES;
 
 /** POST /api/v1/uploads body. */
 export const DirectUploadRequestSchema = z.object({

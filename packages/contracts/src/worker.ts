@@ -59,3 +59,4 @@ export const WorkerRecordSchema = WorkerInfoSchema.extend({
   deregisteredAt: z.iso.datetime({ offset: true }).optional(),
 });
 export type WorkerRecord = z.infer<typeof WorkerRecordSchema>;
+export type WorkerRecordInput = z.input<typeof WorkerRecordSchema>;

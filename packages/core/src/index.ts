@@ -5,5 +5,6 @@ export * from './callbacks/index.ts';
 export * from './config/index.ts';
 export * from './embedded/index.ts';
 export * from './queue/index.ts';
+export * from './records/index.ts';
 export * from './signing/index.ts';
 export * from './storage/index.ts';

@@ -1,4 +1,4 @@
-import { PhotoEnhanceError } from '@photoenhance/contracts';
+import { type EncodedFormat, type OUTPUT_FORMATS, PhotoEnhanceError } from '@photoenhance/contracts';
 import sharp, { type Sharp } from 'sharp';
 import type { ImageMetadata } from './decode.ts';
 import { resetExifOrientation } from './exif.ts';
@@ -6,10 +6,10 @@ import type { PlanarImage } from './planar.ts';
 import { flattenPlanar, maxSampleValue, planarLuma, planarToInterleaved } from './planar.ts';
 import { exifChunk, iccpChunk, insertPngChunks } from './png-chunks.ts';
 
-export type OutputFormat = 'jpeg' | 'png' | 'webp' | 'tiff';
+export type OutputFormat = EncodedFormat;
 
 export interface EncodeOptions {
-  format: 'auto' | 'jpeg' | 'png' | 'webp';
+  format: (typeof OUTPUT_FORMATS)[number];
   /** 1–100, used by JPEG and WebP. */
   quality: number;
   /** Carry EXIF (orientation reset to 1) and, when the source had a profile, an sRGB ICC profile. */

@@ -1,10 +1,11 @@
 import { PhotoEnhanceError } from '@photoenhance/contracts';
+import { createRecords } from '@photoenhance/core';
 import { Hono } from 'hono';
 import { cors } from 'hono/cors';
 import { requestId } from 'hono/request-id';
 import { routePath } from 'hono/route';
 import { clientKeyAuth } from './auth/api-keys.ts';
-import type { AppDeps, AppEnv } from './http/env.ts';
+import type { AppDeps, AppEnv, RouteDeps } from './http/env.ts';
 import { errorResponse } from './http/errors.ts';
 import { createTaskStateCache } from './http/task-state-cache.ts';
 import { batchRoutes } from './routes/batch/batch.ts';
@@ -20,9 +21,11 @@ const QUIET_PATHS = new Set(['/health', '/ready', '/metrics']);
 
 /** The HTTP API. Everything it touches comes in through `deps`, so tests run it against a real fauxqs. */
 export function createApp(appDeps: AppDeps): Hono<AppEnv> {
-  const deps: AppDeps = {
+  const records = appDeps.records ?? createRecords(appDeps.storage);
+  const deps: RouteDeps = {
     ...appDeps,
-    taskStates: appDeps.taskStates ?? createTaskStateCache(appDeps.storage, appDeps.config.STATUS_CACHE_MS),
+    records,
+    taskStates: appDeps.taskStates ?? createTaskStateCache(records.tasks, appDeps.config.STATUS_CACHE_MS),
   };
   const { config, logger, metrics } = deps;
   const app = new Hono<AppEnv>();

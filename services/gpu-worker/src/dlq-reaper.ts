@@ -1,8 +1,8 @@
 import { isTerminalStatus, isValidId, type TaskRecord } from '@photoenhance/contracts';
-import type { WorkerLogger, WorkerQueue, WorkerStorage } from './ports.ts';
+import type { WorkerLogger, WorkerQueue, WorkerTasks } from './ports.ts';
 
 export interface ReapDeps {
-  storage: Pick<WorkerStorage, 'readTask' | 'writeTask' | 'readCancelMarker'>;
+  tasks: Pick<WorkerTasks, 'read' | 'write' | 'readCancelMarker'>;
   queue: Pick<WorkerQueue, 'receiveDlq' | 'deleteDlq'>;
   logger: WorkerLogger;
   now?: () => Date;
@@ -26,7 +26,7 @@ function taskIdOf(body: string, parsed: string | undefined): string | undefined 
  * it at once. Returns how many messages were handled.
  */
 export async function reapDeadLetters(deps: ReapDeps, options: { maxMessages?: number } = {}): Promise<number> {
-  const { storage, queue, logger } = deps;
+  const { tasks, queue, logger } = deps;
   const now = () => (deps.now ?? (() => new Date()))().toISOString();
   const limit = options.maxMessages ?? 100;
   let handled = 0;
@@ -36,13 +36,13 @@ export async function reapDeadLetters(deps: ReapDeps, options: { maxMessages?: n
     for (const message of batch) {
       const taskId = taskIdOf(message.body, message.job?.taskId);
       if (taskId) {
-        const record = await storage.readTask(taskId);
-        const cancelled = record ? await storage.readCancelMarker(taskId) : null;
+        const record = await tasks.read(taskId);
+        const cancelled = record ? await tasks.readCancelMarker(taskId) : null;
         if (record && !isTerminalStatus(record.status) && !cancelled) {
           // The worker-observed count: DLQ receive counts differ between SQS implementations.
           const attempts = record.attempts;
           const last = record.message ? ` Last: ${record.message}` : '';
-          const failed = await storage.writeTask({
+          const failed = await tasks.write({
             ...record,
             status: 'failed',
             stage: 'failed',

@@ -1,7 +1,7 @@
 import type { TaskRecord } from '@photoenhance/contracts';
 import { type CallbackSender, taskCallbackPayload } from '@photoenhance/core';
 import type { WorkerMetrics } from './metrics.ts';
-import type { WorkerLogger, WorkerStorage } from './ports.ts';
+import type { WorkerLogger, WorkerTasks } from './ports.ts';
 
 export interface TaskCallbacks {
   sender: CallbackSender;
@@ -10,7 +10,7 @@ export interface TaskCallbacks {
 }
 
 export interface FinishedTaskObserverOptions {
-  storage: Pick<WorkerStorage, 'readTask'>;
+  tasks: Pick<WorkerTasks, 'read'>;
   metrics: WorkerMetrics;
   logger: WorkerLogger;
   callbacks?: TaskCallbacks | undefined;
@@ -28,7 +28,7 @@ function secondsBetween(from: string | undefined, to: string | undefined): numbe
  * never holds up the next job.
  */
 export function createFinishedTaskObserver(options: FinishedTaskObserverOptions) {
-  const { storage, metrics, logger, callbacks } = options;
+  const { tasks, metrics, logger, callbacks } = options;
 
   function observe(record: TaskRecord): void {
     if (record.status === 'completed') {
@@ -55,7 +55,7 @@ export function createFinishedTaskObserver(options: FinishedTaskObserverOptions)
     /** Reads the task as the job left it; never throws (metrics and webhooks must not fail a job). */
     async observeTask(taskId: string): Promise<void> {
       try {
-        const record = await storage.readTask(taskId);
+        const record = await tasks.read(taskId);
         if (record) observe(record);
       } catch (err) {
         logger.warn({ taskId, err }, 'finished task could not be read for metrics/callback');

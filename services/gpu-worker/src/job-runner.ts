@@ -1,6 +1,7 @@
 import {
   isPhotoEnhanceError,
   isTerminalStatus,
+  mimeTypeFor,
   type PhotoEnhanceError,
   type TaskRecord,
 } from '@photoenhance/contracts';
@@ -16,24 +17,19 @@ import {
   type WorkerLogger,
   type WorkerQueue,
   type WorkerStorage,
+  type WorkerTasks,
 } from './ports.ts';
 import { createProgressThrottle } from './progress-throttle.ts';
 
 export interface JobRunnerDeps {
   storage: WorkerStorage;
+  tasks: WorkerTasks;
   queue: WorkerQueue;
   engine: WorkerEngine;
   logger: WorkerLogger;
   timings: WorkerTimings;
   now?: () => Date;
 }
-
-const CONTENT_TYPES: Record<EnhanceResult['format'], string> = {
-  jpeg: 'image/jpeg',
-  png: 'image/png',
-  webp: 'image/webp',
-  tiff: 'image/tiff',
-};
 
 /** Progress while the engine runs tops out here: the upload and the final write are the last step. */
 const ENGINE_PROGRESS_SHARE = 95;
@@ -64,15 +60,15 @@ function taskIdOf(body: string): string | undefined {
  * `stopSignal` is the worker's shutdown/kill signal; the job links its own controller to it.
  */
 export async function runJob(deps: JobRunnerDeps, message: ReceivedJob, stopSignal: AbortSignal): Promise<JobOutcome> {
-  const { storage, queue, engine, logger, timings } = deps;
+  const { storage, tasks, queue, engine, logger, timings } = deps;
   const now = () => (deps.now ?? (() => new Date()))().toISOString();
 
   if (!message.job) {
     logger.warn({ messageId: message.messageId, reason: message.invalidReason }, 'invalid job message; deleting it');
     const taskId = taskIdOf(message.body);
-    const record = taskId ? await storage.readTask(taskId).catch(() => null) : null;
+    const record = taskId ? await tasks.read(taskId).catch(() => null) : null;
     if (record && !isTerminalStatus(record.status)) {
-      await storage.writeTask({
+      await tasks.write({
         ...record,
         status: 'failed',
         stage: 'failed',
@@ -93,15 +89,15 @@ export async function runJob(deps: JobRunnerDeps, message: ReceivedJob, stopSign
   const taskId = job.taskId;
   const log = { taskId, messageId: message.messageId, attempt: message.receiveCount };
 
-  const stored = await storage.readTask(taskId);
+  const stored = await tasks.read(taskId);
   if (!stored) {
     logger.warn(log, 'job for an unknown task; deleting the message');
     await queue.delete(message.receiptHandle);
     return 'invalid';
   }
-  if (await storage.readCancelMarker(taskId)) {
+  if (await tasks.readCancelMarker(taskId)) {
     if (!isTerminalStatus(stored.status)) {
-      await storage.writeTask({
+      await tasks.write({
         ...stored,
         status: 'cancelled',
         stage: 'cancelled',
@@ -128,12 +124,12 @@ export async function runJob(deps: JobRunnerDeps, message: ReceivedJob, stopSign
 
   let record: TaskRecord = stored;
   const write = async (patch: Partial<TaskRecord>): Promise<void> => {
-    record = await storage.writeTask({ ...record, ...patch, updatedAt: now() });
+    record = await tasks.write({ ...record, ...patch, updatedAt: now() });
   };
 
   const lease = startLease({
     queue,
-    storage,
+    tasks,
     logger,
     taskId,
     receiptHandle: message.receiptHandle,
@@ -176,10 +172,10 @@ export async function runJob(deps: JobRunnerDeps, message: ReceivedJob, stopSign
 
     await write({ stage: 'store', progress: ENGINE_PROGRESS_SHARE });
     const outputKey = keys.output(taskId, record.input.filename, result.format);
-    await storage.put(outputKey, result.data, { contentType: CONTENT_TYPES[result.format] });
+    await storage.put(outputKey, result.data, { contentType: mimeTypeFor(result.format) });
 
     // The last chance to honour a cancel that arrived during the upload: do not publish a result for it.
-    if (controller.signal.aborted || (await storage.readCancelMarker(taskId))) {
+    if (controller.signal.aborted || (await tasks.readCancelMarker(taskId))) {
       await storage.delete(outputKey).catch(() => undefined);
       if (!controller.signal.aborted) controller.abort(new JobAbort('cancelled'));
       throw controller.signal.reason;

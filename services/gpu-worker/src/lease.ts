@@ -1,9 +1,9 @@
 import { isPhotoEnhanceError } from '@photoenhance/contracts';
-import { JobAbort, type WorkerLogger, type WorkerQueue, type WorkerStorage } from './ports.ts';
+import { JobAbort, type WorkerLogger, type WorkerQueue, type WorkerTasks } from './ports.ts';
 
 export interface LeaseOptions {
   queue: Pick<WorkerQueue, 'changeVisibility'>;
-  storage: Pick<WorkerStorage, 'readCancelMarker'>;
+  tasks: Pick<WorkerTasks, 'readCancelMarker'>;
   logger: WorkerLogger;
   taskId: string;
   receiptHandle: string;
@@ -20,7 +20,7 @@ export interface LeaseOptions {
  * through the controller: the engine sees the AbortSignal between units of work.
  */
 export function startLease(options: LeaseOptions) {
-  const { queue, storage, logger, taskId, receiptHandle, controller } = options;
+  const { queue, tasks, logger, taskId, receiptHandle, controller } = options;
   let beating = false;
   let polling = false;
 
@@ -48,7 +48,7 @@ export function startLease(options: LeaseOptions) {
     if (polling || controller.signal.aborted) return;
     polling = true;
     try {
-      if (await storage.readCancelMarker(taskId)) {
+      if (await tasks.readCancelMarker(taskId)) {
         logger.info({ taskId }, 'cancel requested; aborting the job');
         controller.abort(new JobAbort('cancelled'));
       }

@@ -5,13 +5,12 @@
  */
 
 import type { EnhanceOptionsInput } from '@photoenhance/contracts';
-import type { JobQueue, Storage } from '@photoenhance/core';
+import type { JobQueue, Storage, TaskRepository } from '@photoenhance/core';
 import type { EnhanceResult, RunContext } from '@photoenhance/engine';
 
-export type WorkerStorage = Pick<
-  Storage,
-  'readTask' | 'writeTask' | 'readCancelMarker' | 'getBuffer' | 'put' | 'delete'
->;
+/** Blobs (inputs, outputs) and the JSON objects the task repository is built on. */
+export type WorkerStorage = Pick<Storage, 'getBuffer' | 'put' | 'delete' | 'readJson' | 'writeJson'>;
+export type WorkerTasks = Pick<TaskRepository, 'read' | 'write' | 'readCancelMarker'>;
 export type WorkerQueue = Pick<JobQueue, 'receive' | 'delete' | 'changeVisibility' | 'receiveDlq' | 'deleteDlq'>;
 
 export interface WorkerLogger {

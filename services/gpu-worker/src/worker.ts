@@ -1,4 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises';
+import { createTaskRepository } from '@photoenhance/core';
 import type { WorkerTimings } from './config.ts';
 import { reapDeadLetters } from './dlq-reaper.ts';
 import { createFinishedTaskObserver, type TaskCallbacks } from './finished-tasks.ts';
@@ -41,6 +42,7 @@ const RECEIVE_RETRY_MS = [250, 500, 1000, 2000, 5000];
  */
 export function createWorker(options: CreateWorkerOptions) {
   const { storage, queue, engine, logger } = options;
+  const tasks = createTaskRepository(storage);
   const timings = options.config;
   const metrics = options.metrics ?? createWorkerMetrics();
   let state: WorkerState = 'idle';
@@ -56,7 +58,7 @@ export function createWorker(options: CreateWorkerOptions) {
   let reaperTimer: NodeJS.Timeout | undefined;
   let reaping: Promise<unknown> | undefined;
   const counts: Partial<Record<JobOutcome, number>> = {};
-  const finished = createFinishedTaskObserver({ storage, metrics, logger, callbacks: options.callbacks });
+  const finished = createFinishedTaskObserver({ tasks, metrics, logger, callbacks: options.callbacks });
   /** warming, idle, busy, stopping or stopped: what registration and the state gauge report. */
   const activity = () => (state === 'running' ? (current ? 'busy' : 'idle') : state === 'idle' ? 'warming' : state);
   metrics.bindState(activity);
@@ -95,7 +97,7 @@ export function createWorker(options: CreateWorkerOptions) {
     const taskId = message.job?.taskId;
     const end = metrics.jobSeconds.startTimer();
     metrics.busy.set(1);
-    const done = runJob({ storage, queue, engine, logger, timings }, message, jobController.signal);
+    const done = runJob({ storage, tasks, queue, engine, logger, timings }, message, jobController.signal);
     current = { taskId, done, startedAt: Date.now() };
     let outcome: JobOutcome;
     try {
@@ -119,7 +121,7 @@ export function createWorker(options: CreateWorkerOptions) {
     if (timings.dlqReapIntervalMs <= 0) return;
     reaperTimer = setInterval(() => {
       if (reaping) return;
-      reaping = reapDeadLetters({ storage, queue, logger, onTaskFailed: finished.observe })
+      reaping = reapDeadLetters({ tasks, queue, logger, onTaskFailed: finished.observe })
         .then((n) => n > 0 && logger.info({ count: n }, 'dead letters reaped'))
         .catch((err: unknown) => logger.warn({ err }, 'dead-letter reaping failed'))
         .finally(() => {

@@ -19,6 +19,7 @@ import {
   type Backend,
   CommonEnvSchema,
   connectBackend,
+  createTaskRepository,
   type EmbeddedBackend,
   keys,
   loadConfig,
@@ -145,7 +146,7 @@ export async function submitTask(
   const meta = await sharp(image).metadata();
   const parsedOptions = EnhanceOptionsSchema.parse(options);
   const now = new Date().toISOString();
-  await backend.storage.writeTask({
+  await createTaskRepository(backend.storage).write({
     taskId,
     status: 'queued',
     options: parsedOptions,
@@ -186,7 +187,7 @@ export function waitForStatus(
 ): Promise<TaskRecord> {
   return waitFor(
     async () => {
-      const r = await storage.readTaskState(taskId);
+      const r = await createTaskRepository(storage).readState(taskId);
       return r && statuses.includes(r.status) ? r : undefined;
     },
     { timeoutMs, what: `task ${taskId} to be ${statuses.join('|')}` },

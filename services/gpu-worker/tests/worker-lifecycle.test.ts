@@ -1,4 +1,5 @@
 import type { Backend } from '@photoenhance/core';
+import { createTaskRepository } from '@photoenhance/core';
 import { describe, expect, it } from 'vitest';
 import { pngImage, startTestWorker, submitTask, useTestBackend, waitFor, waitForStatus } from './support.ts';
 
@@ -10,13 +11,13 @@ describe('worker lifecycle', () => {
   it('skips a job cancelled while queued', async () => {
     const backend = await stack.connect();
     const taskId = await submitTask(backend, await pngImage(8, 8));
-    await backend.storage.writeCancelMarker(taskId);
+    await createTaskRepository(backend.storage).writeCancelMarker(taskId);
     const { worker, engine, outcomes } = startTestWorker(backend);
     await waitFor(async () => outcomes.length === 1);
     await worker.stop();
     expect(outcomes).toEqual(['cancelled']);
     expect(engine.calls).toHaveLength(0);
-    expect((await backend.storage.readTask(taskId))?.status).toBe('cancelled');
+    expect((await createTaskRepository(backend.storage).read(taskId))?.status).toBe('cancelled');
     expect(await backend.queue.depth()).toMatchObject({ visible: 0, inFlight: 0 });
   });
 
@@ -26,14 +27,14 @@ describe('worker lifecycle', () => {
     const { worker, outcomes } = startTestWorker(backend, { steps: 100, stepMs: 50 });
     await waitForStatus(backend.storage, taskId, ['processing']);
     const t0 = Date.now();
-    await backend.storage.writeCancelMarker(taskId);
+    await createTaskRepository(backend.storage).writeCancelMarker(taskId);
     await waitFor(async () => outcomes.length === 1);
     const abortMs = Date.now() - t0;
     await worker.stop();
     expect(outcomes).toEqual(['cancelled']);
     // The 5 s job stopped within a few cancel polls, not at its end.
     expect(abortMs).toBeLessThan(2000);
-    const record = await backend.storage.readTask(taskId);
+    const record = await createTaskRepository(backend.storage).read(taskId);
     expect(record?.status).toBe('cancelled');
     expect(record?.result).toBeUndefined();
     expect(await outputsOf(backend, taskId)).toEqual([]);
@@ -47,7 +48,7 @@ describe('worker lifecycle', () => {
     await waitForStatus(backend.storage, taskId, ['processing']);
     await worker.stop();
     expect(outcomes).toEqual(['completed']);
-    expect((await backend.storage.readTask(taskId))?.status).toBe('completed');
+    expect((await createTaskRepository(backend.storage).read(taskId))?.status).toBe('completed');
     expect(worker.state()).toBe('stopped');
   });
 

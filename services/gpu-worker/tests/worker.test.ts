@@ -1,5 +1,5 @@
 import { PhotoEnhanceError } from '@photoenhance/contracts';
-import { keys } from '@photoenhance/core';
+import { createTaskRepository, keys } from '@photoenhance/core';
 import sharp from 'sharp';
 import { describe, expect, it } from 'vitest';
 import { reapDeadLetters } from '../src/dlq-reaper.ts';
@@ -23,7 +23,7 @@ describe('worker', () => {
     const seen = await waitForStatus(backend.storage, taskId, ['processing']);
     expect(seen.workerId).toMatch(/^test-/);
     const midway = await waitFor(async () => {
-      const r = await backend.storage.readTask(taskId);
+      const r = await createTaskRepository(backend.storage).read(taskId);
       return r && r.status === 'processing' && r.progress > 0 ? r : undefined;
     });
     expect(midway.stage).toBe('upscale');
@@ -53,7 +53,7 @@ describe('worker', () => {
     await worker.stop();
     expect(outcomes).toEqual(['completed', 'skipped']);
     expect(engine.calls).toHaveLength(1);
-    expect(await backend.storage.readTask(taskId)).toEqual(done);
+    expect(await createTaskRepository(backend.storage).read(taskId)).toEqual(done);
     expect(await backend.queue.depth()).toMatchObject({ visible: 0, inFlight: 0 });
   });
 
@@ -78,7 +78,7 @@ describe('worker', () => {
     await waitFor(async () => outcomes.length === 1, { timeoutMs: 4000 });
     await worker.stop({ graceMs: 0 });
     expect(outcomes).toEqual(['released']);
-    expect((await backend.storage.readTask(taskId))?.status).toBe('processing');
+    expect((await createTaskRepository(backend.storage).read(taskId))?.status).toBe('processing');
     expect(await backend.storage.list(`outputs/${taskId}/`)).toEqual([]);
   });
 
@@ -155,6 +155,12 @@ describe('worker', () => {
     expect(await backend.queue.depth()).toMatchObject({ visible: 0, inFlight: 0 });
     expect(await backend.queue.dlqDepth()).toMatchObject({ visible: 0, inFlight: 0 });
     // Reaping again is harmless: nothing left, and the record keeps its EXHAUSTED error.
-    expect(await reapDeadLetters({ storage: backend.storage, queue: backend.queue, logger: silentLogger })).toBe(0);
+    expect(
+      await reapDeadLetters({
+        tasks: createTaskRepository(backend.storage),
+        queue: backend.queue,
+        logger: silentLogger,
+      }),
+    ).toBe(0);
   });
 });

@@ -1,4 +1,4 @@
-import { parseId } from '@photoenhance/contracts';
+import { extensionFor, parseId } from '@photoenhance/contracts';
 
 /**
  * Object keys for the one-bucket layout (design.md §3). Every builder validates the id first, so no key is
@@ -42,7 +42,7 @@ export function fileStem(name: string): string {
 /** {stem}_enhanced.{ext} for an (already safe or raw) input name. */
 export function outputFilename(inputName: string, ext: string): string {
   const cleanExt = ext.replace(/[^a-z0-9]/gi, '').toLowerCase() || 'png';
-  return `${fileStem(safeName(inputName))}_enhanced.${cleanExt === 'jpeg' ? 'jpg' : cleanExt}`;
+  return `${fileStem(safeName(inputName))}_enhanced.${extensionFor(cleanExt)}`;
 }
 
 export const keys = {
@@ -57,6 +57,7 @@ export const keys = {
   batchRecord: (batchId: string) => `batches/${parseId(batchId, 'batch_id')}.json`,
   /** Pending direct upload (URL handed out, task not started yet). */
   uploadRecord: (taskId: string) => `uploads/${parseId(taskId)}.json`,
+  workerPrefix: 'workers/',
   workerRecord: (workerId: string) => {
     if (!/^[A-Za-z0-9._-]{1,128}$/.test(workerId)) throw new TypeError('worker id must match [A-Za-z0-9._-]{1,128}');
     return `workers/${workerId}.json`;

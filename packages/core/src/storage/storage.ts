@@ -10,17 +10,8 @@ import {
   type S3Client,
 } from '@aws-sdk/client-s3';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
-import {
-  type CancelMarker,
-  CancelMarkerSchema,
-  effectiveTask,
-  PhotoEnhanceError,
-  type TaskRecord,
-  type TaskRecordInput,
-  TaskRecordSchema,
-} from '@photoenhance/contracts';
+import { PhotoEnhanceError } from '@photoenhance/contracts';
 import { isNotFoundError, toStorageError } from './errors.ts';
-import { keys } from './keys.ts';
 
 export interface ObjectInfo {
   key: string;
@@ -55,6 +46,7 @@ export interface ObjectStream {
   contentType: string | undefined;
 }
 
+/** A plain object store (one bucket). Records of each kind are read and written through src/records/. */
 export interface Storage {
   readonly bucket: string;
   put(key: string, body: Buffer | Uint8Array | string | Readable, options?: PutOptions): Promise<void>;
@@ -71,14 +63,6 @@ export interface Storage {
     key: string,
     options: { contentType: string; contentLength: number; expiresIn?: number },
   ): Promise<PresignedPut>;
-  /** The raw record as last written (null when unknown). */
-  readTask(taskId: string): Promise<TaskRecord | null>;
-  /** Validates and writes the record; see the ownership rules on TaskRecordSchema. */
-  writeTask(record: TaskRecordInput): Promise<TaskRecord>;
-  readCancelMarker(taskId: string): Promise<CancelMarker | null>;
-  writeCancelMarker(taskId: string, reason?: string): Promise<CancelMarker>;
-  /** What clients see: the record with the cancel marker applied (null when unknown). */
-  readTaskState(taskId: string): Promise<TaskRecord | null>;
   readJson<T>(key: string, parse: (value: unknown) => T): Promise<T | null>;
   writeJson(key: string, value: unknown): Promise<void>;
   /** Throws STORAGE_ERROR when the bucket cannot be reached. */
@@ -290,31 +274,6 @@ export function createStorage(options: CreateStorageOptions): Storage {
 
     async writeJson(key, value) {
       await storage.put(key, JSON.stringify(value), { contentType: 'application/json' });
-    },
-
-    readTask(taskId) {
-      return storage.readJson(keys.taskRecord(taskId), (v) => TaskRecordSchema.parse(v));
-    },
-
-    async writeTask(input) {
-      const record = TaskRecordSchema.parse(input);
-      await storage.writeJson(keys.taskRecord(record.taskId), record);
-      return record;
-    },
-
-    readCancelMarker(taskId) {
-      return storage.readJson(keys.cancelMarker(taskId), (v) => CancelMarkerSchema.parse(v));
-    },
-
-    async writeCancelMarker(taskId, reason) {
-      const marker = CancelMarkerSchema.parse({ taskId, requestedAt: new Date().toISOString(), reason });
-      await storage.writeJson(keys.cancelMarker(taskId), marker);
-      return marker;
-    },
-
-    async readTaskState(taskId) {
-      const [record, marker] = await Promise.all([storage.readTask(taskId), storage.readCancelMarker(taskId)]);
-      return record ? effectiveTask(record, marker) : null;
     },
 
     async ping() {

@@ -1,6 +1,7 @@
 import { Readable } from 'node:stream';
 import { EnhanceOptionsSchema, newId, PhotoEnhanceError } from '@photoenhance/contracts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createTaskRepository } from '../../src/records/tasks.ts';
 import { keys } from '../../src/storage/keys.ts';
 import { createS3Client } from '../../src/storage/s3-client.ts';
 import { createStorage } from '../../src/storage/storage.ts';
@@ -123,30 +124,30 @@ describe('storage repository on fauxqs', () => {
 
   it('round-trips task records and applies the cancel marker when reading the state', async () => {
     const id = newId();
-    expect(await backend.storage.readTask(id)).toBeNull();
-    const written = await backend.storage.writeTask(queuedRecord(id));
+    expect(await createTaskRepository(backend.storage).read(id)).toBeNull();
+    const written = await createTaskRepository(backend.storage).write(queuedRecord(id));
     expect(written.progress).toBe(0);
     expect(written.attempts).toBe(0);
-    expect(await backend.storage.readTask(id)).toEqual(written);
+    expect(await createTaskRepository(backend.storage).read(id)).toEqual(written);
 
     // The worker (sole writer after creation) moves it on; then the API asks for cancellation.
-    await backend.storage.writeTask({
+    await createTaskRepository(backend.storage).write({
       ...written,
       status: 'processing',
       progress: 40,
       stage: 'upscale',
       updatedAt: new Date().toISOString(),
     });
-    await backend.storage.writeCancelMarker(id, 'user');
-    expect((await backend.storage.readTask(id))?.status).toBe('processing');
-    const state = await backend.storage.readTaskState(id);
+    await createTaskRepository(backend.storage).writeCancelMarker(id, 'user');
+    expect((await createTaskRepository(backend.storage).read(id))?.status).toBe('processing');
+    const state = await createTaskRepository(backend.storage).readState(id);
     expect(state?.status).toBe('cancelled');
     expect(state?.cancelRequested).toBe(true);
   });
 
   it('rejects an invalid task record before writing it', async () => {
     const id = newId();
-    await expect(backend.storage.writeTask({ ...queuedRecord(id), progress: 140 })).rejects.toThrow();
+    await expect(createTaskRepository(backend.storage).write({ ...queuedRecord(id), progress: 140 })).rejects.toThrow();
     expect(await backend.storage.head(keys.taskRecord(id))).toBeNull();
   });
 });

@@ -1,3 +1,6 @@
+import { constants } from 'node:fs';
+import { access } from 'node:fs/promises';
+import { basename } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import {
   ENGINE_STAGES,
@@ -6,6 +9,7 @@ import {
   type EnhanceOptionsInput,
   EnhanceOptionsSchema,
   type FaceReport,
+  isPhotoEnhanceError,
   PhotoEnhanceError,
   throwIfAborted,
 } from '@photoenhance/contracts';
@@ -21,7 +25,7 @@ import {
 } from '@photoenhance/image';
 import { ensureModel, getModelEntry, isModelError } from '@photoenhance/models';
 import { detectFaces, loadRestorer, type Restorer, restoreFaces } from '../face/index.ts';
-import { createSessionRegistry, type RuntimeConfig, type SessionRegistry } from '../runtime/index.ts';
+import { createSessionRegistry, type ModelState, type RuntimeConfig, type SessionRegistry } from '../runtime/index.ts';
 import { upscaleImage } from '../upscale/index.ts';
 import type { EnhanceResult, RunContext } from './types.ts';
 
@@ -39,7 +43,7 @@ export interface EngineConfig {
 export interface EngineReadiness {
   ready: boolean;
   provider: string;
-  models: Record<string, 'loading' | 'ready' | 'failed'>;
+  models: Record<string, ModelState>;
 }
 
 export interface Engine {
@@ -101,7 +105,25 @@ function asEngineError(err: unknown): unknown {
   return new PhotoEnhanceError('MODEL_INVALID', err.message, { cause: err });
 }
 
+/** A custom model file (CLI --face-model path) rather than a manifest id. */
+function isModelPath(model: string): boolean {
+  return model.includes('/') || model.endsWith('.onnx');
+}
+
 async function resolveModel(id: string, log?: EngineLogger): Promise<{ path: string }> {
+  if (isModelPath(id)) {
+    try {
+      await access(id, constants.R_OK);
+    } catch (err) {
+      // A path the user gave that is not there: permanent until they install it.
+      throw new PhotoEnhanceError('MODEL_NOT_READY', `Face model file ${id} is missing or unreadable`, {
+        cause: err,
+        retryable: false,
+        details: { path: id },
+      });
+    }
+    return { path: id };
+  }
   try {
     return await ensureModel(id, { log: (msg) => log?.info({ model: id }, msg) });
   } catch (err) {
@@ -123,26 +145,26 @@ export function createEngine(config: EngineConfig): Engine {
     let pending = restorers.get(model);
     if (!pending) {
       pending = (async () => {
-        const looksLikePath = model.includes('/') || model.endsWith('.onnx');
-        let path: string;
-        if (looksLikePath) {
-          path = model;
-        } else {
+        const custom = isModelPath(model);
+        if (!custom) {
           try {
             getModelEntry(model); // unknown ids are a client error, not a missing download
           } catch (err) {
             throw asEngineError(err);
           }
-          try {
-            path = (await ensureModel(model)).path;
-          } catch (err) {
-            // The models package's message already says how to install it.
-            return {
-              missing: `Faces were detected but NOT restored: ${err instanceof Error ? err.message : String(err)}`,
-            };
-          }
         }
-        return loadRestorer(path, config.runtime);
+        // Through the registry like every model: readiness reports it and close() releases it.
+        let loaded: Awaited<ReturnType<SessionRegistry['get']>>;
+        try {
+          loaded = await registry.get(model, { optional: !custom });
+        } catch (err) {
+          // The models package's message already says how to install it.
+          if (!custom && isPhotoEnhanceError(err) && err.code === 'MODEL_NOT_READY') {
+            return { missing: `Faces were detected but NOT restored: ${err.message}` };
+          }
+          throw err;
+        }
+        return loadRestorer(loaded.session, {}, custom ? basename(model) : model);
       })();
       pending.catch(() => restorers.delete(model));
       restorers.set(model, pending);

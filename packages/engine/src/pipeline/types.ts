@@ -1,4 +1,4 @@
-import type { EngineStage, FaceReport } from '@photoenhance/contracts';
+import type { EncodedFormat, EngineStage, FaceReport } from '@photoenhance/contracts';
 
 export interface ProgressEvent {
   stage: EngineStage;
@@ -16,7 +16,7 @@ export interface RunContext {
 
 export interface EnhanceResult {
   data: Buffer;
-  format: 'jpeg' | 'png' | 'webp' | 'tiff';
+  format: EncodedFormat;
   width: number;
   height: number;
   input: { format: string; width: number; height: number; bytes: number };

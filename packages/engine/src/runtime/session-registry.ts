@@ -26,11 +26,17 @@ export interface SessionRegistryDeps {
   supportedProviders?: readonly string[];
 }
 
-export type ModelState = 'loading' | 'ready' | 'failed';
+/** `missing`: not installed (e.g. a face restorer nobody downloaded) — reported, but not a readiness failure. */
+export interface GetOptions {
+  /** A model the service works without (a face restorer): not being installed is `missing`, not `failed`. */
+  optional?: boolean;
+}
+
+export type ModelState = 'loading' | 'ready' | 'failed' | 'missing';
 
 export interface SessionRegistry {
   /** Creates the session once; concurrent callers share one promise. A failed load is retried on the next call. */
-  get(id: string): Promise<ModelSession>;
+  get(id: string, options?: GetOptions): Promise<ModelSession>;
   /** Loads the model and runs it once on zeros of `inputDims`, so the first real run does not pay for allocation. */
   warmUp(id: string, inputDims: number[]): Promise<void>;
   readiness(): { ready: boolean; models: Record<string, ModelState>; providers: string[] };
@@ -153,7 +159,7 @@ export function createSessionRegistry(config: RuntimeConfig, deps: SessionRegist
     return createWithFallback(id, path);
   }
 
-  function get(id: string): Promise<ModelSession> {
+  function get(id: string, options: GetOptions = {}): Promise<ModelSession> {
     if (closed) return Promise.reject(new PhotoEnhanceError('MODEL_NOT_READY', 'The session registry is closed'));
     const existing = sessions.get(id);
     if (existing) return existing;
@@ -163,8 +169,9 @@ export function createSessionRegistry(config: RuntimeConfig, deps: SessionRegist
     sessions.set(id, pending);
     pending.then(
       () => states.set(id, 'ready'),
-      () => {
-        states.set(id, 'failed');
+      (err: unknown) => {
+        const notInstalled = isPhotoEnhanceError(err) && err.code === 'MODEL_NOT_READY';
+        states.set(id, options.optional && notInstalled ? 'missing' : 'failed');
         // Forget the failure so a later call retries (the file may be downloaded by then).
         if (sessions.get(id) === pending) sessions.delete(id);
         if (firstLoad === pending) firstLoad = undefined;
@@ -203,7 +210,7 @@ export function createSessionRegistry(config: RuntimeConfig, deps: SessionRegist
       const models = Object.fromEntries(states);
       const values = [...states.values()];
       return {
-        ready: !closed && values.length > 0 && values.every((s) => s === 'ready'),
+        ready: !closed && values.some((s) => s === 'ready') && values.every((s) => s === 'ready' || s === 'missing'),
         models,
         providers: [...(chain[chainStart] as string[])],
       };

@@ -121,6 +121,9 @@ describe('engine', () => {
     expect(result.faces.notice).toMatch(/NOT restored/);
     expect(result.faces.notice).toMatch(/npm run models -- --with gfpgan-1.4/);
     expect(result.models).not.toContain('gfpgan-1.4');
+    // Reported as missing, which does not make the engine unready (most installs have no restorer).
+    expect(engine.readiness().models['gfpgan-1.4']).toBe('missing');
+    expect(engine.readiness().ready).toBe(true);
   });
 
   it('with an identity restorer and no background upsampler, leaves the photo unchanged', async () => {
@@ -132,6 +135,8 @@ describe('engine', () => {
     });
     expect(result.faces).toMatchObject({ detected: 1, restored: 1 });
     expect(result.models).toContain(identityPath);
+    // Restorers are sessions of the one registry: readiness lists them (and close() releases them).
+    expect(engine.readiness().models[identityPath]).toBe('ready');
     const original = await sharp(astronaut).raw().toBuffer();
     const output = await sharp(result.data).raw().toBuffer();
     expect(psnr(original, output)).toBeGreaterThan(40);

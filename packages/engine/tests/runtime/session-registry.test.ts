@@ -215,6 +215,25 @@ describe('createSessionRegistry', () => {
     await registry.close();
   });
 
+  it('reports an optional model that is not installed as missing without making the registry unready', async () => {
+    const registry = createSessionRegistry(
+      { executionProviders: ['cpu'] },
+      {
+        resolveModel: async (id) => {
+          if (id === 'restorer') throw new Error('not downloaded');
+          return resolver()(id);
+        },
+      },
+    );
+    await registry.get('double');
+    await expect(registry.get('restorer', { optional: true })).rejects.toMatchObject({ code: 'MODEL_NOT_READY' });
+    expect(registry.readiness()).toMatchObject({ ready: true, models: { double: 'ready', restorer: 'missing' } });
+    // The same failure on a model the service needs is a readiness failure.
+    await expect(registry.get('restorer')).rejects.toMatchObject({ code: 'MODEL_NOT_READY' });
+    expect(registry.readiness()).toMatchObject({ ready: false, models: { restorer: 'failed' } });
+    await registry.close();
+  });
+
   it('turns a resolver failure into MODEL_NOT_READY and retries on the next call', async () => {
     let attempts = 0;
     const registry = createSessionRegistry(

@@ -1,4 +1,4 @@
-import type { JobQueue, Storage } from '@photoenhance/core';
+import type { JobQueue, Records, Storage } from '@photoenhance/core';
 import type { Logger } from 'pino';
 import type { ApiConfig } from '../config.ts';
 import type { ApiMetrics } from '../metrics.ts';
@@ -18,6 +18,14 @@ export interface AppDeps {
   config: ApiConfig;
   logger: Logger;
   metrics?: ApiMetrics;
+  /** Record repositories over `storage`; createApp makes them when absent. */
+  records?: Records;
   /** Shared by the status and event routes; createApp makes one from STATUS_CACHE_MS when absent. */
   taskStates?: TaskStateCache;
+}
+
+/** What the routes get: AppDeps with the derived parts filled in by createApp. */
+export interface RouteDeps extends AppDeps {
+  records: Records;
+  taskStates: TaskStateCache;
 }

@@ -1,5 +1,5 @@
 import type { TaskRecord } from '@photoenhance/contracts';
-import type { Storage } from '@photoenhance/core';
+import type { TaskRepository } from '@photoenhance/core';
 
 /**
  * Status polling is the API's hottest path and each read costs two storage GETs (record + cancel
@@ -13,7 +13,7 @@ export interface TaskStateCache {
 }
 
 export function createTaskStateCache(
-  storage: Pick<Storage, 'readTaskState'>,
+  tasks: Pick<TaskRepository, 'readState'>,
   ttlMs: number,
   maxEntries = 10_000,
 ): TaskStateCache {
@@ -23,7 +23,7 @@ export function createTaskStateCache(
       const now = performance.now();
       const hit = entries.get(taskId);
       if (hit && now - hit.at < ttlMs) return hit.value;
-      const value = storage.readTaskState(taskId);
+      const value = tasks.readState(taskId);
       if (ttlMs > 0) {
         if (entries.size >= maxEntries) entries.delete(entries.keys().next().value as string);
         entries.set(taskId, { at: now, value });

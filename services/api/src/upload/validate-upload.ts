@@ -3,6 +3,7 @@ import {
   EnhanceFormSchema,
   type EnhanceOptions,
   enhanceOptionsFromForm,
+  mimeTypeFor,
   PhotoEnhanceError,
 } from '@photoenhance/contracts';
 import { safeName } from '@photoenhance/core';
@@ -23,21 +24,9 @@ export interface ValidatedUpload {
   options: EnhanceOptions;
 }
 
-const CONTENT_TYPES: Record<string, string> = {
-  jpeg: 'image/jpeg',
-  png: 'image/png',
-  webp: 'image/webp',
-  tiff: 'image/tiff',
-  gif: 'image/gif',
-  bmp: 'image/bmp',
-  heic: 'image/heic',
-  heif: 'image/heif',
-  avif: 'image/avif',
-};
-
 /** From the sniffed format, never from the client's claimed MIME type. */
 export function contentTypeFor(format: string): string {
-  return CONTENT_TYPES[format] ?? 'application/octet-stream';
+  return mimeTypeFor(format);
 }
 
 /** Form fields → engine options; 400 INVALID_OPTIONS naming the field. Unknown fields are ignored. */

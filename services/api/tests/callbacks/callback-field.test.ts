@@ -1,5 +1,5 @@
 import { TaskRecordSchema } from '@photoenhance/contracts';
-import { keys } from '@photoenhance/core';
+import { createTaskRepository, keys } from '@photoenhance/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { jpegFixture, readJson, startTestApi, type TestApi, uploadForm } from '../harness.ts';
 
@@ -80,7 +80,7 @@ describe('callback_url on a batch and on a direct-upload start', () => {
     const body = await readJson(res);
     expect(body.tasks).toHaveLength(2);
     for (const { task_id: taskId } of body.tasks) {
-      const record = await api.backend.storage.readTask(taskId);
+      const record = await createTaskRepository(api.backend.storage).read(taskId);
       expect(record?.callbackUrl).toBe('https://hooks.example.com/batch');
     }
   });
@@ -106,9 +106,11 @@ describe('callback_url on a batch and on a direct-upload start', () => {
         body: JSON.stringify({ callback_url }),
       });
     expect((await start('http://192.168.0.2/h')).status).toBe(400);
-    expect(await api.backend.storage.readTask(created.task_id)).toBeNull();
+    expect(await createTaskRepository(api.backend.storage).read(created.task_id)).toBeNull();
     expect((await start('https://hooks.example.com/direct')).status).toBe(202);
-    expect((await api.backend.storage.readTask(created.task_id))?.callbackUrl).toBe('https://hooks.example.com/direct');
+    expect((await createTaskRepository(api.backend.storage).read(created.task_id))?.callbackUrl).toBe(
+      'https://hooks.example.com/direct',
+    );
   });
 });
 

@@ -13,7 +13,7 @@ function fakeStorage(fail = false) {
       version++;
     },
     // A real Storage would hit S3; counting reads is the behaviour under test here.
-    async readTaskState(taskId: string) {
+    async readState(taskId: string) {
       reads++;
       await new Promise((r) => setTimeout(r, 5));
       if (fail) throw new Error('storage down');

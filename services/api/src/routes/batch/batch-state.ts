@@ -1,7 +1,6 @@
 import {
   type BatchCounts,
   type BatchRecord,
-  BatchRecordSchema,
   type BatchStatus,
   type BatchStatusResponse,
   type BatchTaskSummary,
@@ -12,7 +11,7 @@ import {
   taskErrorView,
   taskUrls,
 } from '@photoenhance/contracts';
-import { keys, type Storage } from '@photoenhance/core';
+import type { BatchRepository, TaskRepository } from '@photoenhance/core';
 import { mapLimit } from './map-limit.ts';
 import { batchUrls } from './urls.ts';
 
@@ -36,33 +35,39 @@ export interface BatchState {
  */
 export type TerminalTaskCache = Map<string, TaskRecord | null>;
 
-export async function readBatchRecord(storage: Pick<Storage, 'readJson'>, rawId: string): Promise<BatchRecord> {
+/** Where batch views read from: the batch record and the (client-visible) task states. */
+export interface BatchSource {
+  batches: Pick<BatchRepository, 'read'>;
+  tasks: Pick<TaskRepository, 'readState'>;
+}
+
+export async function readBatchRecord(batches: Pick<BatchRepository, 'read'>, rawId: string): Promise<BatchRecord> {
   const batchId = parseId(rawId, 'batch_task_id');
-  const record = await storage.readJson(keys.batchRecord(batchId), (v) => BatchRecordSchema.parse(v));
+  const record = await batches.read(batchId);
   if (!record) throw new PhotoEnhanceError('NOT_FOUND', `No batch ${batchId}`);
   return record;
 }
 
 export async function readBatchTasks(
-  storage: Pick<Storage, 'readTaskState'>,
+  tasks: Pick<TaskRepository, 'readState'>,
   record: BatchRecord,
   cache?: TerminalTaskCache,
 ): Promise<BatchTaskState[]> {
   return mapLimit(record.taskIds, READ_CONCURRENCY, async (taskId) => {
     if (cache?.has(taskId)) return { taskId, task: cache.get(taskId) ?? null };
-    const task = await storage.readTaskState(taskId);
+    const task = await tasks.readState(taskId);
     if (cache && (!task || isTerminalStatus(task.status))) cache.set(taskId, task);
     return { taskId, task };
   });
 }
 
 export async function readBatchState(
-  storage: Pick<Storage, 'readJson' | 'readTaskState'>,
+  source: BatchSource,
   rawId: string,
   cache?: TerminalTaskCache,
 ): Promise<BatchState> {
-  const record = await readBatchRecord(storage, rawId);
-  return { record, tasks: await readBatchTasks(storage, record, cache) };
+  const record = await readBatchRecord(source.batches, rawId);
+  return { record, tasks: await readBatchTasks(source.tasks, record, cache) };
 }
 
 export function countTasks(tasks: readonly BatchTaskState[]): BatchCounts {

@@ -15,7 +15,7 @@ import { keys } from '@photoenhance/core';
 import { Hono } from 'hono';
 import { stream } from 'hono/streaming';
 import { acceptCallbackUrl } from '../../callbacks/callback-field.ts';
-import type { AppDeps, AppEnv } from '../../http/env.ts';
+import type { AppEnv, RouteDeps } from '../../http/env.ts';
 import { requireMultipart, streamingBodyLimit, unreadableBody } from '../../http/request.ts';
 import { queuedTaskRecord } from '../../upload/task-record.ts';
 import { parseEnhanceFields, type ValidatedUpload, validateUpload } from '../../upload/validate-upload.ts';
@@ -41,8 +41,8 @@ interface AcceptedFile {
  * A batch is a list of ordinary tasks (one SQS message each, so every worker takes a share) plus a batch
  * record naming them; its state is always computed from the tasks' own records.
  */
-export function batchRoutes(deps: AppDeps): Hono<AppEnv> {
-  const { storage, queue, config, metrics } = deps;
+export function batchRoutes(deps: RouteDeps): Hono<AppEnv> {
+  const { storage, records, queue, config, metrics } = deps;
   const app = new Hono<AppEnv>();
 
   app.post(
@@ -116,7 +116,7 @@ export function batchRoutes(deps: AppDeps): Hono<AppEnv> {
 
       const batchId = newId();
       const now = new Date();
-      const records: TaskRecordInput[] = accepted.map(({ taskId, upload }) =>
+      const taskRecords: TaskRecordInput[] = accepted.map(({ taskId, upload }) =>
         queuedTaskRecord({
           taskId,
           batchId,
@@ -140,25 +140,25 @@ export function batchRoutes(deps: AppDeps): Hono<AppEnv> {
         // Inputs and records first, the batch record next, messages last: a worker never sees a job whose
         // task or batch is not readable yet.
         await mapLimit(accepted, WRITE_CONCURRENCY, async ({ upload }, i) => {
-          const record = records[i] as TaskRecordInput;
+          const record = taskRecords[i] as TaskRecordInput;
           await storage.put(record.input.key, upload.bytes, {
             contentType: record.input.contentType,
             contentLength: upload.bytes.length,
           });
-          await storage.writeTask(record);
+          await records.tasks.write(record);
         });
-        await storage.writeJson(keys.batchRecord(batchId), BatchRecordSchema.parse(batchRecord));
+        await records.batches.write(batchRecord);
         await mapLimit(accepted, WRITE_CONCURRENCY, async ({ taskId, upload }, i) => {
-          const inputKey = (records[i] as TaskRecordInput).input.key;
+          const inputKey = (taskRecords[i] as TaskRecordInput).input.key;
           await queue.send({ version: 1, taskId, batchId, inputKey, options: upload.options });
         });
       } catch (err) {
         // Undo everything: a job already sent finds no task record and is dropped by the worker.
         await Promise.allSettled([
-          storage.delete(keys.batchRecord(batchId)),
+          records.batches.delete(batchId),
           ...accepted.flatMap(({ taskId }) => [
             storage.deletePrefix(keys.inputPrefix(taskId)),
-            storage.delete(keys.taskRecord(taskId)),
+            records.tasks.delete(taskId),
           ]),
         ]);
         throw err;
@@ -186,7 +186,7 @@ export function batchRoutes(deps: AppDeps): Hono<AppEnv> {
   );
 
   app.get('/api/v1/batch/status/:batch_task_id', async (c) => {
-    const state = await readBatchState(storage, c.req.param('batch_task_id'));
+    const state = await readBatchState(records, c.req.param('batch_task_id'));
     c.header('Cache-Control', 'no-store');
     return c.json(presentBatch(state, config.PUBLIC_BASE_URL));
   });
@@ -196,7 +196,7 @@ export function batchRoutes(deps: AppDeps): Hono<AppEnv> {
    * still running unless ?partial=true, which zips what has finished so far (the rest is listed as pending).
    */
   app.get('/api/v1/batch/download/:batch_task_id', async (c) => {
-    const state = await readBatchState(storage, c.req.param('batch_task_id'));
+    const state = await readBatchState(records, c.req.param('batch_task_id'));
     const { record, tasks } = state;
     const unfinished = tasks.filter((t) => t.task && !isTerminalStatus(t.task.status)).length;
     if (unfinished > 0 && c.req.query('partial') !== 'true') {

@@ -1,5 +1,5 @@
 import { Hono } from 'hono';
-import type { AppDeps, AppEnv } from '../../http/env.ts';
+import type { AppEnv, RouteDeps } from '../../http/env.ts';
 import { buildOpenApiDocument } from './openapi.ts';
 
 /**
@@ -59,7 +59,7 @@ fetch('/openapi.json').then((r) => r.json()).then((doc) => {
 });
 </script></body></html>`;
 
-export function docsRoutes(deps: AppDeps): Hono<AppEnv> {
+export function docsRoutes(deps: RouteDeps): Hono<AppEnv> {
   const app = new Hono<AppEnv>();
   const document = buildOpenApiDocument({
     maxUploadBytes: deps.config.MAX_UPLOAD_BYTES,

@@ -3,6 +3,7 @@ import {
   EnhanceAcceptedSchema,
   EnhanceFormSchema,
   ErrorBodySchema,
+  OUTPUT_FORMAT_FIELD_VALUES,
   SEED_QUALITY_LEVELS,
   TaskDeletedSchema,
   TaskStatusResponseSchema,
@@ -100,7 +101,7 @@ export function buildOpenApiDocument(options: OpenApiOptions): Record<string, un
     enum: [...SEED_QUALITY_LEVELS],
     description: 'Seed levels; low = fast',
   };
-  form.properties.output_format = { type: 'string', enum: ['auto', 'jpeg', 'jpg', 'png', 'webp'] };
+  form.properties.output_format = { type: 'string', enum: [...OUTPUT_FORMAT_FIELD_VALUES] };
   const document = {
     openapi: '3.1.0',
     info: {

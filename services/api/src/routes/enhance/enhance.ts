@@ -1,10 +1,11 @@
-import { newId, PhotoEnhanceError, type TaskRecordInput } from '@photoenhance/contracts';
+import { newId, PhotoEnhanceError } from '@photoenhance/contracts';
 import { keys } from '@photoenhance/core';
 import { Hono } from 'hono';
 import { acceptCallbackUrl } from '../../callbacks/callback-field.ts';
-import type { AppDeps, AppEnv } from '../../http/env.ts';
+import type { AppEnv, RouteDeps } from '../../http/env.ts';
 import { queuedResponse, requireMultipart, streamingBodyLimit, unreadableBody } from '../../http/request.ts';
-import { contentTypeFor, validateUpload } from '../../upload/validate-upload.ts';
+import { queuedTaskRecord } from '../../upload/task-record.ts';
+import { validateUpload } from '../../upload/validate-upload.ts';
 
 /** Room for multipart boundaries and the small text fields on top of the file itself. */
 const MULTIPART_OVERHEAD = 64 * 1024;
@@ -13,8 +14,8 @@ const MULTIPART_OVERHEAD = 64 * 1024;
  * POST /api/v1/enhance: validate everything first (nothing is stored or enqueued for a refused upload), then
  * input object → task record (queued) → SQS message. If a later step fails the earlier writes are undone.
  */
-export function enhanceRoutes(deps: AppDeps): Hono<AppEnv> {
-  const { storage, queue, config, metrics } = deps;
+export function enhanceRoutes(deps: RouteDeps): Hono<AppEnv> {
+  const { storage, records, queue, config, metrics } = deps;
   const app = new Hono<AppEnv>();
 
   app.post(
@@ -45,41 +46,26 @@ export function enhanceRoutes(deps: AppDeps): Hono<AppEnv> {
 
       const taskId = newId();
       const inputKey = keys.input(taskId, upload.filename);
-      const now = new Date().toISOString();
-      const record: TaskRecordInput = {
+      const record = queuedTaskRecord({
         taskId,
-        status: 'queued',
-        progress: 0,
-        stage: 'queued',
+        inputKey,
+        filename: upload.filename,
+        bytes: upload.bytes.length,
+        probe: upload.probe,
         options: upload.options,
-        input: {
-          key: inputKey,
-          filename: upload.filename,
-          contentType: contentTypeFor(upload.probe.format),
-          bytes: upload.bytes.length,
-          width: upload.probe.width,
-          height: upload.probe.height,
-          format: upload.probe.format,
-        },
-        attempts: 0,
-        ...(callbackUrl ? { callbackUrl } : {}),
-        createdAt: now,
-        updatedAt: now,
-      };
+        callbackUrl,
+      });
 
       try {
         await storage.put(inputKey, upload.bytes, {
           contentType: record.input.contentType,
           contentLength: upload.bytes.length,
         });
-        await storage.writeTask(record);
+        await records.tasks.write(record);
         await queue.send({ version: 1, taskId, inputKey, options: upload.options });
       } catch (err) {
         // Undo what was written so a failed request leaves no orphan input or record behind.
-        await Promise.allSettled([
-          storage.deletePrefix(keys.inputPrefix(taskId)),
-          storage.delete(keys.taskRecord(taskId)),
-        ]);
+        await Promise.allSettled([storage.deletePrefix(keys.inputPrefix(taskId)), records.tasks.delete(taskId)]);
         throw err;
       }
 

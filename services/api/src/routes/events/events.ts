@@ -1,6 +1,6 @@
 import { type Context, Hono } from 'hono';
 import { streamSSE } from 'hono/streaming';
-import type { AppDeps, AppEnv } from '../../http/env.ts';
+import type { AppEnv, RouteDeps } from '../../http/env.ts';
 import { createTaskStateCache } from '../../http/task-state-cache.ts';
 import { batchSnapshotReader, taskSnapshotReader } from './snapshots.ts';
 import { parseLastEventId, pollToSse, type Snapshot } from './sse-poller.ts';
@@ -14,15 +14,11 @@ const MAX_STREAM_MS = 30 * 60 * 1000;
  * GET /api/v1/tasks/{task_id}/events and GET /api/v1/batch/events/{batch_task_id}: Server-Sent Events from
  * polling the stored state (SSE_POLL_MS), so any API instance can serve any client.
  */
-export function eventRoutes(deps: AppDeps): Hono<AppEnv> {
-  const { storage, config } = deps;
+export function eventRoutes(deps: RouteDeps): Hono<AppEnv> {
+  const { records, config } = deps;
   const app = new Hono<AppEnv>();
   // Through the shared cache, many clients watching one task cost one storage read per poll.
-  const taskStates = deps.taskStates ?? createTaskStateCache(storage, config.STATUS_CACHE_MS);
-  const states = {
-    readTaskState: (taskId: string) => taskStates.read(taskId),
-    readJson: storage.readJson.bind(storage),
-  };
+  const states = { batches: records.batches, tasks: { readState: (taskId: string) => deps.taskStates.read(taskId) } };
 
   const serve = async (c: Context<AppEnv>, read: () => Promise<Snapshot>): Promise<Response> => {
     const lastEventId = parseLastEventId(c.req.header('last-event-id'));
@@ -52,7 +48,7 @@ export function eventRoutes(deps: AppDeps): Hono<AppEnv> {
   };
 
   app.get('/api/v1/tasks/:task_id/events', (c) =>
-    serve(c, taskSnapshotReader(states, c.req.param('task_id'), config.PUBLIC_BASE_URL)),
+    serve(c, taskSnapshotReader(states.tasks, c.req.param('task_id'), config.PUBLIC_BASE_URL)),
   );
   app.get('/api/v1/batch/events/:batch_task_id', (c) =>
     serve(c, batchSnapshotReader(states, c.req.param('batch_task_id'), config.PUBLIC_BASE_URL)),

@@ -7,9 +7,15 @@ import {
   TERMINAL_BATCH_STATUSES,
   taskUrls,
 } from '@photoenhance/contracts';
-import type { Storage } from '@photoenhance/core';
+import type { TaskRepository } from '@photoenhance/core';
 import { presentTask } from '../../http/present.ts';
-import { presentBatch, readBatchRecord, readBatchTasks, type TerminalTaskCache } from '../batch/batch-state.ts';
+import {
+  type BatchSource,
+  presentBatch,
+  readBatchRecord,
+  readBatchTasks,
+  type TerminalTaskCache,
+} from '../batch/batch-state.ts';
 import type { Snapshot } from './sse-poller.ts';
 
 /** progress while unfinished; the terminal status itself (completed, failed, cancelled) as the last event. */
@@ -38,13 +44,13 @@ export function taskSnapshot(record: TaskRecord, baseUrl: string | undefined): S
 }
 
 export function taskSnapshotReader(
-  storage: Pick<Storage, 'readTaskState'>,
+  tasks: Pick<TaskRepository, 'readState'>,
   rawId: string,
   baseUrl: string | undefined,
 ): () => Promise<Snapshot> {
   const taskId = parseId(rawId);
   return async () => {
-    const record = await storage.readTaskState(taskId);
+    const record = await tasks.readState(taskId);
     if (!record) throw new PhotoEnhanceError('NOT_FOUND', `No task ${taskId}`);
     return taskSnapshot(record, baseUrl);
   };
@@ -55,19 +61,19 @@ export function taskSnapshotReader(
  * at least one succeeded, `failed` / `cancelled` when none did. Finished tasks are read once.
  */
 export function batchSnapshotReader(
-  storage: Pick<Storage, 'readJson' | 'readTaskState'>,
+  source: BatchSource,
   rawId: string,
   baseUrl: string | undefined,
 ): () => Promise<Snapshot> {
   const cache: TerminalTaskCache = new Map();
   let recordPromise: ReturnType<typeof readBatchRecord> | undefined;
   return async () => {
-    recordPromise ??= readBatchRecord(storage, rawId);
+    recordPromise ??= readBatchRecord(source.batches, rawId);
     const record = await recordPromise.catch((err: unknown) => {
       recordPromise = undefined;
       throw err;
     });
-    const tasks = await readBatchTasks(storage, record, cache);
+    const tasks = await readBatchTasks(source.tasks, record, cache);
     const body = presentBatch({ record, tasks }, baseUrl);
     const terminal = TERMINAL_BATCH_STATUSES.has(body.status);
     const event = !terminal

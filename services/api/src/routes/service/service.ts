@@ -1,5 +1,5 @@
 import { Hono } from 'hono';
-import type { AppDeps, AppEnv } from '../../http/env.ts';
+import type { AppEnv, RouteDeps } from '../../http/env.ts';
 
 const READY_TIMEOUT_MS = 3000;
 
@@ -21,7 +21,7 @@ async function check(run: () => Promise<void>): Promise<string> {
 }
 
 /** GET / (service info), /health (process is up), /ready (S3 and SQS answer), /metrics. */
-export function serviceRoutes(deps: AppDeps): Hono<AppEnv> {
+export function serviceRoutes(deps: RouteDeps): Hono<AppEnv> {
   const { storage, queue, config, metrics } = deps;
   const app = new Hono<AppEnv>();
   const startedAt = Date.now();

@@ -11,20 +11,20 @@ import { keys } from '@photoenhance/core';
 import { Hono } from 'hono';
 import { stream } from 'hono/streaming';
 import { resolveDownloadMode } from '../../config.ts';
-import type { AppDeps, AppEnv } from '../../http/env.ts';
+import type { AppEnv, RouteDeps } from '../../http/env.ts';
 import { presentTask } from '../../http/present.ts';
 import { createTaskStateCache } from '../../http/task-state-cache.ts';
 
 /** Status, download and cancel/delete for one task; ids are validated (400) before any storage call. */
-export function taskRoutes(deps: AppDeps): Hono<AppEnv> {
-  const { storage, config } = deps;
+export function taskRoutes(deps: RouteDeps): Hono<AppEnv> {
+  const { storage, records, config } = deps;
   const downloadMode = resolveDownloadMode(config);
   const app = new Hono<AppEnv>();
-  const statusCache = deps.taskStates ?? createTaskStateCache(storage, config.STATUS_CACHE_MS);
+  const statusCache = deps.taskStates;
 
   async function loadTask(rawId: string): Promise<TaskRecord> {
     const taskId = parseId(rawId);
-    const record = await storage.readTaskState(taskId);
+    const record = await records.tasks.readState(taskId);
     if (!record) throw new PhotoEnhanceError('NOT_FOUND', `No task ${taskId}`);
     return record;
   }
@@ -92,15 +92,14 @@ export function taskRoutes(deps: AppDeps): Hono<AppEnv> {
         storage.deletePrefix(keys.inputPrefix(taskId)),
         storage.deletePrefix(keys.outputPrefix(taskId)),
       ]);
-      await storage.delete(keys.taskRecord(taskId));
-      await storage.delete(keys.cancelMarker(taskId));
+      await records.tasks.delete(taskId);
       body = { task_id: taskId, status: 'deleted', message: 'Task and its images deleted' };
     } else {
-      const marker = await storage.writeCancelMarker(taskId, 'cancelled by client');
-      const raw = await storage.readTask(taskId);
+      const marker = await records.tasks.writeCancelMarker(taskId, 'cancelled by client');
+      const raw = await records.tasks.read(taskId);
       if (raw?.status === 'queued') {
         // No worker has claimed it yet; the marker still wins should one claim it right now.
-        await storage.writeTask({
+        await records.tasks.write({
           ...raw,
           status: 'cancelled',
           stage: 'cancelled',

@@ -17,7 +17,7 @@ import { keys, safeName } from '@photoenhance/core';
 import { type Context, Hono } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import { acceptCallbackUrl } from '../../callbacks/callback-field.ts';
-import type { AppDeps, AppEnv } from '../../http/env.ts';
+import type { AppEnv, RouteDeps } from '../../http/env.ts';
 import { fromZodError } from '../../http/errors.ts';
 import { queuedResponse } from '../../http/request.ts';
 import { queuedTaskRecord } from '../../upload/task-record.ts';
@@ -67,8 +67,8 @@ function parseStartOptions(body: Record<string, unknown>): EnhanceOptions {
  * expiry) so the bytes go straight to storage, not through the API; POST /api/v1/tasks/{id}/start then
  * verifies the stored object like an upload before the task is queued.
  */
-export function uploadRoutes(deps: AppDeps): Hono<AppEnv> {
-  const { storage, queue, config, metrics } = deps;
+export function uploadRoutes(deps: RouteDeps): Hono<AppEnv> {
+  const { storage, records, queue, config, metrics } = deps;
   const app = new Hono<AppEnv>();
 
   app.post('/api/v1/uploads', jsonLimit(), async (c) => {
@@ -99,7 +99,7 @@ export function uploadRoutes(deps: AppDeps): Hono<AppEnv> {
       createdAt: new Date().toISOString(),
       expiresAt: link.expiresAt.toISOString(),
     };
-    await storage.writeJson(keys.uploadRecord(taskId), UploadRecordSchema.parse(record));
+    await records.uploads.write(record);
     c.get('logger').info({ taskId, bytes: request.size, contentType: request.content_type }, 'direct upload issued');
 
     const base = (config.PUBLIC_BASE_URL ?? '').replace(/\/+$/, '');
@@ -121,15 +121,13 @@ export function uploadRoutes(deps: AppDeps): Hono<AppEnv> {
     const options = parseStartOptions(startBody);
     const callbackUrl = acceptCallbackUrl(startBody.callback_url, config);
 
-    const existing = await storage.readTask(taskId);
+    const existing = await records.tasks.read(taskId);
     if (existing) {
       throw new PhotoEnhanceError('CONFLICT', `Task ${taskId} has already been started`, {
         details: { status: existing.status },
       });
     }
-    const upload: UploadRecord | null = await storage.readJson(keys.uploadRecord(taskId), (v) =>
-      UploadRecordSchema.parse(v),
-    );
+    const upload = await records.uploads.read(taskId);
     if (!upload) throw new PhotoEnhanceError('NOT_FOUND', `No pending upload for task ${taskId}`);
     const object = await storage.head(upload.key);
     if (!object) {
@@ -157,7 +155,7 @@ export function uploadRoutes(deps: AppDeps): Hono<AppEnv> {
       if (isPhotoEnhanceError(err) && !err.retryable) {
         // The stored file can never start: remove it and the pending upload, nothing is left behind.
         metrics?.uploadsRejected.inc({ code: err.code });
-        await Promise.allSettled([storage.delete(upload.key), storage.delete(keys.uploadRecord(taskId))]);
+        await Promise.allSettled([storage.delete(upload.key), records.uploads.delete(taskId)]);
         log.info({ taskId, code: err.code }, 'direct upload refused');
       }
       throw err;
@@ -172,15 +170,15 @@ export function uploadRoutes(deps: AppDeps): Hono<AppEnv> {
       options,
       callbackUrl,
     });
-    await storage.writeTask(record);
+    await records.tasks.write(record);
     try {
       await queue.send({ version: 1, taskId, inputKey: upload.key, options });
     } catch (err) {
       // Back to "uploaded, not started": the client can call start again.
-      await storage.delete(keys.taskRecord(taskId)).catch(() => undefined);
+      await records.tasks.delete(taskId).catch(() => undefined);
       throw err;
     }
-    await storage.delete(keys.uploadRecord(taskId)).catch((err: unknown) => {
+    await records.uploads.delete(taskId).catch((err: unknown) => {
       log.warn({ err, taskId }, 'pending upload record not deleted; the task record guards against a second start');
     });
     metrics?.tasksCreated.inc();

@@ -1,9 +1,9 @@
 import { type WorkerAnnouncement, type WorkerRecord, WorkerRecordSchema } from '@photoenhance/contracts';
-import { keys, type Storage } from '@photoenhance/core';
+import type { WorkerRepository } from '@photoenhance/core';
 import type { WorkerSummary } from './schemas.ts';
 
 export interface WorkerRegistryOptions {
-  storage: Pick<Storage, 'readJson' | 'writeJson' | 'list' | 'delete'>;
+  workers: WorkerRepository;
   staleAfterMs: number;
   /** Stale records older than this are removed when the list is read. */
   forgetAfterMs: number;
@@ -23,10 +23,10 @@ const READ_CONCURRENCY = 16;
  * them, and only after the request's signature was verified.
  */
 export function createWorkerRegistry(options: WorkerRegistryOptions) {
-  const { storage, staleAfterMs, forgetAfterMs } = options;
+  const { workers: repository, staleAfterMs, forgetAfterMs } = options;
   const now = options.now ?? (() => new Date());
 
-  const read = (workerId: string) => storage.readJson(keys.workerRecord(workerId), (v) => WorkerRecordSchema.parse(v));
+  const read = (workerId: string) => repository.read(workerId);
 
   function summarize(record: WorkerRecord, at: Date): WorkerSummary {
     const sinceMs = at.getTime() - Date.parse(record.lastSeenAt);
@@ -63,22 +63,17 @@ export function createWorkerRegistry(options: WorkerRegistryOptions) {
       // A heartbeat from a worker the registry does not know (API data lost, or it registered elsewhere)
       // carries the full description, so it registers it.
       const registeredAt = event === 'register' || !existing ? at : existing.registeredAt;
-      const record = WorkerRecordSchema.parse({
+      return repository.write({
         ...worker,
         registeredAt,
         lastSeenAt: at,
-        ...(event === 'deregister' ? { deregisteredAt: at, state: 'stopping' } : {}),
+        ...(event === 'deregister' ? { deregisteredAt: at, state: 'stopping' as const } : {}),
       });
-      await storage.writeJson(keys.workerRecord(worker.workerId), record);
-      return record;
     },
 
     async list(): Promise<WorkerListing> {
       const at = now();
-      const objects = await storage.list('workers/');
-      const ids = objects
-        .map((o) => /^workers\/([A-Za-z0-9._-]{1,128})\.json$/.exec(o.key)?.[1])
-        .filter((id): id is string => Boolean(id));
+      const ids = await repository.listIds();
       const records: WorkerRecord[] = [];
       for (let i = 0; i < ids.length; i += READ_CONCURRENCY) {
         const batch = await Promise.all(ids.slice(i, i + READ_CONCURRENCY).map((id) => read(id).catch(() => null)));
@@ -87,7 +82,7 @@ export function createWorkerRegistry(options: WorkerRegistryOptions) {
       const workers: WorkerSummary[] = [];
       for (const record of records) {
         if (at.getTime() - Date.parse(record.lastSeenAt) > forgetAfterMs) {
-          await storage.delete(keys.workerRecord(record.workerId)).catch(() => undefined);
+          await repository.delete(record.workerId).catch(() => undefined);
           continue;
         }
         workers.push(summarize(record, at));

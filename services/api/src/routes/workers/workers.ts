@@ -9,7 +9,7 @@ import {
 import { type Context, Hono } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import { adminKeyAuth } from '../../auth/api-keys.ts';
-import type { AppDeps, AppEnv } from '../../http/env.ts';
+import type { AppEnv, RouteDeps } from '../../http/env.ts';
 import { fromZodError } from '../../http/errors.ts';
 import { createWorkerRegistry } from './registry.ts';
 import type { WorkerAck, WorkerListResponse } from './schemas.ts';
@@ -22,11 +22,11 @@ const ACK_STATUS = { register: 'registered', heartbeat: 'alive', deregister: 'de
  * replays refused) and the admin list. Nothing is read from the body or stored before the signature checks
  * out; the secret itself never appears in a response or a log line.
  */
-export function workerRoutes(deps: AppDeps): Hono<AppEnv> {
-  const { storage, config, metrics } = deps;
+export function workerRoutes(deps: RouteDeps): Hono<AppEnv> {
+  const { records, config, metrics } = deps;
   const app = new Hono<AppEnv>();
   const registry = createWorkerRegistry({
-    storage,
+    workers: records.workers,
     staleAfterMs: config.WORKER_STALE_AFTER_SECONDS * 1000,
     forgetAfterMs: config.WORKER_FORGET_AFTER_SECONDS * 1000,
   });

@@ -1,5 +1,5 @@
 import { BatchRecordSchema, newId, type TaskRecord } from '@photoenhance/contracts';
-import { keys } from '@photoenhance/core';
+import { createTaskRepository, keys } from '@photoenhance/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { uniqueNames } from '../../../src/routes/batch/zip-names.ts';
 import { jpegFixture, must, pngFixture, readJson, startTestApi, type TestApi } from '../../harness.ts';
@@ -47,10 +47,10 @@ async function finish(
   outcome: 'completed' | 'failed' | 'processing',
   progress = 50,
 ): Promise<TaskRecord> {
-  const record = must(await api.backend.storage.readTask(taskId));
+  const record = must(await createTaskRepository(api.backend.storage).read(taskId));
   const now = new Date().toISOString();
   if (outcome === 'processing') {
-    return api.backend.storage.writeTask({
+    return createTaskRepository(api.backend.storage).write({
       ...record,
       status: 'processing',
       stage: 'upscale',
@@ -59,7 +59,7 @@ async function finish(
     });
   }
   if (outcome === 'failed') {
-    return api.backend.storage.writeTask({
+    return createTaskRepository(api.backend.storage).write({
       ...record,
       status: 'failed',
       stage: 'failed',
@@ -71,7 +71,7 @@ async function finish(
   const key = keys.output(taskId, record.input.filename, 'png');
   const bytes = Buffer.from(`result of ${taskId}`);
   await api.backend.storage.put(key, bytes, { contentType: 'image/png' });
-  return api.backend.storage.writeTask({
+  return createTaskRepository(api.backend.storage).write({
     ...record,
     status: 'completed',
     stage: 'done',
@@ -119,7 +119,7 @@ describe('POST /api/v1/enhance/batch', () => {
     expect(stored.taskIds).toEqual(body.tasks.map((t: { task_id: string }) => t.task_id));
     expect(stored.rejected).toHaveLength(1);
     for (const taskId of stored.taskIds) {
-      const record = must(await api.backend.storage.readTask(taskId));
+      const record = must(await createTaskRepository(api.backend.storage).read(taskId));
       expect(record).toMatchObject({
         batchId: body.batch_id,
         status: 'queued',

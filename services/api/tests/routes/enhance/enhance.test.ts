@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { keys } from '@photoenhance/core';
+import { createTaskRepository, keys } from '@photoenhance/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { jpegFixture, must, pngFixture, readJson, startTestApi, type TestApi, uploadForm } from '../../harness.ts';
 
@@ -46,7 +46,7 @@ describe('POST /api/v1/enhance', () => {
     });
     expect(res.headers.get('location')).toBe(body.status_url);
 
-    const record = must(await api.backend.storage.readTask(body.task_id), 'task record');
+    const record = must(await createTaskRepository(api.backend.storage).read(body.task_id), 'task record');
     expect(record).toMatchObject({
       status: 'queued',
       progress: 0,
@@ -96,7 +96,7 @@ describe('POST /api/v1/enhance', () => {
     );
     expect(res.status).toBe(202);
     const { task_id } = await readJson(res);
-    const record = must(await api.backend.storage.readTask(task_id));
+    const record = must(await createTaskRepository(api.backend.storage).read(task_id));
     expect(record.options).toMatchObject({
       quality: 'fast',
       face: { enabled: false },

@@ -1,5 +1,5 @@
 import { newId, type TaskRecord } from '@photoenhance/contracts';
-import { keys } from '@photoenhance/core';
+import { createTaskRepository, keys } from '@photoenhance/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { jpegFixture, must, readJson, startTestApi, type TestApi, uploadForm } from '../../harness.ts';
 
@@ -20,7 +20,7 @@ async function createTask(target: TestApi, name = 'portrait.jpg'): Promise<TaskR
   });
   expect(res.status).toBe(202);
   const { task_id } = await readJson(res);
-  return must(await target.backend.storage.readTask(task_id));
+  return must(await createTaskRepository(target.backend.storage).read(task_id));
 }
 
 /** What the worker does at the end of a job: result object, then the completed record. */
@@ -28,7 +28,7 @@ async function completeAsWorker(target: TestApi, record: TaskRecord, bytes: Buff
   const key = keys.output(record.taskId, record.input.filename, 'png');
   await target.backend.storage.put(key, bytes, { contentType: 'image/png' });
   const now = new Date().toISOString();
-  return target.backend.storage.writeTask({
+  return createTaskRepository(target.backend.storage).write({
     ...record,
     status: 'completed',
     progress: 100,
@@ -127,7 +127,7 @@ describe('status and download', () => {
   it('reports a failed task with its error and refuses its download', async () => {
     const record = await createTask(api);
     const now = new Date().toISOString();
-    await api.backend.storage.writeTask({
+    await createTaskRepository(api.backend.storage).write({
       ...record,
       status: 'failed',
       stage: 'decode',
@@ -153,8 +153,8 @@ describe('DELETE /api/v1/tasks/{id}', () => {
     expect(res.status).toBe(200);
     expect(await readJson(res)).toMatchObject({ task_id: record.taskId, status: 'cancelled' });
     expect(await api.backend.storage.head(record.input.key)).toBeNull();
-    expect(await api.backend.storage.readCancelMarker(record.taskId)).not.toBeNull();
-    expect((await api.backend.storage.readTask(record.taskId))?.status).toBe('cancelled');
+    expect(await createTaskRepository(api.backend.storage).readCancelMarker(record.taskId)).not.toBeNull();
+    expect((await createTaskRepository(api.backend.storage).read(record.taskId))?.status).toBe('cancelled');
     expect((await readJson(await api.app.request(`/api/v1/status/${record.taskId}`))).status).toBe('cancelled');
 
     const again = await api.app.request(`/api/v1/tasks/${record.taskId}`, { method: 'DELETE' });
@@ -165,7 +165,7 @@ describe('DELETE /api/v1/tasks/{id}', () => {
 
   it('cancels a processing task through the marker without touching the worker-owned record', async () => {
     const record = await createTask(api);
-    await api.backend.storage.writeTask({
+    await createTaskRepository(api.backend.storage).write({
       ...record,
       status: 'processing',
       stage: 'upscale',
@@ -176,7 +176,7 @@ describe('DELETE /api/v1/tasks/{id}', () => {
     await api.backend.storage.put(keys.output(record.taskId, record.input.filename, 'png'), Buffer.from('partial'));
     const res = await api.app.request(`/api/v1/tasks/${record.taskId}`, { method: 'DELETE' });
     expect((await readJson(res)).status).toBe('cancelled');
-    expect((await api.backend.storage.readTask(record.taskId))?.status).toBe('processing');
+    expect((await createTaskRepository(api.backend.storage).read(record.taskId))?.status).toBe('processing');
     expect((await readJson(await api.app.request(`/api/v1/status/${record.taskId}`))).status).toBe('cancelled');
     expect(await api.backend.storage.list(keys.outputPrefix(record.taskId))).toEqual([]);
     expect(await api.backend.storage.list(keys.inputPrefix(record.taskId))).toEqual([]);

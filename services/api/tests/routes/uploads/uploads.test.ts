@@ -1,5 +1,5 @@
 import { newId } from '@photoenhance/contracts';
-import { keys } from '@photoenhance/core';
+import { createTaskRepository, keys } from '@photoenhance/core';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { jpegFixture, must, readJson, startTestApi, type TestApi } from '../../harness.ts';
@@ -118,7 +118,7 @@ describe('POST /api/v1/tasks/{id}/start', () => {
     expect(res.status).toBe(202);
     expect(await readJson(res)).toMatchObject({ task_id: issued.task_id, status: 'queued' });
 
-    const record = must(await api.backend.storage.readTask(issued.task_id));
+    const record = must(await createTaskRepository(api.backend.storage).read(issued.task_id));
     expect(record).toMatchObject({
       status: 'queued',
       options: { scale: 2, quality: 'fast', face: { enabled: false } },
@@ -147,7 +147,7 @@ describe('POST /api/v1/tasks/{id}/start', () => {
     expect((await readJson(res)).error.code).toBe('UNSUPPORTED_FORMAT');
     expect(await api.backend.storage.list(`inputs/${issued.task_id}/`)).toEqual([]);
     expect(await api.backend.storage.head(keys.uploadRecord(issued.task_id))).toBeNull();
-    expect(await api.backend.storage.readTask(issued.task_id)).toBeNull();
+    expect(await createTaskRepository(api.backend.storage).read(issued.task_id)).toBeNull();
     expect(await queuedJobs(api)).toEqual([]);
   });
 
@@ -213,7 +213,7 @@ describe('POST /api/v1/tasks/{id}/start', () => {
     await put(issued, photo);
     const res = await start(prefixApi, issued.task_id);
     expect(res.status).toBe(202);
-    expect(must(await prefixApi.backend.storage.readTask(issued.task_id)).input).toMatchObject({
+    expect(must(await createTaskRepository(prefixApi.backend.storage).read(issued.task_id)).input).toMatchObject({
       format: 'png',
       width: 96,
       height: 80,

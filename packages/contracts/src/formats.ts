@@ -1,0 +1,51 @@
+/**
+ * The image formats PhotoEnhance knows, in one table: what it reads, what it writes, MIME types and file
+ * extensions. Every list elsewhere (HTTP enums, CLI choices, content types, direct-upload types, output file
+ * names) is derived from here, so adding an output format is one edit in this file plus its encoder.
+ */
+export const IMAGE_FORMATS = {
+  jpeg: { mime: 'image/jpeg', ext: 'jpg', extensions: ['jpg', 'jpeg'], read: true, write: true },
+  png: { mime: 'image/png', ext: 'png', extensions: ['png'], read: true, write: true },
+  webp: { mime: 'image/webp', ext: 'webp', extensions: ['webp'], read: true, write: true },
+  // Written only to keep a TIFF input's format (16-bit); never requested explicitly.
+  tiff: { mime: 'image/tiff', ext: 'tiff', extensions: ['tif', 'tiff'], read: true, write: false },
+  bmp: { mime: 'image/bmp', ext: 'bmp', extensions: ['bmp'], read: true, write: false },
+  heic: { mime: 'image/heic', ext: 'heic', extensions: ['heic'], read: true, write: false },
+  heif: { mime: 'image/heif', ext: 'heif', extensions: ['heif'], read: true, write: false },
+  avif: { mime: 'image/avif', ext: 'avif', extensions: ['avif'], read: true, write: false },
+  gif: { mime: 'image/gif', ext: 'gif', extensions: ['gif'], read: true, write: false },
+} as const;
+
+export type ImageFormatName = keyof typeof IMAGE_FORMATS;
+type Writable = {
+  [K in ImageFormatName]: (typeof IMAGE_FORMATS)[K]['write'] extends true ? K : never;
+}[ImageFormatName];
+
+const names = Object.keys(IMAGE_FORMATS) as ImageFormatName[];
+
+/** Formats a client may ask for (the engine may also keep a TIFF input as TIFF). */
+export const REQUESTABLE_OUTPUT_FORMATS = names.filter((f) => IMAGE_FORMATS[f].write) as [Writable, ...Writable[]];
+export type RequestableOutputFormat = Writable;
+/** What `output.format` accepts: `auto` keeps the input's format where it can be written. */
+export const OUTPUT_FORMATS = ['auto', ...REQUESTABLE_OUTPUT_FORMATS] as ['auto', ...Writable[]];
+/** Formats an encoded result can have. */
+export type EncodedFormat = Writable | 'tiff';
+
+/** MIME types of every readable format (direct uploads may declare these). */
+export const INPUT_MIME_TYPES = names.map((f) => IMAGE_FORMATS[f].mime) as [string, ...string[]];
+
+/** The MIME type of a known format; octet-stream for anything else. */
+export function mimeTypeFor(format: string): string {
+  return format in IMAGE_FORMATS ? IMAGE_FORMATS[format as ImageFormatName].mime : 'application/octet-stream';
+}
+
+/** The file extension results of this format get (jpeg → jpg). */
+export function extensionFor(format: string): string {
+  return format in IMAGE_FORMATS ? IMAGE_FORMATS[format as ImageFormatName].ext : format;
+}
+
+/** The requestable output format a file extension names (".JPG" → jpeg), or undefined. */
+export function outputFormatForExtension(extension: string): RequestableOutputFormat | undefined {
+  const ext = extension.replace(/^\./, '').toLowerCase();
+  return REQUESTABLE_OUTPUT_FORMATS.find((f) => (IMAGE_FORMATS[f].extensions as readonly string[]).includes(ext));
+}
