@@ -28,8 +28,9 @@ RUN --mount=type=cache,target=/root/.npm \
     npm ci --omit=dev --workspace @photoenhance/gpu-worker --no-audit --no-fund \
  && rm -rf node_modules/onnxruntime-node/bin/napi-v6/darwin node_modules/onnxruntime-node/bin/napi-v6/win32
 # The CUDA provider libraries are not in the npm tarball (too large); onnxruntime-node's install script fetches
-# them from NuGet. .npmrc skips that script for CPU installs; the environment variable takes precedence.
-RUN ONNXRUNTIME_NODE_INSTALL=cuda12 npm rebuild onnxruntime-node \
+# them from NuGet. package.json's allowScripts denies that script during npm ci (offline CPU installs);
+# `npm run cuda` runs it on purpose with the CUDA 12 manifest.
+RUN npm run cuda \
  && test -f node_modules/onnxruntime-node/bin/napi-v6/linux/x64/libonnxruntime_providers_cuda.so
 # Whole workspace folders (tests, caches and node_modules are left out by .dockerignore), so files beside the
 # sources (model manifest, static assets) come along.

@@ -1,6 +1,7 @@
-import { type Logger, pino } from 'pino';
+import { createServiceLogger } from '@photoenhance/core';
+import type { Logger } from 'pino';
 
-/** JSON logs on stdout; task ids are added as fields by the routes. */
-export function createLogger(level: string, name = 'api'): Logger {
-  return pino({ name, level, redact: ['req.headers.authorization', 'req.headers.cookie'] });
+/** JSON logs on stdout in the format every service shares; task ids are added as fields by the routes. */
+export function createLogger(level: string, service = 'api'): Logger {
+  return createServiceLogger(service, level);
 }

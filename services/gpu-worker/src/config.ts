@@ -1,5 +1,6 @@
 import { hostname } from 'node:os';
 import { CommonEnvShape, envBool, envInt, envList, envUrl, loadConfig } from '@photoenhance/core';
+import { ExecutionProvidersSchema } from '@photoenhance/engine';
 import { z } from 'zod';
 
 /** Worker process variables on top of the shared S3/SQS ones (design.md §6). */
@@ -32,11 +33,7 @@ export const WorkerEnvSchema = z.object({
   /** How often this worker drains the dead-letter queue (marks tasks EXHAUSTED); 0 = never. */
   WORKER_DLQ_REAP_INTERVAL_MS: envInt(30_000, { min: 0 }),
   /** Comma-separated ONNX Runtime execution providers, most preferred first (cuda,cpu); CPU is the fallback. */
-  EXECUTION_PROVIDERS: z
-    .string()
-    .regex(/^\s*[a-z]+(\s*,\s*[a-z]+)*\s*$/i, 'must be a comma-separated list such as cuda,cpu')
-    .default('cpu')
-    .transform((text) => [...new Set(text.split(',').map((s) => s.trim().toLowerCase()))]),
+  EXECUTION_PROVIDERS: ExecutionProvidersSchema.default(['cpu']),
   ORT_INTRA_OP_THREADS: envInt(0, { min: 0, max: 256 }),
   // --- self-registration and client webhooks (service breadth) ---
   /** The API's base URL: the worker registers at {REGISTER_URL}/api/v1/workers/register after warm-up. */

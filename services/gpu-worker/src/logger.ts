@@ -1,6 +1,6 @@
-import { pino } from 'pino';
+import { createServiceLogger } from '@photoenhance/core';
 
-/** JSON logs on stdout (one line per event) for log shippers; `service` tells api and worker lines apart. */
+/** JSON logs on stdout in the format every service shares; the worker id is on every line. */
 export function createLogger(level: string, bindings: Record<string, unknown> = {}) {
-  return pino({ level, base: { service: 'gpu-worker', ...bindings }, timestamp: pino.stdTimeFunctions.isoTime });
+  return createServiceLogger('gpu-worker', level, bindings);
 }

@@ -11,6 +11,12 @@ describe('worker config', () => {
     expect(config.EXECUTION_PROVIDERS).toEqual(['cpu']);
   });
 
+  it('refuses an unknown execution provider instead of silently running on CPU (same parser as the CLI)', () => {
+    expect(() => loadWorkerConfig({ EXECUTION_PROVIDERS: 'cuda,cpux' })).toThrow(
+      /EXECUTION_PROVIDERS: Unknown execution provider\(s\): cpux/,
+    );
+  });
+
   it('refuses bad values with one error naming every bad variable', () => {
     let error: unknown;
     try {

@@ -10,14 +10,6 @@ export type ExecutionProvider = (typeof EXECUTION_PROVIDERS)[number];
 
 export const GRAPH_OPTIMIZATION_LEVELS = ['disabled', 'basic', 'extended', 'all'] as const;
 
-export const RuntimeConfigSchema = z.object({
-  /** In order of preference; the registry drops failing ones until one loads (CPU last). */
-  executionProviders: z.array(z.enum(EXECUTION_PROVIDERS)).min(1).default(['cpu']),
-  /** ORT intra-op thread pool size; unset = ORT's default (one per physical core). */
-  intraOpThreads: z.number().int().min(1).max(256).optional(),
-  graphOptimizationLevel: z.enum(GRAPH_OPTIMIZATION_LEVELS).default('all'),
-});
-
 export interface RuntimeConfig {
   executionProviders: string[];
   intraOpThreads?: number;
@@ -47,6 +39,19 @@ export function parseExecutionProviders(text: string): string[] {
   }
   return unique;
 }
+
+/**
+ * The one parser for provider lists as zod, for environment schemas (EXECUTION_PROVIDERS): the same rules
+ * and messages as the CLI's --providers, so a typo is refused everywhere instead of silently meaning CPU.
+ */
+export const ExecutionProvidersSchema = z.string().transform((text, ctx) => {
+  try {
+    return parseExecutionProviders(text);
+  } catch (err) {
+    ctx.addIssue({ code: 'custom', message: err instanceof Error ? err.message : String(err) });
+    return z.NEVER;
+  }
+});
 
 /**
  * The provider lists to try, most preferred first: each failure drops the leading provider, and a

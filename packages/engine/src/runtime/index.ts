@@ -1,11 +1,11 @@
 export {
   EXECUTION_PROVIDERS,
   type ExecutionProvider,
+  ExecutionProvidersSchema,
   GRAPH_OPTIMIZATION_LEVELS,
   parseExecutionProviders,
   providerFallbackChain,
   type RuntimeConfig,
-  RuntimeConfigSchema,
 } from './config.ts';
 export { type Feeds, type ModelSession, type Outputs, wrapSession } from './model-session.ts';
 export {
