@@ -31,7 +31,7 @@ describe('createServiceLogger', () => {
   it('redacts credentials in request headers', () => {
     const { logger, lines } = capture('api');
     logger.info({ req: { headers: { authorization: 'Bearer secret', 'x-api-key': 'k', accept: '*/*' } } }, 'request');
-    const headers = (lines[0]?.req as { headers: Record<string, string> }).headers;
+    const headers = (lines[0]?.req as { headers: Record<string, string> } | undefined)?.headers ?? {};
     expect(headers.authorization).toBe('[Redacted]');
     expect(headers['x-api-key']).toBe('[Redacted]');
     expect(headers.accept).toBe('*/*');

@@ -1,7 +1,6 @@
 import {
   type BatchAccepted,
   type BatchRecordInput,
-  BatchRecordSchema,
   type BatchRejection,
   isPhotoEnhanceError,
   isTerminalStatus,

@@ -1,7 +1,6 @@
 import { type Context, Hono } from 'hono';
 import { streamSSE } from 'hono/streaming';
 import type { AppEnv, RouteDeps } from '../../http/env.ts';
-import { createTaskStateCache } from '../../http/task-state-cache.ts';
 import { batchSnapshotReader, taskSnapshotReader } from './snapshots.ts';
 import { parseLastEventId, pollToSse, type Snapshot } from './sse-poller.ts';
 

@@ -13,7 +13,6 @@ import { stream } from 'hono/streaming';
 import { resolveDownloadMode } from '../../config.ts';
 import type { AppEnv, RouteDeps } from '../../http/env.ts';
 import { presentTask } from '../../http/present.ts';
-import { createTaskStateCache } from '../../http/task-state-cache.ts';
 
 /** Status, download and cancel/delete for one task; ids are validated (400) before any storage call. */
 export function taskRoutes(deps: RouteDeps): Hono<AppEnv> {

@@ -9,9 +9,7 @@ import {
   PhotoEnhanceError,
   parseId,
   taskUrls,
-  type UploadRecord,
   type UploadRecordInput,
-  UploadRecordSchema,
 } from '@photoenhance/contracts';
 import { keys, safeName } from '@photoenhance/core';
 import { type Context, Hono } from 'hono';
