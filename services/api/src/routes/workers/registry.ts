@@ -1,4 +1,4 @@
-import { type WorkerAnnouncement, type WorkerRecord, } from '@photoenhance/contracts';
+import type { WorkerAnnouncement, WorkerRecord } from '@photoenhance/contracts';
 import type { WorkerRepository } from '@photoenhance/core';
 import type { WorkerSummary } from './schemas.ts';
 
