@@ -2,9 +2,14 @@
 
 // catalogue, preparation, lookup
 export { isModelError, ModelError, type ModelErrorCode } from './errors.ts';
+export { type Fidelity, fidelity } from './fidelity.ts';
+export { CALIBRATION_DIR, DEFAULT_INT8_RECIPE, type Int8Recipe, imageToPlanar, quantizeUpscaler } from './int8.ts';
 export {
+  INT8_FIDELITY_FLOOR,
+  type Int8Variant,
   loadManifest,
   MODEL_TASKS,
+  MODEL_VARIANTS,
   type ModelEntry,
   ModelEntrySchema,
   type ModelManifest,
@@ -35,6 +40,7 @@ export {
   modelDir,
   modelStatus,
   prepareNpmModels,
+  variantAvailability,
   variantPath,
 } from './prepare.ts';
 export { mulberry32 } from './random.ts';

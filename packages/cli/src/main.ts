@@ -7,6 +7,8 @@ import {
   isPhotoEnhanceError,
   OUTPUT_FORMATS,
   outputFormatForExtension,
+  PRECISIONS,
+  type Precision,
   QUALITY_LEVELS,
 } from '@photoenhance/contracts';
 import { createEngine, parseExecutionProviders } from '@photoenhance/engine';
@@ -70,6 +72,7 @@ interface EnhanceFlags {
   fidelity: number;
   bgUpsampler: 'realesrgan' | 'none';
   model?: string;
+  precision: Precision;
   providers: string;
   threads?: number;
 }
@@ -88,6 +91,7 @@ async function runEnhance(patterns: string[], flags: EnhanceFlags): Promise<numb
     tilePad: flags.tilePad,
     backgroundUpsampler: flags.bgUpsampler !== 'none',
     ...(flags.model ? { upscaleModel: flags.model } : {}),
+    precision: flags.precision,
     face: {
       enabled: flags.face,
       model: flags.faceModel,
@@ -239,6 +243,14 @@ export function buildProgram(): Command {
         .default('realesrgan'),
     )
     .option('-m, --model <id>', 'upscaler model id, overriding --quality (see `photoenhance models`)')
+    .addOption(
+      new Option(
+        '--precision <p>',
+        'upscaler precision: auto = int8 on CPU where the model ships one (fidelity floor passed), fp16 on GPU, else fp32',
+      )
+        .choices(PRECISIONS)
+        .default('auto'),
+    )
     .option(
       '--providers <list>',
       'ONNX Runtime execution providers in order of preference, e.g. cuda,cpu',

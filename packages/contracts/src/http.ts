@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { CallbackUrlSchema } from './callback-url/callback-url.ts';
 import { IMAGE_FORMATS, OUTPUT_FORMATS, outputFormatForExtension, REQUESTABLE_OUTPUT_FORMATS } from './formats.ts';
-import { type EnhanceOptions, EnhanceOptionsSchema, FaceReportSchema } from './options.ts';
+import { type EnhanceOptions, EnhanceOptionsSchema, FaceReportSchema, PRECISIONS } from './options.ts';
 import { ErrorCodeSchema, TaskStatusSchema } from './task.ts';
 
 /** Multipart fields are strings; an empty field counts as "not sent" (HTML forms send empty inputs). */
@@ -45,6 +45,8 @@ export const EnhanceFormSchema = z.object({
   tile_size: formField(z.coerce.number().int().min(0).max(4096)),
   quality_level: formField(z.string().trim().toLowerCase().pipe(z.enum(SEED_QUALITY_LEVELS))),
   scale: formField(z.coerce.number().min(1).max(16)),
+  /** Upscaler precision: auto, fp32, fp16, int8 (an int8 variant that failed its fidelity floor is refused). */
+  precision: formField(z.string().trim().toLowerCase().pipe(z.enum(PRECISIONS))),
   face: formField(FormBooleanSchema),
   face_model: formField(ModelIdSchema),
   only_center_face: formField(FormBooleanSchema),
@@ -73,6 +75,7 @@ export function enhanceOptionsFromForm(form: EnhanceForm): EnhanceOptions {
     scale: form.scale ?? defaults.scale,
     quality: form.quality_level ? QUALITY_FROM_SEED[form.quality_level] : defaults.quality,
     tileSize: form.tile_size ?? defaults.tileSize,
+    precision: form.precision ?? defaults.precision,
     face: {
       ...defaults.face,
       enabled: form.face ?? defaults.face.enabled,

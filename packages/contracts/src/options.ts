@@ -3,6 +3,9 @@ import { OUTPUT_FORMATS } from './formats.ts';
 
 /** What a client or the CLI may ask of the engine: one schema for the HTTP form, the job message and the CLI. */
 export const QUALITY_LEVELS = ['fast', 'medium', 'high', 'auto'] as const;
+/** Numeric precision of the upscaler: auto = int8 on CPU where shipped (fidelity floor passed), fp16 on GPUs, else fp32. */
+export const PRECISIONS = ['auto', 'fp32', 'fp16', 'int8'] as const;
+export type Precision = (typeof PRECISIONS)[number];
 
 export const FaceOptionsSchema = z.object({
   /** Run detection + restoration at all. */
@@ -32,6 +35,8 @@ export const EnhanceOptionsSchema = z.object({
   backgroundUpsampler: z.boolean().default(true),
   /** Explicit upscaler model id, overriding the quality level. */
   upscaleModel: z.string().min(1).optional(),
+  /** Upscaler variant; an explicit one the model does not ship is refused (INVALID_OPTIONS). */
+  precision: z.enum(PRECISIONS).default('auto'),
   face: FaceOptionsSchema.default(FaceOptionsSchema.parse({})),
   output: z
     .object({

@@ -70,11 +70,13 @@ describe('enhance form → options', () => {
       output_format: 'jpg',
       output_quality: '80',
       keep_metadata: '1',
+      precision: 'INT8',
     });
     const options = enhanceOptionsFromForm(form);
     expect(options).toMatchObject({
       tileSize: 400,
       quality: 'fast',
+      precision: 'int8',
       scale: 2,
       face: { enabled: false, model: 'codeformer', onlyCenterFace: true, blend: 0.5 },
       output: { format: 'jpeg', quality: 80, keepMetadata: true },
@@ -92,6 +94,7 @@ describe('enhance form → options', () => {
     ['scale', 'big'],
     ['tile_size', '-1'],
     ['quality_level', 'ultra'],
+    ['precision', 'int4'],
     ['face', 'maybe'],
     ['face_model', '../../models/evil.onnx'],
     ['output_format', 'gif'],

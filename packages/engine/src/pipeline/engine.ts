@@ -23,7 +23,7 @@ import {
   probeImage,
   resizePlanar,
 } from '@photoenhance/image';
-import { ensureModel, getModelEntry, isModelError } from '@photoenhance/models';
+import { ensureModel, getModelEntry, isModelError, type ModelVariant, variantAvailability } from '@photoenhance/models';
 import { detectFaces, loadRestorer, type Restorer, restoreFaces } from '../face/index.ts';
 import { createSessionRegistry, type ModelState, type RuntimeConfig, type SessionRegistry } from '../runtime/index.ts';
 import { upscaleImage } from '../upscale/index.ts';
@@ -96,6 +96,44 @@ export function upscaleModelFor(
   }
 }
 
+/**
+ * The upscaler variant for a precision request. 'auto': int8 on the CPU provider when the model ships
+ * one (it passed the fidelity floor against fp32), fp16 on GPU providers when it has one, else fp32.
+ * An explicit precision the model does not offer is a client error naming the reason.
+ */
+export function upscaleVariantFor(
+  modelId: string,
+  precision: EnhanceOptions['precision'],
+  provider: string,
+): ModelVariant {
+  let entry: ReturnType<typeof getModelEntry>;
+  try {
+    entry = getModelEntry(modelId);
+  } catch (err) {
+    throw asEngineError(err);
+  }
+  if (precision === 'auto') {
+    const preferred: ModelVariant = provider === 'cpu' ? 'int8' : 'fp16';
+    return variantAvailability(entry, preferred).available ? preferred : 'fp32';
+  }
+  const availability = variantAvailability(entry, precision);
+  if (!availability.available) {
+    throw new PhotoEnhanceError('INVALID_OPTIONS', `precision ${precision} is not available: ${availability.reason}`);
+  }
+  return precision;
+}
+
+/** `id@variant`: the session-registry key of a model variant, and how results name the upscaler they used. */
+export function modelRef(id: string, variant: ModelVariant): string {
+  return `${id}@${variant}`;
+}
+
+function parseModelRef(ref: string): { id: string; variant: ModelVariant } {
+  const at = ref.lastIndexOf('@');
+  if (at < 0) return { id: ref, variant: 'fp32' };
+  return { id: ref.slice(0, at), variant: ref.slice(at + 1) as ModelVariant };
+}
+
 /** The models package has its own error type (it must not depend on core); give it the project's codes. */
 function asEngineError(err: unknown): unknown {
   if (!isModelError(err)) return err;
@@ -110,22 +148,23 @@ function isModelPath(model: string): boolean {
   return model.includes('/') || model.endsWith('.onnx');
 }
 
-async function resolveModel(id: string, log?: EngineLogger): Promise<{ path: string }> {
-  if (isModelPath(id)) {
+async function resolveModel(ref: string, log?: EngineLogger): Promise<{ path: string }> {
+  if (isModelPath(ref)) {
     try {
-      await access(id, constants.R_OK);
+      await access(ref, constants.R_OK);
     } catch (err) {
       // A path the user gave that is not there: permanent until they install it.
-      throw new PhotoEnhanceError('MODEL_NOT_READY', `Face model file ${id} is missing or unreadable`, {
+      throw new PhotoEnhanceError('MODEL_NOT_READY', `Face model file ${ref} is missing or unreadable`, {
         cause: err,
         retryable: false,
-        details: { path: id },
+        details: { path: ref },
       });
     }
-    return { path: id };
+    return { path: ref };
   }
+  const { id, variant } = parseModelRef(ref);
   try {
-    return await ensureModel(id, { log: (msg) => log?.info({ model: id }, msg) });
+    return await ensureModel(id, { variant, log: (msg) => log?.info({ model: ref }, msg) });
   } catch (err) {
     throw asEngineError(err);
   }
@@ -241,9 +280,11 @@ export function createEngine(config: EngineConfig): Engine {
     let factor: number;
     if (options.backgroundUpsampler) {
       // Which provider really loads decides the model for 'auto'/'medium': find out before choosing.
-      const modelId = upscaleModelFor(options, await registry.resolveProvider(), decoded.width * decoded.height);
-      const session = await registry.get(modelId);
-      models.push(modelId);
+      const provider = await registry.resolveProvider();
+      const modelId = upscaleModelFor(options, provider, decoded.width * decoded.height);
+      const ref = modelRef(modelId, upscaleVariantFor(modelId, options.precision, provider));
+      const session = await registry.get(ref);
+      models.push(ref);
       // tileSize 0: the upscaler takes the whole image when it fits its memory cap, else tiles it.
       canvas = await upscaleImage(session, decoded.rgb, MODEL_FACTOR, {
         tileSize: options.tileSize,
@@ -326,8 +367,12 @@ export function createEngine(config: EngineConfig): Engine {
   return {
     async warmUp(rawOptions = {}) {
       const options = EnhanceOptionsSchema.parse(rawOptions);
-      const upscaler = upscaleModelFor(options, await registry.resolveProvider(), 0);
-      await registry.warmUp(upscaler, [1, 3, 64, 64]);
+      const provider = await registry.resolveProvider();
+      const upscaler = upscaleModelFor(options, provider, 0);
+      await registry.warmUp(
+        modelRef(upscaler, upscaleVariantFor(upscaler, options.precision, provider)),
+        [1, 3, 64, 64],
+      );
       if (options.face.enabled) await registry.warmUp(DETECTOR_MODEL, [1, 256, 256, 3]);
     },
     readiness() {

@@ -2,12 +2,14 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PhotoEnhanceError } from '@photoenhance/contracts';
+import { getModelEntry } from '@photoenhance/models';
 import {
   createEngine,
   createThreadedEngine,
   type Engine,
   type ProgressEvent,
   upscaleModelFor,
+  upscaleVariantFor,
 } from '@photoenhance/engine';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -56,7 +58,7 @@ describe('engine', () => {
     expect([meta.width, meta.height]).toEqual([Math.round(12 * scale), Math.round(9 * scale)]);
     expect([result.width, result.height]).toEqual([meta.width, meta.height]);
     expect(result.format).toBe('png');
-    expect(result.models).toEqual(['realesrgan-x4fast']);
+    expect(result.models).toEqual(['realesrgan-x4fast@fp32']);
     expect(result.timings.upscale).toBeGreaterThan(0);
   });
 
@@ -199,6 +201,47 @@ describe('upscaleModelFor', () => {
     expect(upscaleModelFor({ quality: 'medium' }, 'cpu', 256 * 256)).toBe('realesrgan-x4plus');
     expect(upscaleModelFor({ quality: 'medium' }, 'cpu', 1e6)).toBe('realesrgan-x4fast');
     expect(upscaleModelFor({ quality: 'fast', upscaleModel: 'realesrgan-x4plus' }, 'cpu', 1)).toBe('realesrgan-x4plus');
+  });
+});
+
+describe('upscaleVariantFor', () => {
+  // the verdicts come from the manifest: int8 is offered only where its fidelity floor passed
+  const shipsInt8 = (id: string) => getModelEntry(id).variants.int8?.fidelity.passed === true;
+
+  it('auto: int8 on CPU where it passed the floor, fp16 on GPU providers, fp32 otherwise', () => {
+    for (const id of ['realesrgan-x4fast', 'realesrgan-x4plus']) {
+      expect(upscaleVariantFor(id, 'auto', 'cpu')).toBe(shipsInt8(id) ? 'int8' : 'fp32');
+      expect(upscaleVariantFor(id, 'auto', 'cuda')).toBe('fp16');
+      expect(upscaleVariantFor(id, 'fp32', 'cuda')).toBe('fp32');
+    }
+    // a model with only an fp32 file (BlazeFace here; custom upscalers alike) stays fp32 everywhere
+    expect(upscaleVariantFor('blazeface-back', 'auto', 'cuda')).toBe('fp32');
+  });
+
+  it('refuses an explicit precision the model does not ship, saying why', () => {
+    expect(() => upscaleVariantFor('blazeface-back', 'fp16', 'cpu')).toThrow(/no fp16 variant/);
+    for (const id of ['realesrgan-x4fast', 'realesrgan-x4plus'].filter((m) => !shipsInt8(m))) {
+      expect(() => upscaleVariantFor(id, 'int8', 'cpu')).toThrow(
+        expect.objectContaining({
+          code: 'INVALID_OPTIONS',
+          message: expect.stringMatching(/failed the fidelity floor/),
+        }),
+      );
+    }
+    expect(() => upscaleVariantFor('no-such-model', 'auto', 'cpu')).toThrow(
+      expect.objectContaining({ code: 'INVALID_OPTIONS' }),
+    );
+  });
+
+  it('names the variant it ran in the result, and refuses an unshipped int8 request as a client error', async () => {
+    const input = await noisyImage(12, 9);
+    const result = await engine.enhance(input, { quality: 'fast', precision: 'fp32', face: { enabled: false } });
+    expect(result.models).toEqual(['realesrgan-x4fast@fp32']);
+    if (!shipsInt8('realesrgan-x4fast')) {
+      await expect(
+        engine.enhance(input, { quality: 'fast', precision: 'int8', face: { enabled: false } }),
+      ).rejects.toMatchObject({ code: 'INVALID_OPTIONS' });
+    }
   });
 });
 

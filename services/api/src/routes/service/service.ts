@@ -33,7 +33,7 @@ export function serviceRoutes(deps: RouteDeps): Hono<AppEnv> {
       version: '0.1.0',
       endpoints: {
         enhance:
-          'POST /api/v1/enhance (multipart: file, tile_size, quality_level, scale, face, face_model, only_center_face, face_blend, output_format, output_quality, keep_metadata)',
+          'POST /api/v1/enhance (multipart: file, tile_size, quality_level, scale, precision, face, face_model, only_center_face, face_blend, output_format, output_quality, keep_metadata)',
         status: 'GET /api/v1/status/{task_id}',
         download: 'GET /api/v1/download/{task_id}',
         delete: 'DELETE /api/v1/tasks/{task_id}',
