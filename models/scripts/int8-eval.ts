@@ -136,10 +136,10 @@ async function sideBySide(
   out: Tensor,
   path: string,
 ): Promise<void> {
-  // 192×192 output crop around the left eye of the 512² astronaut (scaled to the input actually run)
+  // 192×192 output crop centred at (0.36 w, 0.30 h): the chin and cheek of the 512² astronaut
   const [, , h, w] = ref.dims as number[];
   const size = 192;
-  const x0 = Math.round((w! * 0.36) / 1) - size / 2;
+  const x0 = Math.round(w! * 0.36) - size / 2;
   const y0 = Math.round(h! * 0.3) - size / 2;
   const crop = (t: Tensor) => {
     const d = t.data as Float32Array;
