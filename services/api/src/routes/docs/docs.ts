@@ -17,6 +17,7 @@ details summary{cursor:pointer}</style></head><body>
 <form id="f"><input type="file" name="file" accept="image/*" required>
 <label>scale <input name="scale" type="number" min="1" max="16" value="4" style="width:4em"></label>
 <label>quality_level <select name="quality_level"><option>auto</option><option>high</option><option>medium</option><option>fast</option></select></label>
+<label>precision <select name="precision"><option>auto</option><option>fp32</option><option>fp16</option><option>int8</option></select></label>
 <label>API key <input name="api_key" type="password" autocomplete="off" placeholder="only when API_KEYS is set" style="width:14em"></label>
 <button>Enhance</button></form><pre id="out">—</pre>
 <h2>Endpoints</h2><div id="ops"></div>
