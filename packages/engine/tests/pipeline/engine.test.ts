@@ -2,7 +2,6 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PhotoEnhanceError } from '@photoenhance/contracts';
-import { getModelEntry } from '@photoenhance/models';
 import {
   createEngine,
   createThreadedEngine,
@@ -11,6 +10,7 @@ import {
   upscaleModelFor,
   upscaleVariantFor,
 } from '@photoenhance/engine';
+import { getModelEntry } from '@photoenhance/models';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FIXTURES, identityRestorerBytes, solidRedRestorerBytes } from '../face/helpers.ts';
