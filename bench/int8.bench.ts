@@ -27,7 +27,7 @@ const { values: args } = parseArgs({
     runs: { type: 'string', default: '3' },
     threads: { type: 'string', default: String(Math.max(1, cpus().length)) },
     models: { type: 'string', default: 'realesrgan-x4fast,realesrgan-x4plus' },
-    image: { type: 'string', default: 'packages/core/tests/fixtures/faces/astronaut.jpg' },
+    image: { type: 'string', default: 'packages/engine/tests/fixtures/faces/astronaut.jpg' },
   },
 });
 const runs = Number(args.runs);

@@ -53,9 +53,9 @@ const images = [
   ...readdirSync(join(root, 'models/tests/fixtures/golden/inputs')).map((f) =>
     join(root, 'models/tests/fixtures/golden/inputs', f),
   ),
-  ...readdirSync(join(root, 'packages/core/tests/fixtures/faces'))
+  ...readdirSync(join(root, 'packages/engine/tests/fixtures/faces'))
     .filter((f) => f.endsWith('.jpg'))
-    .map((f) => join(root, 'packages/core/tests/fixtures/faces', f)),
+    .map((f) => join(root, 'packages/engine/tests/fixtures/faces', f)),
 ];
 
 const fp32 = await ncnnForm('depthwise');
