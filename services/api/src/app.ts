@@ -9,6 +9,7 @@ import type { AppDeps, AppEnv, RouteDeps } from './http/env.ts';
 import { errorResponse } from './http/errors.ts';
 import { createTaskStateCache } from './http/task-state-cache.ts';
 import { batchRoutes } from './routes/batch/batch.ts';
+import { batchGroupRoutes } from './routes/batch/group.ts';
 import { docsRoutes } from './routes/docs/docs.ts';
 import { enhanceRoutes } from './routes/enhance/enhance.ts';
 import { eventRoutes } from './routes/events/events.ts';
@@ -63,6 +64,7 @@ export function createApp(appDeps: AppDeps): Hono<AppEnv> {
   app.route('/', enhanceRoutes(deps));
   app.route('/', taskRoutes(deps));
   app.route('/', batchRoutes(deps));
+  app.route('/', batchGroupRoutes(deps));
   app.route('/', eventRoutes(deps));
   app.route('/', uploadRoutes(deps));
   app.route('/', workerRoutes(deps));
