@@ -16,6 +16,7 @@ import { eventRoutes } from './routes/events/events.ts';
 import { serviceRoutes } from './routes/service/service.ts';
 import { taskRoutes } from './routes/tasks/tasks.ts';
 import { uploadRoutes } from './routes/uploads/uploads.ts';
+import { webRoutes } from './routes/web/web.ts';
 import { workerRoutes } from './routes/workers/workers.ts';
 
 const QUIET_PATHS = new Set(['/health', '/ready', '/metrics']);
@@ -69,6 +70,7 @@ export function createApp(appDeps: AppDeps): Hono<AppEnv> {
   app.route('/', uploadRoutes(deps));
   app.route('/', workerRoutes(deps));
   app.route('/', docsRoutes(deps));
+  app.route('/', webRoutes());
 
   app.notFound((c) =>
     errorResponse(c, new PhotoEnhanceError('NOT_FOUND', `No route ${c.req.method} ${c.req.path}`), logger),

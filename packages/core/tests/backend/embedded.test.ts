@@ -108,7 +108,11 @@ describe('embedded backend', () => {
       const origin = { Origin: 'http://localhost:8000' };
       const preflight = await fetch(link.url, {
         method: 'OPTIONS',
-        headers: { ...origin, 'Access-Control-Request-Method': 'PUT', 'Access-Control-Request-Headers': 'content-type' },
+        headers: {
+          ...origin,
+          'Access-Control-Request-Method': 'PUT',
+          'Access-Control-Request-Headers': 'content-type',
+        },
       });
       expect(preflight.status).toBe(204);
       expect(preflight.headers.get('access-control-allow-origin')).toBe('*');

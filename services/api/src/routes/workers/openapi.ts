@@ -43,7 +43,7 @@ export function workerPaths(): PathItems {
       get: {
         summary: 'Models the alive workers can run (id, task, ready = installed on some worker, default)',
         description:
-          'Merged from the workers\' registration records: only workers that registered (REGISTER_URL) and sent a heartbeat recently count. Face restorers appear as ready only where a worker has one installed.',
+          "Merged from the workers' registration records: only workers that registered (REGISTER_URL) and sent a heartbeat recently count. Face restorers appear as ready only where a worker has one installed.",
         responses: { 200: jsonResponse('Models', ModelListResponseSchema) },
       },
     },

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { jpegFixture, readJson, startTestApi, type TestApi, uploadForm } from '../../../tests/harness.ts';
+import { jpegFixture, readJson, startTestApi, type TestApi, uploadForm } from '../../harness.ts';
 
 let api: TestApi;
 beforeAll(async () => {
