@@ -19,7 +19,8 @@ export function errorWords(err: unknown): string {
   if (!(err instanceof ApiError)) return err instanceof Error ? err.message : String(err);
   switch (err.code) {
     case 'UNSUPPORTED_FORMAT':
-      return `Not an image this service can read (JPEG, PNG, WebP, HEIC, AVIF, TIFF, BMP, GIF). ${err.message}`;
+      // The service's message lists the same formats: one sentence is enough.
+      return 'Not an image this service can read (JPEG, PNG, WebP, HEIC, AVIF, TIFF, BMP, GIF).';
     case 'FILE_TOO_LARGE':
       return `Too large to upload. ${err.message}`;
     case 'TOO_MANY_PIXELS':

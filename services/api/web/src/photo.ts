@@ -114,6 +114,7 @@ export class Photo {
           ? await this.uploadDirect(signal)
           : await this.uploadForm(signal);
       this.taskId = taskId;
+      this.card.dataset.taskId = taskId;
       this.set('queued', stageWords('queued'), 0);
       this.follow(taskId);
     } catch (err) {
@@ -247,9 +248,15 @@ export class Photo {
       h('dt', {}, 'Time'),
       h('dd', {}, `${formatSeconds(engine)} of processing`),
     );
+    // The worker's notice says how to install a restorer; the headline says what happened, in plain words.
     const notice =
       faces.notice && faces.restored === 0
-        ? h('p', { class: 'notice', role: 'note' }, `Faces were not restored. ${faces.notice}`)
+        ? h(
+            'div',
+            { class: 'notice', role: 'note' },
+            h('p', {}, 'Faces were not restored: no face restoration model is installed on the worker.'),
+            h('details', {}, h('summary', {}, 'How to install one'), h('p', {}, faces.notice)),
+          )
         : null;
     const warnings = r.warnings
       .filter((w) => w !== faces.notice)
@@ -287,6 +294,7 @@ export class Photo {
     this.abort.abort();
     this.abort = new AbortController();
     this.taskId = undefined;
+    delete this.card.dataset.taskId;
     this.needsKey = false;
     if (this.resultUrl) URL.revokeObjectURL(this.resultUrl);
     this.resultUrl = undefined;
