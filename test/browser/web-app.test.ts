@@ -130,6 +130,23 @@ describe('web app in Chromium', () => {
     await context.close();
   });
 
+  it('shows Swagger UI at /docs from the service itself, with "Try it out"', async () => {
+    const context = await browser.newContext();
+    const { page, problems } = await openApp(context, `${stack.apiUrl}/docs`);
+    const external: string[] = [];
+    page.on('request', (req) => {
+      if (!req.url().startsWith(stack.apiUrl) && !req.url().startsWith('data:')) external.push(req.url());
+    });
+    await page.locator('.opblock-summary', { hasText: '/api/v1/enhance' }).first().click();
+    await expect
+      .poll(() => page.getByRole('button', { name: 'Try it out' }).count(), { timeout: 30_000 })
+      .toBeGreaterThan(0);
+    expect(await page.locator('.opblock-summary-path', { hasText: '/api/v1/models' }).count()).toBe(1);
+    expect(external).toEqual([]);
+    expect(problems.errors).toEqual([]);
+    await context.close();
+  });
+
   it('asks for an API key on a 401, keeps it, and sends it (header, and ?api_key= for the event stream)', async () => {
     const key = 'browser-test-client-key-0123456789';
     const keyed = await startStack({ apiEnv: { API_KEYS: key } });
@@ -255,9 +272,12 @@ describe('web app in Chromium', () => {
     for (const scheme of ['light', 'dark'] as const) {
       await page.emulateMedia({ colorScheme: scheme });
       await page.setViewportSize({ width: 1280, height: 900 });
+      await page.evaluate(() => window.scrollTo(0, 0));
       await page.screenshot({ path: join(SHOTS, `desktop-${scheme}.png`), fullPage: true });
       if (scheme === 'light' && process.env.UPDATE_SCREENSHOTS === '1') {
-        await page.screenshot({ path: README_SHOT, fullPage: false });
+        // The README's picture: the first screen, as a palette PNG so the repository stays small.
+        const shot = await page.screenshot({ fullPage: false });
+        await sharp(shot).png({ palette: true, quality: 90, effort: 10 }).toFile(README_SHOT);
       }
       await page.setViewportSize({ width: 390, height: 844 });
       expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(390);
