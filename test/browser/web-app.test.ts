@@ -130,6 +130,38 @@ describe('web app in Chromium', () => {
     await context.close();
   });
 
+  it('takes photos dropped on the drop zone and pasted anywhere on the page', async () => {
+    const context = await browser.newContext();
+    const { page, problems } = await openApp(context, stack.apiUrl);
+    const [dropped, pasted] = [await photo('grass.jpg', 64), await photo('brick.jpg', 64)];
+    const transfer = (file: Payload) =>
+      page.evaluateHandle(
+        ({ name, bytes }) => {
+          const data = new DataTransfer();
+          data.items.add(new File([new Uint8Array(bytes)], name, { type: 'image/jpeg' }));
+          return data;
+        },
+        { name: file.name, bytes: [...file.buffer] },
+      );
+    await page.locator('#drop').dispatchEvent('drop', { dataTransfer: await transfer(dropped) });
+    const clipboard = await transfer(pasted);
+    await page.evaluate((data) => {
+      document.dispatchEvent(new ClipboardEvent('paste', { clipboardData: data, bubbles: true }));
+    }, clipboard);
+    for (const name of ['grass.jpg', 'brick.jpg']) {
+      // Queued (no worker takes them here): the upload went through like a picked file's.
+      await expect
+        .poll(() => card(page, name).locator('.status').textContent(), { timeout: 30_000 })
+        .toMatch(/Waiting for a worker/);
+    }
+    for (const name of ['grass.jpg', 'brick.jpg'])
+      await card(page, name)
+        .getByRole('button', { name: `Cancel ${name}` })
+        .click();
+    expect(problems.errors).toEqual([]);
+    await context.close();
+  });
+
   it('shows Swagger UI at /docs from the service itself, with "Try it out"', async () => {
     const context = await browser.newContext();
     const { page, problems } = await openApp(context, `${stack.apiUrl}/docs`);
