@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { signatureHeaders, type WorkerAnnouncementInput } from '@photoenhance/core';
 import type { Browser, Page } from 'playwright-core';
 import sharp from 'sharp';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { createTestEngine } from '../harness/engine.ts';
 import { type Stack, startStack } from '../harness/stack.ts';
 import { readZip } from '../harness/zip.ts';
@@ -19,18 +19,21 @@ const README_SHOT = join(import.meta.dirname, '..', '..', 'docs', 'web-app.png')
 
 let stack: Stack;
 let browser: Browser;
+/** Launched once; a launch failure fails every test below by name (vitest would only skip them after a beforeAll error). */
+let launching: Promise<Browser>;
 const engine = createTestEngine();
 
 beforeAll(async () => {
-  // No browser is a failure here, not a skip: launchBrowser throws and every test below fails.
-  [stack, browser] = await Promise.all([
-    startStack({ apiEnv: { WORKER_REGISTRATION_SECRET: SECRET } }),
-    launchBrowser(),
-  ]);
+  launching = launchBrowser();
+  launching.catch(() => undefined);
+  stack = await startStack({ apiEnv: { WORKER_REGISTRATION_SECRET: SECRET } });
   await mkdir(SHOTS, { recursive: true });
 });
+beforeEach(async () => {
+  browser = await launching;
+});
 afterAll(async () => {
-  await browser?.close();
+  await (await launching.catch(() => undefined))?.close();
   await stack?.stop();
   await engine.close();
 });
