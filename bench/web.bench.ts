@@ -45,7 +45,7 @@ for (const [name, n] of [
   }
 }
 
-const FACES = fileURLToPath(new URL('../packages/core/tests/fixtures/faces/', import.meta.url));
+const FACES = fileURLToPath(new URL('../packages/engine/tests/fixtures/faces/', import.meta.url));
 const SOURCES = ['astronaut.jpg', 'coffee.jpg', 'camera.jpg', 'grass.jpg', 'brick.jpg'];
 
 /** size² JPEGs from the public-domain fixtures (a portrait first), named 1-….jpg so cards are easy to find. */

@@ -2,7 +2,8 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { mkdir, readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { signatureHeaders, type WorkerAnnouncementInput } from '@photoenhance/core';
+import type { WorkerAnnouncementInput } from '@photoenhance/contracts';
+import { signatureHeaders } from '@photoenhance/core';
 import type { Browser, Page } from 'playwright-core';
 import sharp from 'sharp';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
@@ -12,7 +13,7 @@ import { readZip } from '../harness/zip.ts';
 import { launchBrowser, openApp } from './browser.ts';
 
 const SECRET = 'browser-test-registration-secret';
-const FACES = join(import.meta.dirname, '..', '..', 'packages', 'core', 'tests', 'fixtures', 'faces');
+const FACES = join(import.meta.dirname, '..', '..', 'packages', 'engine', 'tests', 'fixtures', 'faces');
 /** Screenshots go here; UPDATE_SCREENSHOTS=1 also refreshes the README's (docs/web-app.png). */
 const SHOTS = process.env.SCREENSHOT_DIR ?? join(tmpdir(), 'photoenhance-browser');
 const README_SHOT = join(import.meta.dirname, '..', '..', 'docs', 'web-app.png');

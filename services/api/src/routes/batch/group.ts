@@ -1,4 +1,5 @@
-import { BatchRecordSchema, keys, newId, PhotoEnhanceError, TaskIdSchema } from '@photoenhance/core';
+import { BatchRecordSchema, newId, PhotoEnhanceError, TaskIdSchema } from '@photoenhance/contracts';
+import { keys } from '@photoenhance/core';
 import { Hono } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import { z } from 'zod';
