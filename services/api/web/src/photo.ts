@@ -210,7 +210,10 @@ export class Photo {
 
   private async finish(view: TaskView): Promise<void> {
     if (view.status === 'cancelled') return this.set('cancelled', 'Cancelled', 0);
-    if (view.status === 'failed' || !view.result) return this.fail(view.error?.message ?? 'The task failed');
+    if (view.status === 'failed' || !view.result) {
+      const error = view.error ?? { code: 'INTERNAL', message: 'The task failed' };
+      return this.fail(errorWords(new ApiError(0, error.code, error.message)));
+    }
     this.set('processing', 'Fetching the result', 100);
     try {
       const res = await apiFetch(`/api/v1/download/${view.task_id}`, { signal: this.abort.signal });
