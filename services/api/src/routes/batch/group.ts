@@ -1,9 +1,8 @@
-import { BatchRecordSchema, newId, PhotoEnhanceError, TaskIdSchema } from '@photoenhance/contracts';
-import { keys } from '@photoenhance/core';
+import { newId, PhotoEnhanceError, TaskIdSchema } from '@photoenhance/contracts';
 import { Hono } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import { z } from 'zod';
-import type { AppDeps, AppEnv } from '../../http/env.ts';
+import type { AppEnv, RouteDeps } from '../../http/env.ts';
 import { fromZodError } from '../../http/errors.ts';
 import { mapLimit } from './map-limit.ts';
 import { batchUrls } from './urls.ts';
@@ -34,8 +33,8 @@ export type BatchGrouped = z.infer<typeof BatchGroupedSchema>;
  * Groups tasks that were queued one by one into a batch record, so the batch status, events and ZIP routes
  * work for them: a client can stream photos in as they are picked and still offer "download all".
  */
-export function batchGroupRoutes(deps: AppDeps): Hono<AppEnv> {
-  const { storage, config } = deps;
+export function batchGroupRoutes(deps: RouteDeps): Hono<AppEnv> {
+  const { records, config } = deps;
   const app = new Hono<AppEnv>();
   const limit = bodyLimit({
     maxSize: MAX_BODY_BYTES,
@@ -54,16 +53,13 @@ export function batchGroupRoutes(deps: AppDeps): Hono<AppEnv> {
     const parsed = BatchGroupRequestSchema.safeParse(json);
     if (!parsed.success) throw fromZodError(parsed.error);
     const ids = parsed.data.task_ids;
-    const found = await mapLimit(ids, 8, async (id) => (await storage.readTask(id)) !== null);
+    const found = await mapLimit(ids, 8, async (id) => (await records.tasks.read(id)) !== null);
     const unknown = ids.filter((_, i) => !found[i]);
     if (unknown.length > 0) {
       throw new PhotoEnhanceError('NOT_FOUND', `No task ${unknown.join(', ')}`, { details: { task_ids: unknown } });
     }
     const batchId = newId();
-    await storage.writeJson(
-      keys.batchRecord(batchId),
-      BatchRecordSchema.parse({ batchId, taskIds: ids, createdAt: new Date().toISOString() }),
-    );
+    await records.batches.write({ batchId, taskIds: ids, createdAt: new Date().toISOString() });
     const urls = batchUrls(config.PUBLIC_BASE_URL, batchId);
     const body: BatchGrouped = {
       batch_id: batchId,
