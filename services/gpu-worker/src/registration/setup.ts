@@ -1,12 +1,12 @@
 import { readFileSync } from 'node:fs';
 import type { WorkerInfoInput } from '@photoenhance/contracts';
+import { modelCatalog } from '@photoenhance/engine';
 import type { WorkerConfig } from '../config.ts';
 import type { WorkerMetrics } from '../metrics.ts';
 import type { WorkerEngine, WorkerLogger } from '../ports.ts';
 import type { Worker } from '../worker.ts';
 import { type DiscoveredAddress, discoverAddress } from './address-discovery.ts';
 import { probeGpus } from './gpu-info.ts';
-import { modelCatalog } from './model-catalog.ts';
 import { createRegistrar, type Registrar, registrationTargets } from './registrar.ts';
 
 const WORKER_VERSION = (() => {

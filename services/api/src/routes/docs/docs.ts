@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { Hono } from 'hono';
+import swaggerPackage from 'swagger-ui-dist/package.json' with { type: 'json' };
 import type { AppEnv, RouteDeps } from '../../http/env.ts';
 import { buildOpenApiDocument } from './openapi.ts';
 
@@ -12,8 +13,7 @@ const SWAGGER_FILES: Record<string, string> = {
   'swagger-ui-bundle.js': 'text/javascript; charset=utf-8',
   'favicon-32x32.png': 'image/png',
 };
-const SWAGGER_VERSION = (JSON.parse(readFileSync(join(SWAGGER_DIR, 'package.json'), 'utf8')) as { version: string })
-  .version;
+const SWAGGER_VERSION = swaggerPackage.version;
 
 /** Swagger UI ("Try it out") reading /openapi.json, the one source of the API's description. */
 const PAGE = `<!doctype html>

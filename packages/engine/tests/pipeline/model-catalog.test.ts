@@ -1,6 +1,6 @@
 import { modelStatus } from '@photoenhance/models';
 import { describe, expect, it } from 'vitest';
-import { modelCatalog } from '../src/registration/model-catalog.ts';
+import { modelCatalog } from '../../src/pipeline/model-catalog.ts';
 
 describe('worker model catalogue (reported at registration)', () => {
   it('lists every known model with its task and install state, as the models package sees them', async () => {

@@ -1,12 +1,12 @@
 import { EnhanceOptionsSchema, type WorkerModel } from '@photoenhance/contracts';
-import { DETECTOR_MODEL, upscaleModelFor } from '@photoenhance/engine';
 import { modelStatus } from '@photoenhance/models';
+import { DETECTOR_MODEL, upscaleModelFor } from './engine.ts';
 
 const TASKS = new Set<string>(['upscale', 'face-detect', 'face-restore']);
 
 /**
- * The models this worker knows (manifest + registered), each marked ready when its file is installed here,
- * and default when a request with no model options gets it on this worker's execution provider.
+ * What a worker reports at registration: the models it knows (manifest + registered), each marked ready when
+ * its file is installed here, and default when a request with no model options gets it on this provider.
  */
 export async function modelCatalog(provider: string): Promise<WorkerModel[]> {
   const defaults = EnhanceOptionsSchema.parse({});
