@@ -6,6 +6,7 @@ export default defineConfig({
       'models/tests/**/*.test.ts',
       'packages/*/tests/**/*.test.ts',
       'services/*/tests/**/*.test.ts',
+      'services/*/web/tests/**/*.test.ts',
       'test/**/*.test.ts',
       'bench/tests/**/*.test.ts',
       'infra/tests/**/*.test.ts',

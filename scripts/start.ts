@@ -5,6 +5,7 @@
  * With S3_ENDPOINT / SQS_ENDPOINT set, no embedded backend starts and both run against those endpoints.
  */
 
+import { randomBytes } from 'node:crypto';
 import { type ApiConfig, createLogger, loadApiConfig, type RunningApi, startApiServer } from '@photoenhance/api';
 import { DEFAULT_EMBEDDED_PORT, type EmbeddedBackend, startEmbeddedBackend } from '@photoenhance/core';
 import { loadWorkerConfig, startWorkerService, type WorkerConfig, type WorkerService } from '@photoenhance/gpu-worker';
@@ -62,8 +63,22 @@ try {
     workerConfig = { ...workerConfig, ...endpoints };
     logger.info({ endpoint: embedded.s3Endpoint, dataDir: apiConfig.DATA_DIR }, 'embedded S3 + SQS backend started');
   }
+  // The in-process worker registers with this API (unless told otherwise), so GET /api/v1/models — the web
+  // app's model pickers — lists what it has installed. The secret never leaves this process.
+  const selfRegister = !workerConfig.REGISTER_URL && !workerConfig.GATEWAY_URL;
+  const secret = apiConfig.WORKER_REGISTRATION_SECRET ?? randomBytes(24).toString('hex');
+  if (selfRegister) apiConfig = { ...apiConfig, WORKER_REGISTRATION_SECRET: secret };
   api = await startApiServer(apiConfig, logger);
   if (stopping) await stopping;
+  if (selfRegister) {
+    workerConfig = {
+      ...workerConfig,
+      REGISTER_URL: `http://127.0.0.1:${api.port}`,
+      WORKER_REGISTRATION_SECRET: secret,
+      // Same machine: no public address to discover (IMDS and IP look-ups would only time out offline).
+      ADDRESS_DISCOVERY: env.ADDRESS_DISCOVERY ? workerConfig.ADDRESS_DISCOVERY : [],
+    };
+  }
   worker = await startWorkerService({ config: workerConfig });
   if (stopping) await stopping;
 } catch (err) {

@@ -139,6 +139,14 @@ describe('worker registry, webhooks and metrics', () => {
       capacity: 1,
       state: 'idle',
     });
+    // Its model catalogue reaches GET /api/v1/models: the CPU default upscaler, the restorer not installed.
+    const models = (await (await fetch(`${stack.apiUrl}/api/v1/models`)).json()) as {
+      models: { id: string; task: string; ready: boolean; default: boolean }[];
+      workers_alive: number;
+    };
+    expect(models.workers_alive).toBe(1);
+    expect(models.models.find((m) => m.id === 'realesrgan-x4fast')).toMatchObject({ task: 'upscale', default: true });
+    expect(models.models.find((m) => m.id === 'gfpgan-1.4')).toMatchObject({ task: 'face-restore', default: true });
   });
 
   it('POSTs a signed webhook when a task completes, and the worker metrics move', async () => {

@@ -12,6 +12,15 @@ export const WorkerIdSchema = z.string().regex(/^[A-Za-z0-9._-]{1,128}$/, 'must 
 
 export const WORKER_STATES = ['warming', 'idle', 'busy', 'stopping'] as const;
 
+/** One model a worker can run, as it reports it: installed (`ready`) or not, and whether requests get it by default. */
+export const WorkerModelSchema = z.object({
+  id: z.string().max(128),
+  task: z.enum(['upscale', 'face-detect', 'face-restore']),
+  ready: z.boolean(),
+  default: z.boolean(),
+});
+export type WorkerModel = z.infer<typeof WorkerModelSchema>;
+
 export const WorkerInfoSchema = z.object({
   workerId: WorkerIdSchema,
   /** Where the worker's health/metrics server can be reached (absent when discovery found nothing). */
@@ -31,6 +40,8 @@ export const WorkerInfoSchema = z.object({
     .default([]),
   /** Models loaded (warmed) at announcement time. */
   models: z.array(z.string().max(128)).max(64).default([]),
+  /** Every model the worker knows (built-in and registered), so clients can offer only what some worker has. */
+  catalog: z.array(WorkerModelSchema).max(64).default([]),
   /** Jobs processed at the same time. */
   capacity: z.number().int().min(1).max(1024),
   state: z.enum(WORKER_STATES),

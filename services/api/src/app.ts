@@ -9,12 +9,14 @@ import type { AppDeps, AppEnv, RouteDeps } from './http/env.ts';
 import { errorResponse } from './http/errors.ts';
 import { createTaskStateCache } from './http/task-state-cache.ts';
 import { batchRoutes } from './routes/batch/batch.ts';
+import { batchGroupRoutes } from './routes/batch/group.ts';
 import { docsRoutes } from './routes/docs/docs.ts';
 import { enhanceRoutes } from './routes/enhance/enhance.ts';
 import { eventRoutes } from './routes/events/events.ts';
 import { serviceRoutes } from './routes/service/service.ts';
 import { taskRoutes } from './routes/tasks/tasks.ts';
 import { uploadRoutes } from './routes/uploads/uploads.ts';
+import { webRoutes } from './routes/web/web.ts';
 import { workerRoutes } from './routes/workers/workers.ts';
 
 const QUIET_PATHS = new Set(['/health', '/ready', '/metrics']);
@@ -63,10 +65,12 @@ export function createApp(appDeps: AppDeps): Hono<AppEnv> {
   app.route('/', enhanceRoutes(deps));
   app.route('/', taskRoutes(deps));
   app.route('/', batchRoutes(deps));
+  app.route('/', batchGroupRoutes(deps));
   app.route('/', eventRoutes(deps));
   app.route('/', uploadRoutes(deps));
   app.route('/', workerRoutes(deps));
   app.route('/', docsRoutes(deps));
+  app.route('/', webRoutes());
 
   app.notFound((c) =>
     errorResponse(c, new PhotoEnhanceError('NOT_FOUND', `No route ${c.req.method} ${c.req.path}`), logger),

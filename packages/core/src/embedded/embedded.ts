@@ -5,6 +5,7 @@ import { pathToFileURL } from 'node:url';
 import { PhotoEnhanceError } from '@photoenhance/contracts';
 import { startFauxqs } from 'fauxqs';
 import { DEFAULT_EMBEDDED_PORT } from '../config/common.ts';
+import { type CorsFront, startCorsFront } from './cors-front.ts';
 
 export interface EmbeddedBackendOptions {
   /** State lives under {dataDir}/embedded: SQLite for SQS, plain files for S3 objects. */
@@ -71,8 +72,9 @@ async function patchFauxqsPersistence(): Promise<void> {
 
 /**
  * Runs fauxqs (S3 + SQS emulator) inside this process with on-disk persistence, so queued tasks, records and
- * images survive a restart. Limits worth knowing: it does not check presigned signatures or expiry, has no
- * conditional writes, and serves no CORS headers (browsers on another origin need the API to proxy downloads).
+ * images survive a restart. Limits worth knowing: it does not check presigned signatures or expiry and has no
+ * conditional writes. fauxqs itself serves no CORS headers, so it listens on a private port behind a small
+ * front (cors-front.ts) that answers them: a browser page can PUT to a presigned upload URL.
  */
 export async function startEmbeddedBackend(options: EmbeddedBackendOptions): Promise<EmbeddedBackend> {
   const root = resolve(options.dataDir, 'embedded');
@@ -82,37 +84,44 @@ export async function startEmbeddedBackend(options: EmbeddedBackendOptions): Pro
   await mkdir(s3Dir, { recursive: true });
   const region = options.region ?? 'us-east-1';
   await patchFauxqsPersistence();
+  const port = options.port ?? DEFAULT_EMBEDDED_PORT;
   let server: Awaited<ReturnType<typeof startFauxqs>>;
+  let front: CorsFront;
   try {
-    server = await startFauxqs({
-      port: options.port ?? DEFAULT_EMBEDDED_PORT,
-      logger: false,
-      defaultRegion: region,
-      dataDir: sqsDir,
-      s3StorageDir: s3Dir,
-    });
+    server = await startFauxqs({ port: 0, logger: false, defaultRegion: region, dataDir: sqsDir, s3StorageDir: s3Dir });
   } catch (cause) {
+    throw new PhotoEnhanceError(
+      'INTERNAL',
+      `Embedded S3/SQS backend failed to start: ${(cause as Error)?.message ?? cause}`,
+      { cause },
+    );
+  }
+  try {
+    front = await startCorsFront({ port, upstreamPort: server.port });
+  } catch (cause) {
+    await server.stop();
     const inUse = (cause as NodeJS.ErrnoException)?.code === 'EADDRINUSE';
     throw new PhotoEnhanceError(
       'INTERNAL',
       inUse
-        ? `Embedded S3/SQS backend: port ${options.port ?? DEFAULT_EMBEDDED_PORT} is already in use (set another port or stop the other process)`
+        ? `Embedded S3/SQS backend: port ${port} is already in use (set another port or stop the other process)`
         : `Embedded S3/SQS backend failed to start: ${(cause as Error)?.message ?? cause}`,
       { cause },
     );
   }
   // 127.0.0.1 rather than localhost: avoids IPv6-first resolution and virtual-host lookups.
-  const endpoint = `http://127.0.0.1:${server.port}`;
+  const endpoint = `http://127.0.0.1:${front.port}`;
   let stopped = false;
   return {
     s3Endpoint: endpoint,
     sqsEndpoint: endpoint,
     region,
     credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
-    port: server.port,
+    port: front.port,
     async stop() {
       if (stopped) return;
       stopped = true;
+      await front.stop();
       await server.stop();
     },
   };

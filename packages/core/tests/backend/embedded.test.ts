@@ -96,4 +96,38 @@ describe('embedded backend', () => {
       await server.stop();
     }
   });
+
+  it('answers CORS like a bucket CORS rule, so a browser page can PUT to a presigned URL', async () => {
+    const dataDir = await mkdtemp(join(tmpdir(), 'pe-embedded-'));
+    dirs.push(dataDir);
+    const server = await startEmbeddedBackend({ dataDir, port: 0 });
+    try {
+      const backend = await connect(server.s3Endpoint);
+      const key = `inputs/${newId()}/cors.png`;
+      const link = await backend.storage.presignPut(key, { contentType: 'image/png', contentLength: 4, expiresIn: 60 });
+      const origin = { Origin: 'http://localhost:8000' };
+      const preflight = await fetch(link.url, {
+        method: 'OPTIONS',
+        headers: {
+          ...origin,
+          'Access-Control-Request-Method': 'PUT',
+          'Access-Control-Request-Headers': 'content-type',
+        },
+      });
+      expect(preflight.status).toBe(204);
+      expect(preflight.headers.get('access-control-allow-origin')).toBe('*');
+      expect(preflight.headers.get('access-control-allow-methods')).toContain('PUT');
+      expect(preflight.headers.get('access-control-allow-headers')).toBe('content-type');
+      const put = await fetch(link.url, { method: 'PUT', headers: { ...origin, ...link.headers }, body: 'abcd' });
+      expect(put.status).toBe(200);
+      expect(put.headers.get('access-control-allow-origin')).toBe('*');
+      expect((await backend.storage.getBuffer(key)).toString()).toBe('abcd');
+      // Without an Origin nothing changes for SDK clients.
+      const plain = await fetch(link.url, { method: 'HEAD' });
+      expect(plain.headers.get('access-control-allow-origin')).toBeNull();
+      backend.close();
+    } finally {
+      await server.stop();
+    }
+  });
 });

@@ -54,7 +54,7 @@ export interface Engine {
   close(): Promise<void>;
 }
 
-const DETECTOR_MODEL = 'blazeface-back';
+export const DETECTOR_MODEL = 'blazeface-back';
 const MODEL_FACTOR = 4;
 /** ≈ 0.25 MP: where x4plus still finishes in about half a minute on a 2-core CPU. */
 const MEDIUM_MAX_PIXELS_CPU = 512 * 512;

@@ -1,3 +1,4 @@
 export * from './engine.ts';
+export * from './model-catalog.ts';
 export * from './threaded-engine.ts';
 export * from './types.ts';

@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import type { WorkerInfoInput } from '@photoenhance/contracts';
+import { modelCatalog } from '@photoenhance/engine';
 import type { WorkerConfig } from '../config.ts';
 import type { WorkerMetrics } from '../metrics.ts';
 import type { WorkerEngine, WorkerLogger } from '../ports.ts';
@@ -46,6 +47,7 @@ export function createWorkerRegistration(deps: RegistrationDeps): Registrar | un
   const startedAt = new Date().toISOString();
   let address: Promise<DiscoveredAddress | undefined> | undefined;
   let gpus: ReturnType<typeof probeGpus> | undefined;
+  let catalog: ReturnType<typeof modelCatalog> | undefined;
 
   async function describe(): Promise<WorkerInfoInput> {
     address ??= discoverAddress({
@@ -64,6 +66,13 @@ export function createWorkerRegistration(deps: RegistrationDeps): Registrar | un
     gpus ??= probeGpus();
     const [found, gpu] = await Promise.all([address, gpus]);
     const readiness = engine.readiness?.();
+    // Installed files do not change while the worker runs; a failed look-up is retried on the next heartbeat.
+    catalog ??= modelCatalog(readiness?.provider ?? config.EXECUTION_PROVIDERS[0] ?? 'cpu').catch((err: unknown) => {
+      logger.warn({ err }, 'model catalogue unavailable');
+      catalog = undefined;
+      return [];
+    });
+    const models = await catalog;
     const facts = worker.describe() as { currentTask?: string | null; jobs?: Record<string, number> };
     const activity = worker.activity();
     return {
@@ -78,6 +87,7 @@ export function createWorkerRegistration(deps: RegistrationDeps): Registrar | un
             .filter(([, s]) => s === 'ready')
             .map(([id]) => id)
         : [],
+      catalog: models,
       capacity: CAPACITY,
       state: activity === 'stopped' ? 'stopping' : activity,
       currentTask: facts.currentTask ?? null,

@@ -1,12 +1,14 @@
 import { BatchAcceptedSchema, BatchStatusResponseSchema, EnhanceFormSchema } from '@photoenhance/contracts';
 import {
   errorResponses,
+  jsonContent,
   jsonResponse,
   multipartBody,
   type PathItems,
   schema,
   uuidPathParam,
 } from '../docs/openapi-helpers.ts';
+import { BatchGroupedSchema, BatchGroupRequestSchema } from './group.ts';
 
 export const batchIdParam = uuidPathParam('batch_task_id', 'Batch id (UUID v4) returned by POST /api/v1/enhance/batch');
 
@@ -14,6 +16,16 @@ export const batchIdParam = uuidPathParam('batch_task_id', 'Batch id (UUID v4) r
 export function batchPaths(options: { maxFiles: number; maxUploadBytes: number }): PathItems {
   const form = schema(EnhanceFormSchema, 'input') as { properties: Record<string, unknown> };
   return {
+    '/api/v1/batches': {
+      post: {
+        summary: 'Group tasks queued one by one into a batch (batch status, events and ZIP then work for them)',
+        requestBody: { required: true, content: jsonContent(BatchGroupRequestSchema, 'input') },
+        responses: {
+          201: jsonResponse('Batch created', BatchGroupedSchema),
+          ...errorResponses({ 400: 'Not {"task_ids": [...]} with 1–500 distinct ids', 404: 'A task does not exist' }),
+        },
+      },
+    },
     '/api/v1/enhance/batch': {
       post: {
         summary: 'Queue many images with shared options (one task each; refused files are reported, the rest run)',

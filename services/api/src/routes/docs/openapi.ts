@@ -51,9 +51,39 @@ function applyClientSecurity(paths: PathItems): void {
   }
 }
 
+const fileParam = (description: string) => ({
+  name: 'file',
+  in: 'path',
+  required: true,
+  description,
+  schema: { type: 'string' },
+});
+
 const SERVICE_PATHS: PathItems = {
   '/': {
-    get: { summary: 'Service information: endpoints and limits', responses: { 200: { description: 'Service info' } } },
+    get: {
+      summary: 'Service information (JSON), or the web app for a browser (Accept: text/html)',
+      responses: {
+        200: {
+          description: 'Service info: endpoints and limits; the web app page when text/html is preferred',
+          content: { 'application/json': { schema: { type: 'object' } }, 'text/html': { schema: { type: 'string' } } },
+        },
+      },
+    },
+  },
+  '/app/{file}': {
+    get: {
+      summary: "The web app's script and style sheet (app.js, app.css)",
+      parameters: [fileParam('app.js or app.css')],
+      responses: { 200: { description: 'Asset' }, 404: { description: 'No such asset' } },
+    },
+  },
+  '/docs/{file}': {
+    get: {
+      summary: 'Swagger UI assets (from the swagger-ui-dist package)',
+      parameters: [fileParam('swagger-ui.css, swagger-ui-bundle.js or favicon-32x32.png')],
+      responses: { 200: { description: 'Asset' }, 404: { description: 'No such asset' } },
+    },
   },
   '/metrics': {
     get: {
@@ -71,7 +101,7 @@ const SERVICE_PATHS: PathItems = {
   },
   '/docs': {
     get: {
-      summary: 'Human-readable API docs with a try-it form',
+      summary: 'Swagger UI over this document, with "Try it out"',
       responses: { 200: { description: 'HTML page', content: { 'text/html': { schema: { type: 'string' } } } } },
     },
   },

@@ -1,5 +1,6 @@
 import { Hono } from 'hono';
 import type { AppEnv, RouteDeps } from '../../http/env.ts';
+import { prefersHtml, webPage } from '../web/web.ts';
 
 const READY_TIMEOUT_MS = 3000;
 
@@ -26,8 +27,11 @@ export function serviceRoutes(deps: RouteDeps): Hono<AppEnv> {
   const app = new Hono<AppEnv>();
   const startedAt = Date.now();
 
-  app.get('/', (c) =>
-    c.json({
+  // Browsers get the web app; API clients (curl, fetch, SDKs) keep the JSON service info.
+  app.get('/', (c) => {
+    if (prefersHtml(c.req.header('accept'))) return webPage(c);
+    c.header('Vary', 'Accept');
+    return c.json({
       service: 'PhotoEnhance API',
       description: 'AI portrait enhancement: GFPGAN-family face restoration + tiled Real-ESRGAN super-resolution',
       version: '0.1.0',
@@ -39,6 +43,8 @@ export function serviceRoutes(deps: RouteDeps): Hono<AppEnv> {
         delete: 'DELETE /api/v1/tasks/{task_id}',
         health: 'GET /health',
         ready: 'GET /ready',
+        models: 'GET /api/v1/models',
+        web_app: 'GET / with Accept: text/html (a browser)',
         docs: 'GET /docs',
         openapi: 'GET /openapi.json',
         metrics: 'GET /metrics',
@@ -49,9 +55,10 @@ export function serviceRoutes(deps: RouteDeps): Hono<AppEnv> {
         max_input_pixels: config.MAX_INPUT_PIXELS,
         max_output_pixels: config.MAX_OUTPUT_PIXELS,
         scale: { min: 1, max: 16 },
+        direct_upload_max_bytes: config.DIRECT_UPLOAD_MAX_BYTES,
       },
-    }),
-  );
+    });
+  });
 
   app.get('/health', (c) => c.json({ status: 'ok', uptime_seconds: Math.round((Date.now() - startedAt) / 1000) }));
 

@@ -1,6 +1,6 @@
 import { WorkerAnnouncementSchema } from '@photoenhance/contracts';
 import { errorResponses, jsonContent, jsonResponse, type PathItems } from '../docs/openapi-helpers.ts';
-import { WorkerAckSchema, WorkerListResponseSchema } from './schemas.ts';
+import { ModelListResponseSchema, WorkerAckSchema, WorkerListResponseSchema } from './schemas.ts';
 
 const SIGNED =
   'Signed with HMAC-SHA256 over `{timestamp}.{raw body}` using WORKER_REGISTRATION_SECRET: headers ' +
@@ -38,6 +38,14 @@ export function workerPaths(): PathItems {
     },
     '/api/v1/workers/deregister': {
       post: signedEvent('deregister', 'Clean shutdown: the worker is listed as stale from now on'),
+    },
+    '/api/v1/models': {
+      get: {
+        summary: 'Models the alive workers can run (id, task, ready = installed on some worker, default)',
+        description:
+          "Merged from the workers' registration records: only workers that registered (REGISTER_URL) and sent a heartbeat recently count. Face restorers appear as ready only where a worker has one installed.",
+        responses: { 200: jsonResponse('Models', ModelListResponseSchema) },
+      },
     },
     '/api/v1/workers': {
       get: {

@@ -38,6 +38,7 @@ export function createWorkerRegistry(options: WorkerRegistryOptions) {
       providers: record.providers,
       gpu: record.gpu,
       models: record.models,
+      catalog: record.catalog,
       capacity: record.capacity,
       state: record.state,
       current_task: record.currentTask,

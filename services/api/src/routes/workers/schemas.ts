@@ -1,4 +1,4 @@
-import { WORKER_STATES } from '@photoenhance/contracts';
+import { WORKER_STATES, WorkerModelSchema } from '@photoenhance/contracts';
 import { z } from 'zod';
 
 export const WORKER_LIST_STATUSES = ['alive', 'stale'] as const;
@@ -15,6 +15,7 @@ export const WorkerSummarySchema = z.object({
   active_provider: z.string().optional(),
   gpu: z.array(z.object({ name: z.string(), memoryMiB: z.number().optional() })),
   models: z.array(z.string()),
+  catalog: z.array(WorkerModelSchema),
   capacity: z.number().int(),
   state: z.enum(WORKER_STATES),
   current_task: z.string().nullable(),
@@ -43,3 +44,17 @@ export const WorkerAckSchema = z.object({
   stale_after_seconds: z.number().int(),
 });
 export type WorkerAck = z.infer<typeof WorkerAckSchema>;
+
+/** One model as GET /api/v1/models lists it: merged over the alive workers that report it. */
+export const ModelSummarySchema = WorkerModelSchema.extend({
+  /** Alive workers that have this model installed. */
+  workers_ready: z.number().int(),
+});
+export type ModelSummary = z.infer<typeof ModelSummarySchema>;
+
+export const ModelListResponseSchema = z.object({
+  models: z.array(ModelSummarySchema),
+  /** Alive workers the list was built from; 0 means nothing is known yet (no worker registered). */
+  workers_alive: z.number().int(),
+});
+export type ModelListResponse = z.infer<typeof ModelListResponseSchema>;

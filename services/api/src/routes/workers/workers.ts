@@ -11,8 +11,9 @@ import { bodyLimit } from 'hono/body-limit';
 import { adminKeyAuth } from '../../auth/api-keys.ts';
 import type { AppEnv, RouteDeps } from '../../http/env.ts';
 import { fromZodError } from '../../http/errors.ts';
+import { mergeModels } from './models.ts';
 import { createWorkerRegistry } from './registry.ts';
-import type { WorkerAck, WorkerListResponse } from './schemas.ts';
+import type { ModelListResponse, WorkerAck, WorkerListResponse } from './schemas.ts';
 
 const MAX_ANNOUNCEMENT_BYTES = 64 * 1024;
 const ACK_STATUS = { register: 'registered', heartbeat: 'alive', deregister: 'deregistered' } as const;
@@ -102,6 +103,14 @@ export function workerRoutes(deps: RouteDeps): Hono<AppEnv> {
     const listing = await registry.list();
     c.header('Cache-Control', 'no-store');
     const body: WorkerListResponse = { ...listing, stale_after_seconds: config.WORKER_STALE_AFTER_SECONDS };
+    return c.json(body);
+  });
+
+  // A client route (API keys apply): what the alive workers can run, for pickers such as the web app's.
+  app.get('/api/v1/models', async (c) => {
+    const alive = (await registry.list()).workers.filter((w) => w.status === 'alive');
+    c.header('Cache-Control', 'no-store');
+    const body: ModelListResponse = { models: mergeModels(alive), workers_alive: alive.length };
     return c.json(body);
   });
 

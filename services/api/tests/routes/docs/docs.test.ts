@@ -20,10 +20,20 @@ describe('docs', () => {
     expect(doc.components.schemas.Error.properties.error.properties.code.enum).toContain('FILE_TOO_LARGE');
   });
 
-  it('serves the docs page', async () => {
+  it('serves Swagger UI from the swagger-ui-dist package (no CDN), reading /openapi.json', async () => {
     const res = await api.app.request('/docs');
     expect(res.status).toBe(200);
     expect(res.headers.get('content-type')).toContain('text/html');
-    expect(await res.text()).toContain('/openapi.json');
+    const html = await res.text();
+    expect(html).toContain("url: '/openapi.json'");
+    const assets = [...html.matchAll(/(?:src|href)="([^"]+)"/g)].map((m) => m[1] as string);
+    expect(assets.some((a) => a.startsWith('/docs/swagger-ui-bundle.js'))).toBe(true);
+    for (const url of assets) {
+      expect(url).toMatch(/^\//);
+      const asset = await api.app.request(url);
+      expect(asset.status, url).toBe(200);
+      expect((await asset.arrayBuffer()).byteLength, url).toBeGreaterThan(100);
+    }
+    expect((await api.app.request('/docs/package.json')).status).toBe(404);
   });
 });

@@ -10,12 +10,35 @@ afterAll(async () => {
 });
 
 describe('service routes', () => {
-  it('describes the service and its limits on GET /', async () => {
-    const res = await api.app.request('/');
+  it('describes the service and its limits on GET / to API clients (no Accept, */*, JSON)', async () => {
+    for (const accept of [undefined, '*/*', 'application/json', 'application/json, text/html;q=0.5']) {
+      const res = await api.app.request('/', accept ? { headers: { Accept: accept } } : {});
+      expect(res.status).toBe(200);
+      expect(res.headers.get('content-type'), String(accept)).toContain('application/json');
+      expect(res.headers.get('vary')).toContain('Accept');
+      const body = await readJson(res);
+      expect(body.endpoints.enhance).toMatch(/POST \/api\/v1\/enhance/);
+      expect(body.limits.max_upload_bytes).toBe(api.config.MAX_UPLOAD_BYTES);
+      expect(body.limits.direct_upload_max_bytes).toBe(api.config.DIRECT_UPLOAD_MAX_BYTES);
+    }
+  });
+
+  it('serves the web app on GET / to a browser, its assets from this repository and nothing from elsewhere', async () => {
+    const browser = 'text/html,application/xhtml+xml,application/xml;q=0.9,image/avif,image/webp,*/*;q=0.8';
+    const res = await api.app.request('/', { headers: { Accept: browser } });
     expect(res.status).toBe(200);
-    const body = await readJson(res);
-    expect(body.endpoints.enhance).toMatch(/POST \/api\/v1\/enhance/);
-    expect(body.limits.max_upload_bytes).toBe(api.config.MAX_UPLOAD_BYTES);
+    expect(res.headers.get('content-type')).toContain('text/html');
+    const html = await res.text();
+    const assets = [...html.matchAll(/(?:src|href)="([^"]+)"/g)].map((m) => m[1] as string);
+    expect(assets.length).toBeGreaterThanOrEqual(3);
+    for (const url of assets.filter((u) => !u.startsWith('data:'))) {
+      expect(url, 'no CDN: every asset is a path on this service (or inline)').toMatch(/^\//);
+      expect((await api.app.request(url)).status, url).toBe(200);
+    }
+    const js = await api.app.request(assets.find((u) => u.startsWith('/app/app.js')) as string);
+    expect(js.headers.get('content-type')).toContain('text/javascript');
+    expect(js.headers.get('cache-control')).toContain('immutable');
+    expect((await api.app.request('/app/nope.js')).status).toBe(404);
   });
 
   it('is healthy and ready while S3 and SQS answer', async () => {

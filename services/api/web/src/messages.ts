@@ -1,0 +1,49 @@
+import { ApiError } from './api.ts';
+
+const STAGES: Record<string, string> = {
+  queued: 'Waiting for a worker',
+  decode: 'Reading the photo',
+  detect: 'Finding faces',
+  upscale: 'Upscaling',
+  restore: 'Restoring faces',
+  resize: 'Resizing',
+  encode: 'Saving the result',
+};
+
+export function stageWords(stage: string): string {
+  return STAGES[stage] ?? stage;
+}
+
+/** What went wrong, in words for the card; the service's own message follows as the detail. */
+export function errorWords(err: unknown): string {
+  if (!(err instanceof ApiError)) return err instanceof Error ? err.message : String(err);
+  switch (err.code) {
+    case 'UNSUPPORTED_FORMAT':
+      // The service's message lists the same formats: one sentence is enough.
+      return 'Not an image this service can read (JPEG, PNG, WebP, HEIC, AVIF, TIFF, BMP, GIF).';
+    case 'FILE_TOO_LARGE':
+      return `Too large to upload. ${err.message}`;
+    case 'TOO_MANY_PIXELS':
+    case 'OUTPUT_TOO_LARGE':
+      return `Too many pixels. ${err.message}`;
+    case 'EMPTY_FILE':
+    case 'CORRUPT_IMAGE':
+      return `The file is empty or damaged. ${err.message}`;
+    case 'UNAUTHORIZED':
+      return 'This service needs an API key: enter it with the “API key” button.';
+    case 'NETWORK':
+      return `${err.message}. Check the connection and retry.`;
+    default:
+      return err.message;
+  }
+}
+
+export function formatBytes(bytes: number): string {
+  if (bytes < 1024) return `${bytes} B`;
+  if (bytes < 1024 * 1024) return `${(bytes / 1024).toFixed(0)} KB`;
+  return `${(bytes / 1024 / 1024).toFixed(1)} MB`;
+}
+
+export function formatSeconds(seconds: number): string {
+  return seconds < 10 ? `${seconds.toFixed(1)} s` : `${Math.round(seconds)} s`;
+}

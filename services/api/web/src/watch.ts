@@ -1,0 +1,72 @@
+import { apiJson, getApiKey, type TaskView } from './api.ts';
+
+/** Event streams open at once: a browser allows 6 HTTP/1.1 connections per host, uploads need some too. */
+const MAX_STREAMS = 3;
+const POLL_MS = 1000;
+let streams = 0;
+
+export interface WatchHandlers {
+  progress(view: Pick<TaskView, 'status' | 'stage' | 'progress' | 'message'>): void;
+  /** completed, failed or cancelled: the full status view. */
+  done(view: TaskView): void;
+  error(err: unknown): void;
+}
+
+/**
+ * Follows a task until it finishes: its SSE stream while one of MAX_STREAMS is free, polling the status
+ * otherwise (switching to a stream as soon as one frees up). Stops when `signal` aborts.
+ */
+export function watchTask(taskId: string, handlers: WatchHandlers, signal: AbortSignal): void {
+  let finished = false;
+  const finish = (view: TaskView) => {
+    if (finished) return;
+    finished = true;
+    handlers.done(view);
+  };
+
+  const stream = () => {
+    streams += 1;
+    const key = getApiKey();
+    const url = `/api/v1/tasks/${taskId}/events${key ? `?api_key=${encodeURIComponent(key)}` : ''}`;
+    const source = new EventSource(url);
+    const close = () => {
+      source.close();
+      streams -= 1;
+    };
+    signal.addEventListener('abort', close, { once: true });
+    source.addEventListener('progress', (e) => handlers.progress(JSON.parse((e as MessageEvent).data)));
+    for (const status of ['completed', 'failed', 'cancelled']) {
+      source.addEventListener(status, (e) => {
+        signal.removeEventListener('abort', close);
+        close();
+        finish(JSON.parse((e as MessageEvent).data));
+      });
+    }
+    source.onerror = () => {
+      // A refused stream (404, 401) closes for good; a dropped one reconnects by itself (Last-Event-ID).
+      if (source.readyState === EventSource.CLOSED && !finished && !signal.aborted) {
+        signal.removeEventListener('abort', close);
+        close();
+        void poll(false);
+      }
+    };
+  };
+
+  const poll = async (streamsAllowed: boolean) => {
+    while (!finished && !signal.aborted) {
+      if (streamsAllowed && streams < MAX_STREAMS) return stream();
+      try {
+        const view = await apiJson<TaskView>(`/api/v1/status/${taskId}`, { signal });
+        if (view.status === 'completed' || view.status === 'failed' || view.status === 'cancelled') finish(view);
+        else handlers.progress(view);
+      } catch (err) {
+        if (!signal.aborted) handlers.error(err);
+        return;
+      }
+      await new Promise((r) => setTimeout(r, POLL_MS));
+    }
+  };
+
+  if (streams < MAX_STREAMS) stream();
+  else void poll(true);
+}
