@@ -26,11 +26,11 @@ export const FormBooleanSchema = z.union([
  * Infinity and surrounding blanks, which no client means as a scale or a quality.
  */
 const DECIMAL = /^[+-]?(?:\d+(?:\.\d*)?|\.\d+)$/;
-export function formNumber() {
-  return z
-    .union([z.number(), z.string().trim().regex(DECIMAL, 'must be a decimal number').transform(Number)])
-    .pipe(z.number().finite());
+/** `schema` over a form value: decimal text becomes a number, anything else stays as it is and is refused. */
+function formNumber<T extends z.ZodType>(schema: T) {
+  return z.preprocess((v) => (typeof v === 'string' && DECIMAL.test(v.trim()) ? Number(v.trim()) : v), schema);
 }
+const decimal = () => z.number({ error: 'must be a decimal number' });
 
 /** The seed's levels plus ours; `low` is the seed's cheapest level and maps to our `fast`. */
 /** `output_format` values: auto, every requestable format and its file extensions (jpg for jpeg). */
@@ -55,13 +55,13 @@ export const ModelIdSchema = z
 
 /** POST /api/v1/enhance form fields (besides `file`): the seed's tile_size and quality_level, then ours. */
 export const EnhanceFormSchema = z.object({
-  tile_size: formField(formNumber().pipe(z.number().int().min(0).max(4096))),
+  tile_size: formField(formNumber(decimal().int().min(0).max(4096))),
   quality_level: formField(z.string().trim().toLowerCase().pipe(z.enum(SEED_QUALITY_LEVELS))),
-  scale: formField(formNumber().pipe(z.number().min(1).max(16))),
+  scale: formField(formNumber(decimal().min(1).max(16))),
   face: formField(FormBooleanSchema),
   face_model: formField(ModelIdSchema),
   only_center_face: formField(FormBooleanSchema),
-  face_blend: formField(formNumber().pipe(z.number().min(0).max(1))),
+  face_blend: formField(formNumber(decimal().min(0).max(1))),
   output_format: formField(
     z
       .string()
@@ -70,7 +70,7 @@ export const EnhanceFormSchema = z.object({
       .pipe(z.enum(OUTPUT_FORMAT_FIELD_VALUES))
       .transform((v) => (v === 'auto' ? v : (outputFormatForExtension(v) ?? v))),
   ),
-  output_quality: formField(formNumber().pipe(z.number().int().min(1).max(100))),
+  output_quality: formField(formNumber(decimal().int().min(1).max(100))),
   keep_metadata: formField(FormBooleanSchema),
   /** Webhook POSTed when the task completes or fails (HMAC-signed; private addresses refused). */
   callback_url: formField(CallbackUrlSchema),

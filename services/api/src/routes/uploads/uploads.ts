@@ -168,14 +168,10 @@ export function uploadRoutes(deps: RouteDeps): Hono<AppEnv> {
       options,
       callbackUrl,
     });
+    // Message first, record second (crash-safe: a record never exists without its job). If the record write
+    // fails the job finds none and is dropped; the upload stays "uploaded, not started" and start can be retried.
+    await queue.send({ version: 1, taskId, inputKey: upload.key, options });
     await records.tasks.write(record);
-    try {
-      await queue.send({ version: 1, taskId, inputKey: upload.key, options });
-    } catch (err) {
-      // Back to "uploaded, not started": the client can call start again.
-      await records.tasks.delete(taskId).catch(() => undefined);
-      throw err;
-    }
     await records.uploads.delete(taskId).catch((err: unknown) => {
       log.warn({ err, taskId }, 'pending upload record not deleted; the task record guards against a second start');
     });
