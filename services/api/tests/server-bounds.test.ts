@@ -109,6 +109,8 @@ describe('slow and idle clients', () => {
     return new Promise((resolve, reject) => {
       const socket = new NetSocket();
       socket.once('error', reject);
+      // Read (and drop) what the server answers, as a client does: the 408 ends the connection.
+      socket.resume();
       socket.connect(Number(port), '127.0.0.1', () => resolve(socket));
     });
   }
