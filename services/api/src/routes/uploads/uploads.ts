@@ -17,7 +17,7 @@ import { bodyLimit } from 'hono/body-limit';
 import { acceptCallbackUrl } from '../../callbacks/callback-field.ts';
 import type { AppEnv, RouteDeps } from '../../http/env.ts';
 import { fromZodError } from '../../http/errors.ts';
-import { queuedResponse } from '../../http/request.ts';
+import { queuedResponse, unreadableBody } from '../../http/request.ts';
 import { queuedTaskRecord } from '../../upload/task-record.ts';
 import { verifyStoredImage } from './verify-object.ts';
 
@@ -37,7 +37,12 @@ function jsonLimit() {
 async function readBody(c: Context<AppEnv>): Promise<Record<string, unknown>> {
   const type = (c.req.header('content-type') ?? '').toLowerCase();
   if (type.startsWith('multipart/form-data') || type.startsWith('application/x-www-form-urlencoded')) {
-    return (await c.req.parseBody()) as Record<string, unknown>;
+    try {
+      return (await c.req.parseBody()) as Record<string, unknown>;
+    } catch (cause) {
+      // A malformed multipart body (no boundary, cut off) is the client's error, not a 500 (found by test/chaos).
+      throw unreadableBody(cause);
+    }
   }
   const text = await c.req.text();
   if (!text.trim()) return {};
