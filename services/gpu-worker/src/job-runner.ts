@@ -8,6 +8,7 @@ import {
   type TaskRecord,
 } from '@photoenhance/contracts';
 import { keys, type ReceivedJob } from '@photoenhance/core';
+import type { EnhanceResult } from '@photoenhance/engine';
 import type { WorkerTimings } from './config.ts';
 import { startLease } from './lease.ts';
 import type { JobOutcome } from './metrics.ts';

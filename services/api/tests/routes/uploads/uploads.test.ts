@@ -74,7 +74,7 @@ describe('POST /api/v1/uploads', () => {
       body: '--zzz\r\nContent-Disposition: form-data; name="file"\r\n\r\n',
     });
     expect(res.status).toBe(400);
-    expect((await res.json()).error.code).toBe('INVALID_INPUT');
+    expect((await readJson(res)).error.code).toBe('INVALID_INPUT');
   });
 
   it('hands out a short-lived presigned PUT bound to the content type and size, and records the pending upload', async () => {
