@@ -11,8 +11,9 @@ export default defineConfig({
       'bench/tests/**/*.test.ts',
       'infra/tests/**/*.test.ts',
     ],
-    // test/real needs MinIO + ElasticMQ: `npm run test:real` starts them and runs it with its own config.
-    exclude: [...configDefaults.exclude, 'test/real/**'],
+    // test/real and test/chaos need MinIO + ElasticMQ: `npm run test:real` / `npm run test:chaos` start them and
+    // run each with its own config.
+    exclude: [...configDefaults.exclude, 'test/real/**', 'test/chaos/**'],
     // Model sessions and image work are CPU-heavy on 2-core machines: generous timeouts, few workers.
     testTimeout: 120_000,
     hookTimeout: 180_000,

@@ -21,23 +21,23 @@ function listBucket(bucket: s3.IBucket): iam.PolicyStatement {
  * deletes a cancelled task's files, and enqueues jobs. It never receives from the queue.
  */
 export function grantApiAccess(grantee: iam.IGrantable, bucket: s3.IBucket, queues: JobQueues): void {
-  const { inputs, outputs, tasks, batches, workers } = PREFIXES;
+  const { inputs, outputs, tasks, batches, workers, uploads, replays } = PREFIXES;
   const statements = [
     listBucket(bucket),
     new iam.PolicyStatement({
       sid: 'WriteUploadsAndRecords',
       actions: ['s3:PutObject'],
-      resources: objects(bucket, [inputs, tasks, batches, workers]),
+      resources: objects(bucket, [inputs, tasks, batches, workers, uploads, replays]),
     }),
     new iam.PolicyStatement({
       sid: 'ReadObjects',
       actions: ['s3:GetObject'],
-      resources: objects(bucket, [inputs, outputs, tasks, batches, workers]),
+      resources: objects(bucket, [inputs, outputs, tasks, batches, workers, uploads, replays]),
     }),
     new iam.PolicyStatement({
       sid: 'DeleteCancelledTasks',
       actions: ['s3:DeleteObject'],
-      resources: objects(bucket, [inputs, outputs, tasks, batches, workers]),
+      resources: objects(bucket, [inputs, outputs, tasks, batches, workers, uploads]),
     }),
     new iam.PolicyStatement({
       sid: 'EnqueueJobs',

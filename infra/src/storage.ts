@@ -9,6 +9,10 @@ export const PREFIXES = {
   tasks: 'tasks/',
   batches: 'batches/',
   workers: 'workers/',
+  /** Pending direct uploads (upload records): a presigned PUT lives at most an hour. */
+  uploads: 'uploads/',
+  /** Worker-registration signatures already accepted (the replay guard every API instance shares). */
+  replays: 'replays/',
 } as const;
 
 /**
@@ -38,6 +42,9 @@ export function createJobBucket(
       { id: 'expire-outputs', prefix: PREFIXES.outputs, expiration: Duration.days(settings.retentionDays) },
       { id: 'expire-task-records', prefix: PREFIXES.tasks, expiration: Duration.days(settings.recordRetentionDays) },
       { id: 'expire-batch-records', prefix: PREFIXES.batches, expiration: Duration.days(settings.recordRetentionDays) },
+      // Short-lived by nature: a never-started direct upload (its object is under inputs/) and replay marks.
+      { id: 'expire-upload-records', prefix: PREFIXES.uploads, expiration: Duration.days(1) },
+      { id: 'expire-replay-marks', prefix: PREFIXES.replays, expiration: Duration.days(1) },
       // Large uploads go up in parts; an interrupted one would otherwise be billed forever.
       { id: 'abort-incomplete-uploads', abortIncompleteMultipartUploadAfter: Duration.days(1) },
     ],

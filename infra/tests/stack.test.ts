@@ -121,6 +121,8 @@ describe('bucket', () => {
       'outputs/': settings.retentionDays,
       'tasks/': settings.recordRetentionDays,
       'batches/': settings.recordRetentionDays,
+      'uploads/': 1,
+      'replays/': 1,
     });
     expect(settings.retentionDays).toBe(5);
     expect(rules.every((r) => r.Status === 'Enabled')).toBe(true);
@@ -145,6 +147,9 @@ describe('least-privilege task roles', () => {
     for (const expected of [
       's3:PutObject bucket/inputs/*',
       's3:PutObject bucket/tasks/*',
+      's3:PutObject bucket/uploads/*',
+      's3:PutObject bucket/replays/*',
+      's3:GetObject bucket/uploads/*',
       's3:GetObject bucket/outputs/*',
       's3:DeleteObject bucket/outputs/*',
       's3:ListBucket bucket',
@@ -181,7 +186,9 @@ describe('least-privilege task roles', () => {
       for (const grant of grants(task)) {
         const [action, resource] = grant.split(' ');
         expect(action, grant).toMatch(/^(s3|sqs):[A-Za-z]+$/);
-        expect(resource, grant).toMatch(/^(bucket(\/(inputs|outputs|tasks|batches|workers)\/\*)?|queue:(jobs|dlq))$/);
+        expect(resource, grant).toMatch(
+          /^(bucket(\/(inputs|outputs|tasks|batches|workers|uploads|replays)\/\*)?|queue:(jobs|dlq))$/,
+        );
       }
     }
   });

@@ -2,6 +2,7 @@
 # `npm run test:real`: install (cached) and start MinIO + ElasticMQ on loopback, run the cross-service suite
 # (test/e2e, test/integration) in the harness's "external" mode plus test/real (what only real servers can
 # answer), then stop the servers — on success, failure or Ctrl-C alike. Extra arguments go to vitest.
+# PE_VITEST_CONFIG picks another suite on the same servers: `npm run test:chaos` runs test/chaos this way.
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 root="$(cd "$here/../.." && pwd)"
@@ -79,9 +80,12 @@ end
 
 # shellcheck disable=SC1091
 source "$PE_REAL_RUN_DIR/env.sh"
-begin "vitest (external mode)"
+# The chaos suite stalls the servers by pid (SIGSTOP/SIGCONT): it finds them through the run dir.
+export PE_REAL_RUN_DIR
+suite_config="${PE_VITEST_CONFIG:-test/real/vitest.config.ts}"
+begin "vitest ($suite_config)"
 # In the background so a SIGTERM/SIGINT reaches the traps at once instead of after the whole run.
-vitest run --config test/real/vitest.config.ts "$@" &
+vitest run --config "$suite_config" "$@" &
 vitest_pid=$!
 wait "$vitest_pid"
 vitest_pid=""

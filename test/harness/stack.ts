@@ -78,6 +78,8 @@ export const TEST_TIMINGS: Omit<WorkerTimings, 'workerId'> = {
   waitTimeSeconds: 1,
   visibilityTimeoutSeconds: 3,
   heartbeatMs: 1000,
+  concurrency: 1,
+  recordGraceMs: 5000,
   cancelPollMs: 100,
   shutdownGraceMs: 5000,
   progressIntervalMs: 100,

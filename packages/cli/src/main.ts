@@ -104,6 +104,8 @@ async function runEnhance(patterns: string[], flags: EnhanceFlags): Promise<numb
   };
 
   const engine = createEngine({
+    // The operator at the command line may point --face-model at a file; workers never allow it.
+    allowModelPaths: true,
     runtime: {
       executionProviders: parseExecutionProviders(flags.providers),
       ...(flags.threads ? { intraOpThreads: flags.threads } : {}),

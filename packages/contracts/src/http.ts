@@ -21,6 +21,17 @@ export const FormBooleanSchema = z.union([
     .transform((v) => TRUE_WORDS.includes(v)),
 ]);
 
+/**
+ * A decimal number as people write it ("2", "1.5", "-1", ".5"): Number() would also take 0x10, 0o7, 0b1, 1e1,
+ * Infinity and surrounding blanks, which no client means as a scale or a quality.
+ */
+const DECIMAL = /^[+-]?(?:\d+(?:\.\d*)?|\.\d+)$/;
+/** `schema` over a form value: decimal text becomes a number, anything else stays as it is and is refused. */
+function formNumber<T extends z.ZodType>(schema: T) {
+  return z.preprocess((v) => (typeof v === 'string' && DECIMAL.test(v.trim()) ? Number(v.trim()) : v), schema);
+}
+const decimal = () => z.number({ error: 'must be a decimal number' });
+
 /** The seed's levels plus ours; `low` is the seed's cheapest level and maps to our `fast`. */
 /** `output_format` values: auto, every requestable format and its file extensions (jpg for jpeg). */
 export const OUTPUT_FORMAT_FIELD_VALUES = [
@@ -38,19 +49,21 @@ export const ModelIdSchema = z
   .string()
   .trim()
   .max(64)
-  .regex(/^[a-z0-9][a-z0-9._-]*$/i, 'must be a model id (letters, digits, . _ -)');
+  .regex(/^[a-z0-9][a-z0-9._-]*$/i, 'must be a model id (letters, digits, . _ -)')
+  // The engine reads a name ending in .onnx as a file in its working directory.
+  .refine((id) => !id.toLowerCase().endsWith('.onnx'), 'must be a registered model id, not a file name');
 
 /** POST /api/v1/enhance form fields (besides `file`): the seed's tile_size and quality_level, then ours. */
 export const EnhanceFormSchema = z.object({
-  tile_size: formField(z.coerce.number().int().min(0).max(4096)),
+  tile_size: formField(formNumber(decimal().int().min(0).max(4096))),
   quality_level: formField(z.string().trim().toLowerCase().pipe(z.enum(SEED_QUALITY_LEVELS))),
-  scale: formField(z.coerce.number().min(1).max(16)),
+  scale: formField(formNumber(decimal().min(1).max(16))),
   /** Upscaler precision: auto, fp32, fp16, int8 (an int8 variant that failed its fidelity floor is refused). */
   precision: formField(z.string().trim().toLowerCase().pipe(z.enum(PRECISIONS))),
   face: formField(FormBooleanSchema),
   face_model: formField(ModelIdSchema),
   only_center_face: formField(FormBooleanSchema),
-  face_blend: formField(z.coerce.number().min(0).max(1)),
+  face_blend: formField(formNumber(decimal().min(0).max(1))),
   output_format: formField(
     z
       .string()
@@ -59,7 +72,7 @@ export const EnhanceFormSchema = z.object({
       .pipe(z.enum(OUTPUT_FORMAT_FIELD_VALUES))
       .transform((v) => (v === 'auto' ? v : (outputFormatForExtension(v) ?? v))),
   ),
-  output_quality: formField(z.coerce.number().int().min(1).max(100)),
+  output_quality: formField(formNumber(decimal().int().min(1).max(100))),
   keep_metadata: formField(FormBooleanSchema),
   /** Webhook POSTed when the task completes or fails (HMAC-signed; private addresses refused). */
   callback_url: formField(CallbackUrlSchema),

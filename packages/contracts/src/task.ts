@@ -57,7 +57,8 @@ export type TaskError = z.infer<typeof TaskErrorSchema>;
  *
  * Ownership (no conditional writes exist on fauxqs, so correctness comes from one writer per object):
  * - the API writes the record once, at creation (status queued);
- * - from then on only the worker that holds the SQS message writes it (processing, progress, result, error);
+ * - from then on only the worker that holds the SQS message writes it (processing, progress, result, error),
+ *   and only while the record still carries its own `attemptId` (set when it claimed the task);
  * - cancellation is a SEPARATE object tasks/{taskId}.cancel written only by the API. Readers merge the two
  *   with effectiveTask(): a cancel marker turns a non-terminal record into `cancelled` whatever the worker
  *   wrote last, and the worker polls the marker to stop early. The API additionally rewrites a record that
@@ -81,6 +82,12 @@ export const TaskRecordSchema = z.object({
   /** Deliveries of the job so far (SQS ApproximateReceiveCount as seen by the worker). */
   attempts: NonNegativeInt.default(0),
   workerId: z.string().max(200).optional(),
+  /**
+   * Fencing token of the delivery that last claimed the task (random per claim). A worker re-reads the record
+   * before each write and stops when another delivery's token is there: an older attempt never overwrites a
+   * newer one.
+   */
+  attemptId: z.string().max(100).optional(),
   createdAt: IsoTimestamp,
   startedAt: IsoTimestamp.optional(),
   updatedAt: IsoTimestamp,

@@ -44,6 +44,16 @@ export const ApiEnvSchema = z.object({
   ADMIN_API_KEY: z.string().min(16, 'must be at least 16 characters').optional(),
   /** Let callback_url point at loopback/private addresses (on-premises receivers, local tests). */
   CALLBACK_ALLOW_PRIVATE: envBool(false),
+  // --- bounds (issue 11): a stalled dependency or a slow client never holds a request open for long ---
+  /**
+   * Each S3/SQS call from the API: connect and socket-idle bound, one attempt (no SDK retry storm). A stalled
+   * server answers the client 503 (Retry-After) within about this long per call.
+   */
+  BACKEND_TIMEOUT_MS: envInt(1500, { min: 100, max: 60_000 }),
+  /** Node server: time to receive a request's headers, the whole request (uploads!), and keep-alive idle. */
+  HEADERS_TIMEOUT_MS: envInt(10_000, { min: 1000, max: 600_000 }),
+  REQUEST_TIMEOUT_MS: envInt(120_000, { min: 1000, max: 3_600_000 }),
+  KEEP_ALIVE_TIMEOUT_MS: envInt(5000, { min: 100, max: 600_000 }),
 });
 export type ApiConfig = z.output<typeof ApiEnvSchema>;
 

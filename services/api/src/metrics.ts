@@ -17,6 +17,8 @@ export interface ApiMetrics {
   uploadsRejected: Counter<'code'>;
   /** Refused worker announcements (bad signature, replay). */
   workerAuthFailures: Counter<'reason'>;
+  /** Event streams open now: each one polls storage until it ends, so a leak would show here. */
+  sseStreams: Gauge;
   /** Makes the queue/DLQ depth gauges read this queue on every scrape. */
   bindQueue(queue: QueueDepthSource): void;
   /** Makes the workers gauge read the registry on every scrape. */
@@ -84,6 +86,11 @@ export function createApiMetrics(options: { defaultMetrics?: boolean } = {}): Ap
 
   return {
     registry,
+    sseStreams: new Gauge({
+      name: 'photoenhance_api_sse_streams',
+      help: 'Server-Sent Event streams open now (task and batch events)',
+      registers: [registry],
+    }),
     httpRequests: new Counter({
       name: 'photoenhance_api_http_requests_total',
       help: 'HTTP requests by route and status',

@@ -29,18 +29,58 @@ export async function startApiServer(
     effective = { ...config, S3_ENDPOINT: embedded.s3Endpoint, SQS_ENDPOINT: embedded.sqsEndpoint };
     logger.info({ endpoint: embedded.s3Endpoint, dataDir: config.DATA_DIR }, 'embedded S3 + SQS backend started');
   }
-  const backend = await connectBackend(effective);
+  const bound = {
+    connectionTimeoutMs: config.BACKEND_TIMEOUT_MS,
+    idleTimeoutMs: config.BACKEND_TIMEOUT_MS,
+    maxAttempts: 1,
+  };
+  const backend = await connectBackend(effective, { s3: bound, sqs: bound });
   const metrics = createApiMetrics();
   const app = createApp({ storage: backend.storage, queue: backend.queue, config: effective, logger, metrics });
 
   const server: ServerType = await new Promise((resolve, reject) => {
-    const s = serve({ fetch: app.fetch, port: config.PORT, hostname: config.HOST }, () => resolve(s));
+    const s = serve(
+      {
+        fetch: app.fetch,
+        port: config.PORT,
+        hostname: config.HOST,
+        // Slow and idle clients: headers must arrive within HEADERS_TIMEOUT_MS, a whole request (a byte-per-second
+        // upload) within REQUEST_TIMEOUT_MS, an idle keep-alive socket is closed after KEEP_ALIVE_TIMEOUT_MS.
+        // Node checks the first two every connectionsCheckingInterval (30 s by default): check as often as needed.
+        serverOptions: {
+          headersTimeout: config.HEADERS_TIMEOUT_MS,
+          requestTimeout: config.REQUEST_TIMEOUT_MS,
+          keepAliveTimeout: config.KEEP_ALIVE_TIMEOUT_MS,
+          connectionsCheckingInterval: Math.min(1000, config.HEADERS_TIMEOUT_MS),
+        },
+      },
+      () => resolve(s),
+    );
     s.once('error', (err) =>
       reject(
         new PhotoEnhanceError('INTERNAL', `API cannot listen on ${config.HOST}:${config.PORT}: ${err.message}`, {
           cause: err,
         }),
       ),
+    );
+  });
+  // Requests Node refuses before the app sees them (oversized headers, malformed HTTP, timeouts) still get the
+  // JSON error shape every other answer has, not a bare status line.
+  server.on('clientError', (err: NodeJS.ErrnoException, socket) => {
+    if (!socket.writable || (err.code === 'ECONNRESET' && !socket.bytesWritten)) {
+      socket.destroy();
+      return;
+    }
+    const [status, code, message] =
+      err.code === 'HPE_HEADER_OVERFLOW'
+        ? [431, 'INVALID_INPUT', 'Request headers are too large']
+        : err.code === 'ERR_HTTP_REQUEST_TIMEOUT'
+          ? [408, 'INVALID_INPUT', 'Request took too long to arrive']
+          : [400, 'INVALID_INPUT', 'Malformed HTTP request'];
+    const body = JSON.stringify({ error: { code, message } });
+    socket.end(
+      `HTTP/1.1 ${status} ${status === 431 ? 'Request Header Fields Too Large' : status === 408 ? 'Request Timeout' : 'Bad Request'}\r\n` +
+        `Content-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
     );
   });
   const address = server.address();

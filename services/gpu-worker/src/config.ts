@@ -20,8 +20,20 @@ export const WorkerEnvSchema = z.object({
   WORKER_HOST: z.string().min(1).default('0.0.0.0'),
   /** SQS long poll per receive (0–20 s). */
   WORKER_WAIT_TIME_SECONDS: envInt(20, { min: 0, max: 20 }),
-  /** Heartbeat (visibility extension) period; 0 = a third of VISIBILITY_TIMEOUT. */
+  /**
+   * Visibility a received job gets, renewed by the heartbeat while it runs: a killed worker's job is back in
+   * the queue after at most this long. 0 = min(VISIBILITY_TIMEOUT, 30).
+   */
+  WORKER_LEASE_SECONDS: envInt(0, { min: 0, max: 43_200 }),
+  /** Heartbeat (visibility extension) period; 0 = a third of the lease. */
   WORKER_HEARTBEAT_MS: envInt(0, { min: 0 }),
+  /** Jobs one worker process runs at once (like sqs-consumer's `concurrency`); one per GPU is the norm. */
+  WORKER_CONCURRENCY: envInt(1, { min: 1, max: 10 }),
+  /**
+   * How long a job waits for its task record: the API sends the job before writing the record, so a record
+   * still missing this long after the message was sent means the request died in between.
+   */
+  WORKER_RECORD_GRACE_MS: envInt(30_000, { min: 0, max: 600_000 }),
   /** How often a running job looks for a cancel marker. */
   WORKER_CANCEL_POLL_MS: envInt(2000, { min: 100 }),
   /** Time a running job gets to finish after SIGTERM before it is aborted and released to the queue. */
@@ -92,8 +104,13 @@ export function loadWorkerConfig(env: Record<string, string | undefined> = proce
 export interface WorkerTimings {
   workerId: string;
   waitTimeSeconds: number;
+  /** The lease: visibility given at receive and renewed by each heartbeat. */
   visibilityTimeoutSeconds: number;
   heartbeatMs: number;
+  /** Jobs run at once. */
+  concurrency: number;
+  /** See WORKER_RECORD_GRACE_MS. */
+  recordGraceMs: number;
   cancelPollMs: number;
   shutdownGraceMs: number;
   progressIntervalMs: number;
@@ -102,11 +119,14 @@ export interface WorkerTimings {
 }
 
 export function workerTimings(config: WorkerConfig): WorkerTimings {
+  const lease = config.WORKER_LEASE_SECONDS || Math.min(config.VISIBILITY_TIMEOUT, 30);
   return {
     workerId: config.WORKER_ID,
     waitTimeSeconds: config.WORKER_WAIT_TIME_SECONDS,
-    visibilityTimeoutSeconds: config.VISIBILITY_TIMEOUT,
-    heartbeatMs: config.WORKER_HEARTBEAT_MS || Math.floor((config.VISIBILITY_TIMEOUT * 1000) / 3),
+    visibilityTimeoutSeconds: lease,
+    heartbeatMs: config.WORKER_HEARTBEAT_MS || Math.floor((lease * 1000) / 3),
+    concurrency: config.WORKER_CONCURRENCY,
+    recordGraceMs: config.WORKER_RECORD_GRACE_MS,
     cancelPollMs: config.WORKER_CANCEL_POLL_MS,
     shutdownGraceMs: config.WORKER_SHUTDOWN_GRACE_MS,
     progressIntervalMs: config.WORKER_PROGRESS_INTERVAL_MS,

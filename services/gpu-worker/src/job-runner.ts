@@ -1,3 +1,5 @@
+import { randomUUID } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
 import {
   isPhotoEnhanceError,
   isTerminalStatus,
@@ -6,6 +8,7 @@ import {
   type TaskRecord,
 } from '@photoenhance/contracts';
 import { keys, type ReceivedJob } from '@photoenhance/core';
+import type { EnhanceResult } from '@photoenhance/engine';
 import type { WorkerTimings } from './config.ts';
 import { startLease } from './lease.ts';
 import type { JobOutcome } from './metrics.ts';
@@ -20,6 +23,27 @@ import {
 } from './ports.ts';
 import { createProgressThrottle } from './progress-throttle.ts';
 
+/**
+ * One received message, run to an outcome. The at-least-once rules (docs/design.md §4), step by step:
+ *
+ *  1. lease     — the visibility heartbeat starts before anything else, so slow storage never lets the message
+ *                 be redelivered while this worker still works on it;
+ *  2. claim     — read the record (waiting a bounded time for one the API has not written yet) and the cancel
+ *                 marker; a finished, cancelled or unknown task is only acknowledged. Otherwise the record is
+ *                 written `processing` with a fresh fencing token (attemptId);
+ *  3. processJob — download, engine, store the output at its deterministic key;
+ *  4. complete  — the record becomes `completed`;
+ *  5. acknowledge — delete the message. A failed delete (stale receipt handle after a redelivery) never
+ *                 changes the record: the redelivered copy finds the task finished and is acknowledged then.
+ *
+ * Every record write after the claim is fenced: the record is re-read first and the write is dropped (the job
+ * abandoned) when another delivery has claimed the task since, or the task already finished.
+ *
+ * Errors: a stop from outside (kill, lost lease, superseded) touches nothing; shutdown hands the message back;
+ * cancel writes `cancelled`; retryable errors (storage, queue, network) leave the task to redelivery with a
+ * back-off; permanent ones (bad image, limits) fail the task once — and if even that write fails, the message
+ * is left to redelivery rather than acknowledged.
+ */
 export interface JobRunnerDeps {
   storage: WorkerStorage;
   tasks: WorkerTasks;
@@ -32,6 +56,8 @@ export interface JobRunnerDeps {
 
 /** Progress while the engine runs tops out here: the upload and the final write are the last step. */
 const ENGINE_PROGRESS_SHARE = 95;
+/** How often a job whose record is not written yet looks again. */
+const RECORD_POLL_MS = 200;
 
 /** Unknown failures (SDK, network, bugs) are retried: the DLQ bounds them, and nothing is lost silently. */
 function isRetryable(err: unknown): boolean {
@@ -53,79 +79,228 @@ function taskIdOf(body: string): string | undefined {
   }
 }
 
+/** Everything one run shares between its steps. */
+interface Run {
+  deps: JobRunnerDeps;
+  message: ReceivedJob;
+  taskId: string;
+  log: Record<string, unknown>;
+  /** Aborted by the lease (cancel, lost lease), a fenced write (superseded) or the worker (shutdown, kill). */
+  controller: AbortController;
+  attemptId: string;
+  /** The record as this run last wrote (or read) it. */
+  record: TaskRecord | undefined;
+  now(): string;
+}
+
+/** Ends a run from outside its own work: the caller settles it by kind (see settle()). */
+function abortRun(run: Run, kind: ConstructorParameters<typeof JobAbort>[0]): never {
+  if (!run.controller.signal.aborted) run.controller.abort(new JobAbort(kind));
+  throw run.controller.signal.reason;
+}
+
 /**
- * Runs one received message to an outcome: the task record tells clients what happened, and the message is
- * deleted only once that record is written (a failed write leaves it to redelivery, then the DLQ).
- * `stopSignal` is the worker's shutdown/kill signal; the job links its own controller to it.
+ * Fenced record write: re-reads the record and writes only while it still carries this run's attemptId and
+ * is not finished; otherwise the run is superseded (aborted as `lease-lost`) and nothing is written.
  */
-export async function runJob(deps: JobRunnerDeps, message: ReceivedJob, stopSignal: AbortSignal): Promise<JobOutcome> {
-  const { storage, tasks, queue, engine, logger, timings } = deps;
-  const now = () => (deps.now ?? (() => new Date()))().toISOString();
-
-  if (!message.job) {
-    logger.warn({ messageId: message.messageId, reason: message.invalidReason }, 'invalid job message; deleting it');
-    const taskId = taskIdOf(message.body);
-    const record = taskId ? await tasks.read(taskId).catch(() => null) : null;
-    if (record && !isTerminalStatus(record.status)) {
-      await tasks.write({
-        ...record,
-        status: 'failed',
-        stage: 'failed',
-        error: {
-          code: 'INVALID_INPUT',
-          message: `Job message is invalid: ${message.invalidReason ?? 'unknown shape'}`.slice(0, 2000),
-        },
-        message: 'The job could not be read',
-        updatedAt: now(),
-        completedAt: now(),
-      });
-    }
-    await queue.delete(message.receiptHandle);
-    return 'invalid';
+async function writeRecord(run: Run, patch: Partial<TaskRecord>): Promise<void> {
+  const { tasks } = run.deps;
+  const current = await tasks.read(run.taskId);
+  if (!current || current.attemptId !== run.attemptId || isTerminalStatus(current.status)) {
+    run.deps.logger.warn(
+      { ...run.log, heldBy: current?.attemptId, status: current?.status ?? 'missing' },
+      'task claimed by a newer delivery or already finished; abandoning this one without writing',
+    );
+    abortRun(run, 'lease-lost');
   }
+  run.record = await tasks.write({ ...current, ...patch, updatedAt: run.now() });
+}
 
-  const job = message.job;
-  const taskId = job.taskId;
-  const log = { taskId, messageId: message.messageId, attempt: message.receiveCount };
+/** Deletes the message; a refusal (stale receipt handle after a redelivery) is logged, never a task failure. */
+async function acknowledge(run: Run): Promise<void> {
+  await run.deps.queue.delete(run.message.receiptHandle).catch((err: unknown) => {
+    run.deps.logger.warn(
+      { ...run.log, err },
+      'message not deleted (redelivered meanwhile?); its next delivery finds the task finished and acknowledges it',
+    );
+  });
+}
 
-  const stored = await tasks.read(taskId);
+/** Step 2a: the record, waiting up to recordGraceMs after the message was sent for one not written yet. */
+async function awaitRecord(run: Run): Promise<TaskRecord | null> {
+  const { tasks, timings } = run.deps;
+  const sentAt = run.message.sentAt?.getTime() ?? Date.now();
+  const deadline = sentAt + timings.recordGraceMs;
+  for (;;) {
+    const record = await tasks.read(run.taskId);
+    if (record || Date.now() >= deadline) return record;
+    await sleep(Math.min(RECORD_POLL_MS, deadline - Date.now()), undefined, { signal: run.controller.signal });
+  }
+}
+
+type Claim = { kind: 'run' } | { kind: 'done'; outcome: JobOutcome };
+
+/** Step 2: decide whether this delivery runs, and if so take the task with a fresh fencing token. */
+async function claim(run: Run): Promise<Claim> {
+  const { tasks, logger, timings } = run.deps;
+  const stored = await awaitRecord(run);
   if (!stored) {
-    logger.warn(log, 'job for an unknown task; deleting the message');
-    await queue.delete(message.receiptHandle);
-    return 'invalid';
+    // The API sends the job before it writes the record; none after the grace period means the request died
+    // in between (its client got an error): nothing can ever run this job.
+    logger.warn(run.log, 'job for an unknown task; deleting the message');
+    return { kind: 'done', outcome: 'invalid' };
   }
-  if (await tasks.readCancelMarker(taskId)) {
+  run.record = stored;
+  if (await tasks.readCancelMarker(run.taskId)) {
     if (!isTerminalStatus(stored.status)) {
       await tasks.write({
         ...stored,
         status: 'cancelled',
         stage: 'cancelled',
         message: 'Task cancelled',
-        updatedAt: now(),
-        completedAt: now(),
+        updatedAt: run.now(),
+        completedAt: run.now(),
       });
     }
-    logger.info(log, 'task was cancelled before it started');
-    await queue.delete(message.receiptHandle);
-    return 'cancelled';
+    logger.info(run.log, 'task was cancelled before it started');
+    return { kind: 'done', outcome: 'cancelled' };
   }
   if (isTerminalStatus(stored.status)) {
     // Redelivery of a job that already finished (e.g. the delete after completion failed): acknowledge only.
-    logger.info({ ...log, status: stored.status }, 'task already finished; acknowledging the duplicate');
-    await queue.delete(message.receiptHandle);
-    return 'skipped';
+    logger.info({ ...run.log, status: stored.status }, 'task already finished; acknowledging the duplicate');
+    return { kind: 'done', outcome: 'skipped' };
   }
+  run.record = await tasks.write({
+    ...stored,
+    status: 'processing',
+    stage: 'download',
+    progress: 0,
+    attempts: Math.max(stored.attempts + 1, run.message.receiveCount),
+    attemptId: run.attemptId,
+    workerId: timings.workerId,
+    startedAt: stored.startedAt ?? run.now(),
+    // No fixed text: the API then shows the live stage ("Processing (upscale)").
+    message: undefined,
+    error: undefined,
+    updatedAt: run.now(),
+  });
+  logger.info({ ...run.log, attempts: run.record.attempts }, 'job started');
+  return { kind: 'run' };
+}
 
+/** Step 3: input → engine → output object. Returns the result and where it was stored. */
+async function processJob(run: Run): Promise<{ result: EnhanceResult; outputKey: string }> {
+  const { storage, tasks, engine, timings, logger } = run.deps;
+  const { signal } = run.controller;
+  const job = run.message.job;
+  if (!job || !run.record) throw new Error('process() before claim()');
+  const progress = createProgressThrottle({
+    intervalMs: timings.progressIntervalMs,
+    write: async (e) => {
+      if (signal.aborted) return;
+      await writeRecord(run, {
+        stage: e.stage,
+        progress: Math.round(e.progress * ENGINE_PROGRESS_SHARE * 10) / 10,
+      }).catch((err: unknown) => {
+        if (!signal.aborted) logger.warn({ ...run.log, err }, 'progress write failed');
+      });
+    },
+  });
+  let result: EnhanceResult;
+  try {
+    const input = await storage.getBuffer(job.inputKey);
+    result = await engine.enhance(input, job.options, { signal, onProgress: progress.onProgress });
+  } finally {
+    await progress.discard();
+  }
+  if (signal.aborted) throw signal.reason;
+
+  await writeRecord(run, { stage: 'store', progress: ENGINE_PROGRESS_SHARE });
+  const outputKey = keys.output(run.taskId, run.record.input.filename, result.format);
+  await storage.put(outputKey, result.data, { contentType: mimeTypeFor(result.format) });
+
+  // The last chance to honour a cancel that arrived during the upload: do not publish a result for it.
+  if (signal.aborted || (await tasks.readCancelMarker(run.taskId))) {
+    await storage.delete(outputKey).catch(() => undefined);
+    if (!signal.aborted) abortRun(run, 'cancelled');
+    throw signal.reason;
+  }
+  return { result, outputKey };
+}
+
+/** Step 4: the record says completed (fenced: a superseded run publishes nothing). */
+async function complete(run: Run, { result, outputKey }: { result: EnhanceResult; outputKey: string }) {
+  await writeRecord(run, {
+    status: 'completed',
+    stage: 'done',
+    progress: 100,
+    message: 'Completed',
+    completedAt: run.now(),
+    result: {
+      key: outputKey,
+      filename: outputKey.slice(outputKey.lastIndexOf('/') + 1),
+      bytes: result.data.length,
+      format: result.format,
+      width: result.width,
+      height: result.height,
+      faces: result.faces,
+      models: result.models,
+      timings: result.timings,
+      warnings: result.warnings,
+    },
+  });
+  run.deps.logger.info({ ...run.log, outputKey, width: result.width, height: result.height }, 'job completed');
+}
+
+/** A message whose body is not a job: fail its task visibly when the id can be read, then drop it. */
+async function dropInvalidMessage(deps: JobRunnerDeps, message: ReceivedJob): Promise<JobOutcome> {
+  const { tasks, queue, logger } = deps;
+  const now = () => (deps.now ?? (() => new Date()))().toISOString();
+  logger.warn({ messageId: message.messageId, reason: message.invalidReason }, 'invalid job message; deleting it');
+  const taskId = taskIdOf(message.body);
+  const record = taskId ? await tasks.read(taskId).catch(() => null) : null;
+  if (record && !isTerminalStatus(record.status)) {
+    await tasks.write({
+      ...record,
+      status: 'failed',
+      stage: 'failed',
+      error: {
+        code: 'INVALID_INPUT',
+        message: `Job message is invalid: ${message.invalidReason ?? 'unknown shape'}`.slice(0, 2000),
+      },
+      message: 'The job could not be read',
+      updatedAt: now(),
+      completedAt: now(),
+    });
+  }
+  await queue.delete(message.receiptHandle);
+  return 'invalid';
+}
+
+/**
+ * Runs one received message to an outcome (see the step list above). `stopSignal` is the worker's
+ * shutdown/kill signal; the run links its own controller to it.
+ */
+export async function runJob(deps: JobRunnerDeps, message: ReceivedJob, stopSignal: AbortSignal): Promise<JobOutcome> {
+  if (!message.job) return dropInvalidMessage(deps, message);
+  const { queue, tasks, logger, timings } = deps;
+  const taskId = message.job.taskId;
   const controller = new AbortController();
+  const run: Run = {
+    deps,
+    message,
+    taskId,
+    log: { taskId, messageId: message.messageId, receiveCount: message.receiveCount },
+    controller,
+    attemptId: randomUUID(),
+    record: undefined,
+    now: () => (deps.now ?? (() => new Date()))().toISOString(),
+  };
   const onStop = () => controller.abort(stopSignal.reason);
   if (stopSignal.aborted) onStop();
   else stopSignal.addEventListener('abort', onStop, { once: true });
 
-  let record: TaskRecord = stored;
-  const write = async (patch: Partial<TaskRecord>): Promise<void> => {
-    record = await tasks.write({ ...record, ...patch, updatedAt: now() });
-  };
-
+  // Step 1: the lease comes first, before any storage read.
   const lease = startLease({
     queue,
     tasks,
@@ -137,117 +312,65 @@ export async function runJob(deps: JobRunnerDeps, message: ReceivedJob, stopSign
     cancelPollMs: timings.cancelPollMs,
     controller,
   });
-  const progress = createProgressThrottle({
-    intervalMs: timings.progressIntervalMs,
-    write: async (e) => {
-      if (controller.signal.aborted) return;
-      await write({ stage: e.stage, progress: Math.round(e.progress * ENGINE_PROGRESS_SHARE * 10) / 10 }).catch(
-        (err: unknown) => logger.warn({ ...log, err }, 'progress write failed'),
-      );
-    },
-  });
-
   try {
-    await write({
-      status: 'processing',
-      stage: 'download',
-      progress: 0,
-      attempts: Math.max(record.attempts, message.receiveCount),
-      workerId: timings.workerId,
-      startedAt: record.startedAt ?? now(),
-      // No fixed text: the API then shows the live stage ("Processing (upscale)").
-      message: undefined,
-      error: undefined,
-    });
-    logger.info(log, 'job started');
-
-    const input = await storage.getBuffer(job.inputKey);
-    const result = await engine.enhance(input, job.options, {
-      signal: controller.signal,
-      onProgress: progress.onProgress,
-    });
-    await progress.discard();
-    if (controller.signal.aborted) throw controller.signal.reason;
-
-    await write({ stage: 'store', progress: ENGINE_PROGRESS_SHARE });
-    const outputKey = keys.output(taskId, record.input.filename, result.format);
-    await storage.put(outputKey, result.data, { contentType: mimeTypeFor(result.format) });
-
-    // The last chance to honour a cancel that arrived during the upload: do not publish a result for it.
-    if (controller.signal.aborted || (await tasks.readCancelMarker(taskId))) {
-      await storage.delete(outputKey).catch(() => undefined);
-      if (!controller.signal.aborted) controller.abort(new JobAbort('cancelled'));
-      throw controller.signal.reason;
+    const claimed = await claim(run);
+    if (claimed.kind === 'done') {
+      lease.stop();
+      await acknowledge(run);
+      return claimed.outcome;
     }
-
-    await write({
-      status: 'completed',
-      stage: 'done',
-      progress: 100,
-      message: 'Completed',
-      completedAt: now(),
-      result: {
-        key: outputKey,
-        filename: outputKey.slice(outputKey.lastIndexOf('/') + 1),
-        bytes: result.data.length,
-        format: result.format,
-        width: result.width,
-        height: result.height,
-        faces: result.faces,
-        models: result.models,
-        timings: result.timings,
-        warnings: result.warnings,
-      },
-    });
+    const output = await processJob(run);
+    await complete(run, output);
     lease.stop();
-    await queue.delete(message.receiptHandle);
-    logger.info({ ...log, outputKey, width: result.width, height: result.height }, 'job completed');
+    await acknowledge(run);
     return 'completed';
   } catch (err) {
     lease.stop();
-    await progress.discard();
-    return await settleFailure(deps, message, record, controller.signal, err, write);
+    return await settle(run, err);
   } finally {
     lease.stop();
     stopSignal.removeEventListener('abort', onStop);
   }
 }
 
-async function settleFailure(
-  deps: JobRunnerDeps,
-  message: ReceivedJob,
-  record: TaskRecord,
-  signal: AbortSignal,
-  err: unknown,
-  write: (patch: Partial<TaskRecord>) => Promise<void>,
-): Promise<JobOutcome> {
-  const { queue, logger, timings } = deps;
-  const log = { taskId: record.taskId, messageId: message.messageId, attempt: message.receiveCount };
-  const nowIso = () => (deps.now ?? (() => new Date()))().toISOString();
-  const kind = abortKind(signal);
+/** What happens on each error class; see the header comment. */
+async function settle(run: Run, err: unknown): Promise<JobOutcome> {
+  const { queue, logger, timings } = run.deps;
+  const { message, log } = run;
+  const kind = abortKind(run.controller.signal);
+  const claimed = run.record?.attemptId === run.attemptId;
+  // Best-effort fenced write while settling: a failure (or a newer owner) leaves things to redelivery.
+  const tryWrite = (patch: Partial<TaskRecord>) =>
+    claimed
+      ? writeRecord(run, patch).then(
+          () => true,
+          () => false,
+        )
+      : Promise.resolve(false);
 
   switch (kind) {
     case 'killed':
     case 'lease-lost':
-      // A crash (or someone else now holds the message): touch nothing, the queue redelivers.
+      // A crash, or someone else now holds the message / the task: touch nothing, the queue redelivers.
       logger.warn({ ...log, kind }, 'job abandoned without acknowledging');
       return 'released';
     case 'shutdown':
-      await write({ stage: 'queued', message: 'Worker shut down; the job will be retried' }).catch(() => undefined);
+      await tryWrite({ stage: 'queued', message: 'Worker shut down; the job will be retried' });
       await queue
         .changeVisibility(message.receiptHandle, 0)
         .catch((e: unknown) => logger.warn({ ...log, err: e }, 'release failed'));
       logger.info(log, 'job released to the queue (shutdown)');
       return 'released';
     case 'cancelled':
-      await write({ status: 'cancelled', stage: 'cancelled', message: 'Task cancelled', completedAt: nowIso() });
-      await queue.delete(message.receiptHandle);
+      await tryWrite({ status: 'cancelled', stage: 'cancelled', message: 'Task cancelled', completedAt: run.now() });
+      await acknowledge(run);
       logger.info(log, 'job cancelled');
       return 'cancelled';
     default:
       break;
   }
 
+  const superseded = () => abortKind(run.controller.signal) === 'lease-lost';
   const error = describeError(err);
   if (isRetryable(err)) {
     const backoff = Math.min(
@@ -255,18 +378,33 @@ async function settleFailure(
       timings.retryBackoffSeconds * 2 ** Math.max(0, message.receiveCount - 1),
     );
     logger.warn({ ...log, err, backoffSeconds: backoff }, 'transient failure; the job will be retried');
-    await write({
+    await tryWrite({
       stage: 'retrying',
-      message: `Attempt ${message.receiveCount} failed (${error.code}: ${error.message}); retrying`.slice(0, 500),
-    }).catch(() => undefined);
+      message:
+        `Attempt ${run.record?.attempts ?? message.receiveCount} failed (${error.code}: ${error.message}); retrying`.slice(
+          0,
+          500,
+        ),
+    });
+    if (superseded()) return 'released';
     await queue
       .changeVisibility(message.receiptHandle, backoff)
       .catch((e: unknown) => logger.warn({ ...log, err: e }, 'backoff failed'));
     return 'retry';
   }
 
+  if (!claimed) {
+    // A permanent error before the claim (e.g. a record that does not parse) cannot be written as a task
+    // failure by this run: leave it to redelivery and the DLQ, which reports it EXHAUSTED.
+    logger.warn({ ...log, err }, 'permanent failure before the task was claimed; leaving it to redelivery');
+    return 'retry';
+  }
   logger.warn({ ...log, err }, 'permanent failure; failing the task');
-  await write({ status: 'failed', stage: 'failed', message: 'Failed', error, completedAt: nowIso() });
-  await queue.delete(message.receiptHandle);
+  if (!(await tryWrite({ status: 'failed', stage: 'failed', message: 'Failed', error, completedAt: run.now() }))) {
+    if (superseded()) return 'released';
+    logger.warn(log, 'failure not recorded (storage down or task taken over); leaving the job to redelivery');
+    return 'retry';
+  }
+  await acknowledge(run);
   return 'failed';
 }

@@ -33,7 +33,14 @@ export async function startWorkerService(options: WorkerServiceOptions): Promise
   const { config } = options;
   const logger = options.logger ?? createLogger(config.LOG_LEVEL, { workerId: config.WORKER_ID });
   const ownBackend = !options.backend;
-  const backend = options.backend ?? (await connectBackend(config));
+  // Bounded calls: a stalled server fails the call (retried, never a task failure) instead of hanging the job;
+  // the long poll needs its wait time on top.
+  const backend =
+    options.backend ??
+    (await connectBackend(config, {
+      s3: { connectionTimeoutMs: 2000, idleTimeoutMs: 15_000 },
+      sqs: { connectionTimeoutMs: 2000, idleTimeoutMs: (config.WORKER_WAIT_TIME_SECONDS + 10) * 1000 },
+    }));
   const engine =
     options.engine ??
     createThreadedEngine({

@@ -36,7 +36,7 @@ export type WorkerState = 'idle' | 'warming' | 'running' | 'stopping' | 'stopped
 const RECEIVE_RETRY_MS = [250, 500, 1000, 2000, 5000];
 
 /**
- * The consumer loop: one message at a time, models warmed before the first receive. stop() stops receiving
+ * The consumer loop: WORKER_CONCURRENCY messages at a time (default 1), models warmed before the first receive. stop() stops receiving
  * at once, lets the current job finish within the grace period, otherwise aborts it and releases the message
  * (visibility 0) so another worker picks it up immediately. kill() simulates a crash: nothing is released.
  */
@@ -54,22 +54,30 @@ export function createWorker(options: CreateWorkerOptions) {
   const receiveController = new AbortController();
   const jobController = new AbortController();
   let loop: Promise<void> | undefined;
-  let current: { taskId: string | undefined; done: Promise<JobOutcome>; startedAt: number } | undefined;
+  /** Jobs running now, by receipt handle (WORKER_CONCURRENCY of them at most). */
+  const running = new Map<string, { taskId: string | undefined; done: Promise<void>; startedAt: number }>();
   let reaperTimer: NodeJS.Timeout | undefined;
   let reaping: Promise<unknown> | undefined;
   const counts: Partial<Record<JobOutcome, number>> = {};
   const finished = createFinishedTaskObserver({ tasks, metrics, logger, callbacks: options.callbacks });
   /** warming, idle, busy, stopping or stopped: what registration and the state gauge report. */
-  const activity = () => (state === 'running' ? (current ? 'busy' : 'idle') : state === 'idle' ? 'warming' : state);
+  const activity = () =>
+    state === 'running' ? (running.size > 0 ? 'busy' : 'idle') : state === 'idle' ? 'warming' : state;
   metrics.bindState(activity);
+  const oldest = () => running.values().next().value;
 
   async function runLoop(): Promise<void> {
     let failures = 0;
     while (!stopping) {
+      // All slots taken: wait for one to free up before receiving more (never hold messages nobody works on).
+      if (running.size >= timings.concurrency) {
+        await Promise.race([...running.values()].map((r) => r.done));
+        continue;
+      }
       let messages: Awaited<ReturnType<WorkerQueue['receive']>>;
       try {
         messages = await queue.receive({
-          max: 1,
+          max: timings.concurrency - running.size,
           waitTimeSeconds: timings.waitTimeSeconds,
           visibilityTimeout: timings.visibilityTimeoutSeconds,
           signal: receiveController.signal,
@@ -88,27 +96,27 @@ export function createWorker(options: CreateWorkerOptions) {
           await queue.changeVisibility(message.receiptHandle, 0).catch(() => undefined);
           continue;
         }
-        await handle(message);
+        const done = handle(message).finally(() => running.delete(message.receiptHandle));
+        running.set(message.receiptHandle, { taskId: message.job?.taskId, done, startedAt: Date.now() });
       }
     }
+    // Stopping: the loop ends once the jobs in flight have.
+    await Promise.all([...running.values()].map((r) => r.done));
   }
 
   async function handle(message: Awaited<ReturnType<WorkerQueue['receive']>>[number]): Promise<void> {
     const taskId = message.job?.taskId;
     const end = metrics.jobSeconds.startTimer();
-    metrics.busy.set(1);
-    const done = runJob({ storage, tasks, queue, engine, logger, timings }, message, jobController.signal);
-    current = { taskId, done, startedAt: Date.now() };
+    metrics.busy.set(running.size + 1);
     let outcome: JobOutcome;
     try {
-      outcome = await done;
+      outcome = await runJob({ storage, tasks, queue, engine, logger, timings }, message, jobController.signal);
     } catch (err) {
       // Storage/queue down while settling: the message stays in the queue and comes back after its visibility.
       logger.error({ err, taskId }, 'job could not be settled; leaving it to redelivery');
       outcome = 'retry';
     } finally {
-      current = undefined;
-      metrics.busy.set(0);
+      metrics.busy.set(Math.max(0, running.size - 1));
       end();
     }
     metrics.jobs.inc({ outcome });
@@ -157,7 +165,12 @@ export function createWorker(options: CreateWorkerOptions) {
       clearInterval(reaperTimer);
       const grace = stopOptions.graceMs ?? timings.shutdownGraceMs;
       if (stopOptions.abortReceive) receiveController.abort(new JobAbort('shutdown'));
-      if (current) logger.info({ taskId: current.taskId, graceMs: grace }, 'stopping: letting the current job finish');
+      if (running.size > 0) {
+        logger.info(
+          { tasks: [...running.values()].map((r) => r.taskId), graceMs: grace },
+          'stopping: letting the current jobs finish',
+        );
+      }
       // The loop ends after the current job (or the long poll in flight, at most WaitTimeSeconds).
       const graceTimer = new AbortController();
       const finished = await Promise.race([
@@ -166,8 +179,8 @@ export function createWorker(options: CreateWorkerOptions) {
       ]);
       graceTimer.abort();
       if (!finished) {
-        if (current)
-          logger.warn({ taskId: current.taskId }, 'grace period over: aborting the job and releasing its message');
+        if (running.size > 0)
+          logger.warn({ tasks: running.size }, 'grace period over: aborting the jobs and releasing their messages');
         jobController.abort(new JobAbort('shutdown'));
         receiveController.abort(new JobAbort('shutdown'));
       }
@@ -197,8 +210,9 @@ export function createWorker(options: CreateWorkerOptions) {
       workerId: timings.workerId,
       state,
       ready,
-      currentTask: current?.taskId ?? null,
-      currentForMs: current ? Date.now() - current.startedAt : null,
+      currentTask: oldest()?.taskId ?? null,
+      currentTasks: [...running.values()].map((r) => r.taskId ?? null),
+      currentForMs: running.size > 0 ? Date.now() - (oldest()?.startedAt ?? Date.now()) : null,
       jobs: { ...counts },
     }),
   };

@@ -3,11 +3,14 @@ import { describe, expect, it } from 'vitest';
 import { loadWorkerConfig, workerTimings } from '../src/config.ts';
 
 describe('worker config', () => {
-  it('works with no variables at all (embedded defaults) and derives the heartbeat from the visibility timeout', () => {
+  it('works with no variables at all (embedded defaults): a 30 s lease renewed every 10 s, one job at a time', () => {
     const config = loadWorkerConfig({});
     const timings = workerTimings(config);
     expect(timings.waitTimeSeconds).toBe(20);
-    expect(timings.heartbeatMs).toBe((config.VISIBILITY_TIMEOUT * 1000) / 3);
+    expect(config.VISIBILITY_TIMEOUT).toBe(300);
+    expect(timings.visibilityTimeoutSeconds).toBe(30);
+    expect(timings.heartbeatMs).toBe(10_000);
+    expect(timings.concurrency).toBe(1);
     expect(config.EXECUTION_PROVIDERS).toEqual(['cpu']);
   });
 
@@ -15,6 +18,16 @@ describe('worker config', () => {
     expect(() => loadWorkerConfig({ EXECUTION_PROVIDERS: 'cuda,cpux' })).toThrow(
       /EXECUTION_PROVIDERS: Unknown execution provider\(s\): cpux/,
     );
+  });
+
+  it('takes the lease and concurrency from the environment, and refuses a concurrency outside 1–10', () => {
+    const timings = workerTimings(loadWorkerConfig({ WORKER_LEASE_SECONDS: '6', WORKER_CONCURRENCY: '2' }));
+    expect([timings.visibilityTimeoutSeconds, timings.heartbeatMs, timings.concurrency]).toEqual([6, 2000, 2]);
+    // A queue visibility shorter than 30 s is the lease when none is given.
+    expect(workerTimings(loadWorkerConfig({ VISIBILITY_TIMEOUT: '12' })).visibilityTimeoutSeconds).toBe(12);
+    for (const bad of ['0', '11', '1.5', 'two']) {
+      expect(() => loadWorkerConfig({ WORKER_CONCURRENCY: bad }), bad).toThrow(/WORKER_CONCURRENCY/);
+    }
   });
 
   it('refuses bad values with one error naming every bad variable', () => {

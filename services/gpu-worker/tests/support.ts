@@ -41,6 +41,8 @@ export function testTimings(overrides: Partial<WorkerTimings> = {}): WorkerTimin
     waitTimeSeconds: 1,
     visibilityTimeoutSeconds: 2,
     heartbeatMs: 500,
+    concurrency: 1,
+    recordGraceMs: 2000,
     cancelPollMs: 100,
     shutdownGraceMs: 5000,
     progressIntervalMs: 50,

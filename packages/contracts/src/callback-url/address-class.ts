@@ -55,17 +55,42 @@ function buildLists(ranges: Range[], family: 'ipv4' | 'ipv6'): Map<Range[2], Blo
 const V4 = buildLists(IPV4_RANGES, 'ipv4');
 const V6 = buildLists(IPV6_RANGES, 'ipv6');
 
-/** The IPv4 address inside an IPv4-mapped (::ffff:a.b.c.d), IPv4-compatible or NAT64 (64:ff9b::/96) one. */
-function embeddedIpv4(address: string): string | undefined {
-  const lower = address.toLowerCase();
-  const dotted = /^(?:::ffff:|::|64:ff9b::)(\d{1,3}(?:\.\d{1,3}){3})$/.exec(lower);
-  if (dotted) return dotted[1];
-  const hex = /^(?:::ffff:|64:ff9b::)([0-9a-f]{1,4}):([0-9a-f]{1,4})$/.exec(lower);
-  if (hex?.[1] && hex[2]) {
-    const hi = Number.parseInt(hex[1], 16);
-    const lo = Number.parseInt(hex[2], 16);
-    return `${hi >> 8}.${hi & 255}.${lo >> 8}.${lo & 255}`;
+/** The eight 16-bit groups of an IPv6 address (with or without a trailing dotted IPv4); undefined if malformed. */
+function ipv6Groups(address: string): number[] | undefined {
+  let text = address.toLowerCase();
+  const dotted = /(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/.exec(text);
+  if (dotted) {
+    const [a, b, c, d] = dotted.slice(1).map(Number) as [number, number, number, number];
+    text = `${text.slice(0, dotted.index)}${((a << 8) | b).toString(16)}:${((c << 8) | d).toString(16)}`;
   }
+  const halves = text.split('::');
+  if (halves.length > 2) return undefined;
+  const parse = (part: string | undefined) => (part ? part.split(':').map((g) => Number.parseInt(g, 16)) : []);
+  const head = parse(halves[0]);
+  const tail = parse(halves[1]);
+  const missing = 8 - head.length - tail.length;
+  if (halves.length === 1 ? missing !== 0 : missing < 0) return undefined;
+  return [...head, ...new Array<number>(Math.max(0, missing)).fill(0), ...tail];
+}
+
+/**
+ * The IPv4 address an IPv6 one carries, in every form a stack may route to it: IPv4-mapped (::ffff:0:0/96),
+ * IPv4-translated (::ffff:0:0:0/96), IPv4-compatible (::/96, deprecated but still parsed) and NAT64
+ * (64:ff9b::/96, 64:ff9b:1::/48). `::` and `::1` are themselves, not IPv4.
+ */
+function embeddedIpv4(address: string): string | undefined {
+  const g = ipv6Groups(address);
+  if (!g) return undefined;
+  const zeros = (from: number, to: number) => g.slice(from, to).every((x) => x === 0);
+  const v4 = () => {
+    const hi = g[6] as number;
+    const lo = g[7] as number;
+    return `${hi >> 8}.${hi & 255}.${lo >> 8}.${lo & 255}`;
+  };
+  if (zeros(0, 5) && g[5] === 0xffff) return v4(); // mapped
+  if (zeros(0, 4) && g[4] === 0xffff && g[5] === 0) return v4(); // translated
+  if (zeros(0, 6) && !(g[6] === 0 && (g[7] === 0 || g[7] === 1))) return v4(); // compatible
+  if (g[0] === 0x64 && g[1] === 0xff9b && (zeros(2, 6) || g[2] === 1)) return v4(); // NAT64
   return undefined;
 }
 

@@ -21,12 +21,34 @@ function isLocalhostName(host: string): boolean {
   return h === 'localhost' || h.endsWith('.localhost');
 }
 
+/**
+ * Names that never point at a public receiver, refused without DNS: single-label names (resolved through the
+ * search domains of the worker's own network), special-use and private-use suffixes (RFC 6761/6762, ICANN's
+ * .internal — metadata.google.internal), and "wildcard DNS" names that spell a non-public IPv4 address
+ * (169.254.169.254.nip.io, 10-0-0-1.sslip.io). Every other name is checked again at delivery, on each address.
+ */
+const PRIVATE_SUFFIXES = ['.internal', '.local', '.localdomain', '.home.arpa', '.lan', '.intranet', '.corp'];
+function privateName(host: string): AddressClass | undefined {
+  const h = host.toLowerCase().replace(/\.$/, '');
+  if (!h.includes('.')) return 'private';
+  if (PRIVATE_SUFFIXES.some((s) => h.endsWith(s))) return 'private';
+  const spelled = /(?:^|[.-])(\d{1,3})[.-](\d{1,3})[.-](\d{1,3})[.-](\d{1,3})(?=[.-])/.exec(h);
+  if (spelled) {
+    const ip = spelled.slice(1, 5).join('.');
+    if (isIP(ip) === 4) {
+      const kind = classifyAddress(ip);
+      if (kind !== 'public') return kind;
+    }
+  }
+  return undefined;
+}
+
 /** The class of a URL host when it can be decided without DNS (IP literal or localhost); otherwise undefined. */
 export function classifyHost(hostname: string): AddressClass | undefined {
   const bare = hostname.startsWith('[') && hostname.endsWith(']') ? hostname.slice(1, -1) : hostname;
   if (isIP(bare)) return classifyAddress(bare);
   if (isLocalhostName(bare)) return 'loopback';
-  return undefined;
+  return privateName(bare);
 }
 
 /**
@@ -35,7 +57,10 @@ export function classifyHost(hostname: string): AddressClass | undefined {
  * checked, right before each delivery (DNS can change in between). Throws INVALID_OPTIONS (400).
  */
 export function checkCallbackUrl(raw: string, options: { allowPrivate: boolean }): URL {
-  const parsed = CallbackUrlSchema.safeParse(raw.trim());
+  const text = raw.trim();
+  // WHATWG URL parsing repairs http:///x, http:/x and http:\\x into http://x/: refuse anything but scheme://host.
+  if (!/^https?:\/\/[^/\\?#]/i.test(text)) throw refused('must be an http(s) URL of the form http(s)://host/…', {});
+  const parsed = CallbackUrlSchema.safeParse(text);
   if (!parsed.success) throw refused(parsed.error.issues[0]?.message ?? 'invalid URL', {});
   const url = new URL(parsed.data);
   if (url.username || url.password) throw refused('must not contain credentials', {});

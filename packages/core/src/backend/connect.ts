@@ -19,13 +19,23 @@ export interface Backend {
  * S3 + SQS clients, storage and queue repositories from a process config. With BOOTSTRAP_RESOURCES the bucket
  * and queues are created when missing; otherwise queue URLs come from SQS_QUEUE_URL / SQS_DLQ_URL or by name.
  */
-export async function connectBackend(config: CommonConfig): Promise<Backend> {
+export interface ConnectOptions {
+  /**
+   * Bounds on every S3/SQS call. The API sets short ones so a stalled server becomes a prompt 503 rather than a
+   * hung request; a worker's long polls need a request bound above WORKER_WAIT_TIME_SECONDS.
+   */
+  s3?: { connectionTimeoutMs?: number; idleTimeoutMs?: number; maxAttempts?: number };
+  sqs?: { connectionTimeoutMs?: number; idleTimeoutMs?: number; maxAttempts?: number };
+}
+
+export async function connectBackend(config: CommonConfig, options: ConnectOptions = {}): Promise<Backend> {
   const credentials = credentialsFromConfig(config);
   const s3 = createS3Client({
     endpoint: config.S3_ENDPOINT,
     region: config.S3_REGION,
     credentials,
     forcePathStyle: config.S3_FORCE_PATH_STYLE,
+    ...options.s3,
   });
   const publicEndpoint = config.S3_PUBLIC_ENDPOINT;
   const presignClient =
@@ -37,7 +47,7 @@ export async function connectBackend(config: CommonConfig): Promise<Backend> {
           forcePathStyle: config.S3_FORCE_PATH_STYLE,
         })
       : undefined;
-  const sqs = createSqsClient({ endpoint: config.SQS_ENDPOINT, region: config.S3_REGION, credentials });
+  const sqs = createSqsClient({ endpoint: config.SQS_ENDPOINT, region: config.S3_REGION, credentials, ...options.sqs });
 
   let queueUrl = config.SQS_QUEUE_URL;
   let dlqUrl = config.SQS_DLQ_URL;

@@ -1,10 +1,12 @@
 import type { Storage } from '../storage/storage.ts';
 import { type BatchRepository, createBatchRepository } from './batches.ts';
+import { createReplayRepository, type ReplayRepository } from './replays.ts';
 import { createTaskRepository, type TaskRepository } from './tasks.ts';
 import { createUploadRepository, type UploadRepository } from './uploads.ts';
 import { createWorkerRepository, type WorkerRepository } from './workers.ts';
 
 export * from './batches.ts';
+export * from './replays.ts';
 export * from './tasks.ts';
 export * from './uploads.ts';
 export * from './workers.ts';
@@ -15,6 +17,7 @@ export interface Records {
   batches: BatchRepository;
   uploads: UploadRepository;
   workers: WorkerRepository;
+  replays: ReplayRepository;
 }
 
 export function createRecords(store: Storage): Records {
@@ -23,5 +26,6 @@ export function createRecords(store: Storage): Records {
     batches: createBatchRepository(store),
     uploads: createUploadRepository(store),
     workers: createWorkerRepository(store),
+    replays: createReplayRepository(store),
   };
 }

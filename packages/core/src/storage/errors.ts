@@ -28,6 +28,9 @@ export function toStorageError(err: unknown, action: string, key?: string): Phot
     return new PhotoEnhanceError('NOT_FOUND', `Object not found:${where || ' (bucket)'}`, { cause: err });
   }
   const status = sdkStatus(err);
+  if (status === 412 || (err as SdkErrorShape | undefined)?.name === 'PreconditionFailed') {
+    return new PhotoEnhanceError('CONFLICT', `Storage ${action} refused:${where} already exists`, { cause: err });
+  }
   const clientFault = status !== undefined && status >= 400 && status < 500 && status !== 408 && status !== 429;
   const name = (err as SdkErrorShape | undefined)?.name ?? 'Error';
   // HEAD answers have no body, so the SDK can only say "Unknown": the status code is the useful part.

@@ -57,6 +57,12 @@ export const keys = {
   batchRecord: (batchId: string) => `batches/${parseId(batchId, 'batch_id')}.json`,
   /** Pending direct upload (URL handed out, task not started yet). */
   uploadRecord: (taskId: string) => `uploads/${parseId(taskId)}.json`,
+  /** A signature already accepted (replay guard shared by every API instance). */
+  replay: (digest: string) => {
+    if (!/^[0-9a-f]{16,128}$/.test(digest)) throw new TypeError('replay digest must be lowercase hex');
+    return `replays/${digest}`;
+  },
+  replayPrefix: 'replays/',
   workerPrefix: 'workers/',
   workerRecord: (workerId: string) => {
     if (!/^[A-Za-z0-9._-]{1,128}$/.test(workerId)) throw new TypeError('worker id must match [A-Za-z0-9._-]{1,128}');

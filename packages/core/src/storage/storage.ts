@@ -28,6 +28,11 @@ export interface PutOptions {
   contentLength?: number;
   metadata?: Record<string, string>;
   contentDisposition?: string;
+  /**
+   * Create only: the write fails with CONFLICT when the key exists (S3 and MinIO conditional writes). Stores
+   * without conditional writes ignore it, so callers that need "first writer wins" also check with head().
+   */
+  ifNoneMatch?: '*';
 }
 
 export interface PresignedUrl {
@@ -117,6 +122,7 @@ export function createStorage(options: CreateStorageOptions): Storage {
             ContentLength: putOptions.contentLength,
             ContentDisposition: putOptions.contentDisposition,
             Metadata: putOptions.metadata,
+            ...(putOptions.ifNoneMatch ? { IfNoneMatch: putOptions.ifNoneMatch } : {}),
           }),
         ),
       );

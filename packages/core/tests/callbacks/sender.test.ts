@@ -111,4 +111,42 @@ describe('callback sender', () => {
     expect(result).toMatchObject({ delivered: false, refused: true, attempts: 1 });
     expect(result.error).toMatch(/private/);
   });
+
+  it.each([
+    ['169.254.169.254', 'link-local'],
+    ['::127.0.0.1', 'loopback'],
+    ['::ffff:0:127.0.0.1', 'loopback'],
+    ['::ffff:0:7f00:1', 'loopback'],
+    ['64:ff9b::a9fe:a9fe', 'link-local'],
+  ])('refuses, before connecting, a public-looking name that resolves to %s (%s)', async (address, kind) => {
+    const sender = createCallbackSender({
+      allowPrivate: false,
+      backoffMs: 5,
+      resolve: async () => [{ address, family: address.includes(':') ? 6 : 4 }],
+    });
+    const result = await sender.deliver('http://hooks.example.test/x', payload);
+    expect(result).toMatchObject({ delivered: false, refused: true });
+    expect(result.error).toContain(kind);
+  });
+
+  it.each([
+    'http://metadata.google.internal/computeMetadata/v1/',
+    'http://169.254.169.254.nip.io/',
+    'http:///x',
+    'http://[::127.0.0.1]/',
+    'http://[::ffff:0:127.0.0.1]/',
+  ])('refuses %s before any lookup or connection', async (url) => {
+    const looked: string[] = [];
+    const sender = createCallbackSender({
+      allowPrivate: false,
+      backoffMs: 5,
+      resolve: async (host) => {
+        looked.push(host);
+        return [{ address: '93.184.215.14', family: 4 }];
+      },
+    });
+    const result = await sender.deliver(url, payload);
+    expect(result).toMatchObject({ delivered: false, refused: true, attempts: 0 });
+    expect(looked).toEqual([]);
+  });
 });

@@ -38,6 +38,16 @@ export interface EngineConfig {
   runtime: RuntimeConfig;
   limits?: Partial<ImageLimits>;
   log?: EngineLogger;
+  /**
+   * Let `face.model` name an ONNX file instead of a registered id. The CLI's operator may; a worker must not,
+   * since its options come from HTTP clients (a client must never make a worker open a path of its choosing).
+   */
+  allowModelPaths?: boolean;
+}
+
+/** A custom model file (CLI --face-model path) rather than a manifest id: how the engine tells them apart. */
+export function looksLikeModelPath(model: string): boolean {
+  return model.includes('/') || model.includes('\\') || model.endsWith('.onnx');
 }
 
 export interface EngineReadiness {
@@ -143,13 +153,8 @@ function asEngineError(err: unknown): unknown {
   return new PhotoEnhanceError('MODEL_INVALID', err.message, { cause: err });
 }
 
-/** A custom model file (CLI --face-model path) rather than a manifest id. */
-function isModelPath(model: string): boolean {
-  return model.includes('/') || model.endsWith('.onnx');
-}
-
 async function resolveModel(ref: string, log?: EngineLogger): Promise<{ path: string }> {
-  if (isModelPath(ref)) {
+  if (looksLikeModelPath(ref)) {
     try {
       await access(ref, constants.R_OK);
     } catch (err) {
@@ -184,7 +189,7 @@ export function createEngine(config: EngineConfig): Engine {
     let pending = restorers.get(model);
     if (!pending) {
       pending = (async () => {
-        const custom = isModelPath(model);
+        const custom = looksLikeModelPath(model);
         if (!custom) {
           try {
             getModelEntry(model); // unknown ids are a client error, not a missing download
@@ -227,6 +232,12 @@ export function createEngine(config: EngineConfig): Engine {
       );
     }
     const options = parsed.data;
+    if (!config.allowModelPaths && looksLikeModelPath(options.face.model)) {
+      throw new PhotoEnhanceError(
+        'INVALID_OPTIONS',
+        `face.model must be a registered model id, not a file path: ${options.face.model.slice(0, 100)}`,
+      );
+    }
     const { signal, onProgress } = ctx;
     const timings: Partial<Record<EngineStage, number>> = {};
     const warnings: string[] = [];

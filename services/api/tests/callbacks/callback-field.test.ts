@@ -24,6 +24,19 @@ describe('callback_url on POST /api/v1/enhance', () => {
     'http://169.254.169.254/latest/meta-data/',
     'http://[::1]/hook',
     'ftp://example.com/hook',
+    // issue 11: forms that used to be accepted
+    'http://[::127.0.0.1]/',
+    'http://[::ffff:0:127.0.0.1]/',
+    'http://metadata.google.internal/',
+    'http://169.254.169.254.nip.io/',
+    'http:///x',
+    'http:/x',
+    'http://[64:ff9b::169.254.169.254]/',
+    'http://0x7f000001/',
+    'http://2130706433/',
+    'http://metadata/',
+    'file:///etc/passwd',
+    'gopher://example.com/',
   ])('refuses %s with 400 and stores nothing', async (url) => {
     const before = await api.snapshot();
     const res = await api.app.request('/api/v1/enhance', {
@@ -61,13 +74,21 @@ describe('callback_url on a batch and on a direct-upload start', () => {
     return form;
   }
 
-  it('refuses a private batch callback with 400 before storing anything', async () => {
+  it.each([
+    'http://10.1.1.1/h',
+    'http://[::127.0.0.1]/',
+    'http://[::ffff:0:127.0.0.1]/',
+    'http://metadata.google.internal/',
+    'http://169.254.169.254.nip.io/',
+    'http:///x',
+  ])('refuses the batch callback %s with 400 before storing anything', async (url) => {
     const before = await api.snapshot();
     const res = await api.app.request('/api/v1/enhance/batch', {
       method: 'POST',
-      body: batchForm('http://10.1.1.1/h'),
+      body: batchForm(url),
     });
     expect(res.status).toBe(400);
+    expect((await readJson(res)).error.code).toBe('INVALID_OPTIONS');
     expect(await api.snapshot()).toEqual(before);
   });
 

@@ -136,21 +136,22 @@ export function batchRoutes(deps: RouteDeps): Hono<AppEnv> {
       };
 
       try {
-        // Inputs and records first, the batch record next, messages last: a worker never sees a job whose
-        // task or batch is not readable yet.
+        // Crash-safe order: inputs, then messages, then task records, then the batch record. A record exists
+        // only once its job was sent (none is left `queued` forever); workers wait a bounded time for a record
+        // and drop a job whose record never comes. The client sees the batch only once all of it is written.
         await mapLimit(accepted, WRITE_CONCURRENCY, async ({ upload }, i) => {
           const record = taskRecords[i] as TaskRecordInput;
           await storage.put(record.input.key, upload.bytes, {
             contentType: record.input.contentType,
             contentLength: upload.bytes.length,
           });
-          await records.tasks.write(record);
         });
-        await records.batches.write(batchRecord);
         await mapLimit(accepted, WRITE_CONCURRENCY, async ({ taskId, upload }, i) => {
           const inputKey = (taskRecords[i] as TaskRecordInput).input.key;
           await queue.send({ version: 1, taskId, batchId, inputKey, options: upload.options });
         });
+        await mapLimit(taskRecords, WRITE_CONCURRENCY, (record) => records.tasks.write(record));
+        await records.batches.write(batchRecord);
       } catch (err) {
         // Undo everything: a job already sent finds no task record and is dropped by the worker.
         await Promise.allSettled([

@@ -12,7 +12,7 @@ const MULTIPART_OVERHEAD = 64 * 1024;
 
 /**
  * POST /api/v1/enhance: validate everything first (nothing is stored or enqueued for a refused upload), then
- * input object → task record (queued) → SQS message. If a later step fails the earlier writes are undone.
+ * input object → SQS message → task record (queued). If a later step fails the earlier writes are undone.
  */
 export function enhanceRoutes(deps: RouteDeps): Hono<AppEnv> {
   const { storage, records, queue, config, metrics } = deps;
@@ -57,14 +57,18 @@ export function enhanceRoutes(deps: RouteDeps): Hono<AppEnv> {
       });
 
       try {
+        // Input, then message, then record (crash-safe order): a record exists only once its job was sent, so
+        // none is ever left `queued` without one. A job whose record never comes (the API died in between) is
+        // dropped by the worker after WORKER_RECORD_GRACE_MS; an input without a job expires with inputs/.
         await storage.put(inputKey, upload.bytes, {
           contentType: record.input.contentType,
           contentLength: upload.bytes.length,
         });
-        await records.tasks.write(record);
         await queue.send({ version: 1, taskId, inputKey, options: upload.options });
+        await records.tasks.write(record);
       } catch (err) {
-        // Undo what was written so a failed request leaves no orphan input or record behind.
+        // Undo what was written so a failed request leaves no orphan input or record behind (a job already
+        // sent finds no record and is dropped).
         await Promise.allSettled([storage.deletePrefix(keys.inputPrefix(taskId)), records.tasks.delete(taskId)]);
         throw err;
       }

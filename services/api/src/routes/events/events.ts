@@ -31,17 +31,23 @@ export function eventRoutes(deps: RouteDeps): Hono<AppEnv> {
     c.header('X-Accel-Buffering', 'no'); // nginx: do not buffer the stream
     return streamSSE(
       c,
-      (stream) =>
-        pollToSse(stream, {
-          read,
-          first,
-          pollMs: config.SSE_POLL_MS,
-          keepAliveMs: config.SSE_KEEPALIVE_MS,
-          lastEventId,
-          retryMs: RETRY_MS,
-          maxDurationMs: MAX_STREAM_MS,
-          logger: log,
-        }),
+      async (stream) => {
+        deps.metrics?.sseStreams.inc();
+        try {
+          await pollToSse(stream, {
+            read,
+            first,
+            pollMs: config.SSE_POLL_MS,
+            keepAliveMs: config.SSE_KEEPALIVE_MS,
+            lastEventId,
+            retryMs: RETRY_MS,
+            maxDurationMs: MAX_STREAM_MS,
+            logger: log,
+          });
+        } finally {
+          deps.metrics?.sseStreams.dec();
+        }
+      },
       async (err) => log.error({ err }, 'event stream failed'),
     );
   };

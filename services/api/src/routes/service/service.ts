@@ -2,7 +2,8 @@ import { Hono } from 'hono';
 import type { AppEnv, RouteDeps } from '../../http/env.ts';
 import { prefersHtml, webPage } from '../web/web.ts';
 
-const READY_TIMEOUT_MS = 3000;
+/** /ready answers within this long even when a dependency hangs, naming the one that does. */
+const READY_TIMEOUT_MS = 1500;
 
 async function check(run: () => Promise<void>): Promise<string> {
   let timer: NodeJS.Timeout | undefined;

@@ -17,7 +17,7 @@ import { bodyLimit } from 'hono/body-limit';
 import { acceptCallbackUrl } from '../../callbacks/callback-field.ts';
 import type { AppEnv, RouteDeps } from '../../http/env.ts';
 import { fromZodError } from '../../http/errors.ts';
-import { queuedResponse } from '../../http/request.ts';
+import { queuedResponse, unreadableBody } from '../../http/request.ts';
 import { queuedTaskRecord } from '../../upload/task-record.ts';
 import { verifyStoredImage } from './verify-object.ts';
 
@@ -37,7 +37,12 @@ function jsonLimit() {
 async function readBody(c: Context<AppEnv>): Promise<Record<string, unknown>> {
   const type = (c.req.header('content-type') ?? '').toLowerCase();
   if (type.startsWith('multipart/form-data') || type.startsWith('application/x-www-form-urlencoded')) {
-    return (await c.req.parseBody()) as Record<string, unknown>;
+    try {
+      return (await c.req.parseBody()) as Record<string, unknown>;
+    } catch (cause) {
+      // A malformed multipart body (no boundary, cut off) is the client's error, not a 500 (found by test/chaos).
+      throw unreadableBody(cause);
+    }
   }
   const text = await c.req.text();
   if (!text.trim()) return {};
@@ -168,14 +173,10 @@ export function uploadRoutes(deps: RouteDeps): Hono<AppEnv> {
       options,
       callbackUrl,
     });
+    // Message first, record second (crash-safe: a record never exists without its job). If the record write
+    // fails the job finds none and is dropped; the upload stays "uploaded, not started" and start can be retried.
+    await queue.send({ version: 1, taskId, inputKey: upload.key, options });
     await records.tasks.write(record);
-    try {
-      await queue.send({ version: 1, taskId, inputKey: upload.key, options });
-    } catch (err) {
-      // Back to "uploaded, not started": the client can call start again.
-      await records.tasks.delete(taskId).catch(() => undefined);
-      throw err;
-    }
     await records.uploads.delete(taskId).catch((err: unknown) => {
       log.warn({ err, taskId }, 'pending upload record not deleted; the task record guards against a second start');
     });

@@ -56,7 +56,8 @@ export function workerRoutes(deps: RouteDeps): Hono<AppEnv> {
       metrics?.workerAuthFailures.inc({ reason: 'signature' });
       throw err;
     }
-    if (!replays.claim(verified.digest)) {
+    // This instance's memory first (cheap), then the shared record every instance checks.
+    if (!replays.claim(verified.digest) || !(await records.replays.claim(verified.digest))) {
       metrics?.workerAuthFailures.inc({ reason: 'replay' });
       throw new PhotoEnhanceError('UNAUTHORIZED', 'Request signature is missing, invalid or expired', {
         details: { reason: 'replayed' },

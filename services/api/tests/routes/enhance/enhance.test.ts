@@ -32,6 +32,27 @@ async function withLength(form: FormData): Promise<{ body: ArrayBuffer; headers:
 }
 
 describe('POST /api/v1/enhance', () => {
+  it.each([
+    ['scale', '0x10'],
+    ['scale', '0o7'],
+    ['scale', '0b11'],
+    ['scale', '1e1'],
+    ['scale', 'Infinity'],
+    ['output_quality', '0x50'],
+    ['tile_size', '1e2'],
+    ['face_blend', '5e-1'],
+    ['face_model', 'x.onnx'],
+    ['face_model', 'GFPGAN.ONNX'],
+  ])('refuses %s=%s with 400 INVALID_OPTIONS naming the field, storing nothing', async (field, value) => {
+    const before = await api.snapshot();
+    const res = await post(api, uploadForm(jpeg, 'a.jpg', { [field]: value }));
+    expect(res.status).toBe(400);
+    const body = await readJson(res);
+    expect(body.error.code).toBe('INVALID_OPTIONS');
+    expect(body.error.message.startsWith(`${field}:`)).toBe(true);
+    expect(await api.snapshot()).toEqual(before);
+  });
+
   it('stores the input, writes a queued record and enqueues a message carrying keys only', async () => {
     const res = await post(
       api,

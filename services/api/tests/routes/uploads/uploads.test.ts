@@ -67,6 +67,16 @@ async function queuedJobs(target: TestApi): Promise<Array<{ taskId: string; inpu
 }
 
 describe('POST /api/v1/uploads', () => {
+  it('answers a malformed multipart body 400, not 500 (found by the chaos fuzzer)', async () => {
+    const res = await api.app.request('/api/v1/uploads', {
+      method: 'POST',
+      headers: { 'content-type': 'multipart/form-data' },
+      body: '--zzz\r\nContent-Disposition: form-data; name="file"\r\n\r\n',
+    });
+    expect(res.status).toBe(400);
+    expect((await readJson(res)).error.code).toBe('INVALID_INPUT');
+  });
+
   it('hands out a short-lived presigned PUT bound to the content type and size, and records the pending upload', async () => {
     const issued = await issueFor(api, jpeg);
     expect(issued.upload.method).toBe('PUT');

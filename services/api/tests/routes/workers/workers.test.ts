@@ -1,7 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import { type WorkerAnnouncementInput, type WorkerEvent, WorkerRecordSchema } from '@photoenhance/contracts';
 import { keys, SIGNATURE_HEADER, signatureHeaders, TIMESTAMP_HEADER } from '@photoenhance/core';
+import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createApp } from '../../../src/app.ts';
 import { readJson, startTestApi, type TestApi } from '../../harness.ts';
 
 const SECRET = 'registration-secret-for-tests-0123';
@@ -122,6 +124,29 @@ describe('worker registration', () => {
     expect(again.status).toBe(401);
     expect((await readJson(again)).error.details).toEqual({ reason: 'replayed' });
     expect(await api.backend.storage.getBuffer(keys.workerRecord(id))).toEqual(first);
+  });
+
+  it('refuses a replay sent to a second API instance over the same storage (shared guard)', async () => {
+    // A second, independent app (own memory) on the same bucket: as two instances behind a load balancer.
+    const other = createApp({
+      storage: api.backend.storage,
+      queue: api.backend.queue,
+      config: api.config,
+      logger: pino({ level: 'silent' }),
+    });
+    const id = `lb-${randomUUID().slice(0, 8)}`;
+    const request = signed('/api/v1/workers/register', JSON.stringify(announcement(id)));
+    expect((await send(request)).status).toBe(200);
+    const first = await api.backend.storage.getBuffer(keys.workerRecord(id));
+    const { path, ...init } = request;
+    const replayed = await other.request(path, init);
+    expect(replayed.status).toBe(401);
+    expect((await readJson(replayed)).error.details).toEqual({ reason: 'replayed' });
+    expect(await api.backend.storage.getBuffer(keys.workerRecord(id))).toEqual(first);
+    // A fresh signature is still welcome on either instance.
+    const fresh = signed('/api/v1/workers/heartbeat', JSON.stringify(announcement(id, 'heartbeat')));
+    const { path: p2, ...init2 } = fresh;
+    expect((await other.request(p2, init2)).status).toBe(200);
   });
 
   it('refuses an event sent to the wrong route', async () => {

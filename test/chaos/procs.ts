@@ -1,0 +1,178 @@
+/**
+ * The chaos suite's process harness: the API and workers as separate OS processes (`start:api`,
+ * `start:worker` entry points) on the real MinIO + ElasticMQ that scripts/real-servers started, plus the
+ * means to hurt them (SIGKILL, SIGSTOP/SIGCONT of a server) and to watch them (RSS from /proc). Everything
+ * listens on and talks to 127.0.0.1 only.
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { newId } from '@photoenhance/contracts';
+import { type Backend, CommonEnvSchema, connectBackend, createTaskRepository, loadConfig } from '@photoenhance/core';
+
+const API_MAIN = fileURLToPath(new URL('../../services/api/src/server.ts', import.meta.url));
+const WORKER_MAIN = fileURLToPath(new URL('../../services/gpu-worker/src/main.ts', import.meta.url));
+
+/** Fails at once (instead of passing vacuously) when the real servers are not there. */
+export function realServerEnv(): Record<string, string> {
+  const { S3_ENDPOINT, SQS_ENDPOINT, AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY } = process.env;
+  if (!S3_ENDPOINT || !SQS_ENDPOINT || !AWS_ACCESS_KEY_ID || !AWS_SECRET_ACCESS_KEY) {
+    throw new Error('test/chaos needs MinIO + ElasticMQ: run `npm run test:chaos` (scripts/real-servers)');
+  }
+  for (const url of [S3_ENDPOINT, SQS_ENDPOINT]) {
+    const host = new URL(url).hostname;
+    if (host !== '127.0.0.1' && host !== 'localhost') throw new Error(`chaos traffic stays on loopback, not ${host}`);
+  }
+  return { S3_ENDPOINT, SQS_ENDPOINT, AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, S3_REGION: 'us-east-1' };
+}
+
+/** One scenario's own bucket and queues, so scenarios never see each other's objects or jobs. */
+export function scenarioEnv(name: string, extra: Record<string, string> = {}): Record<string, string> {
+  const suffix = `${name}-${newId().slice(0, 8)}`;
+  return {
+    ...realServerEnv(),
+    S3_BUCKET: `chaos-${suffix}`,
+    SQS_QUEUE_NAME: `chaos-jobs-${suffix}`,
+    SQS_DLQ_NAME: `chaos-dlq-${suffix}`,
+    BOOTSTRAP_RESOURCES: 'true',
+    LOG_LEVEL: 'info',
+    // CI machines are shared and loaded: the 1.5 s default would turn a slow MinIO answer into a 503 here.
+    BACKEND_TIMEOUT_MS: '5000',
+    ...extra,
+  };
+}
+
+export async function connectScenario(env: Record<string, string>): Promise<Backend> {
+  return connectBackend(loadConfig(CommonEnvSchema, env));
+}
+
+export interface Proc {
+  name: string;
+  child: ChildProcess;
+  /** Parsed JSON log lines (pino), in order. */
+  lines: Record<string, unknown>[];
+  exited: Promise<number | null>;
+  alive(): boolean;
+  /** Resident set size in bytes (Linux /proc), 0 once the process is gone. */
+  rss(): number;
+  kill(signal?: NodeJS.Signals): Promise<void>;
+}
+
+function launch(name: string, main: string, args: string[], env: Record<string, string>): Proc {
+  const child = spawn(process.execPath, [...args, main], {
+    env: { PATH: process.env.PATH ?? '', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const lines: Record<string, unknown>[] = [];
+  let buffered = '';
+  const onData = (d: Buffer) => {
+    buffered += d.toString();
+    let nl = buffered.indexOf('\n');
+    while (nl >= 0) {
+      const line = buffered.slice(0, nl);
+      buffered = buffered.slice(nl + 1);
+      try {
+        lines.push(JSON.parse(line) as Record<string, unknown>);
+      } catch {
+        lines.push({ msg: line });
+      }
+      nl = buffered.indexOf('\n');
+    }
+  };
+  child.stdout?.on('data', onData);
+  child.stderr?.on('data', onData);
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  let done = false;
+  void exited.then(() => {
+    done = true;
+  });
+  return {
+    name,
+    child,
+    lines,
+    exited,
+    alive: () => !done,
+    rss() {
+      if (done || !child.pid) return 0;
+      try {
+        const status = readFileSync(`/proc/${child.pid}/status`, 'utf8');
+        const kb = /VmRSS:\s+(\d+) kB/.exec(status)?.[1];
+        return kb ? Number(kb) * 1024 : 0;
+      } catch {
+        return 0;
+      }
+    },
+    async kill(signal = 'SIGKILL') {
+      if (done) return;
+      child.kill(signal);
+      await exited;
+    },
+  };
+}
+
+async function waitForLine(proc: Proc, match: (line: Record<string, unknown>) => boolean, timeoutMs: number) {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const found = proc.lines.find(match);
+    if (found) return found;
+    if (!proc.alive()) throw new Error(`${proc.name} exited before it was ready:\n${tail(proc)}`);
+    if (Date.now() > deadline) throw new Error(`${proc.name} not ready in ${timeoutMs} ms:\n${tail(proc)}`);
+    await sleep(50);
+  }
+}
+
+export function tail(proc: Proc, n = 15): string {
+  return proc.lines
+    .slice(-n)
+    .map((l) => JSON.stringify(l))
+    .join('\n');
+}
+
+export interface ApiProc extends Proc {
+  url: string;
+}
+
+/** `npm run start:api` on a free loopback port; resolves once it listens. */
+export async function startApi(env: Record<string, string>, port = 0): Promise<ApiProc> {
+  const proc = launch('api', API_MAIN, [], { HOST: '127.0.0.1', PORT: String(port), ...env });
+  const line = await waitForLine(proc, (l) => l.msg === 'API listening', 60_000);
+  return Object.assign(proc, { url: String(line.url) });
+}
+
+/** `npm run start:worker`; resolves once its models are warm and it receives. */
+export async function startWorker(env: Record<string, string>, nodeArgs: string[] = []): Promise<Proc> {
+  const proc = launch(`worker ${env.WORKER_ID ?? ''}`, WORKER_MAIN, nodeArgs, {
+    WORKER_PORT: '0',
+    WORKER_HOST: '127.0.0.1',
+    WORKER_WAIT_TIME_SECONDS: '1',
+    ORT_INTRA_OP_THREADS: '1',
+    WORKER_DLQ_REAP_INTERVAL_MS: '1000',
+    ...env,
+  });
+  await waitForLine(proc, (l) => l.msg === 'worker ready; receiving jobs', 90_000);
+  return proc;
+}
+
+/** SIGSTOP/SIGCONT of a real server by the pid start.sh recorded: a dependency that stops answering. */
+export function serverPid(name: 'minio' | 'elasticmq'): number {
+  const dir = process.env.PE_REAL_RUN_DIR;
+  if (!dir) throw new Error('PE_REAL_RUN_DIR is not set (run through npm run test:chaos)');
+  return Number(readFileSync(`${dir}/${name}.pid`, 'utf8').trim());
+}
+
+export const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+/** Task records of a scenario, read straight from its bucket. */
+export function taskReader(backend: Backend) {
+  return createTaskRepository(backend.storage);
+}
+
+/** The suite's own choices (delays, victims) come from one seeded sequence, so a run reproduces. */
+export { mulberry32 as seeded } from '@photoenhance/models';
+
+/** Figures the suite prints at the end (and bench/RESULTS.md's Reliability section records). */
+export const figures: Record<string, string | number> = {};
+export function figure(name: string, value: string | number): void {
+  figures[name] = value;
+  process.stdout.write(`[chaos] ${name}: ${value}\n`);
+}
