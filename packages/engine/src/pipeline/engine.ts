@@ -152,12 +152,19 @@ async function restorerFile(path: string, constantWeights: boolean, log?: Engine
     return (await constantWeightCopy(path)).path;
   } catch (err) {
     // A cache that cannot be written costs speed, not the face.
-    log?.warn({ path, err: err instanceof Error ? err.message : String(err) }, 'constant-weight copy failed; as exported');
+    log?.warn(
+      { path, err: err instanceof Error ? err.message : String(err) },
+      'constant-weight copy failed; as exported',
+    );
     return path;
   }
 }
 
-async function resolveModel(registryId: string, constantWeights: boolean, log?: EngineLogger): Promise<{ path: string }> {
+async function resolveModel(
+  registryId: string,
+  constantWeights: boolean,
+  log?: EngineLogger,
+): Promise<{ path: string }> {
   const fp16 = registryId.endsWith(FP16);
   const id = fp16 ? registryId.slice(0, -FP16.length) : registryId;
   if (isModelPath(id)) {
@@ -175,7 +182,10 @@ async function resolveModel(registryId: string, constantWeights: boolean, log?: 
   }
   let path: string;
   try {
-    ({ path } = await ensureModel(id, { variant: fp16 ? 'fp16' : 'fp32', log: (msg) => log?.info({ model: id }, msg) }));
+    ({ path } = await ensureModel(id, {
+      variant: fp16 ? 'fp16' : 'fp32',
+      log: (msg) => log?.info({ model: id }, msg),
+    }));
   } catch (err) {
     throw asEngineError(err);
   }
