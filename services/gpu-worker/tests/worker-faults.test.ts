@@ -81,7 +81,8 @@ describe('worker under faults', () => {
   it('an older delivery never overwrites a newer one: once another claim is on the record it writes nothing', async () => {
     const backend = await stack.connect();
     const taskId = await submitTask(backend, await pngImage(8, 8), { scale: 2 });
-    const { worker, outcomes } = startTestWorker(backend, { steps: 40, stepMs: 50 }, { visibilityTimeoutSeconds: 30 });
+    // A 10 s job: long enough that the newer claim below lands mid-job even on a loaded 2-core machine.
+    const { worker, outcomes } = startTestWorker(backend, { steps: 200, stepMs: 50 }, { visibilityTimeoutSeconds: 30 });
     const processing = await waitForStatus(backend.storage, taskId, ['processing']);
     // A newer delivery claims the task (as after a redelivery): its token replaces ours.
     const newer = await tasksOf(backend).write({
@@ -92,7 +93,7 @@ describe('worker under faults', () => {
       stage: 'upscale',
       progress: 10,
     });
-    await waitFor(async () => outcomes.length === 1, { timeoutMs: 10_000 });
+    await waitFor(async () => outcomes.length === 1, { timeoutMs: 30_000 });
     await worker.stop({ graceMs: 0 });
     expect(outcomes).toEqual(['released']);
     expect(await tasksOf(backend).read(taskId)).toEqual(newer);

@@ -36,7 +36,7 @@ function psnr(a: Buffer, b: Buffer): number {
 }
 
 beforeAll(async () => {
-  engine = createEngine({ runtime: { executionProviders: ['cpu'], intraOpThreads: 1 } });
+  engine = createEngine({ runtime: { executionProviders: ['cpu'], intraOpThreads: 1 }, allowModelPaths: true });
   dir = await mkdtemp(join(tmpdir(), 'engine-test-'));
   identityPath = join(dir, 'identity.onnx');
   redPath = join(dir, 'red.onnx');
