@@ -16,9 +16,10 @@ import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 import { createSessionRegistry, upscaleImage } from '@photoenhance/engine';
 import { decodeImage, encodeImage, resizePlanar } from '@photoenhance/image';
-import { ensureModel, fidelity, getModelEntry, OnnxGraphBuilder, quantizeUpscaler } from '@photoenhance/models';
+import { ensureModel, fidelity, getModelEntry, quantizeUpscaler } from '@photoenhance/models';
 import * as ort from 'onnxruntime-node';
 import sharp from 'sharp';
+import { matmulPeak } from './peak.ts';
 
 const { values: args } = parseArgs({
   options: {
@@ -41,26 +42,6 @@ async function time<T>(fn: () => Promise<T>): Promise<[T, number]> {
   return [r, (performance.now() - t) / 1000];
 }
 
-async function matmulPeak(n = 2048): Promise<number> {
-  const bytes = new OnnxGraphBuilder('matmul')
-    .input('a', [n, n])
-    .input('b', [n, n])
-    .output('c', [n, n])
-    .node('MatMul', ['a', 'b'], ['c'])
-    .toBytes();
-  const session = await ort.InferenceSession.create(bytes, { intraOpNumThreads: threads, logSeverityLevel: 3 });
-  const a = new ort.Tensor(
-    'float32',
-    Float32Array.from({ length: n * n }, () => Math.random()),
-    [n, n],
-  );
-  await session.run({ a, b: a });
-  const times: number[] = [];
-  for (let i = 0; i < 5; i++) times.push((await time(() => session.run({ a, b: a })))[1]);
-  await session.release();
-  return (2 * n ** 3) / median(times) / 1e9;
-}
-
 /** The int8-relevant flags of this CPU (Linux /proc/cpuinfo; empty elsewhere). */
 async function int8Flags(): Promise<string> {
   const info = await readFile('/proc/cpuinfo', 'utf8').catch(() => '');
@@ -81,7 +62,7 @@ console.log(
   `machine: ${cpus()[0]?.model ?? 'unknown CPU'}, ${cpus().length} cores, ${(totalmem() / 2 ** 30).toFixed(0)} GiB; Node ${process.version}; onnxruntime-node ${ort.env.versions.common}; ${threads} threads; median of ${runs} interleaved runs`,
 );
 console.log(`CPU flags: ${await int8Flags()}`);
-const peak = await matmulPeak();
+const peak = await matmulPeak(threads);
 console.log(`ORT MatMul 2048² fp32 peak: ${peak.toFixed(0)} GFLOP/s\n`);
 
 console.log(

@@ -1,7 +1,5 @@
 import { readFileSync } from 'node:fs';
 import { cpus } from 'node:os';
-import { OnnxGraphBuilder } from '@photoenhance/models';
-import * as ort from 'onnxruntime-node';
 
 const FLAGS = ['avx2', 'avx512f', 'avx512_bf16', 'avx512_vnni', 'avx_vnni', 'amx_bf16', 'amx_int8', 'amx_tile'];
 
@@ -19,24 +17,5 @@ export function cpuDescription(): string {
   return `${model}, ${cpus().length} cores, flags: ${flags.join(' ') || 'none of interest'}`;
 }
 
-/** The practical peak of this machine: one 2048² fp32 MatMul through onnxruntime-node, median of 5, in GFLOP/s. */
-export async function ortMatmulPeak(threads: number, n = 2048): Promise<number> {
-  const bytes = new OnnxGraphBuilder('matmul')
-    .input('a', [n, n])
-    .input('b', [n, n])
-    .output('c', [n, n])
-    .node('MatMul', ['a', 'b'], ['c'])
-    .toBytes();
-  const session = await ort.InferenceSession.create(bytes, { intraOpNumThreads: threads, logSeverityLevel: 3 });
-  const a = new ort.Tensor('float32', Float32Array.from({ length: n * n }, Math.random), [n, n]);
-  await session.run({ a, b: a });
-  const times: number[] = [];
-  for (let i = 0; i < 5; i++) {
-    const t = performance.now();
-    await session.run({ a, b: a });
-    times.push((performance.now() - t) / 1000);
-  }
-  await session.release();
-  const median = [...times].sort((x, y) => x - y)[2] as number;
-  return (2 * n ** 3) / median / 1e9;
-}
+/** The practical peak of this machine (one 2048² fp32 MatMul, median of 5): the one measurement in peak.ts. */
+export { matmulPeak as ortMatmulPeak } from './peak.ts';
