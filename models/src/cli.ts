@@ -7,7 +7,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { isModelError } from './errors.ts';
 import { loadManifest, MODEL_TASKS, type ModelTask } from './manifest.ts';
-import { downloadModel, getModelEntry, modelDir, modelStatus, prepareNpmModels } from './prepare.ts';
+import { downloadModel, getModelEntry, modelDir, modelStatus, prepareGeneratedModel, prepareNpmModels } from './prepare.ts';
 import { registerCustomModel } from './registry.ts';
 
 export interface CliIo {
@@ -17,12 +17,12 @@ export interface CliIo {
 }
 
 function helpText(): string {
-  const urlModels = loadManifest().models.filter((m) => m.source.kind === 'url');
+  const urlModels = loadManifest().models.filter((m) => m.source.kind === 'url' || m.source.kind === 'generated');
   const width = Math.max(...urlModels.map((m) => m.id.length));
   const downloadable = urlModels
     .map(
       (m) =>
-        `    ${m.id.padEnd(width)}  ${m.licence.name}${m.variants.fp32.sha256 === null ? '  (no pinned sha256: needs --trust-unverified)' : ''}`,
+        `    ${m.id.padEnd(width)}  ${m.licence.name}${m.variants.fp32.sha256 === null ? '  (no pinned sha256: needs --trust-unverified)' : ''}${m.source.kind === 'generated' ? '  (generated here, random weights: output is noise; for benchmarks)' : ''}`,
     )
     .join('\n');
   return `Prepare the AI models PhotoEnhance runs on.
@@ -125,6 +125,12 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
 
     for (const id of values.with ?? []) {
       const entry = getModelEntry(id);
+      if (entry.source.kind === 'generated') {
+        const { path, action } = await prepareGeneratedModel(entry, 'fp32', log);
+        io.out(`${id}: ${action === 'kept' ? 'already generated and verified' : 'generated'} → ${path}`);
+        io.err(`note: ${id} has random weights: its output is noise, for cost and plumbing tests only.`);
+        continue;
+      }
       if (/non-commercial/i.test(`${entry.licence.name} ${entry.licence.notes ?? ''}`))
         io.err(`note: ${id} is licensed for NON-COMMERCIAL use only (${entry.licence.name}).`);
       const { path, action } = await downloadModel(id, {

@@ -30,6 +30,8 @@ export {
 } from './ncnn/to-onnx.ts';
 export { floatToHalfBits, halfBitsToFloat } from './onnx/float16.ts';
 export { type AttrValue, type ElemType, type FloatAttr, floatAttr, OnnxGraphBuilder } from './onnx/graph-builder.ts';
+export { type ConstantWeightCopy, constantWeightCopy } from './onnx/constant-weight-copy.ts';
+export { type ModulatedConvRewrite, rewriteModulatedConvs } from './onnx/modulated-conv.ts';
 export { convertModelToFp16 } from './onnx/to-fp16.ts';
 export {
   downloadModel,
@@ -39,9 +41,11 @@ export {
   type ModelStatus,
   modelDir,
   modelStatus,
+  prepareGeneratedModel,
   prepareNpmModels,
   variantAvailability,
   variantPath,
 } from './prepare.ts';
 export { mulberry32 } from './random.ts';
 export { registerCustomModel } from './registry.ts';
+export { buildGfpganStandin, type GfpganStandin, type GfpganStandinOptions } from './standin/gfpgan.ts';

