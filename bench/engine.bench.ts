@@ -24,6 +24,8 @@ import { decodeImage, encodeImage, resizePlanar } from '@photoenhance/image';
 import { ensureModel, getModelEntry, OnnxGraphBuilder } from '@photoenhance/models';
 import * as ort from 'onnxruntime-node';
 import sharp from 'sharp';
+import { cpuFlags, faceStandinBench } from './face-standin.ts';
+import { matmulPeak } from './peak.ts';
 
 const { values: args } = parseArgs({
   options: {
@@ -33,6 +35,9 @@ const { values: args } = parseArgs({
     tile: { type: 'string', default: '0' },
     threads: { type: 'string', default: String(Math.max(1, cpus().length)) },
     image: { type: 'string', default: 'packages/engine/tests/fixtures/faces/astronaut.jpg' },
+    // The GFPGAN stand-in section (generates a 340 MB model on first use; the 10-face RSS child takes a minute).
+    'no-standin': { type: 'boolean', default: false },
+    'no-rss': { type: 'boolean', default: false },
   },
 });
 const runs = Number(args.runs);
@@ -44,27 +49,6 @@ async function time<T>(fn: () => Promise<T>): Promise<[T, number]> {
   const t = performance.now();
   const r = await fn();
   return [r, (performance.now() - t) / 1000];
-}
-
-/** The practical peak: one big MatMul through the same runtime and thread count. */
-async function matmulPeak(n = 2048): Promise<number> {
-  const bytes = new OnnxGraphBuilder('matmul')
-    .input('a', [n, n])
-    .input('b', [n, n])
-    .output('c', [n, n])
-    .node('MatMul', ['a', 'b'], ['c'])
-    .toBytes();
-  const session = await ort.InferenceSession.create(bytes, { intraOpNumThreads: threads, logSeverityLevel: 3 });
-  const a = new ort.Tensor(
-    'float32',
-    Float32Array.from({ length: n * n }, () => Math.random()),
-    [n, n],
-  );
-  await session.run({ a, b: a });
-  const times: number[] = [];
-  for (let i = 0; i < 5; i++) times.push((await time(() => session.run({ a, b: a })))[1]);
-  await session.release();
-  return (2 * n ** 3) / median(times) / 1e9;
 }
 
 /** Counts time spent inside the runtime, so tiling + blending is what remains of the upscale stage. */
@@ -105,7 +89,8 @@ console.log(`# Engine benchmark — ${new Date().toISOString()}`);
 console.log(
   `machine: ${cpu}, ${cpus().length} cores, ${(totalmem() / 2 ** 30).toFixed(0)} GiB; Node ${process.version}; onnxruntime-node ${ort.env.versions.common}; ${threads} threads; median of ${runs}`,
 );
-const peak = await matmulPeak();
+console.log(`CPU flags: ${await cpuFlags()}`);
+const peak = await matmulPeak(threads);
 console.log(`ORT MatMul 2048² peak: ${peak.toFixed(0)} GFLOP/s\n`);
 
 console.log(
@@ -236,3 +221,5 @@ console.log(
 );
 await engine.close();
 await registry.close();
+if (!args['no-standin'])
+  await faceStandinBench({ peak, runs, threads, portrait, skipRss: args['no-rss'] ?? false });

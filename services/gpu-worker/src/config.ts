@@ -47,6 +47,8 @@ export const WorkerEnvSchema = z.object({
   /** Comma-separated ONNX Runtime execution providers, most preferred first (cuda,cpu); CPU is the fallback. */
   EXECUTION_PROVIDERS: ExecutionProvidersSchema.default(['cpu']),
   ORT_INTRA_OP_THREADS: envInt(0, { min: 0, max: 256 }),
+  /** Face restorer sessions unused this many seconds are released (hundreds of MB each); 0 = never. */
+  MODEL_IDLE_SECONDS: envInt(0, { min: 0 }),
   // --- self-registration and client webhooks (service breadth) ---
   /** The API's base URL: the worker registers at {REGISTER_URL}/api/v1/workers/register after warm-up. */
   REGISTER_URL: envUrl().optional(),

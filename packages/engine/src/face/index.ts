@@ -9,4 +9,4 @@ export {
   type SkippedFace,
 } from './detect.ts';
 export { estimateAlignment, NO_RESTORER_NOTICE, type RestoreFacesArgs, restoreFaces } from './restore.ts';
-export { loadRestorer, type Restorer, type RestorerRuntime } from './restorer.ts';
+export { loadRestorer, type Restorer, type RestorerLoadOptions, type RestorerRuntime } from './restorer.ts';

@@ -24,6 +24,18 @@ export interface Restorer {
   fidelity?: { name: string; type: 'float32' | 'float64'; dims: number[] };
   /** Faces per run: > 1 only when the batch dimension is dynamic. */
   maxBatch: number;
+  /**
+   * The fp32 model behind an fp16 copy: opened on first need, when the copy's output holds NaN/Inf
+   * (fp16 overflow), and used for that run and every later one.
+   */
+  fallback?: () => Promise<Restorer>;
+  /** Set once `fallback` has taken over. */
+  fellBack?: boolean;
+}
+
+/** How a restorer is opened. */
+export interface RestorerLoadOptions {
+  fallback?: () => Promise<Restorer>;
 }
 
 /** Enough to amortise per-run overhead; GFPGAN activations for 4 faces stay well under 2 GB. */
@@ -92,6 +104,8 @@ export function validateRestorer(session: InferenceSession, id: string): Restore
 async function createSession(path: string, runtime: RestorerRuntime): Promise<InferenceSession> {
   const base: InferenceSession.SessionOptions = {
     logSeverityLevel: 3,
+    // As the session registry opens restorers (GetOptions.memoryPattern): −0.55 GiB peak RSS at GFPGAN size.
+    enableMemPattern: false,
     ...(runtime.intraOpThreads ? { intraOpNumThreads: runtime.intraOpThreads } : {}),
     ...(runtime.graphOptimizationLevel ? { graphOptimizationLevel: runtime.graphOptimizationLevel } : {}),
   };
@@ -113,8 +127,10 @@ export async function loadRestorer(
   pathOrSession: string | InferenceSession,
   runtime: RestorerRuntime = {},
   id?: string,
+  load: RestorerLoadOptions = {},
 ): Promise<Restorer> {
-  if (typeof pathOrSession !== 'string') return validateRestorer(pathOrSession, id ?? 'face-restorer');
+  const withFallback = (r: Restorer): Restorer => (load.fallback ? { ...r, fallback: load.fallback } : r);
+  if (typeof pathOrSession !== 'string') return withFallback(validateRestorer(pathOrSession, id ?? 'face-restorer'));
   try {
     await access(pathOrSession, constants.R_OK);
   } catch (err) {
@@ -138,7 +154,25 @@ export async function loadRestorer(
       },
     );
   }
-  return validateRestorer(session, id ?? basename(pathOrSession));
+  return withFallback(validateRestorer(session, id ?? basename(pathOrSession)));
+}
+
+async function runOnce(restorer: Restorer, feeds: Record<string, ort.Tensor>): Promise<ort.Tensor | undefined> {
+  try {
+    return (await restorer.session.run(feeds))[restorer.outputName];
+  } catch (err) {
+    const oom = /alloc|memory/i.test(String(err));
+    throw new PhotoEnhanceError(
+      oom ? 'OUT_OF_MEMORY' : 'INTERNAL',
+      `Face restoration failed: ${err instanceof Error ? err.message : String(err)}`,
+      { cause: err },
+    );
+  }
+}
+
+function allFinite(data: Float32Array): boolean {
+  for (let i = 0; i < data.length; i++) if (!Number.isFinite(data[i]!)) return false;
+  return true;
 }
 
 /** Values of one 512 face, planar RGB. */
@@ -183,18 +217,15 @@ export async function runRestorerBatch(
         ? new ort.Tensor('float64', Float64Array.of(fidelity), dims)
         : new ort.Tensor('float32', Float32Array.of(fidelity), dims);
   }
-  let result: InferenceSession.ReturnType;
-  try {
-    result = await restorer.session.run(feeds);
-  } catch (err) {
-    const oom = /alloc|memory/i.test(String(err));
-    throw new PhotoEnhanceError(
-      oom ? 'OUT_OF_MEMORY' : 'INTERNAL',
-      `Face restoration failed: ${err instanceof Error ? err.message : String(err)}`,
-      { cause: err },
-    );
+  let output = await runOnce(restorer, feeds);
+  if (restorer.fallback && !restorer.fellBack && output && !allFinite(output.data as Float32Array)) {
+    // fp16 overflowed (NaN/Inf): this run and every later one go to the fp32 model.
+    const fp32 = await restorer.fallback();
+    const { [restorer.inputName]: image, ...rest } = feeds;
+    Object.assign(restorer, { session: fp32.session, inputName: fp32.inputName, outputName: fp32.outputName });
+    restorer.fellBack = true;
+    output = await runOnce(restorer, { ...rest, [fp32.inputName]: image! });
   }
-  const output = result[restorer.outputName];
   if (!output || output.type !== 'float32' || output.dims.join(',') !== `${n},3,${FACE_SIZE},${FACE_SIZE}`) {
     throw new PhotoEnhanceError(
       'MODEL_INVALID',

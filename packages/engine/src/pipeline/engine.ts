@@ -23,9 +23,22 @@ import {
   probeImage,
   resizePlanar,
 } from '@photoenhance/image';
-import { ensureModel, getModelEntry, isModelError, type ModelVariant, variantAvailability } from '@photoenhance/models';
+import {
+  constantWeightCopy,
+  ensureModel,
+  getModelEntry,
+  isModelError,
+  type ModelVariant,
+  variantAvailability,
+} from '@photoenhance/models';
 import { detectFaces, loadRestorer, type Restorer, restoreFaces } from '../face/index.ts';
-import { createSessionRegistry, type ModelState, type RuntimeConfig, type SessionRegistry } from '../runtime/index.ts';
+import {
+  createIdleCache,
+  createSessionRegistry,
+  type ModelState,
+  type RuntimeConfig,
+  type SessionRegistry,
+} from '../runtime/index.ts';
 import { upscaleImage } from '../upscale/index.ts';
 import type { EnhanceResult, RunContext } from './types.ts';
 
@@ -38,6 +51,14 @@ export interface EngineConfig {
   runtime: RuntimeConfig;
   limits?: Partial<ImageLimits>;
   log?: EngineLogger;
+  /** Restorer sessions unused this long are released (MODEL_IDLE_SECONDS); 0 or unset = kept. */
+  modelIdleSeconds?: number;
+  /**
+   * Open restorers with their StyleGAN2 modulated convolutions rewritten to constant weights (exact;
+   * models/src/onnx/modulated-conv.ts), from a copy made once in the model cache. Default on: ≥ 10 % less
+   * work per face on CPU (bench/RESULTS.md, "Face restoration at real scale"); false opens files as exported.
+   */
+  constantWeightRestorers?: boolean;
   /**
    * Let `face.model` name an ONNX file instead of a registered id. The CLI's operator may; a worker must not,
    * since its options come from HTTP clients (a client must never make a worker open a path of its choosing).
@@ -153,7 +174,37 @@ function asEngineError(err: unknown): unknown {
   return new PhotoEnhanceError('MODEL_INVALID', err.message, { cause: err });
 }
 
-async function resolveModel(ref: string, log?: EngineLogger): Promise<{ path: string }> {
+function isRestorer(id: string): boolean {
+  if (looksLikeModelPath(id)) return true;
+  try {
+    return getModelEntry(id).task === 'face-restore';
+  } catch {
+    return false;
+  }
+}
+
+/** Generated models (random weights) exist for benchmarks and tests; a result made with one must say so. */
+function isStandIn(model: string): boolean {
+  try {
+    return getModelEntry(model).source.kind === 'generated';
+  } catch {
+    return false;
+  }
+}
+
+/** The file a restorer opens from: its constant-weight copy, or the file itself when there is none. */
+async function restorerFile(path: string, constantWeights: boolean, log?: EngineLogger): Promise<string> {
+  if (!constantWeights) return path;
+  try {
+    return (await constantWeightCopy(path)).path;
+  } catch (err) {
+    // A cache that cannot be written costs speed, not the face.
+    log?.warn({ path, err: err instanceof Error ? err.message : String(err) }, 'constant-weight copy failed; as exported');
+    return path;
+  }
+}
+
+async function resolveModel(ref: string, constantWeights: boolean, log?: EngineLogger): Promise<{ path: string }> {
   if (looksLikeModelPath(ref)) {
     try {
       await access(ref, constants.R_OK);
@@ -165,56 +216,75 @@ async function resolveModel(ref: string, log?: EngineLogger): Promise<{ path: st
         details: { path: ref },
       });
     }
-    return { path: ref };
+    return { path: await restorerFile(ref, constantWeights, log) };
   }
   const { id, variant } = parseModelRef(ref);
+  let path: string;
   try {
-    return await ensureModel(id, { variant, log: (msg) => log?.info({ model: ref }, msg) });
+    ({ path } = await ensureModel(id, { variant, log: (msg) => log?.info({ model: ref }, msg) }));
   } catch (err) {
     throw asEngineError(err);
   }
+  return { path: isRestorer(id) ? await restorerFile(path, constantWeights, log) : path };
 }
 
 export function createEngine(config: EngineConfig): Engine {
   const limits: ImageLimits = { ...DEFAULT_LIMITS, ...config.limits };
   const log = config.log;
   const registry: SessionRegistry = createSessionRegistry(config.runtime, {
-    resolveModel: (id) => resolveModel(id, log),
+    resolveModel: (id) => resolveModel(id, config.constantWeightRestorers ?? true, log),
     ...(log ? { log } : {}),
   });
-  const restorers = new Map<string, Promise<Restorer | { missing: string }>>();
+  type RestorerSlot = Restorer | { missing: string };
 
   /** A restorer by manifest id or file path; a missing model is a notice, never an error. */
-  function restorerFor(model: string): Promise<Restorer | { missing: string }> {
-    let pending = restorers.get(model);
-    if (!pending) {
-      pending = (async () => {
-        const custom = looksLikeModelPath(model);
-        if (!custom) {
-          try {
-            getModelEntry(model); // unknown ids are a client error, not a missing download
-          } catch (err) {
-            throw asEngineError(err);
-          }
-        }
-        // Through the registry like every model: readiness reports it and close() releases it.
-        let loaded: Awaited<ReturnType<SessionRegistry['get']>>;
-        try {
-          loaded = await registry.get(model, { optional: !custom });
-        } catch (err) {
-          // The models package's message already says how to install it.
-          if (!custom && isPhotoEnhanceError(err) && err.code === 'MODEL_NOT_READY') {
-            return { missing: `Faces were detected but NOT restored: ${err.message}` };
-          }
-          throw err;
-        }
-        return loadRestorer(loaded.session, {}, custom ? basename(model) : model);
-      })();
-      pending.catch(() => restorers.delete(model));
-      restorers.set(model, pending);
+  async function loadRestorerFor(model: string): Promise<RestorerSlot> {
+    const custom = looksLikeModelPath(model);
+    let fp16Variant = false;
+    if (!custom) {
+      try {
+        fp16Variant = getModelEntry(model).variants.fp16 !== undefined; // unknown ids are a client error
+      } catch (err) {
+        throw asEngineError(err);
+      }
     }
-    return pending;
+    const name = custom ? basename(model) : model;
+    // Through the registry like every model: readiness reports it, close() and the idle timer release it.
+    const open = async (id: string) =>
+      loadRestorer((await registry.get(id, { optional: !custom, memoryPattern: false })).session, {}, name);
+    try {
+      // On an accelerator, the fp16 copy when there is one; the fp32 model takes over if it overflows.
+      if (fp16Variant && (await registry.resolveProvider()) !== 'cpu') {
+        try {
+          let fp32: Promise<Restorer> | undefined;
+          const fallback = () => {
+            log?.warn({ model }, 'fp16 restorer produced NaN/Inf: falling back to fp32');
+            fp32 ??= open(model);
+            return fp32;
+          };
+          return { ...(await open(modelRef(model, 'fp16'))), fallback };
+        } catch (err) {
+          log?.warn({ model, err: err instanceof Error ? err.message : String(err) }, 'fp16 restorer unusable; fp32');
+        }
+      }
+      return await open(model);
+    } catch (err) {
+      // The models package's message already says how to install it.
+      if (!custom && isPhotoEnhanceError(err) && err.code === 'MODEL_NOT_READY') {
+        return { missing: `Faces were detected but NOT restored: ${err.message}` };
+      }
+      throw err;
+    }
   }
+  const restorers = createIdleCache<RestorerSlot>({
+    load: loadRestorerFor,
+    release: async (_slot, model) => {
+      await registry.release(model);
+      await registry.release(modelRef(model, 'fp16'));
+    },
+    idleMs: (config.modelIdleSeconds ?? 0) * 1000,
+    onRelease: (model) => log?.info({ model }, 'restorer released after MODEL_IDLE_SECONDS without use'),
+  });
 
   async function enhance(
     input: Buffer,
@@ -312,27 +382,35 @@ export function createEngine(config: EngineConfig): Engine {
 
     begin('restore');
     if (detected.length > 0) {
-      const restorer = await restorerFor(options.face.model);
-      const usable = 'missing' in restorer ? undefined : restorer;
-      const restored = await restoreFaces({
-        original: decoded.rgb,
-        upscaled: canvas,
-        factor,
-        faces: detected,
-        ...(usable ? { restorer: usable } : {}),
-        options: options.face,
-        ...(signal ? { signal } : {}),
-        onProgress: (done, total) => report('restore', done / total, done, total),
+      await restorers.use(options.face.model, async (restorer) => {
+        const usable = 'missing' in restorer ? undefined : restorer;
+        const restored = await restoreFaces({
+          original: decoded.rgb,
+          upscaled: canvas,
+          factor,
+          faces: detected,
+          ...(usable ? { restorer: usable } : {}),
+          options: options.face,
+          ...(signal ? { signal } : {}),
+          onProgress: (done, total) => report('restore', done / total, done, total),
+        });
+        canvas = restored.image;
+        Object.assign(faces, {
+          ...restored.report,
+          detected: faces.detected,
+          skipped: [...faces.skipped, ...restored.report.skipped],
+        });
+        // Say which model is missing and how to get it, rather than the stage's generic notice.
+        if ('missing' in restorer) faces.notice = restorer.missing;
+        if (usable) {
+          models.push(options.face.model);
+          if (usable.fellBack) warnings.push(`Face model ${options.face.model}: fp16 overflowed, ran in fp32.`);
+          if (isStandIn(options.face.model))
+            warnings.push(
+              `Face model ${options.face.model} is a stand-in with random weights: restored faces are noise, not faces.`,
+            );
+        }
       });
-      canvas = restored.image;
-      Object.assign(faces, {
-        ...restored.report,
-        detected: faces.detected,
-        skipped: [...faces.skipped, ...restored.report.skipped],
-      });
-      // Say which model is missing and how to get it, rather than the stage's generic notice.
-      if ('missing' in restorer) faces.notice = restorer.missing;
-      if (usable) models.push(options.face.model);
     }
     end();
 
@@ -391,6 +469,9 @@ export function createEngine(config: EngineConfig): Engine {
       return { ready: r.ready, provider: registry.activeProvider(), models: r.models };
     },
     enhance,
-    close: () => registry.close(),
+    close: async () => {
+      await restorers.close();
+      await registry.close();
+    },
   };
 }

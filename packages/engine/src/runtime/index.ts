@@ -17,3 +17,4 @@ export {
   type SessionRegistry,
   type SessionRegistryDeps,
 } from './session-registry.ts';
+export { createIdleCache, type IdleCache, type IdleCacheOptions } from './idle-cache.ts';

@@ -1,7 +1,7 @@
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { OnnxGraphBuilder } from '@photoenhance/models';
+import { buildGfpganStandin, constantWeightCopy, OnnxGraphBuilder } from '@photoenhance/models';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadRestorer } from '../../src/face/index.ts';
 import { runRestorer } from '../../src/face/restorer.ts';
@@ -114,6 +114,90 @@ describe('runRestorer', () => {
     for (const w of [0.25, 0.7]) {
       const [out] = await runRestorer(restorer, [face], w);
       expect(out![0]).toBeCloseTo((w + 1) / 2, 6);
+    }
+  });
+});
+
+describe('fp16 copy with fp32 fallback', () => {
+  /**
+   * INJECTED case: the CPU provider runs fp16 graphs through inserted fp32 casts, so a real fp16
+   * overflow cannot be produced here. This "copy" returns NaN (√(x − 2) on inputs in [-1, 1]) as an
+   * overflowed fp16 restorer would; the fp32 model is the identity. The GPU path itself was not run.
+   */
+  function nanRestorerBytes(): Uint8Array {
+    return new OnnxGraphBuilder('nan-restorer')
+      .input('input', [1, 3, 512, 512])
+      .output('output', [1, 3, 512, 512])
+      .initializer('two', [1], new Float32Array([2]))
+      .node('Sub', ['input', 'two'], ['shifted'])
+      .node('Sqrt', ['shifted'], ['output'])
+      .toBytes();
+  }
+
+  it('reruns a face on the fp32 model when the fp16 output holds NaN/Inf, and keeps using it', async () => {
+    let fallbacks = 0;
+    const fp32 = loadRestorer(await sessionFrom(identityRestorerBytes(1)), {}, 'fp32');
+    const restorer = await loadRestorer(await sessionFrom(nanRestorerBytes()), {}, 'model', {
+      fallback: () => {
+        fallbacks++;
+        return fp32;
+      },
+    });
+    const face = new Float32Array(FACE).fill(0.25);
+    const [restored] = await runRestorer(restorer, [face], 0.5);
+    expect(restored![0]).toBeCloseTo(0.25, 6); // the identity's answer, not the NaN copy's 0
+    expect(restorer.fellBack).toBe(true);
+    const [again] = await runRestorer(restorer, [new Float32Array(FACE).fill(0.75)], 0.5);
+    expect(again![FACE - 1]).toBeCloseTo(0.75, 6);
+    expect(fallbacks).toBe(1);
+  });
+
+  it('does not fall back when the output is finite', async () => {
+    let fallbacks = 0;
+    const restorer = await loadRestorer(await sessionFrom(solidRedRestorerBytes(1)), {}, 'red', {
+      fallback: () => {
+        fallbacks++;
+        return sessionFrom(identityRestorerBytes(1)).then((s) => loadRestorer(s));
+      },
+    });
+    const [restored] = await runRestorer(restorer, [new Float32Array(FACE).fill(0.25)], 0.5);
+    expect(restored![0]).toBe(1);
+    expect([fallbacks, restorer.fellBack]).toEqual([0, undefined]);
+  });
+
+  it('without a fallback, NaN still becomes 0 (a broken export does not poison the paste)', async () => {
+    const restorer = await loadRestorer(await sessionFrom(nanRestorerBytes()), {}, 'nan');
+    const [restored] = await runRestorer(restorer, [new Float32Array(FACE).fill(0.25)], 0.5);
+    expect(restored![0]).toBe(0);
+  });
+});
+
+describe('constant-weight loading of modulated convolutions', () => {
+  it('opens the constant-weight copy of a 512 stand-in-shaped model and gives the same faces as exported', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'face-restorer-cw-'));
+    try {
+      const path = join(dir, 'tiny-gfpgan.onnx');
+      // Full 512 I/O, 1/32 of the channels: the real structure at a test's cost.
+      await writeFile(path, buildGfpganStandin({ narrow: 1 / 32, seed: 9 }).onnx);
+      const runtime = { executionProviders: ['cpu'], intraOpThreads: 2 };
+      const copy = await constantWeightCopy(path);
+      expect(copy.rewritten).toBe(23);
+      expect(copy.path).not.toBe(path);
+      expect((await constantWeightCopy(path)).path).toBe(copy.path); // made once, then reused
+      const plain = await loadRestorer(path, runtime);
+      const rewritten = await loadRestorer(copy.path, runtime);
+      const input = Float32Array.from({ length: FACE }, (_, i) => 0.5 + 0.4 * Math.sin(i * 0.0007));
+      const [a] = await runRestorer(plain, [input], 0.5);
+      const [b] = await runRestorer(rewritten, [input], 0.5);
+      let diff = 0;
+      for (let i = 0; i < FACE; i++) diff = Math.max(diff, Math.abs(a![i]! - b![i]!));
+      expect(diff).toBeLessThanOrEqual(1e-4);
+      // Not a saturated (all-clamped) output that would hide a difference.
+      expect(a!.filter((v) => v > 0.01 && v < 0.99).length).toBeGreaterThan(FACE / 4);
+      await plain.session.release();
+      await rewritten.session.release();
+    } finally {
+      await rm(dir, { recursive: true, force: true });
     }
   });
 });

@@ -287,3 +287,30 @@ describe('createThreadedEngine', () => {
     }
   });
 });
+
+describe('restorer sessions and MODEL_IDLE_SECONDS', () => {
+  it('releases a restorer unused for modelIdleSeconds and opens it again on the next photo', async () => {
+    const released: string[] = [];
+    const idle = createEngine({
+      runtime: { executionProviders: ['cpu'], intraOpThreads: 1 },
+      modelIdleSeconds: 0.2,
+      log: {
+        info: (obj, msg) => {
+          if (typeof msg === 'string' && msg.startsWith('restorer released'))
+            released.push((obj as { model: string }).model);
+        },
+        warn: () => undefined,
+      },
+    });
+    try {
+      const options = { scale: 1, backgroundUpsampler: false, face: { model: identityPath } } as const;
+      expect((await idle.enhance(astronaut, options)).faces.restored).toBe(1);
+      expect(released).toEqual([]); // just used: kept
+      await new Promise((r) => setTimeout(r, 600));
+      expect(released).toEqual([identityPath]);
+      expect((await idle.enhance(astronaut, options)).faces.restored).toBe(1);
+    } finally {
+      await idle.close();
+    }
+  });
+});

@@ -98,6 +98,45 @@ describe('createSessionRegistry', () => {
     await registry.close();
   });
 
+  it('releases one model on request (MODEL_IDLE_SECONDS) and loads it again on the next get', async () => {
+    const calls: string[] = [];
+    const released: string[] = [];
+    const createSession: CreateSession = async (path, options) => {
+      const session = await createOrtSession(path, options);
+      const release = session.release.bind(session);
+      session.release = async () => {
+        released.push(String(path));
+        await release();
+      };
+      return session;
+    };
+    const registry = createSessionRegistry({ executionProviders: ['cpu'] }, { resolveModel: resolver(calls), createSession });
+    const first = await registry.get('double');
+    await registry.get('triple');
+    await registry.release('double');
+    expect(released).toEqual([files.double]);
+    expect(registry.readiness().models).toEqual({ triple: 'ready' });
+    const again = await registry.get('double');
+    expect(again).not.toBe(first);
+    expect(await runDouble(again.session)).toEqual([2, 4, 6]);
+    expect(calls).toEqual(['double', 'triple', 'double']);
+    await registry.release('never-loaded'); // nothing to do, no error
+    await registry.close();
+  });
+
+  it('opens a model without the memory pattern when asked (face restorers)', async () => {
+    const seen: ort.InferenceSession.SessionOptions[] = [];
+    const createSession: CreateSession = (path, options) => {
+      seen.push(options);
+      return createOrtSession(path, options);
+    };
+    const registry = createSessionRegistry({ executionProviders: ['cpu'] }, { resolveModel: resolver(), createSession });
+    await registry.get('double', { memoryPattern: false });
+    await registry.get('triple');
+    expect(seen.map((o) => o.enableMemPattern)).toEqual([false, undefined]);
+    await registry.close();
+  });
+
   it('passes thread count, optimisation level and an errors-only log level to onnxruntime', async () => {
     const seen: ort.InferenceSession.SessionOptions[] = [];
     const createSession: CreateSession = (path, options) => {
