@@ -14,7 +14,8 @@ import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { cpus, loadavg } from 'node:os';
 import { parseArgs, promisify } from 'node:util';
-import { createEngine, createSessionRegistry, decodeImage, upscaleImage } from '@photoenhance/core';
+import { createEngine, createSessionRegistry, upscaleImage } from '@photoenhance/engine';
+import { decodeImage } from '@photoenhance/image';
 import { buildGfpganStandin, ensureModel, getModelEntry, rewriteModulatedConvs } from '@photoenhance/models';
 import * as ort from 'onnxruntime-node';
 import sharp from 'sharp';
@@ -186,7 +187,7 @@ export async function faceStandinBench(o: FaceBenchOptions): Promise<void> {
  * engine in this process, as a worker would run it (x4fast, scale 2): prints the process's peak RSS.
  */
 async function rssChild(threads: number, json: boolean): Promise<void> {
-  const fixture = fileURLToPath(new URL('../packages/core/tests/fixtures/faces/', import.meta.url));
+  const fixture = fileURLToPath(new URL('../packages/engine/tests/fixtures/faces/', import.meta.url));
   const head = await sharp(`${fixture}astronaut.jpg`).extract({ left: 130, top: 20, width: 190, height: 200 }).resize(152, 160).toBuffer();
   const mirrored = await sharp(head).flop().toBuffer();
   const [W, H] = [1100, 480];
@@ -226,7 +227,7 @@ else if (process.argv[1] === fileURLToPath(import.meta.url)) {
       threads: { type: 'string', default: String(Math.max(1, cpus().length)) },
       'ab-runs': { type: 'string', default: '6' },
       'no-rss': { type: 'boolean', default: false },
-      image: { type: 'string', default: 'packages/core/tests/fixtures/faces/astronaut.jpg' },
+      image: { type: 'string', default: 'packages/engine/tests/fixtures/faces/astronaut.jpg' },
     },
   });
   const threads = Number(values.threads);
