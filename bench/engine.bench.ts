@@ -221,5 +221,4 @@ console.log(
 );
 await engine.close();
 await registry.close();
-if (!args['no-standin'])
-  await faceStandinBench({ peak, runs, threads, portrait, skipRss: args['no-rss'] ?? false });
+if (!args['no-standin']) await faceStandinBench({ peak, runs, threads, portrait, skipRss: args['no-rss'] ?? false });

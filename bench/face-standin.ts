@@ -10,9 +10,9 @@
  */
 import { execFile } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
+import { cpus, loadavg } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
-import { cpus, loadavg } from 'node:os';
 import { parseArgs, promisify } from 'node:util';
 import { createEngine, createSessionRegistry, upscaleImage } from '@photoenhance/engine';
 import { decodeImage } from '@photoenhance/image';
@@ -22,7 +22,6 @@ import sharp from 'sharp';
 import { matmulPeak } from './peak.ts';
 
 const STANDIN = 'gfpgan-standin';
-const FACE_DIMS = [1, 3, 512, 512];
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] as number;
 const ms = (s: number) => `${(s * 1000).toFixed(0)} ms`;
 
@@ -43,7 +42,18 @@ export interface FaceBenchOptions {
 export async function cpuFlags(): Promise<string> {
   const text = await readFile('/proc/cpuinfo', 'utf8').catch(() => '');
   const flags = new Set(/^flags\s*:\s*(.*)$/m.exec(text)?.[1]?.split(/\s+/) ?? []);
-  const wanted = ['avx2', 'fma', 'avx512f', 'avx512bw', 'avx512_vnni', 'avx512_bf16', 'avx_vnni', 'amx_tile', 'amx_bf16', 'amx_int8'];
+  const wanted = [
+    'avx2',
+    'fma',
+    'avx512f',
+    'avx512bw',
+    'avx512_vnni',
+    'avx512_bf16',
+    'avx_vnni',
+    'amx_tile',
+    'amx_bf16',
+    'amx_int8',
+  ];
   return wanted.filter((f) => flags.has(f)).join(' ') || 'unknown';
 }
 
@@ -128,10 +138,14 @@ export async function faceStandinBench(o: FaceBenchOptions): Promise<void> {
   const single: number[] = [];
   const batched: number[] = [];
   for (let i = 0; i < Math.max(2, Math.ceil(abRuns / 2)); i++) {
-    single.push((await time(async () => {
-      await arms.exported.run({ input: x });
-      await arms.exported.run({ input: x });
-    }))[1]);
+    single.push(
+      (
+        await time(async () => {
+          await arms.exported.run({ input: x });
+          await arms.exported.run({ input: x });
+        })
+      )[1],
+    );
     batched.push((await time(() => pair.run({ input: x2 })))[1]);
   }
   console.log(
@@ -175,9 +189,13 @@ export async function faceStandinBench(o: FaceBenchOptions): Promise<void> {
   await arms['constant weights'].release();
 
   if (!o.skipRss) {
-    const child = await promisify(execFile)(process.execPath, [fileURLToPath(import.meta.url), '--rss-child', String(o.threads)], {
-      maxBuffer: 1 << 20,
-    });
+    const child = await promisify(execFile)(
+      process.execPath,
+      [fileURLToPath(import.meta.url), '--rss-child', String(o.threads)],
+      {
+        maxBuffer: 1 << 20,
+      },
+    );
     console.log(child.stdout.trim());
   }
 }
@@ -188,7 +206,10 @@ export async function faceStandinBench(o: FaceBenchOptions): Promise<void> {
  */
 async function rssChild(threads: number, json: boolean): Promise<void> {
   const fixture = fileURLToPath(new URL('../packages/engine/tests/fixtures/faces/', import.meta.url));
-  const head = await sharp(`${fixture}astronaut.jpg`).extract({ left: 130, top: 20, width: 190, height: 200 }).resize(152, 160).toBuffer();
+  const head = await sharp(`${fixture}astronaut.jpg`)
+    .extract({ left: 130, top: 20, width: 190, height: 200 })
+    .resize(152, 160)
+    .toBuffer();
   const mirrored = await sharp(head).flop().toBuffer();
   const [W, H] = [1100, 480];
   const photo = await sharp(`${fixture}grass.jpg`)
@@ -210,7 +231,9 @@ async function rssChild(threads: number, json: boolean): Promise<void> {
   const peakBytes = process.resourceUsage().maxRSS * 1024; // maxRSS is in KiB
   const perFace = ((result.timings.restore ?? 0) / Math.max(1, result.faces.restored)) * 1000;
   if (json) {
-    console.log(JSON.stringify({ detected: result.faces.detected, restored: result.faces.restored, seconds, peakBytes }));
+    console.log(
+      JSON.stringify({ detected: result.faces.detected, restored: result.faces.restored, seconds, peakBytes }),
+    );
     return;
   }
   console.log(
@@ -232,10 +255,24 @@ else if (process.argv[1] === fileURLToPath(import.meta.url)) {
   });
   const threads = Number(values.threads);
   console.log(`# Face restoration benchmark — ${new Date().toISOString()}`);
-  console.log(`machine: ${cpus()[0]?.model ?? 'unknown CPU'}, ${cpus().length} cores; onnxruntime-node ${ort.env.versions.common}; ${threads} threads; load average ${loadavg().map((l) => l.toFixed(2)).join(' ')}`);
+  console.log(
+    `machine: ${cpus()[0]?.model ?? 'unknown CPU'}, ${cpus().length} cores; onnxruntime-node ${ort.env.versions.common}; ${threads} threads; load average ${loadavg()
+      .map((l) => l.toFixed(2))
+      .join(' ')}`,
+  );
   console.log(`CPU flags: ${await cpuFlags()}`);
   const peak = await matmulPeak(threads);
   console.log(`ORT MatMul 2048² peak: ${peak.toFixed(0)} GFLOP/s`);
-  const portrait = await sharp(await readFile(values.image)).resize(512, 512, { fit: 'cover' }).jpeg({ quality: 92 }).toBuffer();
-  await faceStandinBench({ peak, runs: Number(values.runs), threads, portrait, abRuns: Number(values['ab-runs']), skipRss: values['no-rss'] ?? false });
+  const portrait = await sharp(await readFile(values.image))
+    .resize(512, 512, { fit: 'cover' })
+    .jpeg({ quality: 92 })
+    .toBuffer();
+  await faceStandinBench({
+    peak,
+    runs: Number(values.runs),
+    threads,
+    portrait,
+    abRuns: Number(values['ab-runs']),
+    skipRss: values['no-rss'] ?? false,
+  });
 }

@@ -7,7 +7,14 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { isModelError } from './errors.ts';
 import { loadManifest, MODEL_TASKS, type ModelTask } from './manifest.ts';
-import { downloadModel, getModelEntry, modelDir, modelStatus, prepareGeneratedModel, prepareNpmModels } from './prepare.ts';
+import {
+  downloadModel,
+  getModelEntry,
+  modelDir,
+  modelStatus,
+  prepareGeneratedModel,
+  prepareNpmModels,
+} from './prepare.ts';
 import { registerCustomModel } from './registry.ts';
 
 export interface CliIo {

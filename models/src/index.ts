@@ -28,9 +28,9 @@ export {
   OUTPUT_NAME,
   type PreluForm,
 } from './ncnn/to-onnx.ts';
+export { type ConstantWeightCopy, constantWeightCopy } from './onnx/constant-weight-copy.ts';
 export { floatToHalfBits, halfBitsToFloat } from './onnx/float16.ts';
 export { type AttrValue, type ElemType, type FloatAttr, floatAttr, OnnxGraphBuilder } from './onnx/graph-builder.ts';
-export { type ConstantWeightCopy, constantWeightCopy } from './onnx/constant-weight-copy.ts';
 export { type ModulatedConvRewrite, rewriteModulatedConvs } from './onnx/modulated-conv.ts';
 export { convertModelToFp16 } from './onnx/to-fp16.ts';
 export {

@@ -9,7 +9,8 @@ async function runAll(bytes: Uint8Array, inputs: Float32Array[], dims: number[],
   const session = await InferenceSession.create(bytes, opts);
   try {
     const outs: Float32Array[] = [];
-    for (const x of inputs) outs.push((await session.run({ [input]: new Tensor('float32', x, dims) }))[output]!.data as Float32Array);
+    for (const x of inputs)
+      outs.push((await session.run({ [input]: new Tensor('float32', x, dims) }))[output]!.data as Float32Array);
     return outs;
   } finally {
     await session.release();
@@ -84,7 +85,11 @@ describe('rewriteModulatedConvs', () => {
       .input('x', [1, cin, hw, hw])
       .input('latent', [1, style])
       .initializer('mw', [cin, style], f(cin * style))
-      .initializer('mb', [cin], f(cin, 0.1).map((v) => v + 1))
+      .initializer(
+        'mb',
+        [cin],
+        f(cin, 0.1).map((v) => v + 1),
+      )
       .initializer('w', [1, cout, cin, k, k], f(cout * cin * k * k))
       .initializer('s5', [5], [1, 1, cin, 1, 1])
       .initializer('two', [], Float32Array.of(2))
@@ -143,7 +148,10 @@ describe('rewriteModulatedConvs', () => {
     expect(after.node.filter((n) => n.opType === 'Conv').every((n) => inits.has(n.input?.[1] ?? ''))).toBe(true);
     expect(after.node.filter((n) => n.opType === 'Conv')).toHaveLength(opCounts.Conv!);
     const inputs = randomInputs(3, 3 * size * size, 5);
-    const [a, b] = [await runAll(onnx, inputs, [1, 3, size, size]), await runAll(result.onnx, inputs, [1, 3, size, size])];
+    const [a, b] = [
+      await runAll(onnx, inputs, [1, 3, size, size]),
+      await runAll(result.onnx, inputs, [1, 3, size, size]),
+    ];
     for (let i = 0; i < inputs.length; i++) expect(maxAbsDiff(a[i]!, b[i]!)).toBeLessThanOrEqual(1e-4);
     expect(maxAbsDiff(a[0]!, a[1]!)).toBeGreaterThan(1e-3); // the inputs reach the output
   });

@@ -111,11 +111,20 @@ export function buildGfpganStandin(options: GfpganStandinOptions = {}): GfpganSt
     if (bias) inputs.push(weights(fresh(`${name}.bias`), [cout], std));
     flops += 2 * cout * fanIn * res * res;
     const p = (k - 1) / 2;
-    return op('Conv', inputs, { dilations: [1, 1], group: 1, kernel_shape: [k, k], pads: [p, p, p, p], strides: [1, 1] });
+    return op('Conv', inputs, {
+      dilations: [1, 1],
+      group: 1,
+      kernel_shape: [k, k],
+      pads: [p, p, p, p],
+      strides: [1, 1],
+    });
   };
   const linear = (x: string, fin: number, fout: number, name: string, biasMean = 0, std = 1 / Math.sqrt(3 * fin)) => {
     const w = weights(fresh(`${name}.weight`), [fout, fin], std);
-    const b = biasMean === 0 ? weights(fresh(`${name}.bias`), [fout], std) : weights(fresh(`${name}.bias`), [fout], 0.1, biasMean);
+    const b =
+      biasMean === 0
+        ? weights(fresh(`${name}.bias`), [fout], std)
+        : weights(fresh(`${name}.bias`), [fout], 0.1, biasMean);
     flops += 2 * fin * fout;
     return op('Gemm', [x, w, b], { alpha: floatAttr(1), beta: floatAttr(1), transB: 1 });
   };
@@ -204,7 +213,10 @@ export function buildGfpganStandin(options: GfpganStandinOptions = {}): GfpganSt
   // ---- style code (different_w: one 512 latent per decoder layer)
   const numLatent = logSize * 2 - 2;
   const flat = op('Reshape', [feat, ints([b, unet(4) * 16])]);
-  const code = op('Reshape', [linear(flat, unet(4) * 16, numLatent * STYLE, 'final_linear'), ints([b, numLatent, STYLE])]);
+  const code = op('Reshape', [
+    linear(flat, unet(4) * 16, numLatent * STYLE, 'final_linear'),
+    ints([b, numLatent, STYLE]),
+  ]);
   const latents = Array.from({ length: numLatent }, (_, i) => {
     const index = fresh('index');
     g.initializer(index, [], [i]);

@@ -7,6 +7,7 @@ export {
   providerFallbackChain,
   type RuntimeConfig,
 } from './config.ts';
+export { createIdleCache, type IdleCache, type IdleCacheOptions } from './idle-cache.ts';
 export { type Feeds, type ModelSession, type Outputs, wrapSession } from './model-session.ts';
 export {
   type CreateSession,
@@ -17,4 +18,3 @@ export {
   type SessionRegistry,
   type SessionRegistryDeps,
 } from './session-registry.ts';
-export { createIdleCache, type IdleCache, type IdleCacheOptions } from './idle-cache.ts';

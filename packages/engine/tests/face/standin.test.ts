@@ -65,7 +65,10 @@ describe('GFPGAN stand-in through the engine', () => {
     const face = await sharp(join(FIXTURES, 'astronaut.jpg')).resize(512, 512).removeAlpha().raw().toBuffer();
     const rand = mulberry32(12);
     const inputs = [
-      Float32Array.from({ length: 3 * 512 * 512 }, (_, i) => (face[(i % (512 * 512)) * 3 + Math.floor(i / 512 / 512)]! / 255) * 2 - 1),
+      Float32Array.from(
+        { length: 3 * 512 * 512 },
+        (_, i) => (face[(i % (512 * 512)) * 3 + Math.floor(i / 512 / 512)]! / 255) * 2 - 1,
+      ),
       Float32Array.from({ length: 3 * 512 * 512 }, () => rand() * 2 - 1),
     ];
     const outputs: Float32Array[][] = [];
@@ -73,7 +76,9 @@ describe('GFPGAN stand-in through the engine', () => {
       const session = await ort.InferenceSession.create(model, options);
       const outs: Float32Array[] = [];
       for (const x of inputs)
-        outs.push((await session.run({ input: new ort.Tensor('float32', x, [1, 3, 512, 512]) })).output!.data as Float32Array);
+        outs.push(
+          (await session.run({ input: new ort.Tensor('float32', x, [1, 3, 512, 512]) })).output!.data as Float32Array,
+        );
       outputs.push(outs);
       await session.release();
     }
@@ -85,7 +90,8 @@ describe('GFPGAN stand-in through the engine', () => {
     }
     // Different inputs give different outputs: the comparison is not of two constants.
     let spread = 0;
-    for (let i = 0; i < outputs[0]![0]!.length; i++) spread = Math.max(spread, Math.abs(outputs[0]![0]![i]! - outputs[0]![1]![i]!));
+    for (let i = 0; i < outputs[0]![0]!.length; i++)
+      spread = Math.max(spread, Math.abs(outputs[0]![0]![i]! - outputs[0]![1]![i]!));
     expect(spread).toBeGreaterThan(0.01);
   });
 });

@@ -110,7 +110,10 @@ describe('createSessionRegistry', () => {
       };
       return session;
     };
-    const registry = createSessionRegistry({ executionProviders: ['cpu'] }, { resolveModel: resolver(calls), createSession });
+    const registry = createSessionRegistry(
+      { executionProviders: ['cpu'] },
+      { resolveModel: resolver(calls), createSession },
+    );
     const first = await registry.get('double');
     await registry.get('triple');
     await registry.release('double');
@@ -130,7 +133,10 @@ describe('createSessionRegistry', () => {
       seen.push(options);
       return createOrtSession(path, options);
     };
-    const registry = createSessionRegistry({ executionProviders: ['cpu'] }, { resolveModel: resolver(), createSession });
+    const registry = createSessionRegistry(
+      { executionProviders: ['cpu'] },
+      { resolveModel: resolver(), createSession },
+    );
     await registry.get('double', { memoryPattern: false });
     await registry.get('triple');
     expect(seen.map((o) => o.enableMemPattern)).toEqual([false, undefined]);
