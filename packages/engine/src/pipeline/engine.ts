@@ -199,7 +199,10 @@ async function restorerFile(path: string, constantWeights: boolean, log?: Engine
     return (await constantWeightCopy(path)).path;
   } catch (err) {
     // A cache that cannot be written costs speed, not the face.
-    log?.warn({ path, err: err instanceof Error ? err.message : String(err) }, 'constant-weight copy failed; as exported');
+    log?.warn(
+      { path, err: err instanceof Error ? err.message : String(err) },
+      'constant-weight copy failed; as exported',
+    );
     return path;
   }
 }
