@@ -293,6 +293,7 @@ describe('restorer sessions and MODEL_IDLE_SECONDS', () => {
     const released: string[] = [];
     const idle = createEngine({
       runtime: { executionProviders: ['cpu'], intraOpThreads: 1 },
+      allowModelPaths: true,
       modelIdleSeconds: 0.2,
       log: {
         info: (obj, msg) => {
