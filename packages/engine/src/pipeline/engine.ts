@@ -174,9 +174,6 @@ function asEngineError(err: unknown): unknown {
   return new PhotoEnhanceError('MODEL_INVALID', err.message, { cause: err });
 }
 
-/** Registry id of a restorer's fp16 copy (never a client-reachable id: '@' is not allowed there). */
-const FP16 = '@fp16';
-
 function isRestorer(id: string): boolean {
   if (looksLikeModelPath(id)) return true;
   try {
@@ -210,13 +207,8 @@ async function restorerFile(path: string, constantWeights: boolean, log?: Engine
   }
 }
 
-async function resolveModel(
-  registryId: string,
-  constantWeights: boolean,
-  log?: EngineLogger,
-): Promise<{ path: string }> {
-  if (looksLikeModelPath(registryId)) {
-    const ref = registryId;
+async function resolveModel(ref: string, constantWeights: boolean, log?: EngineLogger): Promise<{ path: string }> {
+  if (looksLikeModelPath(ref)) {
     try {
       await access(ref, constants.R_OK);
     } catch (err) {
@@ -229,11 +221,10 @@ async function resolveModel(
     }
     return { path: await restorerFile(ref, constantWeights, log) };
   }
-  // 'id' or 'id@variant' (int8 upscalers, a restorer's '@fp16' copy).
-  const { id, variant } = parseModelRef(registryId);
+  const { id, variant } = parseModelRef(ref);
   let path: string;
   try {
-    ({ path } = await ensureModel(id, { variant, log: (msg) => log?.info({ model: registryId }, msg) }));
+    ({ path } = await ensureModel(id, { variant, log: (msg) => log?.info({ model: ref }, msg) }));
   } catch (err) {
     throw asEngineError(err);
   }
@@ -274,7 +265,7 @@ export function createEngine(config: EngineConfig): Engine {
             fp32 ??= open(model);
             return fp32;
           };
-          return { ...(await open(`${model}${FP16}`)), fallback };
+          return { ...(await open(modelRef(model, 'fp16'))), fallback };
         } catch (err) {
           log?.warn({ model, err: err instanceof Error ? err.message : String(err) }, 'fp16 restorer unusable; fp32');
         }
@@ -292,7 +283,7 @@ export function createEngine(config: EngineConfig): Engine {
     load: loadRestorerFor,
     release: async (_slot, model) => {
       await registry.release(model);
-      await registry.release(`${model}${FP16}`);
+      await registry.release(modelRef(model, 'fp16'));
     },
     idleMs: (config.modelIdleSeconds ?? 0) * 1000,
     onRelease: (model) => log?.info({ model }, 'restorer released after MODEL_IDLE_SECONDS without use'),
