@@ -131,6 +131,18 @@ export async function faceStandinBench(o: FaceBenchOptions): Promise<void> {
       .join(', ')}; CPU seconds, median per-pair ratio ${cpuRatio.toFixed(3)}×`,
   );
 
+  // The goal's figure: the form and settings the engine serves with (constant weights, ORT thread
+  // spinning on), against the MatMul peak measured just before and again just after it.
+  const served = await session(rewrite.onnx);
+  await served.run({ input: x });
+  const servedTimes: number[] = [];
+  for (let i = 0; i < abRuns; i++) servedTimes.push((await time(() => served.run({ input: x })))[1]);
+  const peakAfter = await matmulPeak(o.threads);
+  const servedRate = gflop / median(servedTimes);
+  console.log(
+    `as served (constant weights, spinning on): ${ms(median(servedTimes))} per face (median of ${abRuns}), ${servedRate.toFixed(0)} GFLOP/s = ${((servedRate / o.peak) * 100).toFixed(0)} % of the MatMul peak before (${o.peak.toFixed(0)}) and ${((servedRate / peakAfter) * 100).toFixed(0)} % of the peak after (${peakAfter.toFixed(0)} GFLOP/s); goal ≥ 90 %`,
+  );
+
   // Two faces per run: the batch-2 export form against two batch-1 runs, interleaved.
   const pair = await session(buildGfpganStandin({ batch: 2 }).onnx);
   const x2 = faceTensor(1, 2);
@@ -176,8 +188,8 @@ export async function faceStandinBench(o: FaceBenchOptions): Promise<void> {
       .map(([k, v]) => `${k} ${ms(v)}`)
       .join(', ');
     const [, tUp] = await time(() => upscaleImage(upscaler, decoded.rgb, 4, { tileSize: 0, tilePad: 10 }));
-    // The form the engine opens restorers in (constant weights, its default).
-    const [, tFace] = await time(() => arms['constant weights'].run({ input: x }));
+    // The form and settings the engine opens restorers with (constant weights, spinning on).
+    const [, tFace] = await time(() => served.run({ input: x }));
     parts.push(tUp + tFace);
   }
   console.log(
@@ -187,6 +199,7 @@ export async function faceStandinBench(o: FaceBenchOptions): Promise<void> {
   await registry.close();
   await arms.exported.release();
   await arms['constant weights'].release();
+  await served.release();
 
   if (!o.skipRss) {
     const child = await promisify(execFile)(

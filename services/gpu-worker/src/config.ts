@@ -49,6 +49,11 @@ export const WorkerEnvSchema = z.object({
   ORT_INTRA_OP_THREADS: envInt(0, { min: 0, max: 256 }),
   /** Face restorer sessions unused this many seconds are released (hundreds of MB each); 0 = never. */
   MODEL_IDLE_SECONDS: envInt(0, { min: 0 }),
+  /**
+   * Open GFPGAN-form restorers from their constant-weight copy (made once into <model dir>/derived):
+   * 8–33 % faster faces on CPU for 350 MB disk and some peak RSS per restorer; false = as exported.
+   */
+  RESTORER_CONSTANT_WEIGHTS: envBool(true),
   // --- self-registration and client webhooks (service breadth) ---
   /** The API's base URL: the worker registers at {REGISTER_URL}/api/v1/workers/register after warm-up. */
   REGISTER_URL: envUrl().optional(),

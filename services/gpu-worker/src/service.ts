@@ -49,6 +49,7 @@ export async function startWorkerService(options: WorkerServiceOptions): Promise
         ...(config.ORT_INTRA_OP_THREADS > 0 ? { intraOpThreads: config.ORT_INTRA_OP_THREADS } : {}),
       },
       ...(config.MODEL_IDLE_SECONDS > 0 ? { modelIdleSeconds: config.MODEL_IDLE_SECONDS } : {}),
+      constantWeightRestorers: config.RESTORER_CONSTANT_WEIGHTS,
       limits: {
         maxFileBytes: config.MAX_UPLOAD_BYTES,
         maxInputPixels: config.MAX_INPUT_PIXELS,

@@ -12,6 +12,14 @@ describe('worker config', () => {
     expect(timings.heartbeatMs).toBe(10_000);
     expect(timings.concurrency).toBe(1);
     expect(config.EXECUTION_PROVIDERS).toEqual(['cpu']);
+    expect(config.RESTORER_CONSTANT_WEIGHTS).toBe(true);
+  });
+
+  it('lets a deployment short of memory open restorers as exported, and refuses a value that is not a boolean', () => {
+    expect(loadWorkerConfig({ RESTORER_CONSTANT_WEIGHTS: 'false' }).RESTORER_CONSTANT_WEIGHTS).toBe(false);
+    expect(() => loadWorkerConfig({ RESTORER_CONSTANT_WEIGHTS: 'sometimes' })).toThrow(
+      /RESTORER_CONSTANT_WEIGHTS: must be true or false/,
+    );
   });
 
   it('refuses an unknown execution provider instead of silently running on CPU (same parser as the CLI)', () => {

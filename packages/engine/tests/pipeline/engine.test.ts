@@ -1,4 +1,5 @@
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { createHash } from 'node:crypto';
+import { access, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PhotoEnhanceError } from '@photoenhance/contracts';
@@ -10,7 +11,7 @@ import {
   upscaleModelFor,
   upscaleVariantFor,
 } from '@photoenhance/engine';
-import { getModelEntry } from '@photoenhance/models';
+import { buildGfpganStandin, getModelEntry, modelDir } from '@photoenhance/models';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FIXTURES, identityRestorerBytes, solidRedRestorerBytes } from '../face/helpers.ts';
@@ -314,4 +315,45 @@ describe('restorer sessions and MODEL_IDLE_SECONDS', () => {
       await idle.close();
     }
   });
+});
+
+describe('constant-weight restorers (RESTORER_CONSTANT_WEIGHTS)', () => {
+  it('opens a GFPGAN-form restorer from its constant-weight copy by default, and as exported when opted out', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'engine-cw-'));
+    // Two files with their own weights, so neither copy can already be in the cache from another test.
+    const seed = Date.now() % 100_000;
+    const copyOf = (bytes: Uint8Array, name: string) =>
+      join(
+        modelDir(),
+        'derived',
+        `${name}.${createHash('sha256').update(bytes).digest('hex').slice(0, 16)}.constant-weights.onnx`,
+      );
+    const exists = (path: string) =>
+      access(path).then(
+        () => true,
+        () => false,
+      );
+    const options = (model: string) => ({ scale: 1, backgroundUpsampler: false, face: { model } }) as const;
+    const optedOutBytes = buildGfpganStandin({ narrow: 1 / 32, seed }).onnx;
+    const defaultBytes = buildGfpganStandin({ narrow: 1 / 32, seed: seed + 1 }).onnx;
+    const optedOut = join(dir, 'opted-out.onnx');
+    const byDefault = join(dir, 'by-default.onnx');
+    await writeFile(optedOut, optedOutBytes);
+    await writeFile(byDefault, defaultBytes);
+    const runtime = { executionProviders: ['cpu'], intraOpThreads: 1 };
+    const plain = createEngine({ runtime, allowModelPaths: true, constantWeightRestorers: false });
+    const rewritten = createEngine({ runtime, allowModelPaths: true });
+    try {
+      expect((await plain.enhance(astronaut, options(optedOut))).faces.restored).toBe(1);
+      expect(await exists(copyOf(optedOutBytes, 'opted-out'))).toBe(false);
+      expect((await rewritten.enhance(astronaut, options(byDefault))).faces.restored).toBe(1);
+      expect(await exists(copyOf(defaultBytes, 'by-default'))).toBe(true);
+    } finally {
+      await plain.close();
+      await rewritten.close();
+      await rm(copyOf(defaultBytes, 'by-default'), { force: true });
+      await rm(`${copyOf(defaultBytes, 'by-default')}.json`, { force: true });
+      await rm(dir, { recursive: true, force: true });
+    }
+  }, 120_000);
 });
