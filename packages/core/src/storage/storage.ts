@@ -9,6 +9,7 @@ import {
   PutObjectCommand,
   type S3Client,
 } from '@aws-sdk/client-s3';
+import { Upload } from '@aws-sdk/lib-storage';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import { PhotoEnhanceError } from '@photoenhance/contracts';
 import { isNotFoundError, toStorageError } from './errors.ts';
@@ -35,6 +36,10 @@ export interface PutOptions {
   ifNoneMatch?: '*';
 }
 
+export interface UploadOptions {
+  contentType?: string;
+}
+
 export interface PresignedUrl {
   url: string;
   expiresAt: Date;
@@ -55,6 +60,12 @@ export interface ObjectStream {
 export interface Storage {
   readonly bucket: string;
   put(key: string, body: Buffer | Uint8Array | string | Readable, options?: PutOptions): Promise<void>;
+  /**
+   * Writes a stream of unknown length (a multipart upload part by part; one PutObject when it is small), holding
+   * at most about two parts (UPLOAD_PART_BYTES each) in memory. When `body` fails, the upload is aborted and the
+   * body's own error is thrown: nothing is left under `key`.
+   */
+  upload(key: string, body: Readable, options?: UploadOptions): Promise<void>;
   getBuffer(key: string): Promise<Buffer>;
   getStream(key: string): Promise<ObjectStream>;
   /** null when the object does not exist. */
@@ -84,6 +95,8 @@ export interface CreateStorageOptions {
 }
 
 const DEFAULT_PRESIGN_SECONDS = 300;
+/** S3's smallest multipart part: the memory one streamed upload holds per part in flight. */
+export const UPLOAD_PART_BYTES = 5 * 1024 * 1024;
 const DELETE_BATCH = 1000;
 
 /** RFC 6266 attachment header; the name is already ASCII-safe (safeName), quoted and UTF-8 forms both given. */
@@ -126,6 +139,33 @@ export function createStorage(options: CreateStorageOptions): Storage {
           }),
         ),
       );
+    },
+
+    async upload(key, body, uploadOptions = {}) {
+      // The body's own failure (a size limit, a refused image, a client gone) wins over the SDK's wrapping of it.
+      let bodyError: unknown;
+      body.once('error', (err) => {
+        bodyError = err;
+      });
+      const upload = new Upload({
+        client,
+        params: { Bucket: bucket, Key: key, Body: body, ContentType: uploadOptions.contentType },
+        partSize: UPLOAD_PART_BYTES,
+        // One part uploading while the next fills: memory stays ~2 parts per upload whatever the file size.
+        queueSize: 1,
+        leavePartsOnError: false,
+      });
+      try {
+        await upload.done();
+      } catch (err) {
+        if (bodyError !== undefined) throw bodyError;
+        throw toStorageError(err, 'upload', key);
+      }
+      if (bodyError !== undefined) {
+        // Finished despite a failed body (the last part was already read): the object must not stay.
+        await storage.delete(key).catch(() => undefined);
+        throw bodyError;
+      }
     },
 
     async getBuffer(key) {
