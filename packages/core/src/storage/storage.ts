@@ -11,7 +11,7 @@ import {
 } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
-import { PhotoEnhanceError } from '@photoenhance/contracts';
+import { isPhotoEnhanceError, PhotoEnhanceError } from '@photoenhance/contracts';
 import { isNotFoundError, toStorageError } from './errors.ts';
 
 export interface ObjectInfo {
@@ -158,7 +158,8 @@ export function createStorage(options: CreateStorageOptions): Storage {
       try {
         await upload.done();
       } catch (err) {
-        if (bodyError !== undefined) throw bodyError;
+        // A refusal from the body (size, format) is the answer; an AbortError only means the SDK gave up reading.
+        if (isPhotoEnhanceError(bodyError)) throw bodyError;
         throw toStorageError(err, 'upload', key);
       }
       if (bodyError !== undefined) {
