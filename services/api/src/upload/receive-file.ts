@@ -22,14 +22,11 @@ export interface ReceivedFile {
   probe: ProbeResult;
 }
 
-function tooLarge(bytes: number, maxFileBytes: number): PhotoEnhanceError {
-  return new PhotoEnhanceError(
-    'FILE_TOO_LARGE',
-    `The file is over ${maxFileBytes} bytes; the limit is ${maxFileBytes}`,
-    {
-      details: { bytes, maxFileBytes },
-    },
-  );
+function tooLarge(maxFileBytes: number): PhotoEnhanceError {
+  // Counted as it streams: the client is told the limit, not a size nobody read to the end.
+  return new PhotoEnhanceError('FILE_TOO_LARGE', `The file is larger than the limit of ${maxFileBytes} bytes`, {
+    details: { maxFileBytes },
+  });
 }
 
 /**
@@ -55,7 +52,7 @@ export async function receiveFile(
       return undefined;
     }
     total += read.value.length;
-    if (total > limits.maxFileBytes) throw tooLarge(total, limits.maxFileBytes);
+    if (total > limits.maxFileBytes) throw tooLarge(limits.maxFileBytes);
     return read.value;
   };
 

@@ -34,6 +34,8 @@ export function enhanceRoutes(deps: RouteDeps): Hono<AppEnv> {
       maxFiles: 1,
       maxBodyBytes: config.MAX_UPLOAD_BYTES + MULTIPART_OVERHEAD,
       tooLarge,
+      // One file: once it is refused, reading the rest of the body is wasted work (the answer goes out at once).
+      fatal: () => true,
       onFile: async ({ filename, stream }): Promise<StoredUpload> => {
         const name = safeName(filename, 'image');
         const received = await receiveFile(stream, keys.input(taskId, name), storage, {
@@ -49,11 +51,11 @@ export function enhanceRoutes(deps: RouteDeps): Hono<AppEnv> {
     let options: ReturnType<typeof parseEnhanceFields>;
     let callbackUrl: string | undefined;
     try {
-      if (form.error) throw form.error;
       callbackUrl = acceptCallbackUrl(form.fields.callback_url, config);
       try {
-        // Same order as before streaming: options, then the file, then the output size for the scale.
+        // Same order as before streaming: options (those that arrived), then the file, then the output size.
         options = parseEnhanceFields(form.fields);
+        if (form.error) throw form.error;
         const part = form.files[0];
         if (!part) {
           throw new PhotoEnhanceError('INVALID_INPUT', 'Send the image as the multipart field "file"', {
