@@ -10,12 +10,6 @@ import type { Storage } from '@photoenhance/core';
 import { fromZodError } from '../http/errors.ts';
 import type { ReceivedFile } from './receive-file.ts';
 
-export interface UploadLimits {
-  maxFileBytes: number;
-  maxInputPixels: number;
-  maxOutputPixels: number;
-}
-
 /** From the sniffed format, never from the client's claimed MIME type. */
 export function contentTypeFor(format: string): string {
   return mimeTypeFor(format);

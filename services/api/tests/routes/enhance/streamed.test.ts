@@ -77,6 +77,34 @@ describe('streamed uploads', () => {
     expect(await api.snapshot()).toEqual(before);
   });
 
+  it('removes a half-stored upload when the client goes away mid-body', async () => {
+    const before = await api.snapshot();
+    // The multipart bytes a client would send, then cut off.
+    const req = new Request('http://x/', { method: 'POST', body: single(bigJpeg, 'gone.jpg') });
+    const bytes = new Uint8Array(await req.arrayBuffer());
+    let sent = 0;
+    const body = new ReadableStream<Uint8Array>({
+      pull(controller) {
+        // 7 MiB arrive (past the head and one 5 MiB part), then the connection dies.
+        if (sent >= 7 * MiB) {
+          controller.error(new Error('client went away'));
+          return;
+        }
+        controller.enqueue(bytes.subarray(sent, sent + 256 * 1024));
+        sent += 256 * 1024;
+      },
+    });
+    const res = await api.app.request('/api/v1/enhance', {
+      method: 'POST',
+      body,
+      headers: { 'content-type': must(req.headers.get('content-type')) },
+      duplex: 'half',
+    } as RequestInit);
+    expect(res.status).toBe(400);
+    expect((await readJson(res)).error.code).toBe('INVALID_INPUT');
+    expect(await api.snapshot()).toEqual(before);
+  });
+
   it('refuses options sent after the file once it has streamed, removing the stored input', async () => {
     const before = await api.snapshot();
     const res = await post('/api/v1/enhance', single(bigJpeg, 'big.jpg', { scale: '99' }));
