@@ -7,7 +7,12 @@ import { connectBackend } from '../../src/backend/connect.ts';
 import { CommonEnvSchema } from '../../src/config/common.ts';
 import { loadConfig } from '../../src/config/env.ts';
 import { startEmbeddedBackend } from '../../src/embedded/embedded.ts';
-import { sweepExpiredUploads, UPLOAD_MAX_AGE_MS } from '../../src/embedded/upload-sweeper.ts';
+import {
+  ORPHAN_INPUT_AGE_MS,
+  sweepExpiredUploads,
+  sweepOrphanInputs,
+  UPLOAD_MAX_AGE_MS,
+} from '../../src/embedded/upload-sweeper.ts';
 import { createRecords } from '../../src/records/index.ts';
 import { keys } from '../../src/storage/keys.ts';
 import type { Storage } from '../../src/storage/storage.ts';
@@ -99,6 +104,31 @@ describe('embedded sweep of expired direct uploads (uploads/)', () => {
 
     // A second pass finds nothing more to do.
     expect(await sweepExpiredUploads(storage, { now: NOW })).toEqual({ records: 0, inputs: 0 });
+  });
+
+  it('removes inputs left without a task record or pending upload once they are an hour old', async () => {
+    const { storage } = backend;
+    const orphan = keys.input(newId(), 'orphan.jpg');
+    await storage.put(orphan, Buffer.from('jpeg'));
+    const pendingUpload = await pending(
+      storage,
+      { createdAt: new Date().toISOString(), expiresAt: new Date(Date.now() + 300_000).toISOString() },
+      { uploaded: true },
+    );
+    const started = await pending(
+      storage,
+      { createdAt: new Date().toISOString(), expiresAt: new Date().toISOString() },
+      { uploaded: true, started: true },
+    );
+    await createRecords(storage).uploads.delete(started.taskId);
+
+    // Young inputs stay whatever they are: their record may be a moment away.
+    expect(await sweepOrphanInputs(storage)).toBe(0);
+    const later = new Date(Date.now() + ORPHAN_INPUT_AGE_MS + 60_000);
+    expect(await sweepOrphanInputs(storage, { now: later })).toBe(1);
+    expect(await storage.head(orphan)).toBeNull();
+    expect(await storage.head(pendingUpload.key)).not.toBeNull();
+    expect(await storage.head(started.key)).not.toBeNull();
   });
 
   it('runs periodically inside the embedded backend when given the bucket', async () => {
