@@ -62,7 +62,7 @@ export interface Storage {
   put(key: string, body: Buffer | Uint8Array | string | Readable, options?: PutOptions): Promise<void>;
   /**
    * Writes a stream of unknown length (a multipart upload part by part; one PutObject when it is small), holding
-   * at most about two parts (UPLOAD_PART_BYTES each) in memory. When `body` fails, the upload is aborted and the
+   * about two parts' worth (UPLOAD_PART_BYTES) in memory. When `body` fails, the upload is aborted and the
    * body's own error is thrown: nothing is left under `key`.
    */
   upload(key: string, body: Readable, options?: UploadOptions): Promise<void>;
@@ -151,7 +151,8 @@ export function createStorage(options: CreateStorageOptions): Storage {
         client,
         params: { Bucket: bucket, Key: key, Body: body, ContentType: uploadOptions.contentType },
         partSize: UPLOAD_PART_BYTES,
-        // One part uploading while the next fills: memory stays ~2 parts per upload whatever the file size.
+        // One part at a time (the next is read only once this one is stored): ≈ 2 parts of memory per upload
+        // (the chunks and their concatenation) whatever the file size.
         queueSize: 1,
         leavePartsOnError: false,
       });
