@@ -1,5 +1,8 @@
-import type { Readable } from 'node:stream';
+import { Readable } from 'node:stream';
 import {
+  AbortMultipartUploadCommand,
+  CompleteMultipartUploadCommand,
+  CreateMultipartUploadCommand,
   DeleteObjectCommand,
   DeleteObjectsCommand,
   GetObjectCommand,
@@ -8,10 +11,10 @@ import {
   ListObjectsV2Command,
   PutObjectCommand,
   type S3Client,
+  UploadPartCommand,
 } from '@aws-sdk/client-s3';
-import { Upload } from '@aws-sdk/lib-storage';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
-import { isPhotoEnhanceError, PhotoEnhanceError } from '@photoenhance/contracts';
+import { PhotoEnhanceError } from '@photoenhance/contracts';
 import { isNotFoundError, toStorageError } from './errors.ts';
 
 export interface ObjectInfo {
@@ -61,9 +64,9 @@ export interface Storage {
   readonly bucket: string;
   put(key: string, body: Buffer | Uint8Array | string | Readable, options?: PutOptions): Promise<void>;
   /**
-   * Writes a stream of unknown length (a multipart upload part by part; one PutObject when it is small), holding
-   * about two parts' worth (UPLOAD_PART_BYTES) in memory. When `body` fails, the upload is aborted and the
-   * body's own error is thrown: nothing is left under `key`.
+   * Writes a stream of unknown length: a multipart upload part by part (one PutObject when it is small), holding
+   * about one part (UPLOAD_PART_BYTES) in memory. When `body` fails, the upload is aborted and the body's own
+   * error is thrown: nothing is left under `key`.
    */
   upload(key: string, body: Readable, options?: UploadOptions): Promise<void>;
   getBuffer(key: string): Promise<Buffer>;
@@ -142,31 +145,67 @@ export function createStorage(options: CreateStorageOptions): Storage {
     },
 
     async upload(key, body, uploadOptions = {}) {
-      // The body's own failure (a size limit, a refused image, a client gone) wins over the SDK's wrapping of it.
-      let bodyError: unknown;
-      body.once('error', (err) => {
-        bodyError = err;
-      });
-      const upload = new Upload({
-        client,
-        params: { Bucket: bucket, Key: key, Body: body, ContentType: uploadOptions.contentType },
-        partSize: UPLOAD_PART_BYTES,
-        // One part at a time (the next is read only once this one is stored): ≈ 2 parts of memory per upload
-        // (the chunks and their concatenation) whatever the file size.
-        queueSize: 1,
-        leavePartsOnError: false,
-      });
+      // Parts are the body's own chunks, gathered until UPLOAD_PART_BYTES and sent as they are (a stream of known
+      // length, no concatenated copy); the next part is read only once this one is stored, so the client waits
+      // on TCP backpressure and one upload holds about one part in memory whatever the file's size.
+      const common = { Bucket: bucket, Key: key };
+      const done: { PartNumber: number; ETag: string | undefined }[] = [];
+      let uploadId: string | undefined;
+      let chunks: Buffer[] = [];
+      let length = 0;
+      const sendPart = async () => {
+        if (!uploadId) {
+          const created = await client.send(
+            new CreateMultipartUploadCommand({ ...common, ContentType: uploadOptions.contentType }),
+          );
+          if (!created.UploadId)
+            throw new PhotoEnhanceError('STORAGE_ERROR', `Storage upload got no upload id: ${key}`);
+          uploadId = created.UploadId;
+        }
+        const PartNumber = done.length + 1;
+        const part = await client.send(
+          new UploadPartCommand({
+            ...common,
+            UploadId: uploadId,
+            PartNumber,
+            Body: Readable.from(chunks),
+            ContentLength: length,
+          }),
+        );
+        done.push({ PartNumber, ETag: part.ETag });
+        chunks = [];
+        length = 0;
+      };
       try {
-        await upload.done();
+        for await (const chunk of body) {
+          const buf = Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk as Uint8Array);
+          chunks.push(buf);
+          length += buf.length;
+          if (length >= UPLOAD_PART_BYTES) await sendPart();
+        }
+        if (!uploadId) {
+          // Small enough for one part: a plain PutObject.
+          await client.send(
+            new PutObjectCommand({
+              ...common,
+              Body: Readable.from(chunks),
+              ContentLength: length,
+              ContentType: uploadOptions.contentType,
+            }),
+          );
+          return;
+        }
+        if (length > 0) await sendPart();
+        await client.send(
+          new CompleteMultipartUploadCommand({ ...common, UploadId: uploadId, MultipartUpload: { Parts: done } }),
+        );
       } catch (err) {
-        // A refusal from the body (size, format) is the answer; an AbortError only means the SDK gave up reading.
-        if (isPhotoEnhanceError(bodyError)) throw bodyError;
+        // Nothing may stay: the parts so far are dropped (and a lifecycle rule aborts what a crash leaves).
+        if (uploadId) {
+          await client.send(new AbortMultipartUploadCommand({ ...common, UploadId: uploadId })).catch(() => undefined);
+        }
+        // The body's own refusal (a size limit, a refused image, a client gone) is the answer.
         throw toStorageError(err, 'upload', key);
-      }
-      if (bodyError !== undefined) {
-        // Finished despite a failed body (the last part was already read): the object must not stay.
-        await storage.delete(key).catch(() => undefined);
-        throw bodyError;
       }
     },
 
