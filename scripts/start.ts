@@ -57,6 +57,8 @@ try {
       dataDir: apiConfig.DATA_DIR,
       port: DEFAULT_EMBEDDED_PORT,
       region: apiConfig.S3_REGION,
+      sweepBucket: apiConfig.S3_BUCKET,
+      logger,
     });
     const endpoints = { S3_ENDPOINT: embedded.s3Endpoint, SQS_ENDPOINT: embedded.sqsEndpoint };
     apiConfig = { ...apiConfig, ...endpoints };

@@ -176,3 +176,51 @@ export function figure(name: string, value: string | number): void {
   figures[name] = value;
   process.stdout.write(`[chaos] ${name}: ${value}\n`);
 }
+
+export interface FormPart {
+  name: string;
+  value: string | Buffer;
+  filename?: string;
+}
+
+/**
+ * A multipart/form-data POST whose body leaves in `chunkBytes` pieces `delayMs` apart: a slow client, so a
+ * process can be killed while the upload streams in. `onBodySent` fires once the last byte has been handed
+ * to the connection (the server is then storing and queueing).
+ */
+export async function slowMultipart(
+  url: string,
+  parts: FormPart[],
+  pace: { chunkBytes: number; delayMs: number },
+  onBodySent?: () => void,
+): Promise<Response> {
+  const boundary = `chaos${newId().replaceAll('-', '')}`;
+  const pieces: Buffer[] = [];
+  for (const part of parts) {
+    const disposition = `form-data; name="${part.name}"${part.filename ? `; filename="${part.filename}"` : ''}`;
+    const type = part.filename ? 'Content-Type: application/octet-stream\r\n' : '';
+    pieces.push(Buffer.from(`--${boundary}\r\nContent-Disposition: ${disposition}\r\n${type}\r\n`));
+    pieces.push(typeof part.value === 'string' ? Buffer.from(part.value) : part.value, Buffer.from('\r\n'));
+  }
+  pieces.push(Buffer.from(`--${boundary}--\r\n`));
+  const body = Buffer.concat(pieces);
+  let offset = 0;
+  const stream = new ReadableStream<Uint8Array>({
+    async pull(controller) {
+      if (offset >= body.length) {
+        controller.close();
+        onBodySent?.();
+        return;
+      }
+      if (offset > 0) await sleep(pace.delayMs);
+      controller.enqueue(new Uint8Array(body.subarray(offset, offset + pace.chunkBytes)));
+      offset += pace.chunkBytes;
+    },
+  });
+  return fetch(url, {
+    method: 'POST',
+    body: stream,
+    headers: { 'content-type': `multipart/form-data; boundary=${boundary}` },
+    duplex: 'half',
+  } as RequestInit);
+}

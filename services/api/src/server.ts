@@ -25,7 +25,12 @@ export async function startApiServer(
   let embedded: EmbeddedBackend | undefined;
   let effective = config;
   if (config.EMBEDDED_BACKEND) {
-    embedded = await startEmbeddedBackend({ dataDir: config.DATA_DIR, region: config.S3_REGION });
+    embedded = await startEmbeddedBackend({
+      dataDir: config.DATA_DIR,
+      region: config.S3_REGION,
+      sweepBucket: config.S3_BUCKET,
+      logger,
+    });
     effective = { ...config, S3_ENDPOINT: embedded.s3Endpoint, SQS_ENDPOINT: embedded.sqsEndpoint };
     logger.info({ endpoint: embedded.s3Endpoint, dataDir: config.DATA_DIR }, 'embedded S3 + SQS backend started');
   }

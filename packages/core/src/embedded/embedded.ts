@@ -4,8 +4,12 @@ import { dirname, join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { PhotoEnhanceError } from '@photoenhance/contracts';
 import { startFauxqs } from 'fauxqs';
+import type { Logger } from 'pino';
 import { DEFAULT_EMBEDDED_PORT } from '../config/common.ts';
+import { createS3Client } from '../storage/s3-client.ts';
+import { createStorage } from '../storage/storage.ts';
 import { type CorsFront, startCorsFront } from './cors-front.ts';
+import { startUploadSweeper, type UploadSweeper } from './upload-sweeper.ts';
 
 export interface EmbeddedBackendOptions {
   /** State lives under {dataDir}/embedded: SQLite for SQS, plain files for S3 objects. */
@@ -13,6 +17,14 @@ export interface EmbeddedBackendOptions {
   /** 0 picks a free port (tests). */
   port?: number;
   region?: string;
+  /**
+   * The bucket whose pending direct uploads are swept (fauxqs has no lifecycle rules; see upload-sweeper.ts).
+   * Unset: no sweep.
+   */
+  sweepBucket?: string;
+  /** Default UPLOAD_SWEEP_INTERVAL_MS. */
+  sweepIntervalMs?: number;
+  logger?: Logger;
 }
 
 export interface EmbeddedBackend {
@@ -111,16 +123,28 @@ export async function startEmbeddedBackend(options: EmbeddedBackendOptions): Pro
   }
   // 127.0.0.1 rather than localhost: avoids IPv6-first resolution and virtual-host lookups.
   const endpoint = `http://127.0.0.1:${front.port}`;
+  const credentials = { accessKeyId: 'test', secretAccessKey: 'test' };
+  let sweeper: UploadSweeper | undefined;
+  let sweepClient: ReturnType<typeof createS3Client> | undefined;
+  if (options.sweepBucket) {
+    sweepClient = createS3Client({ endpoint, region, credentials });
+    sweeper = startUploadSweeper(createStorage({ client: sweepClient, bucket: options.sweepBucket }), {
+      ...(options.sweepIntervalMs ? { intervalMs: options.sweepIntervalMs } : {}),
+      ...(options.logger ? { logger: options.logger } : {}),
+    });
+  }
   let stopped = false;
   return {
     s3Endpoint: endpoint,
     sqsEndpoint: endpoint,
     region,
-    credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
+    credentials,
     port: front.port,
     async stop() {
       if (stopped) return;
       stopped = true;
+      sweeper?.stop();
+      sweepClient?.destroy();
       await front.stop();
       await server.stop();
     },

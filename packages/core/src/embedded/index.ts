@@ -1,2 +1,3 @@
 export * from './bootstrap.ts';
 export * from './embedded.ts';
+export * from './upload-sweeper.ts';

@@ -1,5 +1,8 @@
-import type { Readable } from 'node:stream';
+import { Readable } from 'node:stream';
 import {
+  AbortMultipartUploadCommand,
+  CompleteMultipartUploadCommand,
+  CreateMultipartUploadCommand,
   DeleteObjectCommand,
   DeleteObjectsCommand,
   GetObjectCommand,
@@ -8,6 +11,7 @@ import {
   ListObjectsV2Command,
   PutObjectCommand,
   type S3Client,
+  UploadPartCommand,
 } from '@aws-sdk/client-s3';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import { PhotoEnhanceError } from '@photoenhance/contracts';
@@ -35,6 +39,10 @@ export interface PutOptions {
   ifNoneMatch?: '*';
 }
 
+export interface UploadOptions {
+  contentType?: string;
+}
+
 export interface PresignedUrl {
   url: string;
   expiresAt: Date;
@@ -55,6 +63,12 @@ export interface ObjectStream {
 export interface Storage {
   readonly bucket: string;
   put(key: string, body: Buffer | Uint8Array | string | Readable, options?: PutOptions): Promise<void>;
+  /**
+   * Writes a stream of unknown length: a multipart upload part by part (one PutObject when it is small), holding
+   * about one part (UPLOAD_PART_BYTES) in memory. When `body` fails, the upload is aborted and the body's own
+   * error is thrown: nothing is left under `key`.
+   */
+  upload(key: string, body: Readable, options?: UploadOptions): Promise<void>;
   getBuffer(key: string): Promise<Buffer>;
   getStream(key: string): Promise<ObjectStream>;
   /** null when the object does not exist. */
@@ -84,6 +98,8 @@ export interface CreateStorageOptions {
 }
 
 const DEFAULT_PRESIGN_SECONDS = 300;
+/** S3's smallest multipart part: the memory one streamed upload holds per part in flight. */
+export const UPLOAD_PART_BYTES = 5 * 1024 * 1024;
 const DELETE_BATCH = 1000;
 
 /** RFC 6266 attachment header; the name is already ASCII-safe (safeName), quoted and UTF-8 forms both given. */
@@ -126,6 +142,71 @@ export function createStorage(options: CreateStorageOptions): Storage {
           }),
         ),
       );
+    },
+
+    async upload(key, body, uploadOptions = {}) {
+      // Parts are the body's own chunks, gathered until UPLOAD_PART_BYTES and sent as they are (a stream of known
+      // length, no concatenated copy); the next part is read only once this one is stored, so the client waits
+      // on TCP backpressure and one upload holds about one part in memory whatever the file's size.
+      const common = { Bucket: bucket, Key: key };
+      const done: { PartNumber: number; ETag: string | undefined }[] = [];
+      let uploadId: string | undefined;
+      let chunks: Buffer[] = [];
+      let length = 0;
+      const sendPart = async () => {
+        if (!uploadId) {
+          const created = await client.send(
+            new CreateMultipartUploadCommand({ ...common, ContentType: uploadOptions.contentType }),
+          );
+          if (!created.UploadId)
+            throw new PhotoEnhanceError('STORAGE_ERROR', `Storage upload got no upload id: ${key}`);
+          uploadId = created.UploadId;
+        }
+        const PartNumber = done.length + 1;
+        const part = await client.send(
+          new UploadPartCommand({
+            ...common,
+            UploadId: uploadId,
+            PartNumber,
+            Body: Readable.from(chunks),
+            ContentLength: length,
+          }),
+        );
+        done.push({ PartNumber, ETag: part.ETag });
+        chunks = [];
+        length = 0;
+      };
+      try {
+        for await (const chunk of body) {
+          const buf = Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk as Uint8Array);
+          chunks.push(buf);
+          length += buf.length;
+          if (length >= UPLOAD_PART_BYTES) await sendPart();
+        }
+        if (!uploadId) {
+          // Small enough for one part: a plain PutObject.
+          await client.send(
+            new PutObjectCommand({
+              ...common,
+              Body: Readable.from(chunks),
+              ContentLength: length,
+              ContentType: uploadOptions.contentType,
+            }),
+          );
+          return;
+        }
+        if (length > 0) await sendPart();
+        await client.send(
+          new CompleteMultipartUploadCommand({ ...common, UploadId: uploadId, MultipartUpload: { Parts: done } }),
+        );
+      } catch (err) {
+        // Nothing may stay: the parts so far are dropped (and a lifecycle rule aborts what a crash leaves).
+        if (uploadId) {
+          await client.send(new AbortMultipartUploadCommand({ ...common, UploadId: uploadId })).catch(() => undefined);
+        }
+        // The body's own refusal (a size limit, a refused image, a client gone) is the answer.
+        throw toStorageError(err, 'upload', key);
+      }
     },
 
     async getBuffer(key) {

@@ -61,6 +61,29 @@ describe('storage repository on fauxqs', () => {
     expect(await storage.head(key)).toBeNull();
   });
 
+  it('streams a body of unknown length in parts, and leaves nothing when the body fails', async () => {
+    const { storage } = backend;
+    // Over two 5 MiB parts, in uneven chunks: a multipart upload whose parts are cut from the stream.
+    const data = Buffer.alloc(11 * 1024 * 1024 + 123);
+    for (let i = 0; i < data.length; i++) data[i] = (i * 31 + (i >>> 11)) & 0xff;
+    async function* chunks(fail?: Error) {
+      for (let i = 0; i < data.length; i += 300_001) {
+        if (fail && i > 6 * 1024 * 1024) throw fail;
+        yield data.subarray(i, i + 300_001);
+      }
+    }
+    await storage.upload('streams/whole.bin', Readable.from(chunks()), { contentType: 'application/octet-stream' });
+    expect((await storage.getBuffer('streams/whole.bin')).equals(data)).toBe(true);
+    await storage.upload('streams/small.bin', Readable.from([Buffer.from('tiny')]));
+    expect((await storage.getBuffer('streams/small.bin')).toString()).toBe('tiny');
+
+    // The body's own refusal is what the caller gets, after the first part went up: no object is left.
+    const refusal = new PhotoEnhanceError('FILE_TOO_LARGE', 'too big');
+    await expect(storage.upload('streams/cut.bin', Readable.from(chunks(refusal)))).rejects.toBe(refusal);
+    expect(await storage.head('streams/cut.bin')).toBeNull();
+    await storage.deletePrefix('streams/');
+  });
+
   it('maps a missing object to NOT_FOUND and refuses stream puts without a length', async () => {
     const err = await backend.storage.getBuffer(`inputs/${newId()}/nope.png`).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(PhotoEnhanceError);

@@ -1,26 +1,24 @@
 import { type EnhanceAccepted, PhotoEnhanceError, taskUrls } from '@photoenhance/contracts';
 import type { Context, MiddlewareHandler } from 'hono';
-import { bodyLimit } from 'hono/body-limit';
 import type { AppEnv } from './env.ts';
 
-/**
- * A body limit enforced while the body streams in, so an oversized upload is cut off instead of
- * buffered. `limitBytes` is what the client is told; `maxSize` may add room for multipart framing.
- */
-export function streamingBodyLimit(
-  maxSize: number,
-  limitBytes: number,
-  what: string,
-  detail: string,
-): MiddlewareHandler<AppEnv> {
-  return bodyLimit({
-    maxSize,
-    onError: () => {
-      throw new PhotoEnhanceError('FILE_TOO_LARGE', `The ${what} is larger than the limit of ${limitBytes} bytes`, {
-        details: { [detail]: limitBytes },
-      });
-    },
+/** 413 for a body over `limitBytes` (what the client is told; the enforced size may add multipart framing). */
+export function bodyTooLarge(limitBytes: number, what: string, detail: string): PhotoEnhanceError {
+  return new PhotoEnhanceError('FILE_TOO_LARGE', `The ${what} is larger than the limit of ${limitBytes} bytes`, {
+    details: { [detail]: limitBytes },
   });
+}
+
+/**
+ * Refuses a body whose Content-Length is over `maxSize` before reading any of it. Bodies without one (chunked)
+ * are counted as they stream by the multipart reader: hono's bodyLimit would buffer them whole.
+ */
+export function declaredBodyLimit(maxSize: number, tooLarge: () => PhotoEnhanceError): MiddlewareHandler<AppEnv> {
+  return async (c, next) => {
+    const declared = Number(c.req.header('content-length') ?? Number.NaN);
+    if (!c.req.header('transfer-encoding') && declared > maxSize) throw tooLarge();
+    await next();
+  };
 }
 
 /** Refuses anything but multipart/form-data, naming the field the image(s) belong in. */

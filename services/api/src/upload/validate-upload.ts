@@ -6,23 +6,9 @@ import {
   mimeTypeFor,
   PhotoEnhanceError,
 } from '@photoenhance/contracts';
-import { safeName } from '@photoenhance/core';
-import { checkOutputSize, type ProbeResult, probeImage } from '@photoenhance/image';
+import type { Storage } from '@photoenhance/core';
 import { fromZodError } from '../http/errors.ts';
-import { assertImageComplete } from './completeness.ts';
-
-export interface UploadLimits {
-  maxFileBytes: number;
-  maxInputPixels: number;
-  maxOutputPixels: number;
-}
-
-export interface ValidatedUpload {
-  bytes: Buffer;
-  filename: string;
-  probe: ProbeResult;
-  options: EnhanceOptions;
-}
+import type { ReceivedFile } from './receive-file.ts';
 
 /** From the sniffed format, never from the client's claimed MIME type. */
 export function contentTypeFor(format: string): string {
@@ -45,31 +31,12 @@ export function parseEnhanceFields(body: Record<string, unknown>): EnhanceOption
   return enhanceOptionsFromForm(parsed.data);
 }
 
-/**
- * Everything that can refuse an upload, in order of cost, before anything is stored: options, presence,
- * size, format sniffing and header limits (probeImage), completeness, and the output size for the scale.
- */
-export async function validateUpload(body: Record<string, unknown>, limits: UploadLimits): Promise<ValidatedUpload> {
-  const options = parseEnhanceFields(body);
-  const file = body.file;
-  if (!(file instanceof File)) {
-    throw new PhotoEnhanceError('INVALID_INPUT', 'Send the image as the multipart field "file"', {
-      details: { field: 'file' },
-    });
-  }
-  if (file.size === 0) throw new PhotoEnhanceError('EMPTY_FILE', 'The file is empty', { details: { bytes: 0 } });
-  if (file.size > limits.maxFileBytes) {
-    throw new PhotoEnhanceError(
-      'FILE_TOO_LARGE',
-      `The file is ${file.size} bytes; the limit is ${limits.maxFileBytes} bytes`,
-      {
-        details: { bytes: file.size, maxFileBytes: limits.maxFileBytes },
-      },
-    );
-  }
-  const bytes = Buffer.from(await file.arrayBuffer());
-  const probe = await probeImage(bytes, { maxFileBytes: limits.maxFileBytes, maxInputPixels: limits.maxInputPixels });
-  assertImageComplete(bytes, probe.format);
-  checkOutputSize(probe.width, probe.height, options.scale, { maxOutputPixels: limits.maxOutputPixels });
-  return { bytes, filename: safeName(file.name, 'image'), probe, options };
+/** What a streamed file part became: stored under `key`, probed, and named safely. */
+export interface StoredUpload extends ReceivedFile {
+  filename: string;
+}
+
+/** Removes the inputs of files stored for a request that is refused after all (best effort: inputs/ expires). */
+export async function discardUploads(storage: Pick<Storage, 'delete'>, keys: readonly string[]): Promise<void> {
+  await Promise.allSettled(keys.map((key) => storage.delete(key)));
 }

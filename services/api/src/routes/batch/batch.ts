@@ -2,6 +2,7 @@ import {
   type BatchAccepted,
   type BatchRecordInput,
   type BatchRejection,
+  type EnhanceOptions,
   isPhotoEnhanceError,
   isTerminalStatus,
   newId,
@@ -10,14 +11,17 @@ import {
   taskErrorView,
   taskUrls,
 } from '@photoenhance/contracts';
-import { keys } from '@photoenhance/core';
+import { keys, safeName } from '@photoenhance/core';
+import { checkOutputSize } from '@photoenhance/image';
 import { Hono } from 'hono';
 import { stream } from 'hono/streaming';
 import { acceptCallbackUrl } from '../../callbacks/callback-field.ts';
 import type { AppEnv, RouteDeps } from '../../http/env.ts';
-import { requireMultipart, streamingBodyLimit, unreadableBody } from '../../http/request.ts';
+import { bodyTooLarge, declaredBodyLimit, requireMultipart } from '../../http/request.ts';
+import { readMultipart } from '../../upload/multipart.ts';
+import { receiveFile } from '../../upload/receive-file.ts';
 import { queuedTaskRecord } from '../../upload/task-record.ts';
-import { parseEnhanceFields, type ValidatedUpload, validateUpload } from '../../upload/validate-upload.ts';
+import { discardUploads, parseEnhanceFields, type StoredUpload } from '../../upload/validate-upload.ts';
 import { presentBatch, readBatchState } from './batch-state.ts';
 import { createBatchZip, type ZipItem } from './batch-zip.ts';
 import { mapLimit } from './map-limit.ts';
@@ -32,7 +36,7 @@ const WRITE_CONCURRENCY = 4;
 interface AcceptedFile {
   index: number;
   taskId: string;
-  upload: ValidatedUpload;
+  upload: StoredUpload;
 }
 
 /**
@@ -44,62 +48,67 @@ export function batchRoutes(deps: RouteDeps): Hono<AppEnv> {
   const { storage, records, queue, config, metrics } = deps;
   const app = new Hono<AppEnv>();
 
-  app.post(
-    '/api/v1/enhance/batch',
-    streamingBodyLimit(config.BATCH_MAX_BYTES, config.BATCH_MAX_BYTES, 'batch', 'maxBatchBytes'),
-    async (c) => {
-      const log = c.get('logger');
-      requireMultipart(c, 'files', 'the images');
-      let form: FormData;
-      try {
-        form = await c.req.formData();
-      } catch (cause) {
-        throw unreadableBody(cause);
-      }
-      const files: File[] = [];
-      const fields: Record<string, unknown> = {};
-      for (const [name, value] of form.entries()) {
-        if (FILE_FIELDS.has(name)) {
-          if (value instanceof File) files.push(value);
-        } else fields[name] = value;
-      }
-      // Shared options first: a bad option refuses the whole batch, before any file is looked at.
-      parseEnhanceFields(fields);
+  const tooLarge = () => bodyTooLarge(config.BATCH_MAX_BYTES, 'batch', 'maxBatchBytes');
+  app.post('/api/v1/enhance/batch', declaredBodyLimit(config.BATCH_MAX_BYTES, tooLarge), async (c) => {
+    const log = c.get('logger');
+    requireMultipart(c, 'files', 'the images');
+    // Each file streams to its own input key as it arrives (receiveFile): refused files are reported, the
+    // others still run. A storage failure, the body limit or too many files refuse the whole batch.
+    const form = await readMultipart(c, {
+      fileFields: FILE_FIELDS,
+      maxFiles: config.BATCH_MAX_FILES,
+      tooManyFiles: (atLeast) =>
+        new PhotoEnhanceError(
+          'INVALID_INPUT',
+          `A batch holds at most ${config.BATCH_MAX_FILES} files; at least ${atLeast} were sent`,
+          { details: { files: atLeast, maxFiles: config.BATCH_MAX_FILES } },
+        ),
+      maxBodyBytes: config.BATCH_MAX_BYTES,
+      tooLarge,
+      fatal: (err) => !isPhotoEnhanceError(err) || err.status >= 500,
+      onFile: async ({ filename, stream }): Promise<AcceptedFile> => {
+        const taskId = newId();
+        const name = safeName(filename, 'image');
+        const received = await receiveFile(stream, keys.input(taskId, name), storage, {
+          maxFileBytes: config.MAX_UPLOAD_BYTES,
+          maxInputPixels: config.MAX_INPUT_PIXELS,
+        });
+        return { index: -1, taskId, upload: { ...received, filename: name } };
+      },
+    });
+    const storedKeys = form.files.flatMap((f) => (f.result.status === 'fulfilled' ? [f.result.value.upload.key] : []));
+
+    const accepted: AcceptedFile[] = [];
+    const rejected: BatchRejection[] = [];
+    let options: EnhanceOptions;
+    let callbackUrl: string | undefined;
+    try {
+      if (form.error) throw form.error;
+      // Shared options first: a bad option refuses the whole batch.
+      options = parseEnhanceFields(form.fields);
       // One callback_url for the batch: every task of it reports there when it finishes.
-      const callbackUrl = acceptCallbackUrl(fields.callback_url, config);
-      if (files.length === 0) {
+      callbackUrl = acceptCallbackUrl(form.fields.callback_url, config);
+      if (form.files.length === 0) {
         throw new PhotoEnhanceError('INVALID_INPUT', 'Send one or more images in the multipart field "files"', {
           details: { field: 'files' },
         });
       }
-      if (files.length > config.BATCH_MAX_FILES) {
-        throw new PhotoEnhanceError(
-          'INVALID_INPUT',
-          `A batch holds at most ${config.BATCH_MAX_FILES} files; ${files.length} were sent`,
-          { details: { files: files.length, maxFiles: config.BATCH_MAX_FILES } },
-        );
-      }
-
       // Every file is checked like a single upload; refused files are reported, the others still run.
-      const accepted: AcceptedFile[] = [];
-      const rejected: BatchRejection[] = [];
-      for (const [index, file] of files.entries()) {
+      for (const { index, filename, result } of form.files) {
         try {
-          const upload = await validateUpload(
-            { ...fields, file },
-            {
-              maxFileBytes: config.MAX_UPLOAD_BYTES,
-              maxInputPixels: config.MAX_INPUT_PIXELS,
-              maxOutputPixels: config.MAX_OUTPUT_PIXELS,
-            },
-          );
-          accepted.push({ index, taskId: newId(), upload });
+          if (result.status === 'rejected') throw result.reason;
+          const { upload } = result.value;
+          checkOutputSize(upload.probe.width, upload.probe.height, options.scale, {
+            maxOutputPixels: config.MAX_OUTPUT_PIXELS,
+          });
+          accepted.push({ ...result.value, index });
         } catch (err) {
-          if (!isPhotoEnhanceError(err)) throw err;
+          if (!isPhotoEnhanceError(err) || err.status >= 500) throw err;
           metrics?.uploadsRejected.inc({ code: err.code });
+          if (result.status === 'fulfilled') await discardUploads(storage, [result.value.upload.key]);
           rejected.push({
             index,
-            filename: file.name || `file ${index + 1}`,
+            filename: filename || `file ${index + 1}`,
             error: { code: err.code, message: err.message },
           });
         }
@@ -112,78 +121,73 @@ export function batchRoutes(deps: RouteDeps): Hono<AppEnv> {
           { details: { rejected } },
         );
       }
+    } catch (err) {
+      await discardUploads(storage, storedKeys);
+      throw err;
+    }
 
-      const batchId = newId();
-      const now = new Date();
-      const taskRecords: TaskRecordInput[] = accepted.map(({ taskId, upload }) =>
-        queuedTaskRecord({
-          taskId,
-          batchId,
-          inputKey: keys.input(taskId, upload.filename),
-          filename: upload.filename,
-          bytes: upload.bytes.length,
-          probe: upload.probe,
-          options: upload.options,
-          callbackUrl,
-          now,
-        }),
-      );
-      const batchRecord: BatchRecordInput = {
+    const batchId = newId();
+    const now = new Date();
+    const taskRecords: TaskRecordInput[] = accepted.map(({ taskId, upload }) =>
+      queuedTaskRecord({
+        taskId,
         batchId,
-        taskIds: accepted.map((a) => a.taskId),
-        rejected,
-        createdAt: now.toISOString(),
-      };
+        inputKey: upload.key,
+        filename: upload.filename,
+        bytes: upload.bytes,
+        probe: upload.probe,
+        options,
+        callbackUrl,
+        now,
+      }),
+    );
+    const batchRecord: BatchRecordInput = {
+      batchId,
+      taskIds: accepted.map((a) => a.taskId),
+      rejected,
+      createdAt: now.toISOString(),
+    };
 
-      try {
-        // Crash-safe order: inputs, then messages, then task records, then the batch record. A record exists
-        // only once its job was sent (none is left `queued` forever); workers wait a bounded time for a record
-        // and drop a job whose record never comes. The client sees the batch only once all of it is written.
-        await mapLimit(accepted, WRITE_CONCURRENCY, async ({ upload }, i) => {
-          const record = taskRecords[i] as TaskRecordInput;
-          await storage.put(record.input.key, upload.bytes, {
-            contentType: record.input.contentType,
-            contentLength: upload.bytes.length,
-          });
-        });
-        await mapLimit(accepted, WRITE_CONCURRENCY, async ({ taskId, upload }, i) => {
-          const inputKey = (taskRecords[i] as TaskRecordInput).input.key;
-          await queue.send({ version: 1, taskId, batchId, inputKey, options: upload.options });
-        });
-        await mapLimit(taskRecords, WRITE_CONCURRENCY, (record) => records.tasks.write(record));
-        await records.batches.write(batchRecord);
-      } catch (err) {
-        // Undo everything: a job already sent finds no task record and is dropped by the worker.
-        await Promise.allSettled([
-          records.batches.delete(batchId),
-          ...accepted.flatMap(({ taskId }) => [
-            storage.deletePrefix(keys.inputPrefix(taskId)),
-            records.tasks.delete(taskId),
-          ]),
-        ]);
-        throw err;
-      }
+    try {
+      // Crash-safe order: inputs (stored while the form streamed in), then messages, then task records, then the batch record. A record exists
+      // only once its job was sent (none is left `queued` forever); workers wait a bounded time for a record
+      // and drop a job whose record never comes. The client sees the batch only once all of it is written.
+      await mapLimit(accepted, WRITE_CONCURRENCY, async ({ taskId, upload }) => {
+        await queue.send({ version: 1, taskId, batchId, inputKey: upload.key, options });
+      });
+      await mapLimit(taskRecords, WRITE_CONCURRENCY, (record) => records.tasks.write(record));
+      await records.batches.write(batchRecord);
+    } catch (err) {
+      // Undo everything: a job already sent finds no task record and is dropped by the worker.
+      await Promise.allSettled([
+        records.batches.delete(batchId),
+        ...accepted.flatMap(({ taskId }) => [
+          storage.deletePrefix(keys.inputPrefix(taskId)),
+          records.tasks.delete(taskId),
+        ]),
+      ]);
+      throw err;
+    }
 
-      metrics?.tasksCreated.inc(accepted.length);
-      log.info({ batchId, tasks: accepted.length, rejected: rejected.length }, 'batch queued');
-      const urls = batchUrls(config.PUBLIC_BASE_URL, batchId);
-      const body: BatchAccepted = {
-        batch_id: batchId,
-        status: 'queued',
-        status_url: urls.status,
-        events_url: urls.events,
-        download_url: urls.download,
-        tasks: accepted.map(({ taskId, upload }) => {
-          const task = taskUrls(config.PUBLIC_BASE_URL, taskId);
-          return { task_id: taskId, filename: upload.filename, status_url: task.status, download_url: task.download };
-        }),
-        rejected: rejected.map((r) => ({ index: r.index, filename: r.filename, error: r.error })),
-        message: `${accepted.length} of ${files.length} files queued; fetch download_url for a ZIP once status_url says the batch has finished`,
-      };
-      c.header('Location', urls.status);
-      return c.json(body, 202);
-    },
-  );
+    metrics?.tasksCreated.inc(accepted.length);
+    log.info({ batchId, tasks: accepted.length, rejected: rejected.length }, 'batch queued');
+    const urls = batchUrls(config.PUBLIC_BASE_URL, batchId);
+    const body: BatchAccepted = {
+      batch_id: batchId,
+      status: 'queued',
+      status_url: urls.status,
+      events_url: urls.events,
+      download_url: urls.download,
+      tasks: accepted.map(({ taskId, upload }) => {
+        const task = taskUrls(config.PUBLIC_BASE_URL, taskId);
+        return { task_id: taskId, filename: upload.filename, status_url: task.status, download_url: task.download };
+      }),
+      rejected: rejected.map((r) => ({ index: r.index, filename: r.filename, error: r.error })),
+      message: `${accepted.length} of ${form.files.length} files queued; fetch download_url for a ZIP once status_url says the batch has finished`,
+    };
+    c.header('Location', urls.status);
+    return c.json(body, 202);
+  });
 
   app.get('/api/v1/batch/status/:batch_task_id', async (c) => {
     const state = await readBatchState(records, c.req.param('batch_task_id'));

@@ -1,85 +1,109 @@
-import { newId, PhotoEnhanceError } from '@photoenhance/contracts';
-import { keys } from '@photoenhance/core';
+import { isPhotoEnhanceError, newId, PhotoEnhanceError } from '@photoenhance/contracts';
+import { keys, safeName } from '@photoenhance/core';
+import { checkOutputSize } from '@photoenhance/image';
 import { Hono } from 'hono';
 import { acceptCallbackUrl } from '../../callbacks/callback-field.ts';
 import type { AppEnv, RouteDeps } from '../../http/env.ts';
-import { queuedResponse, requireMultipart, streamingBodyLimit, unreadableBody } from '../../http/request.ts';
+import { bodyTooLarge, declaredBodyLimit, queuedResponse, requireMultipart } from '../../http/request.ts';
+import { readMultipart } from '../../upload/multipart.ts';
+import { receiveFile } from '../../upload/receive-file.ts';
 import { queuedTaskRecord } from '../../upload/task-record.ts';
-import { validateUpload } from '../../upload/validate-upload.ts';
+import { discardUploads, parseEnhanceFields, type StoredUpload } from '../../upload/validate-upload.ts';
 
 /** Room for multipart boundaries and the small text fields on top of the file itself. */
 const MULTIPART_OVERHEAD = 64 * 1024;
+const FILE_FIELD = new Set(['file']);
 
 /**
- * POST /api/v1/enhance: validate everything first (nothing is stored or enqueued for a refused upload), then
- * input object → SQS message → task record (queued). If a later step fails the earlier writes are undone.
+ * POST /api/v1/enhance: the file streams straight to its input key while it arrives (sniffed, probed and
+ * size-checked on the way, see receiveFile), then the form's options are checked; a refused request removes
+ * what it stored before answering. Then input → SQS message → task record (queued); a failed later step
+ * undoes the earlier writes.
  */
 export function enhanceRoutes(deps: RouteDeps): Hono<AppEnv> {
   const { storage, records, queue, config, metrics } = deps;
   const app = new Hono<AppEnv>();
+  const tooLarge = () => bodyTooLarge(config.MAX_UPLOAD_BYTES, 'upload', 'maxFileBytes');
 
-  app.post(
-    '/api/v1/enhance',
-    streamingBodyLimit(config.MAX_UPLOAD_BYTES + MULTIPART_OVERHEAD, config.MAX_UPLOAD_BYTES, 'upload', 'maxFileBytes'),
-    async (c) => {
-      const log = c.get('logger');
-      requireMultipart(c, 'file', 'the image');
-      let body: Record<string, unknown>;
-      try {
-        body = await c.req.parseBody();
-      } catch (cause) {
-        throw unreadableBody(cause);
-      }
-
-      const callbackUrl = acceptCallbackUrl(body.callback_url, config);
-      let upload: Awaited<ReturnType<typeof validateUpload>>;
-      try {
-        upload = await validateUpload(body, {
+  app.post('/api/v1/enhance', declaredBodyLimit(config.MAX_UPLOAD_BYTES + MULTIPART_OVERHEAD, tooLarge), async (c) => {
+    const log = c.get('logger');
+    requireMultipart(c, 'file', 'the image');
+    const taskId = newId();
+    const form = await readMultipart(c, {
+      fileFields: FILE_FIELD,
+      maxFiles: 1,
+      maxBodyBytes: config.MAX_UPLOAD_BYTES + MULTIPART_OVERHEAD,
+      tooLarge,
+      // One file: once it is refused, reading the rest of the body is wasted work (the answer goes out at once).
+      fatal: () => true,
+      onFile: async ({ filename, stream }): Promise<StoredUpload> => {
+        const name = safeName(filename, 'image');
+        const received = await receiveFile(stream, keys.input(taskId, name), storage, {
           maxFileBytes: config.MAX_UPLOAD_BYTES,
           maxInputPixels: config.MAX_INPUT_PIXELS,
+        });
+        return { ...received, filename: name };
+      },
+    });
+    const stored = form.files.flatMap((f) => (f.result.status === 'fulfilled' ? [f.result.value] : []));
+
+    let upload: StoredUpload;
+    let options: ReturnType<typeof parseEnhanceFields>;
+    let callbackUrl: string | undefined;
+    try {
+      callbackUrl = acceptCallbackUrl(form.fields.callback_url, config);
+      try {
+        // Same order as before streaming: options (those that arrived), then the file, then the output size.
+        options = parseEnhanceFields(form.fields);
+        if (form.error) throw form.error;
+        const part = form.files[0];
+        if (!part) {
+          throw new PhotoEnhanceError('INVALID_INPUT', 'Send the image as the multipart field "file"', {
+            details: { field: 'file' },
+          });
+        }
+        if (part.result.status === 'rejected') throw part.result.reason;
+        upload = part.result.value;
+        checkOutputSize(upload.probe.width, upload.probe.height, options.scale, {
           maxOutputPixels: config.MAX_OUTPUT_PIXELS,
         });
       } catch (err) {
-        if (err instanceof PhotoEnhanceError) metrics?.uploadsRejected.inc({ code: err.code });
+        if (isPhotoEnhanceError(err) && err.status < 500) metrics?.uploadsRejected.inc({ code: err.code });
         throw err;
       }
-
-      const taskId = newId();
-      const inputKey = keys.input(taskId, upload.filename);
-      const record = queuedTaskRecord({
-        taskId,
-        inputKey,
-        filename: upload.filename,
-        bytes: upload.bytes.length,
-        probe: upload.probe,
-        options: upload.options,
-        callbackUrl,
-      });
-
-      try {
-        // Input, then message, then record (crash-safe order): a record exists only once its job was sent, so
-        // none is ever left `queued` without one. A job whose record never comes (the API died in between) is
-        // dropped by the worker after WORKER_RECORD_GRACE_MS; an input without a job expires with inputs/.
-        await storage.put(inputKey, upload.bytes, {
-          contentType: record.input.contentType,
-          contentLength: upload.bytes.length,
-        });
-        await queue.send({ version: 1, taskId, inputKey, options: upload.options });
-        await records.tasks.write(record);
-      } catch (err) {
-        // Undo what was written so a failed request leaves no orphan input or record behind (a job already
-        // sent finds no record and is dropped).
-        await Promise.allSettled([storage.deletePrefix(keys.inputPrefix(taskId)), records.tasks.delete(taskId)]);
-        throw err;
-      }
-
-      metrics?.tasksCreated.inc();
-      log.info(
-        { taskId, bytes: upload.bytes.length, format: upload.probe.format, scale: upload.options.scale },
-        'task queued',
+    } catch (err) {
+      await discardUploads(
+        storage,
+        stored.map((s) => s.key),
       );
-      return queuedResponse(c, config.PUBLIC_BASE_URL, taskId);
-    },
-  );
+      throw err;
+    }
+
+    const record = queuedTaskRecord({
+      taskId,
+      inputKey: upload.key,
+      filename: upload.filename,
+      bytes: upload.bytes,
+      probe: upload.probe,
+      options,
+      callbackUrl,
+    });
+    try {
+      // Input (stored above), then message, then record (crash-safe order): a record exists only once its job
+      // was sent, so none is ever left `queued` without one. A job whose record never comes (the API died in
+      // between) is dropped by the worker after WORKER_RECORD_GRACE_MS; an input without a job expires with inputs/.
+      await queue.send({ version: 1, taskId, inputKey: upload.key, options });
+      await records.tasks.write(record);
+    } catch (err) {
+      // Undo what was written so a failed request leaves no orphan input or record behind (a job already
+      // sent finds no record and is dropped).
+      await Promise.allSettled([storage.deletePrefix(keys.inputPrefix(taskId)), records.tasks.delete(taskId)]);
+      throw err;
+    }
+
+    metrics?.tasksCreated.inc();
+    log.info({ taskId, bytes: upload.bytes, format: upload.probe.format, scale: options.scale }, 'task queued');
+    return queuedResponse(c, config.PUBLIC_BASE_URL, taskId);
+  });
   return app;
 }
