@@ -5,7 +5,7 @@
  * them (RSS from /proc). Everything listens on and talks to 127.0.0.1 only.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { newId } from '@photoenhance/contracts';
 import { type Backend, CommonEnvSchema, connectBackend, createTaskRepository, loadConfig } from '@photoenhance/core';
@@ -183,6 +183,37 @@ export function serverAlive(name: ServerName): boolean {
   } catch {
     return false;
   }
+}
+
+/** Every thread of a process is stopped (state T in /proc): kill() returns before a SIGSTOP has taken effect. */
+function allThreadsStopped(pid: number): boolean {
+  try {
+    return readdirSync(`/proc/${pid}/task`).every((tid) => {
+      const stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
+      return /^\d+ \(.*\) [Tt] /s.test(stat);
+    });
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * SIGSTOP a real server and wait until every thread of it is stopped, so the next request cannot be answered by
+ * a thread the signal had not reached yet. Resolves with when it was frozen; SIGCONT it with thawServer.
+ */
+export async function freezeServer(name: ServerName, timeoutMs = 5000): Promise<number> {
+  const pid = serverPid(name);
+  process.kill(pid, 'SIGSTOP');
+  const deadline = Date.now() + timeoutMs;
+  while (!allThreadsStopped(pid)) {
+    if (Date.now() > deadline) throw new Error(`${name} (pid ${pid}) not stopped ${timeoutMs} ms after SIGSTOP`);
+    await sleep(10);
+  }
+  return Date.now();
+}
+
+export function thawServer(name: ServerName): void {
+  process.kill(serverPid(name), 'SIGCONT');
 }
 
 /**

@@ -12,6 +12,7 @@ import {
   type ApiProc,
   connectScenario,
   figure,
+  freezeServer,
   killServer,
   type Proc,
   restartServer,
@@ -23,6 +24,7 @@ import {
   startApi,
   startWorker,
   taskReader,
+  thawServer,
 } from './procs.ts';
 
 const STALL_MS = 8000;
@@ -90,10 +92,9 @@ describe('storage and queue servers frozen, then stopped and restarted, while ta
     }
     const slowest: Record<string, number> = {};
     for (const name of ['minio', 'elasticmq'] as const) {
-      const pid = serverPid(name);
-      process.kill(pid, 'SIGSTOP');
-      const frozenAt = Date.now();
+      let frozenAt = Date.now();
       try {
+        frozenAt = await freezeServer(name);
         const ready = await timedGet('/ready');
         expect(ready.status).toBe(503);
         const checks = ready.body.checks as unknown as Record<string, string>;
@@ -112,7 +113,7 @@ describe('storage and queue servers frozen, then stopped and restarted, while ta
         expect(health.status).toBe(200);
         await sleep(Math.max(0, STALL_MS - (Date.now() - frozenAt)));
       } finally {
-        process.kill(pid, 'SIGCONT');
+        thawServer(name);
       }
       // Tasks keep coming in once it is back.
       const r = await upload();
