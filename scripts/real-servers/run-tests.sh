@@ -80,12 +80,13 @@ end
 
 # shellcheck disable=SC1091
 source "$PE_REAL_RUN_DIR/env.sh"
-# The chaos suite stalls the servers by pid (SIGSTOP/SIGCONT): it finds them through the run dir.
+# The chaos suite stalls (SIGSTOP/SIGCONT), kills and restarts the servers: it finds them through the run dir.
 export PE_REAL_RUN_DIR
 suite_config="${PE_VITEST_CONFIG:-test/real/vitest.config.ts}"
 begin "vitest ($suite_config)"
 # In the background so a SIGTERM/SIGINT reaches the traps at once instead of after the whole run.
-vitest run --config "$suite_config" "$@" &
+# Without the lock's fd: servers the chaos suite restarts (start.sh minio|elasticmq) must not hold the lock.
+vitest run --config "$suite_config" "$@" {lock_fd}>&- &
 vitest_pid=$!
 wait "$vitest_pid"
 vitest_pid=""

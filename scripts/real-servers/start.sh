@@ -3,6 +3,10 @@
 # both answer, and writes the variables that point the app (and the test harness's "external" mode) at them
 # to $PE_REAL_RUN_DIR/env.sh. Idempotent: servers already running from an earlier start are kept.
 # Stop them with stop.sh (run-tests.sh does so on exit, even on failure).
+#
+#   start.sh            both servers, fresh data dirs
+#   start.sh minio      (re)start only MinIO on the same port and data dir, e.g. after the chaos suite killed it
+#   start.sh elasticmq  the same for ElasticMQ; its queues and messages are on disk, so they survive
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 # shellcheck source=common.sh
@@ -35,10 +39,12 @@ require_free_port() {
 launch() {
   local name=$1 log=$2
   shift 2
+  # A restart appends, so the log still shows how the server went down.
+  [[ "$mode" == all ]] && : >"$log"
   if command -v setsid >/dev/null; then
-    setsid "$@" >"$log" 2>&1 </dev/null &
+    setsid "$@" >>"$log" 2>&1 </dev/null &
   else
-    nohup "$@" >"$log" 2>&1 </dev/null &
+    nohup "$@" >>"$log" 2>&1 </dev/null &
   fi
   echo $! >"$run/$name.pid"
 }
@@ -63,12 +69,17 @@ wait_ready() {
   return 1
 }
 
+# fresh_data DIR → an empty DIR on a full start; kept as it is when one server is restarted.
+fresh_data() {
+  if [[ "$mode" == all ]]; then rm -rf "$1"; fi
+  mkdir -p "$1"
+}
+
 start_minio() {
   already_running minio MinIO && return
   [[ -x "$PE_MINIO_BIN" ]] || { pe_log "MinIO is not installed: run scripts/real-servers/install.sh"; exit 1; }
   require_free_port "$PE_MINIO_PORT" PE_MINIO_PORT
-  rm -rf "$run/minio-data"
-  mkdir -p "$run/minio-data"
+  fresh_data "$run/minio-data"
   # Console off (not needed, saves memory); no update checks or telemetry from CI.
   launch minio "$run/minio.log" env MINIO_ROOT_USER="$PE_MINIO_USER" MINIO_ROOT_PASSWORD="$PE_MINIO_PASSWORD" \
     MINIO_BROWSER=off MINIO_UPDATE=off MINIO_CALLHOME_ENABLE=off \
@@ -84,6 +95,10 @@ start_elasticmq() {
   require_free_port "$PE_ELASTICMQ_PORT" PE_ELASTICMQ_PORT
   # Queues are not declared here: the app's own bootstrap (BOOTSTRAP_RESOURCES) creates the jobs queue, the DLQ
   # and the redrive policy through the SQS API, so that path is exercised against a real server too.
+  # Queues and messages are stored on disk, as a deployment would run it: in-memory ElasticMQ forgets its
+  # queues and every job on a restart (SQS itself never does), which no application-side re-creation can repair
+  # (the jobs are gone). The queue definitions go to a file, the messages with their receive counts to H2.
+  fresh_data "$run/elasticmq-data"
   cat >"$run/elasticmq.conf" <<CONF
 include classpath("application.conf")
 node-address {
@@ -106,6 +121,18 @@ aws {
   region = "us-east-1"
   accountId = "000000000000"
 }
+queues-storage {
+  enabled = true
+  path = "$run/elasticmq-data/queues.conf"
+}
+messages-storage {
+  enabled = true
+  driver-class = "org.h2.Driver"
+  uri = "jdbc:h2:$run/elasticmq-data/messages"
+  username = ""
+  password = ""
+  prune-data-on-init = false
+}
 CONF
   # Small heap and C1 only: a queue server for tests starts faster that way on 2 cores.
   launch elasticmq "$run/elasticmq.log" java -Xms32m -Xmx256m -XX:+UseSerialGC -XX:TieredStopAtLevel=1 \
@@ -114,9 +141,20 @@ CONF
   pe_log "ElasticMQ up on http://$PE_REAL_HOST:$PE_ELASTICMQ_PORT (pid $(cat "$run/elasticmq.pid"))"
 }
 
+mode="${1:-all}"
 t0=$(pe_now)
-start_minio
-start_elasticmq
+case "$mode" in
+all)
+  start_minio
+  start_elasticmq
+  ;;
+minio) start_minio ;;
+elasticmq) start_elasticmq ;;
+*)
+  pe_log "usage: start.sh [all|minio|elasticmq]"
+  exit 2
+  ;;
+esac
 
 cat >"$run/env.sh" <<ENV
 export S3_ENDPOINT=http://$PE_REAL_HOST:$PE_MINIO_PORT

@@ -35,7 +35,7 @@ signal_one elasticmq
 wait_one minio
 wait_one elasticmq
 if [[ "${PE_REAL_KEEP_LOGS:-0}" == 1 ]]; then
-  rm -rf "$run/minio-data" "$run/env.sh"
+  rm -rf "$run/minio-data" "$run/elasticmq-data" "$run/env.sh"
 else
   rm -rf "$run"
 fi

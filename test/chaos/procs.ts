@@ -1,17 +1,18 @@
 /**
  * The chaos suite's process harness: the API and workers as separate OS processes (`start:api`,
  * `start:worker` entry points) on the real MinIO + ElasticMQ that scripts/real-servers started, plus the
- * means to hurt them (SIGKILL, SIGSTOP/SIGCONT of a server) and to watch them (RSS from /proc). Everything
- * listens on and talks to 127.0.0.1 only.
+ * means to hurt them (SIGKILL of a process, SIGSTOP/SIGCONT or SIGKILL + restart of a server) and to watch
+ * them (RSS from /proc). Everything listens on and talks to 127.0.0.1 only.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { newId } from '@photoenhance/contracts';
 import { type Backend, CommonEnvSchema, connectBackend, createTaskRepository, loadConfig } from '@photoenhance/core';
 
 const API_MAIN = fileURLToPath(new URL('../../services/api/src/server.ts', import.meta.url));
 const WORKER_MAIN = fileURLToPath(new URL('../../services/gpu-worker/src/main.ts', import.meta.url));
+const START_SH = fileURLToPath(new URL('../../scripts/real-servers/start.sh', import.meta.url));
 
 /** Fails at once (instead of passing vacuously) when the real servers are not there. */
 export function realServerEnv(): Record<string, string> {
@@ -153,11 +154,107 @@ export async function startWorker(env: Record<string, string>, nodeArgs: string[
   return proc;
 }
 
-/** SIGSTOP/SIGCONT of a real server by the pid start.sh recorded: a dependency that stops answering. */
-export function serverPid(name: 'minio' | 'elasticmq'): number {
+export type ServerName = 'minio' | 'elasticmq';
+
+function runDir(): string {
   const dir = process.env.PE_REAL_RUN_DIR;
   if (!dir) throw new Error('PE_REAL_RUN_DIR is not set (run through npm run test:chaos)');
-  return Number(readFileSync(`${dir}/${name}.pid`, 'utf8').trim());
+  return dir;
+}
+
+/** SIGSTOP/SIGCONT of a real server by the pid start.sh recorded: a dependency that stops answering. */
+export function serverPid(name: ServerName): number {
+  return Number(readFileSync(`${runDir()}/${name}.pid`, 'utf8').trim());
+}
+
+function pidAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** True while the server start.sh recorded is running. */
+export function serverAlive(name: ServerName): boolean {
+  try {
+    return pidAlive(serverPid(name));
+  } catch {
+    return false;
+  }
+}
+
+/** Every thread of a process is stopped (state T in /proc): kill() returns before a SIGSTOP has taken effect. */
+function allThreadsStopped(pid: number): boolean {
+  try {
+    return readdirSync(`/proc/${pid}/task`).every((tid) => {
+      const stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
+      return /^\d+ \(.*\) [Tt] /s.test(stat);
+    });
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * SIGSTOP a real server and wait until every thread of it is stopped, so the next request cannot be answered by
+ * a thread the signal had not reached yet. Resolves with when it was frozen; SIGCONT it with thawServer.
+ */
+export async function freezeServer(name: ServerName, timeoutMs = 5000): Promise<number> {
+  const pid = serverPid(name);
+  process.kill(pid, 'SIGSTOP');
+  const deadline = Date.now() + timeoutMs;
+  while (!allThreadsStopped(pid)) {
+    if (Date.now() > deadline) throw new Error(`${name} (pid ${pid}) not stopped ${timeoutMs} ms after SIGSTOP`);
+    await sleep(10);
+  }
+  return Date.now();
+}
+
+export function thawServer(name: ServerName): void {
+  process.kill(serverPid(name), 'SIGCONT');
+}
+
+/**
+ * A real stop: SIGKILL (a crash, nothing flushed on the way out) and wait until the process is gone, so its
+ * port refuses connections. Resolves with when it was gone.
+ */
+export async function killServer(name: ServerName, timeoutMs = 10_000): Promise<number> {
+  const pid = serverPid(name);
+  process.kill(pid, 'SIGCONT'); // a frozen process dies on SIGKILL too, but say it plainly
+  process.kill(pid, 'SIGKILL');
+  const deadline = Date.now() + timeoutMs;
+  while (pidAlive(pid)) {
+    if (Date.now() > deadline) throw new Error(`${name} (pid ${pid}) still alive ${timeoutMs} ms after SIGKILL`);
+    await sleep(20);
+  }
+  return Date.now();
+}
+
+/**
+ * Starts a killed server again on the same port and data directory (scripts/real-servers/start.sh NAME, which
+ * waits until it answers). Resolves with how long the start took, in ms.
+ */
+export async function restartServer(name: ServerName, timeoutMs = 120_000): Promise<number> {
+  const t0 = Date.now();
+  const child = spawn('bash', [START_SH, name], {
+    env: { ...process.env, PE_REAL_RUN_DIR: runDir() },
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
+  let stderr = '';
+  child.stderr?.on('data', (d: Buffer) => {
+    stderr += d.toString();
+  });
+  const code = await new Promise<number | null>((resolve) => {
+    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+    child.once('exit', (c) => {
+      clearTimeout(timer);
+      resolve(c);
+    });
+  });
+  if (code !== 0) throw new Error(`restarting ${name} failed (exit ${code}):\n${stderr}`);
+  return Date.now() - t0;
 }
 
 export const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));

@@ -103,17 +103,21 @@ export function planTiles(width: number, height: number, tileSize: number, tileP
 }
 
 /**
- * tileSize 0 ("whole image when it fits"): the whole image while it has at most maxTilePixels
- * pixels, else square tiles of that area (windows add the pad around them); an explicit tile size is
- * taken as given. Returns 0 for "one tile".
+ * tileSize 0 ("whole image when it fits"): the whole image while its model window (the image plus
+ * `tilePad` on every side) has at most maxTilePixels pixels, else square tiles of that area (windows add
+ * the pad around them); an explicit tile size is taken as given. Returns 0 for "one tile".
+ *
+ * The window, not the image, is what the model's activations scale with: a 1×100000 strip has only 0.1 MP
+ * but a 21×100020 window (2.1 MP, ×64 feature maps), which took a worker to 3.1 GiB before the pad counted.
  */
 export function resolveTileSize(
   width: number,
   height: number,
   tileSize: number,
   maxTilePixels = DEFAULT_MAX_TILE_PIXELS,
+  tilePad = 0,
 ): number {
   if (tileSize > 0) return tileSize >= width && tileSize >= height ? 0 : tileSize;
-  if (width * height <= maxTilePixels) return 0;
+  if ((width + 2 * tilePad) * (height + 2 * tilePad) <= maxTilePixels) return 0;
   return Math.max(1, Math.floor(Math.sqrt(maxTilePixels)));
 }

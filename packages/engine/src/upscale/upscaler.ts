@@ -46,7 +46,13 @@ export async function upscaleImage(
   throwIfAborted(signal);
 
   const tilePad = opts.tilePad ?? 10;
-  const tileSize = resolveTileSize(width, height, opts.tileSize, opts.maxTilePixels ?? DEFAULT_MAX_TILE_PIXELS);
+  const tileSize = resolveTileSize(
+    width,
+    height,
+    opts.tileSize,
+    opts.maxTilePixels ?? DEFAULT_MAX_TILE_PIXELS,
+    tilePad,
+  );
   const tiles = planTiles(width, height, tileSize, tilePad);
   const first = tiles[0] as Tile;
   const windowWidth = first.windowWidth;

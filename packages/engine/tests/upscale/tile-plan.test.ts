@@ -71,6 +71,17 @@ describe('resolveTileSize', () => {
     expect(resolveTileSize(300, 300, 128)).toBe(128);
     expect(resolveTileSize(100, 80, 128)).toBe(0);
   });
+
+  it('counts the padded window, so a thin strip is tiled instead of run as one huge window', () => {
+    // 0.1 MP, under the cap by pixels, but its window with pad 10 is 21×100020 = 2.1 MP.
+    expect(resolveTileSize(1, 100_000, 0, 512 * 512, 10)).toBe(512);
+    const tiles = planTiles(1, 100_000, resolveTileSize(1, 100_000, 0, 512 * 512, 10), 10);
+    const first = tiles[0];
+    expect(tiles).toHaveLength(Math.ceil(100_000 / 512));
+    expect((first?.windowWidth ?? 0) * (first?.windowHeight ?? 0)).toBeLessThan(512 * 512);
+    // A photo whose window still fits stays whole.
+    expect(resolveTileSize(400, 300, 0, 512 * 512, 10)).toBe(0);
+  });
 });
 
 describe('featherWeights', () => {

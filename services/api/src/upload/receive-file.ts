@@ -2,7 +2,7 @@ import { Readable } from 'node:stream';
 import { isPhotoEnhanceError, mimeTypeFor, PhotoEnhanceError } from '@photoenhance/contracts';
 import type { Storage } from '@photoenhance/core';
 import { type ProbeResult, probeImage, sniffContainer } from '@photoenhance/image';
-import { assertImageComplete, completenessCheck } from './completeness.ts';
+import { assertImageComplete, completenessCheck, needsWholeFileCheck } from './completeness.ts';
 
 /**
  * The image header is probed from this many first bytes before anything is stored (JPEG, PNG, HEIF/AVIF and
@@ -102,6 +102,9 @@ export async function receiveFile(
       const whole = await storage.getBuffer(key);
       probe = await probeImage(whole, probeLimits);
       assertImageComplete(whole, probe.format);
+    } else if (!ended && needsWholeFileCheck(probe.format)) {
+      // GIF and TIFF have no streaming check (TIFF directories point anywhere): read back once, bounded.
+      assertImageComplete(await storage.getBuffer(key), probe.format);
     }
     return { key, bytes: total, probe: { ...probe, bytes: total } };
   } catch (err) {

@@ -1,0 +1,46 @@
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import sharp from 'sharp';
+import { describe, expect, it } from 'vitest';
+import { assertImageComplete } from '../../src/upload/completeness.ts';
+
+const fixture = (name: string) =>
+  readFileSync(fileURLToPath(new URL(`../../../../packages/image/tests/fixtures/images/${name}`, import.meta.url)));
+
+const base = () => sharp({ create: { width: 64, height: 48, channels: 3, background: '#3a6' } });
+/** Three 32×24 frames: sharp writes an animation from a strip of pages. */
+const animated = () =>
+  sharp(Buffer.concat([30, 90, 150].map((v) => Buffer.alloc(32 * 24 * 3, v))), {
+    raw: { width: 32, height: 72, channels: 3, pageHeight: 24 },
+  });
+
+describe('assertImageComplete: truncated files are refused before any decode', () => {
+  it.each([
+    ['gif', () => base().gif().toBuffer()],
+    ['gif', () => animated().gif({ loop: 0 }).toBuffer()],
+    ['tiff', () => base().tiff().toBuffer()],
+    ['tiff', () => base().tiff({ compression: 'deflate' }).toBuffer()],
+    ['tiff', () => base().tiff({ tile: true, tileWidth: 16, tileHeight: 16, compression: 'lzw' }).toBuffer()],
+    ['avif', () => base().avif().toBuffer()],
+    ['heic', async () => fixture('quadrants-64x48.heic')],
+    ['heic', async () => fixture('alpha-64x48.heic')],
+  ] as const)('%s: whole passes, cut by 1 byte or by half is CORRUPT_IMAGE', async (format, make) => {
+    const whole = await make();
+    expect(() => assertImageComplete(whole, format)).not.toThrow();
+    for (const cut of [1, Math.floor(whole.length / 2)]) {
+      expect(() => assertImageComplete(whole.subarray(0, whole.length - cut), format)).toThrow(
+        expect.objectContaining({ code: 'CORRUPT_IMAGE', message: expect.stringMatching(/truncated or damaged/) }),
+      );
+    }
+  });
+
+  it('refuses a TIFF whose strip points past the end even when the directory is intact', async () => {
+    const tiff = Buffer.from(await base().tiff({ compression: 'deflate' }).toBuffer());
+    const ifd = tiff.readUInt32LE(4);
+    for (let k = 0; k < tiff.readUInt16LE(ifd); k++) {
+      const entry = ifd + 2 + 12 * k;
+      if (tiff.readUInt16LE(entry) === 279) tiff.writeUInt32LE(1_000_000, entry + 8); // StripByteCounts
+    }
+    expect(() => assertImageComplete(tiff, 'tiff')).toThrow(/image data 0 runs past the end/);
+  });
+});
