@@ -17,7 +17,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 const UPLOADS = 8;
 /**
- * Buffering grew the API by 1736 MiB for these 8 uploads (bench/RESULTS.md); streaming by 121–129 MiB, much of it
+ * Buffering grew the API by 1736 MiB for these 8 uploads (bench/RESULTS.md); streaming by 108–131 MiB, much of it
  * garbage V8 has not collected yet (64 KiB request chunks). Any return to whole-body buffering breaks this at once.
  */
 const MAX_GROWTH_MIB = 200;
