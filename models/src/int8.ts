@@ -60,6 +60,8 @@ export interface Int8Recipe {
   equalize?: boolean;
   /** Passes of empirical bias correction on the calibration inputs (onnx/bias-correction.ts); 0: none. */
   biasCorrection?: number;
+  /** Keep the ops that write the graph output (the final residual Add) in fp32 (QdqOptions.floatOutputOps). */
+  floatOutput?: boolean;
   /** Layers (named by their conv) kept in fp32 with their activation nodes: mixed precision. */
   floatLayers?: readonly string[];
 }
@@ -90,12 +92,13 @@ export async function quantizeUpscaler(
   );
   const calibration =
     recipe.mode === 'weights' && !recipe.biasCorrection ? [] : (inputs ?? (await calibrationInputs()));
-  const targets = quantizationTargets(model, floatConvs, floatNodes);
+  const floatOutputOps = recipe.floatOutput ?? false;
+  const targets = quantizationTargets(model, floatConvs, floatNodes, floatOutputOps);
   const ranges =
     recipe.mode === 'weights'
       ? new Map()
       : await calibrateRanges(model, targets, calibration, { percentile: recipe.percentile });
-  const quantize = (m: Uint8Array) => quantizeQdq(m, { ranges, floatConvs, floatNodes, mode: recipe.mode });
+  const quantize = (m: Uint8Array) => quantizeQdq(m, { ranges, floatConvs, floatNodes, floatOutputOps, mode: recipe.mode });
   if (!recipe.biasCorrection) return quantize(model);
   const corrected = await correctBiases(model, quantize, calibration, { passes: recipe.biasCorrection });
   return quantize(corrected.bytes);
