@@ -80,7 +80,8 @@ const candidates: Record<string, () => Promise<Uint8Array>> = {
   'BC weights only': async () => quantizeUpscaler(fp32, { floatEnds: true, mode: 'weights', biasCorrection: 3 }),
   'BC p99.9': async () => quantizeUpscaler(fp32, { floatEnds: true, percentile: 99.9, biasCorrection: 3 }),
   // 15…: the final residual Add (graph output) kept fp32
-  'p99.9, fp32 output Add': async () => quantizeUpscaler(fp32, { floatEnds: true, percentile: 99.9, floatOutput: true }),
+  'p99.9, fp32 output Add': async () =>
+    quantizeUpscaler(fp32, { floatEnds: true, percentile: 99.9, floatOutput: true }),
   'min/max, fp32 output Add': async () => quantizeUpscaler(fp32, { floatEnds: true, floatOutput: true }),
   'CLE+BC p99.9, fp32 output Add': async () =>
     quantizeUpscaler(fp32, { floatEnds: true, percentile: 99.9, floatOutput: true, equalize: true, biasCorrection: 3 }),

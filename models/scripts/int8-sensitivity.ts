@@ -15,9 +15,9 @@ import { parseArgs } from 'node:util';
 import { InferenceSession, Tensor } from 'onnxruntime-node';
 import sharp from 'sharp';
 import { fidelity } from '../src/fidelity.ts';
-import { imageToPlanar, type Int8Recipe, quantizeUpscaler } from '../src/int8.ts';
-import { ensureModel } from '../src/prepare.ts';
+import { type Int8Recipe, imageToPlanar, quantizeUpscaler } from '../src/int8.ts';
 import { convLayers } from '../src/onnx/equalize.ts';
+import { ensureModel } from '../src/prepare.ts';
 
 const { values: args } = parseArgs({
   options: {
@@ -108,7 +108,9 @@ log(`\nmost sensitive first: ${ranked.map((r) => r.conv).join(', ')}\n`);
 const evalImages = await Promise.all(files.map((f) => load(f, Number(args['max-side']))));
 const ks = args.ks.split(',').map(Number);
 const arms: Array<{ name: string; session: InferenceSession }> = [{ name: 'fp32', session: reference }];
-log(`| k layers fp32 | which | min PSNR whole / worst 64² (all ${evalImages.length} images ≤ ${args['max-side']} px) |`);
+log(
+  `| k layers fp32 | which | min PSNR whole / worst 64² (all ${evalImages.length} images ≤ ${args['max-side']} px) |`,
+);
 log('|---|---|---|');
 for (const k of ks) {
   const keep = ranked.slice(0, k).map((r) => r.conv);

@@ -98,7 +98,8 @@ export async function quantizeUpscaler(
     recipe.mode === 'weights'
       ? new Map()
       : await calibrateRanges(model, targets, calibration, { percentile: recipe.percentile });
-  const quantize = (m: Uint8Array) => quantizeQdq(m, { ranges, floatConvs, floatNodes, floatOutputOps, mode: recipe.mode });
+  const quantize = (m: Uint8Array) =>
+    quantizeQdq(m, { ranges, floatConvs, floatNodes, floatOutputOps, mode: recipe.mode });
   if (!recipe.biasCorrection) return quantize(model);
   const corrected = await correctBiases(model, quantize, calibration, { passes: recipe.biasCorrection });
   return quantize(corrected.bytes);

@@ -4,7 +4,8 @@
  *
  * For a convolution A whose output reaches the next convolutions B only through per-channel
  * positively homogeneous ops (f(s·x) = s·f(x) for s > 0: Relu, LeakyRelu, bias-free 1×1 depthwise
- * convolutions — the depthwise PReLU form — and Adds of such branches), scaling A's output channel i
+ * convolutions — the depthwise PReLU form — and Adds of such branches), directly or at a channel
+ * offset of a Concat (RRDB dense blocks), scaling A's output channel i
  * (weights and bias) by 1/sᵢ and every B's input channel i by sᵢ computes the same function. With
  * sᵢ = √(r₁ᵢ·r₂ᵢ)/r₂ᵢ (r₁ᵢ = max |A[i,…]|, r₂ᵢ = max over B of max |B[:,i,…]|) both ranges become
  * √(r₁ᵢ·r₂ᵢ); iterated over the chain of pairs until it settles.
@@ -38,12 +39,12 @@ interface ConvInfo {
 const HOMOGENEOUS = new Set(['Relu', 'LeakyRelu', 'PRelu', 'Add']);
 
 export function equalizeCrossLayer(fp32Bytes: Uint8Array, iterations = 20): EqualizeResult {
-  const { model, inits, readers, outputs, convs } = analyse(fp32Bytes);
+  const { model, inits, readers, outputs, convs, channels } = analyse(fp32Bytes);
 
-  const pairs: Array<{ a: ConvInfo; bs: ConvInfo[] }> = [];
+  const pairs: Array<{ a: ConvInfo; bs: Consumer[] }> = [];
   for (const a of convs.values()) {
     if (group(a.node) !== 1) continue;
-    const region = homogeneousRegion(a, convs, readers, outputs);
+    const region = homogeneousRegion(a, convs, readers, outputs, channels);
     if (region && region.consumers.length > 0) pairs.push({ a, bs: region.consumers });
   }
 
@@ -55,12 +56,13 @@ export function equalizeCrossLayer(fp32Bytes: Uint8Array, iterations = 20): Equa
         let r1 = 0;
         for (let k = c * perA; k < (c + 1) * perA; k++) r1 = Math.max(r1, Math.abs(a.weight[k]!));
         let r2 = 0;
-        for (const b of bs) forInputChannel(b, c, (k) => (r2 = Math.max(r2, Math.abs(b.weight[k]!))));
+        for (const { conv: b, offset } of bs)
+          forInputChannel(b, offset + c, (k) => (r2 = Math.max(r2, Math.abs(b.weight[k]!))));
         if (r1 === 0 || r2 === 0) continue;
         const s = Math.sqrt(r1 * r2) / r2;
         for (let k = c * perA; k < (c + 1) * perA; k++) a.weight[k] = a.weight[k]! / s;
         if (a.bias) a.bias[c] = a.bias[c]! / s;
-        for (const b of bs) forInputChannel(b, c, (k) => (b.weight[k] = b.weight[k]! * s));
+        for (const { conv: b, offset } of bs) forInputChannel(b, offset + c, (k) => (b.weight[k] = b.weight[k]! * s));
       }
     }
   }
@@ -72,7 +74,10 @@ export function equalizeCrossLayer(fp32Bytes: Uint8Array, iterations = 20): Equa
   model.graph!.initializer = [...inits.values()].map((t) => onnx.TensorProto.create(t));
   return {
     bytes: onnx.ModelProto.encode(model).finish(),
-    pairs: pairs.map(({ a, bs }) => ({ producer: a.node.name ?? '', consumers: bs.map((b) => b.node.name ?? '') })),
+    pairs: pairs.map(({ a, bs }) => ({
+      producer: a.node.name ?? '',
+      consumers: bs.map((b) => b.conv.node.name ?? ''),
+    })),
   };
 }
 
@@ -90,7 +95,29 @@ function analyse(bytes: Uint8Array) {
     const b = n.input?.[2] ? inits.get(n.input[2]) : undefined;
     convs.set(n.name ?? '', { node: n, weight: floats(w), dims: dimsOf(w), ...(b ? { bias: floats(b) } : {}) });
   }
-  return { model, graph, inits, readers, outputs, convs };
+  // channel counts where the graph says them (conv weights, concats, elementwise ops of one input)
+  const producers = new Map(graph.node.flatMap((n) => (n.output ?? []).map((o) => [o, n] as const)));
+  const known = new Map<string, number | undefined>();
+  const channels = (t: string): number | undefined => {
+    if (known.has(t)) return known.get(t);
+    known.set(t, undefined);
+    const n = producers.get(t);
+    let c: number | undefined;
+    if (n?.opType === 'Conv') c = convs.get(n.name ?? '')?.dims[0];
+    else if (n?.opType === 'Concat') {
+      const parts = (n.input ?? []).map(channels);
+      c = parts.every((p) => p !== undefined) ? parts.reduce((a, b) => a! + b!, 0) : undefined;
+    } else if (n && ['Relu', 'LeakyRelu', 'PRelu', 'Add', 'Mul'].includes(n.opType ?? '')) c = channels(n.input![0]!);
+    known.set(t, c);
+    return c;
+  };
+  return { model, graph, inits, readers, outputs, convs, channels };
+}
+
+/** A conv reading a scaled tensor, whose input channels from `offset` on match the tensor's. */
+interface Consumer {
+  conv: ConvInfo;
+  offset: number;
 }
 
 /**
@@ -99,12 +126,12 @@ function analyse(bytes: Uint8Array) {
  * graph order. A conv whose output goes anywhere else is a layer of its own.
  */
 export function convLayers(fp32Bytes: Uint8Array): Map<string, string[]> {
-  const { graph, readers, outputs, convs } = analyse(fp32Bytes);
+  const { graph, readers, outputs, convs, channels } = analyse(fp32Bytes);
   const layers = new Map<string, string[]>();
   for (const n of graph.node) {
     const a = convs.get(n.name ?? '');
     if (!a || group(n) !== 1) continue;
-    const region = homogeneousRegion(a, convs, readers, outputs);
+    const region = homogeneousRegion(a, convs, readers, outputs, channels);
     layers.set(n.name ?? '', [n.name ?? '', ...(region?.nodes ?? []).map((r) => r.name ?? '')]);
   }
   return layers;
@@ -120,9 +147,10 @@ function homogeneousRegion(
   convs: Map<string, ConvInfo>,
   readers: Map<string, INodeProto[]>,
   outputs: Set<string>,
-): { consumers: ConvInfo[]; nodes: INodeProto[] } | undefined {
+  channels: (tensor: string) => number | undefined,
+): { consumers: Consumer[]; nodes: INodeProto[] } | undefined {
   const region = new Set<string>([a.node.output![0]!]);
-  const consumers = new Map<string, ConvInfo>();
+  const consumers = new Map<string, Consumer>();
   const pending = [a.node.output![0]!];
   const regionNodes = new Set<INodeProto>();
   while (pending.length > 0) {
@@ -131,7 +159,22 @@ function homogeneousRegion(
     for (const r of readers.get(t) ?? []) {
       const info = r.opType === 'Conv' ? convs.get(r.name ?? '') : undefined;
       if (info && group(r) === 1 && r.input![0] === t) {
-        consumers.set(r.name ?? '', info);
+        consumers.set(r.name ?? '', { conv: info, offset: 0 });
+        continue;
+      }
+      if (r.opType === 'Concat' && !outputs.has(r.output![0]!)) {
+        // the tensor lands at a channel offset of the concat, which only group-1 convs may read
+        const axis = r.attribute?.find((x) => x.name === 'axis');
+        const at = r.input!.indexOf(t);
+        if (toNumber(axis?.i) !== 1 || r.input!.lastIndexOf(t) !== at) return undefined;
+        const before = r.input!.slice(0, at).map(channels);
+        if (before.some((c) => c === undefined)) return undefined;
+        const offset = before.reduce((x, y) => x! + y!, 0)!;
+        for (const b of readers.get(r.output![0]!) ?? []) {
+          const binfo = b.opType === 'Conv' ? convs.get(b.name ?? '') : undefined;
+          if (!binfo || group(b) !== 1 || b.input![0] !== r.output![0]) return undefined;
+          consumers.set(`${b.name}@${offset}`, { conv: binfo, offset });
+        }
         continue;
       }
       const depthwise =
