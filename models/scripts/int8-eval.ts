@@ -68,6 +68,37 @@ const candidates: Record<string, () => Promise<Uint8Array>> = {
   'int8 dw p99.9': async () => quantizeUpscaler(fp32, { floatEnds: true, percentile: 99.9 }),
   'int8 PRelu p99.99': async () => quantizeUpscaler(await ncnnForm('prelu'), { floatEnds: true, percentile: 99.99 }),
   'int8 weights only': async () => quantizeUpscaler(fp32, { floatEnds: true, mode: 'weights' }),
+  // 7…: cross-layer equalization (CLE) and bias correction (BC, 3 passes)
+  'CLE weights only': async () => quantizeUpscaler(fp32, { floatEnds: true, mode: 'weights', equalize: true }),
+  'CLE+BC weights only': async () =>
+    quantizeUpscaler(fp32, { floatEnds: true, mode: 'weights', equalize: true, biasCorrection: 3 }),
+  'CLE p99.9': async () => quantizeUpscaler(fp32, { floatEnds: true, percentile: 99.9, equalize: true }),
+  'CLE+BC p99.9': async () =>
+    quantizeUpscaler(fp32, { floatEnds: true, percentile: 99.9, equalize: true, biasCorrection: 3 }),
+  'CLE min/max': async () => quantizeUpscaler(fp32, { floatEnds: true, equalize: true }),
+  'CLE+BC min/max': async () => quantizeUpscaler(fp32, { floatEnds: true, equalize: true, biasCorrection: 3 }),
+  'BC weights only': async () => quantizeUpscaler(fp32, { floatEnds: true, mode: 'weights', biasCorrection: 3 }),
+  'BC p99.9': async () => quantizeUpscaler(fp32, { floatEnds: true, percentile: 99.9, biasCorrection: 3 }),
+  // 15…: the final residual Add (graph output) kept fp32
+  'p99.9, fp32 output Add': async () =>
+    quantizeUpscaler(fp32, { floatEnds: true, percentile: 99.9, floatOutput: true }),
+  'min/max, fp32 output Add': async () => quantizeUpscaler(fp32, { floatEnds: true, floatOutput: true }),
+  'CLE+BC p99.9, fp32 output Add': async () =>
+    quantizeUpscaler(fp32, { floatEnds: true, percentile: 99.9, floatOutput: true, equalize: true, biasCorrection: 3 }),
+  'BC p99.9, fp32 output Add': async () =>
+    quantizeUpscaler(fp32, { floatEnds: true, percentile: 99.9, floatOutput: true, biasCorrection: 3 }),
+  ...(process.env.INT8_FLOAT_LAYERS
+    ? {
+        [`CLE+BC p99.9, fp32 layers ${process.env.INT8_FLOAT_LAYERS}`]: async () =>
+          quantizeUpscaler(fp32, {
+            floatEnds: true,
+            percentile: 99.9,
+            equalize: true,
+            biasCorrection: 3,
+            floatLayers: process.env.INT8_FLOAT_LAYERS!.split(','),
+          }),
+      }
+    : {}),
 };
 const wanted = args.arms ? args.arms.split(',').map(Number) : Object.keys(candidates).map((_, i) => i);
 const arms: Array<{ name: string; session: InferenceSession; bytes: number }> = [];

@@ -10,7 +10,9 @@ import { readFile } from 'node:fs/promises';
 import sharp from 'sharp';
 import { ModelError } from './errors.ts';
 import { sha256Bytes } from './files.ts';
+import { correctBiases } from './onnx/bias-correction.ts';
 import { type CalibrationInput, calibrateRanges } from './onnx/calibrate.ts';
+import { convLayers, equalizeCrossLayer } from './onnx/equalize.ts';
 import { decodeModel } from './onnx/proto.ts';
 import { quantizationTargets, quantizeQdq } from './onnx/quantize-qdq.ts';
 
@@ -54,6 +56,14 @@ export interface Int8Recipe {
   mode?: 'static' | 'weights';
   /** Calibration percentile (see CalibrateOptions.percentile). */
   percentile?: number;
+  /** Cross-layer equalization of the fp32 graph first (onnx/equalize.ts). */
+  equalize?: boolean;
+  /** Passes of empirical bias correction on the calibration inputs (onnx/bias-correction.ts); 0: none. */
+  biasCorrection?: number;
+  /** Keep the ops that write the graph output (the final residual Add) in fp32 (QdqOptions.floatOutputOps). */
+  floatOutput?: boolean;
+  /** Layers (named by their conv) kept in fp32 with their activation nodes: mixed precision. */
+  floatLayers?: readonly string[];
 }
 
 export const DEFAULT_INT8_RECIPE: Int8Recipe = { floatEnds: true };
@@ -70,13 +80,27 @@ export async function quantizeUpscaler(
   recipe: Int8Recipe = DEFAULT_INT8_RECIPE,
   inputs?: readonly CalibrationInput[],
 ): Promise<Uint8Array> {
-  const floatConvs = recipe.floatEnds ? endConvs(fp32Bytes) : new Set<string>();
-  const targets = quantizationTargets(fp32Bytes, floatConvs);
+  const model = recipe.equalize ? equalizeCrossLayer(fp32Bytes).bytes : fp32Bytes;
+  const floatConvs = recipe.floatEnds ? endConvs(model) : new Set<string>();
+  const layers = recipe.floatLayers?.length ? convLayers(model) : new Map<string, string[]>();
+  const floatNodes = new Set(
+    (recipe.floatLayers ?? []).flatMap((conv) => {
+      const nodes = layers.get(conv);
+      if (!nodes) throw new Error(`int8 recipe: no conv layer named "${conv}"`);
+      return nodes;
+    }),
+  );
+  const calibration =
+    recipe.mode === 'weights' && !recipe.biasCorrection ? [] : (inputs ?? (await calibrationInputs()));
+  const floatOutputOps = recipe.floatOutput ?? false;
+  const targets = quantizationTargets(model, floatConvs, floatNodes, floatOutputOps);
   const ranges =
     recipe.mode === 'weights'
       ? new Map()
-      : await calibrateRanges(fp32Bytes, targets, inputs ?? (await calibrationInputs()), {
-          percentile: recipe.percentile,
-        });
-  return quantizeQdq(fp32Bytes, { ranges, floatConvs, mode: recipe.mode });
+      : await calibrateRanges(model, targets, calibration, { percentile: recipe.percentile });
+  const quantize = (m: Uint8Array) =>
+    quantizeQdq(m, { ranges, floatConvs, floatNodes, floatOutputOps, mode: recipe.mode });
+  if (!recipe.biasCorrection) return quantize(model);
+  const corrected = await correctBiases(model, quantize, calibration, { passes: recipe.biasCorrection });
+  return quantize(corrected.bytes);
 }

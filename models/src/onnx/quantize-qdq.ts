@@ -38,6 +38,16 @@ export interface QdqOptions {
   /** Conv node names kept in fp32. */
   floatConvs?: ReadonlySet<string>;
   /**
+   * Nodes of any op kept in fp32 (a whole layer: its conv and the activation after it), for mixed
+   * precision and per-layer sensitivity. Their convs also keep fp32 weights.
+   */
+  floatNodes?: ReadonlySet<string>;
+  /**
+   * Keep the non-conv ops that write a graph output (the final residual Add of an upscaler) in fp32,
+   * so that the image is not rebuilt from u8 inputs: the output's last step is where 8 bits show most.
+   */
+  floatOutputOps?: boolean;
+  /**
    * 'static' (default): u8 activations + s8 weights, integer kernels.
    * 'weights': s8 weights dequantized at load time, fp32 compute (smaller file, same speed: a baseline).
    */
@@ -57,17 +67,24 @@ interface Graph {
 }
 
 /** The tensors whose ranges the quantizer needs (names exist in the fp32 graph: calibrate these). */
-export function quantizationTargets(fp32Bytes: Uint8Array, floatConvs: ReadonlySet<string> = new Set()): string[] {
-  const graph = foldConvRelu(load(fp32Bytes), floatConvs);
-  return plan(graph, floatConvs).activations;
+export function quantizationTargets(
+  fp32Bytes: Uint8Array,
+  floatConvs: ReadonlySet<string> = new Set(),
+  floatNodes: ReadonlySet<string> = new Set(),
+  floatOutputOps = false,
+): string[] {
+  const floats = new Set([...floatConvs, ...floatNodes]);
+  const graph = foldConvRelu(load(fp32Bytes), floats);
+  return plan(graph, floats, floatNodes, floatOutputOps).activations;
 }
 
 export function quantizeQdq(fp32Bytes: Uint8Array, options: QdqOptions): Uint8Array {
   const { model } = decodeModel(fp32Bytes);
-  const floatConvs = options.floatConvs ?? new Set<string>();
+  const floatConvs = new Set([...(options.floatConvs ?? []), ...(options.floatNodes ?? [])]);
+  const floatNodes = options.floatNodes ?? new Set<string>();
   const mode = options.mode ?? 'static';
   const graph = mode === 'static' ? foldConvRelu(load(fp32Bytes), floatConvs) : load(fp32Bytes);
-  const { activations, quantizedNodes } = plan(graph, floatConvs);
+  const { activations, quantizedNodes } = plan(graph, floatConvs, floatNodes, options.floatOutputOps ?? false);
   const activationSet = new Set(mode === 'static' ? activations : []);
 
   const params = new Map<string, { scale: number; zeroPoint: number }>();
@@ -172,13 +189,19 @@ function readersOf(nodes: INodeProto[]): Map<string, INodeProto[]> {
 function plan(
   graph: Graph,
   floatConvs: ReadonlySet<string>,
+  floatNodes: ReadonlySet<string> = new Set(),
+  floatOutputOps = false,
 ): { activations: string[]; quantizedNodes: Set<INodeProto> } {
+  const outputs = new Set(graph.outputs.map((o) => o.name ?? ''));
   const quantizedNodes = new Set(
     graph.nodes.filter(
-      (n) => QUANTIZED_OPS.has(n.opType ?? '') && !(n.opType === 'Conv' && floatConvs.has(n.name ?? '')),
+      (n) =>
+        QUANTIZED_OPS.has(n.opType ?? '') &&
+        !floatNodes.has(n.name ?? '') &&
+        !(n.opType === 'Conv' && floatConvs.has(n.name ?? '')) &&
+        !(floatOutputOps && n.opType !== 'Conv' && (n.output ?? []).some((o) => outputs.has(o))),
     ),
   );
-  const outputs = new Set(graph.outputs.map((o) => o.name ?? ''));
   const activations: string[] = [];
   const seen = new Set<string>();
   const add = (t: string) => {
