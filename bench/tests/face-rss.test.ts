@@ -22,5 +22,7 @@ describe('face restoration memory (issue 12)', () => {
     expect(report).toMatchObject({ detected: 10, restored: 10 });
     expect(report.peakBytes).toBeGreaterThan(0.5e9); // the model alone is 340 MB: a real measurement
     expect(report.peakBytes).toBeLessThan(2.5e9);
-  });
+    // Ten GFPGAN-scale faces take 30 s on quiet cores and over 2 min on shared, loaded ones; the bound
+    // here is memory, not time.
+  }, 400_000);
 });

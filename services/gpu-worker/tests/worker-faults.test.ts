@@ -105,12 +105,14 @@ describe('worker under faults', () => {
     const taskId = await submitTask(backend, await pngImage(8, 8), { scale: 2 });
     const { worker, outcomes } = startTestWorker(
       backend,
-      { steps: 20, stepMs: 50, failWith: () => new PhotoEnhanceError('CORRUPT_IMAGE', 'broken') },
+      // A 6 s job: the completed record below must land while it still runs, even on a loaded machine.
+      { steps: 120, stepMs: 50, failWith: () => new PhotoEnhanceError('CORRUPT_IMAGE', 'broken') },
       { visibilityTimeoutSeconds: 30, progressIntervalMs: 10_000 },
     );
     const processing = await waitForStatus(backend.storage, taskId, ['processing']);
     const completed = await tasksOf(backend).write({ ...processing, status: 'completed', stage: 'done' });
-    await waitFor(async () => outcomes.length === 1, { timeoutMs: 10_000 });
+    expect(outcomes).toEqual([]); // still running when the newer record was written
+    await waitFor(async () => outcomes.length === 1, { timeoutMs: 30_000 });
     await worker.stop();
     expect(outcomes).toEqual(['released']);
     expect(await tasksOf(backend).read(taskId)).toEqual(completed);
