@@ -64,15 +64,20 @@ export async function pollToSse(stream: SSEStreamingApi, options: PollOptions): 
       await stream.sleep(options.pollMs);
       continue;
     }
-    if (snapshot.id > lastId && snapshot.fingerprint !== lastFingerprint) {
+    // A final state is sent even when its id is not newer: ids come from the writers' clocks, and a record
+    // stamped before another task's later progress write can be the last one to land (a batch whose last
+    // task finished that way would otherwise end its stream without the final event).
+    const newer = snapshot.id > lastId;
+    if ((newer || snapshot.terminal) && snapshot.fingerprint !== lastFingerprint) {
+      const id = newer ? snapshot.id : lastId + 1;
       await stream.writeSSE({
         event: snapshot.event,
         data: JSON.stringify(snapshot.data),
-        id: String(snapshot.id),
+        id: String(id),
         ...(!sentRetry && options.retryMs !== undefined ? { retry: options.retryMs } : {}),
       });
       sentRetry = true;
-      lastId = snapshot.id;
+      lastId = id;
       lastFingerprint = snapshot.fingerprint;
       lastWrite = Date.now();
     }
