@@ -266,21 +266,15 @@ function quantizeWeights(
       q[i] = Math.max(-WEIGHT_MAX, Math.min(WEIGHT_MAX, Math.round(w[i]! / s)));
   }
   weightScales.set(name, scales);
-  inits.push(
+  return dequantized(
+    name,
     { name: `${name}__q`, dims, dataType: DataType.INT8, rawData: new Uint8Array(q.buffer) },
     floatTensor(`${name}__scale`, [channels], scales),
     { name: `${name}__zp`, dims: [channels], dataType: DataType.INT8, rawData: new Uint8Array(channels) },
+    inits,
+    nodes,
+    0,
   );
-  nodes.push(
-    node(
-      'DequantizeLinear',
-      [`${name}__q`, `${name}__scale`, `${name}__zp`],
-      [`${name}__dq`],
-      `${name}__dequantize`,
-      0,
-    ),
-  );
-  return `${name}__dq`;
 }
 
 /** int32 bias with scale x_scale·w_scale[c] (zero point 0), the form QLinearConv takes. */
@@ -299,21 +293,15 @@ function quantizeBias(
   const raw = new Uint8Array(q.length * 4);
   const view = new DataView(raw.buffer);
   for (let i = 0; i < q.length; i++) view.setInt32(i * 4, q[i]!, true);
-  inits.push(
+  return dequantized(
+    name,
     { name: `${name}__q`, dims: [b.length], dataType: DataType.INT32, rawData: raw },
     floatTensor(`${name}__scale`, [b.length], scales),
     { name: `${name}__zp`, dims: [b.length], dataType: DataType.INT32, rawData: new Uint8Array(b.length * 4) },
+    inits,
+    nodes,
+    0,
   );
-  nodes.push(
-    node(
-      'DequantizeLinear',
-      [`${name}__q`, `${name}__scale`, `${name}__zp`],
-      [`${name}__dq`],
-      `${name}__dequantize`,
-      0,
-    ),
-  );
-  return `${name}__dq`;
 }
 
 /** A constant operand of Add/Mul (e.g. a residual coefficient): u8 per tensor; a positive scalar is exact. */
@@ -321,13 +309,35 @@ function quantizeConstant(name: string, t: ITensorProto, inits: ITensorProto[], 
   const v = floatValues(t);
   const { scale, zeroPoint } = activationParams({ min: Math.min(...v), max: Math.max(...v) });
   const q = Uint8Array.from(v, (x) => Math.max(0, Math.min(255, Math.round(x / scale) + zeroPoint)));
-  inits.push(
+  return dequantized(
+    name,
     { name: `${name}__q`, dims: t.dims, dataType: DataType.UINT8, rawData: q },
     floatScalar(`${name}__scale`, scale),
     u8Scalar(`${name}__zp`, zeroPoint),
+    inits,
+    nodes,
   );
+}
+
+/** Adds a constant's quantized value, scale and zero point, and the DequantizeLinear that reads them. */
+function dequantized(
+  name: string,
+  q: ITensorProto,
+  scale: ITensorProto,
+  zeroPoint: ITensorProto,
+  inits: ITensorProto[],
+  nodes: INodeProto[],
+  axis?: number,
+): string {
+  inits.push(q, scale, zeroPoint);
   nodes.push(
-    node('DequantizeLinear', [`${name}__q`, `${name}__scale`, `${name}__zp`], [`${name}__dq`], `${name}__dequantize`),
+    node(
+      'DequantizeLinear',
+      [q.name ?? '', scale.name ?? '', zeroPoint.name ?? ''],
+      [`${name}__dq`],
+      `${name}__dequantize`,
+      axis,
+    ),
   );
   return `${name}__dq`;
 }
