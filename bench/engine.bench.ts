@@ -24,7 +24,8 @@ import { decodeImage, encodeImage, resizePlanar } from '@photoenhance/image';
 import { ensureModel, getModelEntry, OnnxGraphBuilder } from '@photoenhance/models';
 import * as ort from 'onnxruntime-node';
 import sharp from 'sharp';
-import { cpuFlags, faceStandinBench } from './face-standin.ts';
+import { faceStandinBench } from './face-standin.ts';
+import { cpuFlags, median, ms, time } from './measure.ts';
 import { matmulPeak } from './peak.ts';
 
 const { values: args } = parseArgs({
@@ -42,14 +43,6 @@ const { values: args } = parseArgs({
 });
 const runs = Number(args.runs);
 const threads = Number(args.threads);
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] as number;
-const ms = (s: number) => `${(s * 1000).toFixed(0)} ms`;
-
-async function time<T>(fn: () => Promise<T>): Promise<[T, number]> {
-  const t = performance.now();
-  const r = await fn();
-  return [r, (performance.now() - t) / 1000];
-}
 
 /** Counts time spent inside the runtime, so tiling + blending is what remains of the upscale stage. */
 function timed(session: ModelSession): { session: ModelSession; inference: () => number; reset: () => void } {

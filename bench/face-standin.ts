@@ -19,11 +19,10 @@ import { decodeImage } from '@photoenhance/image';
 import { buildGfpganStandin, ensureModel, getModelEntry, rewriteModulatedConvs } from '@photoenhance/models';
 import * as ort from 'onnxruntime-node';
 import sharp from 'sharp';
+import { cpuFlags, median, ms, time } from './measure.ts';
 import { matmulPeak } from './peak.ts';
 
 const STANDIN = 'gfpgan-standin';
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] as number;
-const ms = (s: number) => `${(s * 1000).toFixed(0)} ms`;
 
 export interface FaceBenchOptions {
   /** ORT MatMul peak (GFLOP/s) measured by the caller in the same run. */
@@ -36,31 +35,6 @@ export interface FaceBenchOptions {
   abRuns?: number;
   /** Skip the 10-face RSS child (it takes about a minute on 2 cores). */
   skipRss?: boolean;
-}
-
-/** CPU model and the flags that decide ORT's kernels, from /proc/cpuinfo. */
-export async function cpuFlags(): Promise<string> {
-  const text = await readFile('/proc/cpuinfo', 'utf8').catch(() => '');
-  const flags = new Set(/^flags\s*:\s*(.*)$/m.exec(text)?.[1]?.split(/\s+/) ?? []);
-  const wanted = [
-    'avx2',
-    'fma',
-    'avx512f',
-    'avx512bw',
-    'avx512_vnni',
-    'avx512_bf16',
-    'avx_vnni',
-    'amx_tile',
-    'amx_bf16',
-    'amx_int8',
-  ];
-  return wanted.filter((f) => flags.has(f)).join(' ') || 'unknown';
-}
-
-async function time<T>(fn: () => Promise<T>): Promise<[T, number]> {
-  const t = performance.now();
-  const r = await fn();
-  return [r, (performance.now() - t) / 1000];
 }
 
 function faceTensor(seed: number, batch = 1): ort.Tensor {

@@ -19,6 +19,7 @@ import { decodeImage, encodeImage, resizePlanar } from '@photoenhance/image';
 import { ensureModel, fidelity, getModelEntry, quantizeUpscaler } from '@photoenhance/models';
 import * as ort from 'onnxruntime-node';
 import sharp from 'sharp';
+import { cpuFlags, median, ms, time } from './measure.ts';
 import { matmulPeak } from './peak.ts';
 
 const { values: args } = parseArgs({
@@ -33,22 +34,6 @@ const { values: args } = parseArgs({
 });
 const runs = Number(args.runs);
 const threads = Number(args.threads);
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] as number;
-const ms = (s: number) => `${(s * 1000).toFixed(0)} ms`;
-
-async function time<T>(fn: () => Promise<T>): Promise<[T, number]> {
-  const t = performance.now();
-  const r = await fn();
-  return [r, (performance.now() - t) / 1000];
-}
-
-/** The int8-relevant flags of this CPU (Linux /proc/cpuinfo; empty elsewhere). */
-async function int8Flags(): Promise<string> {
-  const info = await readFile('/proc/cpuinfo', 'utf8').catch(() => '');
-  const flags = new Set(/^flags\s*:(.*)$/m.exec(info)?.[1]?.trim().split(/\s+/) ?? []);
-  const wanted = ['avx2', 'avx512f', 'avx512bw', 'avx512_vnni', 'avx_vnni', 'amx_tile', 'amx_int8', 'amx_bf16'];
-  return wanted.map((f) => `${f}${flags.has(f) ? '' : ' (no)'}`).join(', ');
-}
 
 const work = await mkdtemp(join(tmpdir(), 'photoenhance-int8-bench-'));
 const files = new Map<string, string>();
@@ -61,7 +46,7 @@ console.log(`# int8 benchmark — ${new Date().toISOString()}`);
 console.log(
   `machine: ${cpus()[0]?.model ?? 'unknown CPU'}, ${cpus().length} cores, ${(totalmem() / 2 ** 30).toFixed(0)} GiB; Node ${process.version}; onnxruntime-node ${ort.env.versions.common}; ${threads} threads; median of ${runs} interleaved runs`,
 );
-console.log(`CPU flags: ${await int8Flags()}`);
+console.log(`CPU flags: ${await cpuFlags({ markMissing: true })}`);
 const peak = await matmulPeak(threads);
 console.log(`ORT MatMul 2048² fp32 peak: ${peak.toFixed(0)} GFLOP/s\n`);
 

@@ -18,6 +18,7 @@ import type { Browser, Page } from 'playwright-core';
 import sharp from 'sharp';
 import { launchBrowser } from '../test/browser/browser.ts';
 import { cardTaskIds, resultTimes, timeResults } from '../test/browser/timing.ts';
+import { median } from './measure.ts';
 import { cpuDescription, ortMatmulPeak } from './ort-peak.ts';
 import { writeResultsSection } from './system/report.ts';
 import { startBenchStack } from './system/stack.ts';
@@ -91,7 +92,6 @@ async function pick(browser: Browser, apiUrl: string, files: Awaited<ReturnType<
   return { onScreen, engine };
 }
 
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] as number;
 const s = (v: number) => `${v.toFixed(2)} s`;
 
 const threads = cpus().length;
