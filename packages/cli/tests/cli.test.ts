@@ -89,31 +89,13 @@ describe('photoenhance CLI', () => {
 
   it('runs the precision asked for and names it; refuses an int8 variant that failed its fidelity floor', async () => {
     const out = join(dir, 'precision.png');
-    const fp32 = await cli([
-      'enhance',
-      join(dir, 'a.jpg'),
-      '-o',
-      out,
-      '-q',
-      'fast',
-      '--no-face',
-      '--precision',
-      'fp32',
-    ]);
+    const withPrecision = (precision: string) =>
+      cli(['enhance', join(dir, 'a.jpg'), '-o', out, '-q', 'fast', '--no-face', '--precision', precision]);
+    const fp32 = await withPrecision('fp32');
     expect(fp32.code).toBe(0);
     expect(fp32.stdout).toMatch(/models realesrgan-x4fast@fp32/);
     // the manifest records x4fast's int8 copy as below the floor (models/tests/int8.test.ts re-measures it)
-    const int8 = await cli([
-      'enhance',
-      join(dir, 'a.jpg'),
-      '-o',
-      out,
-      '-q',
-      'fast',
-      '--no-face',
-      '--precision',
-      'int8',
-    ]);
+    const int8 = await withPrecision('int8');
     expect(int8.code).toBe(1);
     expect(int8.stdout).toMatch(/INVALID_OPTIONS: precision int8 is not available: .*failed the fidelity floor/);
     const bad = await cli(['enhance', join(dir, 'a.jpg'), '-o', out, '--precision', 'int4']);
