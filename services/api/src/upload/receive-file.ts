@@ -76,7 +76,8 @@ export async function receiveFile(
       // A header that does not fit in the prefix is read from the stored object below; anything else refuses now.
       if (ended || !isPhotoEnhanceError(err) || err.code !== 'CORRUPT_IMAGE') throw err;
     }
-    if (ended && probe) {
+    const wholeInHead = ended;
+    if (wholeInHead && probe) {
       // Small enough to be all here: checked like before streaming, and stored in one write.
       assertImageComplete(head, probe.format);
     }
@@ -102,7 +103,7 @@ export async function receiveFile(
       const whole = await storage.getBuffer(key);
       probe = await probeImage(whole, probeLimits);
       assertImageComplete(whole, probe.format);
-    } else if (!ended && needsWholeFileCheck(probe.format)) {
+    } else if (!wholeInHead && needsWholeFileCheck(probe.format)) {
       // GIF and TIFF have no streaming check (TIFF directories point anywhere): read back once, bounded.
       assertImageComplete(await storage.getBuffer(key), probe.format);
     }

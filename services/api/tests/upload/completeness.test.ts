@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import sharp from 'sharp';
 import { describe, expect, it } from 'vitest';
-import { assertImageComplete } from '../../src/upload/completeness.ts';
+import { assertImageComplete, completenessCheck } from '../../src/upload/completeness.ts';
 
 const fixture = (name: string) =>
   readFileSync(fileURLToPath(new URL(`../../../../packages/image/tests/fixtures/images/${name}`, import.meta.url)));
@@ -42,5 +42,30 @@ describe('assertImageComplete: truncated files are refused before any decode', (
       if (tiff.readUInt16LE(entry) === 279) tiff.writeUInt32LE(1_000_000, entry + 8); // StripByteCounts
     }
     expect(() => assertImageComplete(tiff, 'tiff')).toThrow(/image data 0 runs past the end/);
+  });
+});
+
+describe('the streaming HEIF/AVIF check (uploads are checked as they arrive)', () => {
+  /** Feeds the bytes in pieces of `size`, as a streamed upload would. */
+  const streamed = (buf: Buffer, format: string, size: number) => {
+    const check = completenessCheck(format);
+    if (!check) throw new Error(`no streaming check for ${format}`);
+    for (let i = 0; i < buf.length; i += size) check.push(buf.subarray(i, i + size));
+    check.end();
+  };
+
+  it.each([
+    ['avif', () => base().avif().toBuffer()],
+    ['heic', async () => fixture('quadrants-64x48.heic')],
+  ] as const)('%s: in 1-, 7- and 4096-byte pieces, whole passes and every cut is refused', async (format, make) => {
+    const whole = await make();
+    for (const size of [1, 7, 4096]) {
+      expect(() => streamed(whole, format, size)).not.toThrow();
+      for (const cut of [1, 9, Math.floor(whole.length / 2)]) {
+        expect(() => streamed(whole.subarray(0, whole.length - cut), format, size)).toThrow(
+          expect.objectContaining({ code: 'CORRUPT_IMAGE' }),
+        );
+      }
+    }
   });
 });

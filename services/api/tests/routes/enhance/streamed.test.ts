@@ -15,6 +15,8 @@ const MiB = 1024 * 1024;
 let api: TestApi;
 let bigJpeg: Buffer;
 let bigWebp: Buffer;
+let bigGif: Buffer;
+let bigTiff: Buffer;
 
 /** Noise does not compress: a photo-sized file of several MiB from a modest pixel count. */
 async function noise(width: number, height: number) {
@@ -25,12 +27,53 @@ async function noise(width: number, height: number) {
 beforeAll(async () => {
   bigJpeg = await (await noise(3000, 2000)).jpeg({ quality: 100 }).toBuffer();
   bigWebp = await (await noise(1200, 1000)).webp({ lossless: true }).toBuffer();
+  bigGif = await (await noise(1200, 1000)).gif().toBuffer();
+  bigTiff = ifdFirstTiff(800, 600);
   // Twice the big JPEG is over the limit; the JPEG itself is not.
   api = await startTestApi({ MAX_UPLOAD_BYTES: String(bigJpeg.length + MiB) });
 }, 60_000);
 afterAll(async () => {
   await api?.dispose();
 });
+
+/**
+ * An uncompressed RGB TIFF with its directory right after the header (as cameras and scanners write
+ * them), so its probe fits the head while the pixel data streams after it.
+ */
+function ifdFirstTiff(width: number, height: number): Buffer {
+  const entries: [number, number, number, number][] = [
+    // tag, type (3 SHORT, 4 LONG), count, value or offset
+    [256, 4, 1, width],
+    [257, 4, 1, height],
+    [258, 3, 3, 0], // BitsPerSample: offset patched below
+    [259, 3, 1, 1], // no compression
+    [262, 3, 1, 2], // RGB
+    [273, 4, 1, 0], // StripOffsets: patched below
+    [277, 3, 1, 3],
+    [278, 4, 1, height],
+    [279, 4, 1, width * height * 3],
+    [284, 3, 1, 1],
+  ];
+  const ifdBytes = 2 + entries.length * 12 + 4;
+  const bitsAt = 8 + ifdBytes;
+  const dataAt = bitsAt + 6;
+  const head = Buffer.alloc(dataAt);
+  head.write('II', 0, 'latin1');
+  head.writeUInt16LE(42, 2);
+  head.writeUInt32LE(8, 4);
+  head.writeUInt16LE(entries.length, 8);
+  entries.forEach(([tag, type, count, value], k) => {
+    const at = 10 + 12 * k;
+    head.writeUInt16LE(tag, at);
+    head.writeUInt16LE(type, at + 2);
+    head.writeUInt32LE(count, at + 4);
+    const v = tag === 258 ? bitsAt : tag === 273 ? dataAt : value;
+    if (type === 3 && count === 1) head.writeUInt16LE(v, at + 8);
+    else head.writeUInt32LE(v, at + 8);
+  });
+  for (let c = 0; c < 3; c++) head.writeUInt16LE(8, bitsAt + 2 * c);
+  return Buffer.concat([head, randomBytes(width * height * 3)]);
+}
 
 const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');
 
@@ -66,8 +109,28 @@ describe('streamed uploads', () => {
   });
 
   it.each([
+    ['GIF', () => bigGif, 'gif'],
+    ['TIFF with its directory first', () => bigTiff, 'tiff'],
+  ])('checks a whole %s bigger than the head from the stored object and queues it', async (_what, file, format) => {
+    expect(file().length).toBeGreaterThan(HEAD_BYTES);
+    const res = await post('/api/v1/enhance', single(file(), `big.${format}`, { scale: '1' }));
+    expect(res.status).toBe(202);
+    const { task_id } = (await readJson(res)) as { task_id: string };
+    const record = must(await createTaskRepository(api.backend.storage).read(task_id));
+    expect(record.input).toMatchObject({ format, bytes: file().length });
+  });
+
+  it.each([
     ['a JPEG cut off after its head', () => bigJpeg.subarray(0, bigJpeg.length - 100_000), 422, 'CORRUPT_IMAGE'],
     ['a WebP cut off after its head', () => bigWebp.subarray(0, bigWebp.length - 1000), 422, 'CORRUPT_IMAGE'],
+    ['a GIF cut off after its head', () => bigGif.subarray(0, bigGif.length - 1000), 422, 'CORRUPT_IMAGE'],
+    // TIFF has no streaming check: its directory fits the head, so the stored object is walked once read back.
+    [
+      'a TIFF (directory first) cut off after its head',
+      () => bigTiff.subarray(0, bigTiff.length - 1000),
+      422,
+      'CORRUPT_IMAGE',
+    ],
     ['a file over MAX_UPLOAD_BYTES', () => Buffer.concat([bigJpeg, bigJpeg]), 413, 'FILE_TOO_LARGE'],
   ])('refuses %s found mid-stream and leaves nothing stored', async (_what, file, status, code) => {
     const before = await api.snapshot();
