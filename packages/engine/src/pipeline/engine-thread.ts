@@ -5,11 +5,15 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import type { EnhanceOptionsInput } from '@photoenhance/contracts';
 import { isPhotoEnhanceError } from '@photoenhance/contracts';
+import type { DetectedFace } from '../face/detect.ts';
 import { createEngine, type EngineConfig } from './engine.ts';
+import type { RgbFrame } from './types.ts';
 
 export type ToThread =
   | { type: 'warmUp'; id: number; options: EnhanceOptionsInput }
   | { type: 'enhance'; id: number; input: Uint8Array; options: EnhanceOptionsInput }
+  | { type: 'enhanceFrame'; id: number; frame: RgbFrame; options: EnhanceOptionsInput; faces?: DetectedFace[] }
+  | { type: 'detectFrameFaces'; id: number; frame: RgbFrame; options: EnhanceOptionsInput }
   | { type: 'abort'; id: number }
   | { type: 'close'; id: number };
 
@@ -86,6 +90,30 @@ port.on('message', async (msg: ToThread) => {
       }
       return;
     }
+    case 'enhanceFrame': {
+      const controller = new AbortController();
+      running.set(msg.id, controller);
+      try {
+        const result = await engine.enhanceFrame(msg.frame, msg.options, {
+          signal: controller.signal,
+          onProgress: (event) => port.postMessage({ type: 'progress', id: msg.id, event }),
+          ...(msg.faces ? { faces: msg.faces } : {}),
+        });
+        port.postMessage({ type: 'done', id: msg.id, value: result }, [result.frame.data.buffer as ArrayBuffer]);
+      } catch (err) {
+        port.postMessage({ type: 'error', id: msg.id, error: serialize(err) });
+      } finally {
+        running.delete(msg.id);
+      }
+      return;
+    }
+    case 'detectFrameFaces':
+      try {
+        port.postMessage({ type: 'done', id: msg.id, value: await engine.detectFrameFaces(msg.frame, msg.options) });
+      } catch (err) {
+        port.postMessage({ type: 'error', id: msg.id, error: serialize(err) });
+      }
+      return;
     case 'abort':
       running.get(msg.id)?.abort();
       return;

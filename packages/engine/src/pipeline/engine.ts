@@ -20,6 +20,8 @@ import {
   decodeImage,
   encodeImage,
   type ImageLimits,
+  interleavedToPlanar,
+  planarToInterleaved,
   probeImage,
   resizePlanar,
 } from '@photoenhance/image';
@@ -31,7 +33,7 @@ import {
   type ModelVariant,
   variantAvailability,
 } from '@photoenhance/models';
-import { detectFaces, loadRestorer, type Restorer, restoreFaces } from '../face/index.ts';
+import { type DetectedFace, detectFaces, loadRestorer, type Restorer, restoreFaces } from '../face/index.ts';
 import {
   createIdleCache,
   createSessionRegistry,
@@ -40,7 +42,7 @@ import {
   type SessionRegistry,
 } from '../runtime/index.ts';
 import { upscaleImage } from '../upscale/index.ts';
-import type { EnhanceResult, RunContext } from './types.ts';
+import type { EnhanceResult, FrameContext, FrameResult, RgbFrame, RunContext } from './types.ts';
 
 export interface EngineLogger {
   info(obj: object | string, msg?: string): void;
@@ -82,6 +84,13 @@ export interface Engine {
   warmUp(options?: EnhanceOptionsInput): Promise<void>;
   readiness(): EngineReadiness;
   enhance(input: Buffer, options?: EnhanceOptionsInput, ctx?: RunContext): Promise<EnhanceResult>;
+  /**
+   * One raw RGB frame through the same stages as a photo (no file decode/encode): the video path. Faces
+   * come from `ctx.faces` when given (tracked and smoothed by the caller), else are detected on the frame.
+   */
+  enhanceFrame(frame: RgbFrame, options?: EnhanceOptionsInput, ctx?: FrameContext): Promise<FrameResult>;
+  /** The faces BlazeFace finds on one frame (original pixels), for a caller that tracks them over time. */
+  detectFrameFaces(frame: RgbFrame, options?: EnhanceOptionsInput): Promise<DetectedFace[]>;
   close(): Promise<void>;
 }
 
@@ -289,11 +298,7 @@ export function createEngine(config: EngineConfig): Engine {
     onRelease: (model) => log?.info({ model }, 'restorer released after MODEL_IDLE_SECONDS without use'),
   });
 
-  async function enhance(
-    input: Buffer,
-    rawOptions: EnhanceOptionsInput = {},
-    ctx: RunContext = {},
-  ): Promise<EnhanceResult> {
+  function parseOptions(rawOptions: EnhanceOptionsInput): EnhanceOptions {
     const parsed = EnhanceOptionsSchema.safeParse(rawOptions);
     if (!parsed.success) {
       throw new PhotoEnhanceError(
@@ -311,11 +316,13 @@ export function createEngine(config: EngineConfig): Engine {
         `face.model must be a registered model id, not a file path: ${options.face.model.slice(0, 100)}`,
       );
     }
+    return options;
+  }
+
+  /** Progress and per-stage timings of one run: the stage weights turn stage-local fractions into 0–1. */
+  function createRun(ctx: RunContext) {
     const { signal, onProgress } = ctx;
     const timings: Partial<Record<EngineStage, number>> = {};
-    const warnings: string[] = [];
-    const models: string[] = [];
-
     let current: EngineStage = 'decode';
     let t0 = performance.now();
     const report = (stage: EngineStage, fraction: number, done?: number, total?: number) => {
@@ -325,52 +332,75 @@ export function createEngine(config: EngineConfig): Engine {
         ...(done === undefined ? {} : { done, total }),
       });
     };
-    const begin = (stage: EngineStage) => {
-      throwIfAborted(signal);
-      current = stage;
-      t0 = performance.now();
-      report(stage, 0);
+    return {
+      signal,
+      timings,
+      report,
+      begin(stage: EngineStage) {
+        throwIfAborted(signal);
+        current = stage;
+        t0 = performance.now();
+        report(stage, 0);
+      },
+      end() {
+        timings[current] = (timings[current] ?? 0) + (performance.now() - t0) / 1000;
+        report(current, 1);
+      },
     };
-    const end = () => {
-      timings[current] = (timings[current] ?? 0) + (performance.now() - t0) / 1000;
-      report(current, 1);
-    };
+  }
+  type Run = ReturnType<typeof createRun>;
 
-    begin('decode');
-    // Header-only checks first: an oversized request is refused before any pixel is decoded.
-    const probe = await probeImage(input, limits);
-    checkOutputSize(probe.width, probe.height, options.scale, limits);
-    const decoded = await decodeImage(input, limits);
-    const outWidth = Math.max(1, Math.round(decoded.width * options.scale));
-    const outHeight = Math.max(1, Math.round(decoded.height * options.scale));
-    end();
+  async function findFaces(rgb: PlanarImage, options: EnhanceOptions, models: string[]) {
+    const detector = await registry.get(DETECTOR_MODEL);
+    models.push(DETECTOR_MODEL);
+    return detectFaces(detector.session, rgb, options.face);
+  }
+
+  /**
+   * The stages between decode and encode, shared by photos and video frames: detect (unless the caller
+   * brings its faces) → upscale → restore → resize. Returns RGB (and alpha) at the requested output size.
+   */
+  async function enhancePlanar(
+    pixels: { rgb: PlanarImage; alpha?: PlanarImage },
+    options: EnhanceOptions,
+    run: Run,
+    given?: DetectedFace[],
+  ) {
+    const { signal, report } = run;
+    const { rgb } = pixels;
+    const warnings: string[] = [];
+    const models: string[] = [];
+    const outWidth = Math.max(1, Math.round(rgb.width * options.scale));
+    const outHeight = Math.max(1, Math.round(rgb.height * options.scale));
 
     // Faces are found on the original: BlazeFace wants the real photo, not GAN textures.
-    begin('detect');
+    run.begin('detect');
     const faces: FaceReport = { detected: 0, restored: 0, skipped: [] };
-    let detected: Awaited<ReturnType<typeof detectFaces>>['faces'] = [];
+    let detected: DetectedFace[] = [];
     if (options.face.enabled) {
-      const detector = await registry.get(DETECTOR_MODEL);
-      models.push(DETECTOR_MODEL);
-      const found = await detectFaces(detector.session, decoded.rgb, options.face);
-      detected = found.faces;
-      faces.detected = found.faces.length;
-      faces.skipped = found.skipped;
+      if (given) {
+        detected = given;
+      } else {
+        const found = await findFaces(rgb, options, models);
+        detected = found.faces;
+        faces.skipped = found.skipped;
+      }
+      faces.detected = detected.length;
     }
-    end();
+    run.end();
 
-    begin('upscale');
+    run.begin('upscale');
     let canvas: PlanarImage;
     let factor: number;
     if (options.backgroundUpsampler) {
       // Which provider really loads decides the model for 'auto'/'medium': find out before choosing.
       const provider = await registry.resolveProvider();
-      const modelId = upscaleModelFor(options, provider, decoded.width * decoded.height);
+      const modelId = upscaleModelFor(options, provider, rgb.width * rgb.height);
       const ref = modelRef(modelId, upscaleVariantFor(modelId, options.precision, provider));
       const session = await registry.get(ref);
       models.push(ref);
       // tileSize 0: the upscaler takes the whole image when it fits its memory cap, else tiles it.
-      canvas = await upscaleImage(session, decoded.rgb, MODEL_FACTOR, {
+      canvas = await upscaleImage(session, rgb, MODEL_FACTOR, {
         tileSize: options.tileSize,
         tilePad: options.tilePad,
         ...(signal ? { signal } : {}),
@@ -378,17 +408,17 @@ export function createEngine(config: EngineConfig): Engine {
       });
       factor = MODEL_FACTOR;
     } else {
-      canvas = await resizePlanar(decoded.rgb, outWidth, outHeight);
+      canvas = await resizePlanar(rgb, outWidth, outHeight);
       factor = options.scale;
     }
-    end();
+    run.end();
 
-    begin('restore');
+    run.begin('restore');
     if (detected.length > 0) {
       await restorers.use(options.face.model, async (restorer) => {
         const usable = 'missing' in restorer ? undefined : restorer;
         const restored = await restoreFaces({
-          original: decoded.rgb,
+          original: rgb,
           upscaled: canvas,
           factor,
           faces: detected,
@@ -415,19 +445,48 @@ export function createEngine(config: EngineConfig): Engine {
         }
       });
     }
-    end();
+    run.end();
 
-    begin('resize');
+    run.begin('resize');
     if (canvas.width !== outWidth || canvas.height !== outHeight)
       canvas = await resizePlanar(canvas, outWidth, outHeight);
-    const alpha = decoded.alpha ? await resizePlanar(decoded.alpha, outWidth, outHeight) : undefined;
-    end();
+    const alpha = pixels.alpha ? await resizePlanar(pixels.alpha, outWidth, outHeight) : undefined;
+    run.end();
 
-    begin('encode');
+    // Known only once a session has loaded: say so when the preferred provider (e.g. cuda) fell back.
+    const requested = config.runtime.executionProviders[0] ?? 'cpu';
+    if (models.length > 0 && requested !== registry.activeProvider()) {
+      warnings.push(`Execution provider "${requested}" is not available here; ran on ${registry.activeProvider()}.`);
+    }
+    return { rgb: canvas, ...(alpha ? { alpha } : {}), faces, models, warnings };
+  }
+
+  async function enhance(
+    input: Buffer,
+    rawOptions: EnhanceOptionsInput = {},
+    ctx: RunContext = {},
+  ): Promise<EnhanceResult> {
+    const options = parseOptions(rawOptions);
+    const run = createRun(ctx);
+
+    run.begin('decode');
+    // Header-only checks first: an oversized request is refused before any pixel is decoded.
+    const probe = await probeImage(input, limits);
+    checkOutputSize(probe.width, probe.height, options.scale, limits);
+    const decoded = await decodeImage(input, limits);
+    run.end();
+
+    const out = await enhancePlanar(
+      { rgb: decoded.rgb, ...(decoded.alpha ? { alpha: decoded.alpha } : {}) },
+      options,
+      run,
+    );
+
+    run.begin('encode');
     const encoded = await encodeImage(
       {
-        rgb: canvas,
-        ...(alpha ? { alpha } : {}),
+        rgb: out.rgb,
+        ...(out.alpha ? { alpha: out.alpha } : {}),
         bitDepth: decoded.bitDepth,
         isGrey: decoded.isGrey,
         sourceFormat: decoded.sourceFormat,
@@ -435,13 +494,7 @@ export function createEngine(config: EngineConfig): Engine {
       },
       options.output,
     );
-    end();
-
-    // Known only once a session has loaded: say so when the preferred provider (e.g. cuda) fell back.
-    const requested = config.runtime.executionProviders[0] ?? 'cpu';
-    if (models.length > 0 && requested !== registry.activeProvider()) {
-      warnings.push(`Execution provider "${requested}" is not available here; ran on ${registry.activeProvider()}.`);
-    }
+    run.end();
 
     return {
       data: encoded.data,
@@ -449,11 +502,53 @@ export function createEngine(config: EngineConfig): Engine {
       width: encoded.width,
       height: encoded.height,
       input: { format: decoded.sourceFormat, width: decoded.width, height: decoded.height, bytes: input.length },
-      faces,
-      models,
-      timings,
-      warnings,
+      faces: out.faces,
+      models: out.models,
+      timings: run.timings,
+      warnings: out.warnings,
     };
+  }
+
+  function frameToPlanar(frame: RgbFrame): PlanarImage {
+    const { width, height, data } = frame;
+    if (!Number.isInteger(width) || !Number.isInteger(height) || width < 1 || height < 1)
+      throw new PhotoEnhanceError('INVALID_INPUT', `A frame must have a positive integer size, got ${width}×${height}`);
+    if (data.length !== width * height * 3)
+      throw new PhotoEnhanceError(
+        'INVALID_INPUT',
+        `A ${width}×${height} RGB frame has ${width * height * 3} samples, got ${data.length}`,
+      );
+    checkOutputSize(width, height, 1, limits);
+    return interleavedToPlanar(data, width, height, 3, [0, 1, 2], 255);
+  }
+
+  async function enhanceFrame(
+    frame: RgbFrame,
+    rawOptions: EnhanceOptionsInput = {},
+    ctx: FrameContext = {},
+  ): Promise<FrameResult> {
+    const options = parseOptions(rawOptions);
+    const run = createRun(ctx);
+    run.begin('decode');
+    checkOutputSize(frame.width, frame.height, options.scale, limits);
+    const rgb = frameToPlanar(frame);
+    run.end();
+    const out = await enhancePlanar({ rgb }, options, run, ctx.faces);
+    run.begin('encode');
+    const data = planarToInterleaved([out.rgb], new Uint8Array(out.rgb.width * out.rgb.height * 3), 255);
+    run.end();
+    return {
+      frame: { width: out.rgb.width, height: out.rgb.height, data: data as Uint8Array },
+      faces: out.faces,
+      models: out.models,
+      timings: run.timings,
+      warnings: out.warnings,
+    };
+  }
+
+  async function detectFrameFaces(frame: RgbFrame, rawOptions: EnhanceOptionsInput = {}): Promise<DetectedFace[]> {
+    const options = parseOptions(rawOptions);
+    return (await findFaces(frameToPlanar(frame), options, [])).faces;
   }
 
   return {
@@ -472,6 +567,8 @@ export function createEngine(config: EngineConfig): Engine {
       return { ready: r.ready, provider: registry.activeProvider(), models: r.models };
     },
     enhance,
+    enhanceFrame,
+    detectFrameFaces,
     close: async () => {
       await restorers.close();
       await registry.close();

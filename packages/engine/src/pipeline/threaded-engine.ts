@@ -1,8 +1,9 @@
 import { Worker } from 'node:worker_threads';
 import { ERROR_CODES, type ErrorCode, PhotoEnhanceError } from '@photoenhance/contracts';
+import type { DetectedFace } from '../face/detect.ts';
 import type { Engine, EngineConfig, EngineReadiness } from './engine.ts';
 import type { SerializedError } from './engine-thread.ts';
-import type { EnhanceResult, ProgressEvent, RunContext } from './types.ts';
+import type { EnhanceResult, FrameContext, FrameResult, ProgressEvent, RgbFrame, RunContext } from './types.ts';
 
 type FromThread =
   | { type: 'progress'; id: number; event: ProgressEvent }
@@ -117,6 +118,25 @@ export function createThreadedEngine(config: EngineConfig): Engine {
       } finally {
         ctx.signal?.removeEventListener('abort', onAbort);
       }
+    },
+    async enhanceFrame(frame: RgbFrame, options = {}, ctx: FrameContext = {}) {
+      if (ctx.signal?.aborted) throw new PhotoEnhanceError('CANCELLED', 'The operation was cancelled');
+      const data = new Uint8Array(frame.data); // the caller keeps its frame; the copy moves to the thread
+      const { id, done } = call<FrameResult>(
+        { type: 'enhanceFrame', frame: { width: frame.width, height: frame.height, data }, options, faces: ctx.faces },
+        [data.buffer],
+        ctx.onProgress,
+      );
+      const onAbort = () => worker.postMessage({ type: 'abort', id });
+      ctx.signal?.addEventListener('abort', onAbort, { once: true });
+      try {
+        return await done;
+      } finally {
+        ctx.signal?.removeEventListener('abort', onAbort);
+      }
+    },
+    async detectFrameFaces(frame: RgbFrame, options = {}) {
+      return call<DetectedFace[]>({ type: 'detectFrameFaces', frame, options }).done;
     },
     async close() {
       if (!failure) await call({ type: 'close' }).done.catch(() => {});

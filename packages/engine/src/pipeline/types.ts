@@ -1,4 +1,5 @@
 import type { EncodedFormat, EngineStage, FaceReport } from '@photoenhance/contracts';
+import type { DetectedFace } from '../face/detect.ts';
 
 export interface ProgressEvent {
   stage: EngineStage;
@@ -26,3 +27,26 @@ export interface EnhanceResult {
   timings: Partial<Record<EngineStage, number>>;
   warnings: string[];
 }
+
+/**
+ * 8-bit interleaved RGB pixels, row after row: one video frame in or out (ffmpeg's rawvideo rgb24), so a
+ * clip never goes through an image file per frame.
+ */
+export interface RgbFrame {
+  width: number;
+  height: number;
+  /** width * height * 3 samples. */
+  data: Uint8Array;
+}
+
+export interface FrameContext extends RunContext {
+  /**
+   * Faces to restore on this frame instead of detecting them (video: faces tracked across frames with
+   * smoothed landmarks, from `detectFrameFaces` of this and earlier frames). Data, not a callback, so it
+   * crosses the engine thread. Ignored when the options turn faces off.
+   */
+  faces?: DetectedFace[];
+}
+
+/** What `enhanceFrame` gives back: the frame at the requested scale and the same report as a photo. */
+export type FrameResult = Omit<EnhanceResult, 'data' | 'format' | 'input' | 'width' | 'height'> & { frame: RgbFrame };
