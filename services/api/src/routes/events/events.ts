@@ -14,10 +14,8 @@ const MAX_STREAM_MS = 30 * 60 * 1000;
  * polling the stored state (SSE_POLL_MS), so any API instance can serve any client.
  */
 export function eventRoutes(deps: RouteDeps): Hono<AppEnv> {
-  const { records, config } = deps;
+  const { config, access } = deps;
   const app = new Hono<AppEnv>();
-  // Through the shared cache, many clients watching one task cost one storage read per poll.
-  const states = { batches: records.batches, tasks: { readState: (taskId: string) => deps.taskStates.read(taskId) } };
 
   const serve = async (c: Context<AppEnv>, read: () => Promise<Snapshot>): Promise<Response> => {
     const lastEventId = parseLastEventId(c.req.header('last-event-id'));
@@ -52,11 +50,18 @@ export function eventRoutes(deps: RouteDeps): Hono<AppEnv> {
     );
   };
 
-  app.get('/api/v1/tasks/:task_id/events', (c) =>
-    serve(c, taskSnapshotReader(states.tasks, c.req.param('task_id'), config.PUBLIC_BASE_URL)),
-  );
+  // Through the shared status cache (access), many clients watching one task cost one storage read per poll;
+  // every read is checked against the caller, so a stream ends (404/410) when the task expires.
+  app.get('/api/v1/tasks/:task_id/events', (c) => {
+    const tenant = c.get('tenant');
+    const tasks = { readState: (taskId: string) => access.task(tenant, taskId) };
+    return serve(c, taskSnapshotReader(tasks, c.req.param('task_id'), config.PUBLIC_BASE_URL));
+  });
   app.get('/api/v1/batch/events/:batch_task_id', (c) =>
-    serve(c, batchSnapshotReader(states, c.req.param('batch_task_id'), config.PUBLIC_BASE_URL)),
+    serve(
+      c,
+      batchSnapshotReader(access.batchSource(c.get('tenant')), c.req.param('batch_task_id'), config.PUBLIC_BASE_URL),
+    ),
   );
   return app;
 }
