@@ -155,7 +155,10 @@ export function batchRoutes(deps: RouteDeps): Hono<AppEnv> {
   });
 
   app.get('/api/v1/batch/status/:batch_task_id', async (c) => {
-    const state = await readBatchState(access.batchSource(c.get('tenant'), { fresh: true }), c.req.param('batch_task_id'));
+    const state = await readBatchState(
+      access.batchSource(c.get('tenant'), { fresh: true }),
+      c.req.param('batch_task_id'),
+    );
     c.header('Cache-Control', 'no-store');
     return c.json(presentBatch(state, config.PUBLIC_BASE_URL));
   });
@@ -165,7 +168,10 @@ export function batchRoutes(deps: RouteDeps): Hono<AppEnv> {
    * still running unless ?partial=true, which zips what has finished so far (the rest is listed as pending).
    */
   app.get('/api/v1/batch/download/:batch_task_id', async (c) => {
-    const state = await readBatchState(access.batchSource(c.get('tenant'), { fresh: true }), c.req.param('batch_task_id'));
+    const state = await readBatchState(
+      access.batchSource(c.get('tenant'), { fresh: true }),
+      c.req.param('batch_task_id'),
+    );
     const { record, tasks } = state;
     const unfinished = tasks.filter((t) => t.task && !isTerminalStatus(t.task.status)).length;
     if (unfinished > 0 && c.req.query('partial') !== 'true') {

@@ -55,7 +55,11 @@ export function batchGroupRoutes(deps: RouteDeps): Hono<AppEnv> {
     const ids = parsed.data.task_ids;
     // Another tenant's task (or an expired one) is as unknown as a missing one.
     const tenant = c.get('tenant');
-    const found = await mapLimit(ids, 8, async (id) => (await access.visibleTask(tenant, id, { fresh: true })) !== null);
+    const found = await mapLimit(
+      ids,
+      8,
+      async (id) => (await access.visibleTask(tenant, id, { fresh: true })) !== null,
+    );
     const unknown = ids.filter((_, i) => !found[i]);
     if (unknown.length > 0) {
       throw new PhotoEnhanceError('NOT_FOUND', `No task ${unknown.join(', ')}`, { details: { task_ids: unknown } });
