@@ -46,6 +46,11 @@ export interface StackOptions {
   apiEnv?: Record<string, string>;
   /** The API's logger (default: silent), e.g. to check what its log lines hold. */
   apiLogger?: Logger;
+  /**
+   * A bucket of this stack's own (created on start), for tests whose sweeps must not touch what test files running
+   * beside them store in the shared bucket of an external backend.
+   */
+  ownBucket?: boolean;
 }
 
 export interface WorkerHandle {
@@ -168,6 +173,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       ...env,
       SQS_QUEUE_NAME: `e2e-jobs-${suffix}`,
       SQS_DLQ_NAME: `e2e-dlq-${suffix}`,
+      ...(options.ownBucket ? { S3_BUCKET: `pe-test-${suffix}` } : {}),
       MAX_RECEIVE_COUNT: String(options.maxReceiveCount ?? 3),
       VISIBILITY_TIMEOUT: '10',
       BOOTSTRAP_RESOURCES: 'true',
