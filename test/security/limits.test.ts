@@ -13,6 +13,9 @@ import { type TenantClient, tenantClient } from './tenant-client.ts';
 const KEY_A = 'limits-a-key-0123456789abcdef';
 const KEY_B = 'limits-b-key-fedcba9876543210';
 const KEY_C = 'limits-c-key-00112233445566778';
+const KEY_D = 'limits-d-key-99887766554433221';
+const KEY_E = 'limits-e-key-aabbccddeeff00112';
+const MAX_STREAMS = 2;
 const RATE_LIMIT = 8;
 const MAX_ACTIVE = 2;
 
@@ -25,7 +28,8 @@ let photo: Buffer;
 beforeAll(async () => {
   stack = await startStack({
     apiEnv: {
-      API_KEYS: `${KEY_A},${KEY_B},${KEY_C}`,
+      API_KEYS: [KEY_A, KEY_B, KEY_C, KEY_D, KEY_E].join(','),
+      MAX_EVENT_STREAMS_PER_KEY: String(MAX_STREAMS),
       RATE_LIMIT_PER_MINUTE: String(RATE_LIMIT),
       MAX_ACTIVE_TASKS_PER_KEY: String(MAX_ACTIVE),
     },
@@ -89,6 +93,42 @@ describe('security: limits', () => {
     expect((await c.request('DELETE', `/api/v1/tasks/${created[0]}`)).status).toBe(200);
     expect((await c.enhance(photo)).status).toBe(202);
     expect((await c.enhance(photo)).status).toBe(429);
+  });
+
+  it('caps open event streams per key (429 naming MAX_EVENT_STREAMS_PER_KEY); a closed stream frees its slot', async () => {
+    const d = tenantClient(stack.apiUrl, KEY_D);
+    const e = tenantClient(stack.apiUrl, KEY_E);
+    const taskD = (await d.enhance(photo)).body.task_id as string;
+    const taskE = (await e.enhance(photo)).body.task_id as string;
+    const open = (key: string, taskId: string, signal: AbortSignal) =>
+      fetch(`${stack.apiUrl}/api/v1/tasks/${taskId}/events`, { headers: { authorization: `Bearer ${key}` }, signal });
+    const controllers = Array.from({ length: MAX_STREAMS }, () => new AbortController());
+    const streams = await Promise.all(controllers.map((ctl) => open(KEY_D, taskD, ctl.signal)));
+    for (const stream of streams) expect(stream.status).toBe(200);
+    const over = await d.request('GET', `/api/v1/tasks/${taskD}/events`);
+    expect(over.status).toBe(429);
+    expect(over.body.error.code).toBe('QUOTA_EXCEEDED');
+    expect(over.body.error.details.limit).toBe('MAX_EVENT_STREAMS_PER_KEY');
+    expect(Number(over.headers.get('retry-after'))).toBeGreaterThan(0);
+    // Another key is not affected.
+    const other = new AbortController();
+    expect((await open(KEY_E, taskE, other.signal)).status).toBe(200);
+    other.abort();
+
+    controllers[0]?.abort();
+    const deadline = Date.now() + 10_000;
+    let status: number;
+    for (;;) {
+      const ctl = new AbortController();
+      const again = await open(KEY_D, taskD, ctl.signal);
+      status = again.status;
+      if (status === 200) ctl.abort();
+      else await again.text();
+      if (status === 200 || Date.now() > deadline) break;
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    expect(status).toBe(200);
+    controllers[1]?.abort();
   });
 
   it('sends one job for concurrent starts of one direct upload (the others: 409)', async () => {

@@ -9,7 +9,7 @@ import type { AppEnv } from './env.ts';
 const WINDOW_MS = 60_000;
 
 /** The socket's peer address (X-Forwarded-For is not trusted: any client can write it). */
-function clientAddress(c: Context<AppEnv>): string {
+export function clientAddress(c: Context<AppEnv>): string {
   try {
     return getConnInfo(c).remote.address ?? 'unknown';
   } catch {

@@ -1,6 +1,8 @@
 import { type Context, Hono } from 'hono';
 import { streamSSE } from 'hono/streaming';
 import type { AppEnv, RouteDeps } from '../../http/env.ts';
+import { clientAddress } from '../../http/rate-limit.ts';
+import { createStreamSlots } from '../../http/stream-slots.ts';
 import { batchSnapshotReader, taskSnapshotReader } from './snapshots.ts';
 import { parseLastEventId, pollToSse, type Snapshot } from './sse-poller.ts';
 
@@ -16,6 +18,7 @@ const MAX_STREAM_MS = 30 * 60 * 1000;
 export function eventRoutes(deps: RouteDeps): Hono<AppEnv> {
   const { config, access } = deps;
   const app = new Hono<AppEnv>();
+  const slots = createStreamSlots(config.MAX_EVENT_STREAMS_PER_KEY, config.MAX_EVENT_STREAMS);
 
   const serve = async (c: Context<AppEnv>, read: () => Promise<Snapshot>): Promise<Response> => {
     const lastEventId = parseLastEventId(c.req.header('last-event-id'));
@@ -26,11 +29,14 @@ export function eventRoutes(deps: RouteDeps): Hono<AppEnv> {
       return c.body(null, 204);
     }
     const log = c.get('logger');
+    // Per key (the owner id; the client address when anonymous) and per instance; see stream-slots.ts.
+    const release = slots.acquire(c.get('tenant').owner ?? `ip:${clientAddress(c)}`);
     c.header('X-Accel-Buffering', 'no'); // nginx: do not buffer the stream
     return streamSSE(
       c,
       async (stream) => {
         deps.metrics?.sseStreams.inc();
+        stream.onAbort(release);
         try {
           await pollToSse(stream, {
             read,
@@ -43,6 +49,7 @@ export function eventRoutes(deps: RouteDeps): Hono<AppEnv> {
             logger: log,
           });
         } finally {
+          release();
           deps.metrics?.sseStreams.dec();
         }
       },
