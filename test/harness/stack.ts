@@ -30,7 +30,7 @@ import {
   type WorkerStorage,
   type WorkerTimings,
 } from '@photoenhance/gpu-worker';
-import { pino } from 'pino';
+import { type Logger, pino } from 'pino';
 import { decideStackMode, type StackMode, type StackModeDecision } from './backend-mode.ts';
 import type { StackContainers } from './containers.ts';
 import { dockerAvailable } from './docker.ts';
@@ -44,6 +44,13 @@ export interface StackOptions {
   api?: boolean;
   /** Extra API variables (DOWNLOAD_MODE…). */
   apiEnv?: Record<string, string>;
+  /** The API's logger (default: silent), e.g. to check what its log lines hold. */
+  apiLogger?: Logger;
+  /**
+   * A bucket of this stack's own (created on start), for tests whose sweeps must not touch what test files running
+   * beside them store in the shared bucket of an external backend.
+   */
+  ownBucket?: boolean;
 }
 
 export interface WorkerHandle {
@@ -110,10 +117,11 @@ async function startApi(
   config: CommonConfig,
   env: Record<string, string>,
   port = 0,
+  logger: Logger = log,
 ): Promise<{ url: string; server: ServerType }> {
   const api = await import('@photoenhance/api');
   const apiConfig = api.loadApiConfig({ ...configToEnv(config), PORT: String(port), ...env });
-  const app = api.createApp({ storage: backend.storage, queue: backend.queue, config: apiConfig, logger: log });
+  const app = api.createApp({ storage: backend.storage, queue: backend.queue, config: apiConfig, logger });
   const server = serve({ fetch: app.fetch, port, hostname: '127.0.0.1' });
   await new Promise<void>((resolve) => server.once('listening', () => resolve()));
   return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, server };
@@ -165,6 +173,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       ...env,
       SQS_QUEUE_NAME: `e2e-jobs-${suffix}`,
       SQS_DLQ_NAME: `e2e-dlq-${suffix}`,
+      ...(options.ownBucket ? { S3_BUCKET: `pe-test-${suffix}` } : {}),
       MAX_RECEIVE_COUNT: String(options.maxReceiveCount ?? 3),
       VISIBILITY_TIMEOUT: '10',
       BOOTSTRAP_RESOURCES: 'true',
@@ -173,7 +182,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     // Said before connecting, so a backend that cannot be reached is named in the output.
     console.info(describeBackend(decision, config, images));
     backend = await connectBackend(config);
-    api = wantApi ? await startApi(backend, config, options.apiEnv ?? {}) : undefined;
+    api = wantApi ? await startApi(backend, config, options.apiEnv ?? {}, 0, options.apiLogger) : undefined;
   } catch (err) {
     // Containers outlive the process's test file otherwise (until the reaper notices).
     await containers?.stop().catch(() => undefined);
@@ -227,7 +236,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       await embedded.stop();
       embedded = await startEmbeddedBackend({ dataDir, port });
       backend = await connectBackend(config);
-      api = wantApi ? await startApi(backend, config, options.apiEnv ?? {}, apiPort) : undefined;
+      api = wantApi ? await startApi(backend, config, options.apiEnv ?? {}, apiPort, options.apiLogger) : undefined;
     },
     async stop() {
       await Promise.all([...workers].map((w) => w.stop({ graceMs: 0 })));

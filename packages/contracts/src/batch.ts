@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { BatchIdSchema, TaskIdSchema } from './ids.ts';
+import { BatchIdSchema, OwnerIdSchema, TaskIdSchema } from './ids.ts';
 import { ErrorCodeSchema, TaskErrorSchema, TaskStatusSchema } from './task.ts';
 
 const IsoTimestamp = z.iso.datetime({ offset: true });
@@ -20,6 +20,8 @@ export type BatchRejection = z.infer<typeof BatchRejectionSchema>;
 export const BatchRecordSchema = z.object({
   version: z.literal(1).default(1),
   batchId: BatchIdSchema,
+  /** The tenant that made the batch; only it sees the batch (absent without API keys). */
+  owner: OwnerIdSchema.optional(),
   /** In upload order; the ZIP and the status list keep this order. */
   taskIds: z.array(TaskIdSchema).min(1),
   rejected: z.array(BatchRejectionSchema).default([]),

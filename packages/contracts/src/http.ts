@@ -144,6 +144,8 @@ export const TaskStatusResponseSchema = z.object({
   started_at: z.string().optional(),
   updated_at: z.string(),
   completed_at: z.string().optional(),
+  /** When a finished task's input, result and record are removed (RETENTION_HOURS after it finished). */
+  expires_at: z.string().optional(),
   input: ImageSummarySchema,
   result: ImageSummarySchema.extend({
     download_url: z.string(),

@@ -30,3 +30,10 @@ export function parseId(value: unknown, what = 'task_id'): string {
   }
   return parsed.data;
 }
+
+/**
+ * A tenant's id as stored on its tasks, batches and uploads: derived from a SHA-256 of the API key (never the key
+ * itself, and not the hash the key is compared with), so records and logs can name an owner without holding a secret.
+ */
+export const OwnerIdSchema = z.string().regex(/^key_[0-9a-f]{24}$/, 'must be key_ and 24 hex digits');
+export type OwnerId = z.output<typeof OwnerIdSchema>;

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { ERROR_CODES, type ErrorCode } from './errors/errors.ts';
-import { BatchIdSchema, TaskIdSchema } from './ids.ts';
+import { BatchIdSchema, OwnerIdSchema, TaskIdSchema } from './ids.ts';
 import { EnhanceOptionsSchema, FaceReportSchema } from './options.ts';
 
 export const TASK_STATUSES = ['queued', 'processing', 'completed', 'failed', 'cancelled'] as const;
@@ -68,6 +68,8 @@ export const TaskRecordSchema = z.object({
   version: z.literal(1).default(1),
   taskId: TaskIdSchema,
   batchId: BatchIdSchema.optional(),
+  /** The tenant (API key id) that created the task; absent when the API runs without keys. Only it sees the task. */
+  owner: OwnerIdSchema.optional(),
   status: TaskStatusSchema,
   /** 0–100. */
   progress: z.number().min(0).max(100).default(0),

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { INPUT_MIME_TYPES } from './formats.ts';
-import { TaskIdSchema } from './ids.ts';
+import { OwnerIdSchema, TaskIdSchema } from './ids.ts';
 
 const IsoTimestamp = z.iso.datetime({ offset: true });
 
@@ -23,6 +23,8 @@ export type DirectUploadRequest = z.infer<typeof DirectUploadRequestSchema>;
 export const UploadRecordSchema = z.object({
   version: z.literal(1).default(1),
   taskId: TaskIdSchema,
+  /** The tenant that asked for the upload URL; only it may start the task (absent without API keys). */
+  owner: OwnerIdSchema.optional(),
   key: z.string().min(1),
   filename: z.string().min(1),
   contentType: z.enum(DIRECT_UPLOAD_CONTENT_TYPES),

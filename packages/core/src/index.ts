@@ -7,5 +7,6 @@ export * from './embedded/index.ts';
 export * from './logging/logger.ts';
 export * from './queue/index.ts';
 export * from './records/index.ts';
+export * from './retention/retention-sweeper.ts';
 export * from './signing/index.ts';
 export * from './storage/index.ts';

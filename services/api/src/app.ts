@@ -4,9 +4,11 @@ import { Hono } from 'hono';
 import { cors } from 'hono/cors';
 import { requestId } from 'hono/request-id';
 import { routePath } from 'hono/route';
-import { clientKeyAuth } from './auth/api-keys.ts';
+import { adminKeyAuth, clientKeyAuth, isWorkerRoute } from './auth/api-keys.ts';
+import { createTenantDirectory } from './auth/tenants.ts';
 import type { AppDeps, AppEnv, RouteDeps } from './http/env.ts';
 import { errorResponse } from './http/errors.ts';
+import { rateLimit } from './http/rate-limit.ts';
 import { createTaskStateCache } from './http/task-state-cache.ts';
 import { batchRoutes } from './routes/batch/batch.ts';
 import { batchGroupRoutes } from './routes/batch/group.ts';
@@ -18,16 +20,25 @@ import { taskRoutes } from './routes/tasks/tasks.ts';
 import { uploadRoutes } from './routes/uploads/uploads.ts';
 import { webRoutes } from './routes/web/web.ts';
 import { workerRoutes } from './routes/workers/workers.ts';
+import { createTaskAccess } from './tasks/access.ts';
+import { createActiveTaskQuota } from './tasks/active-quota.ts';
+import { createTaskSubmitter } from './tasks/submit.ts';
 
 const QUIET_PATHS = new Set(['/health', '/ready', '/metrics']);
 
 /** The HTTP API. Everything it touches comes in through `deps`, so tests run it against a real fauxqs. */
 export function createApp(appDeps: AppDeps): Hono<AppEnv> {
   const records = appDeps.records ?? createRecords(appDeps.storage);
+  const taskStates = appDeps.taskStates ?? createTaskStateCache(records.tasks, appDeps.config.STATUS_CACHE_MS);
+  const tenants = createTenantDirectory(appDeps.config);
+  const quota = createActiveTaskQuota({ records, limit: appDeps.config.MAX_ACTIVE_TASKS_PER_KEY });
   const deps: RouteDeps = {
     ...appDeps,
     records,
-    taskStates: appDeps.taskStates ?? createTaskStateCache(records.tasks, appDeps.config.STATUS_CACHE_MS),
+    taskStates,
+    tenants,
+    access: createTaskAccess({ records, taskStates, tenants, retentionHours: appDeps.config.RETENTION_HOURS }),
+    submitter: createTaskSubmitter({ storage: appDeps.storage, records, queue: appDeps.queue, quota }),
   };
   const { config, logger, metrics } = deps;
   const app = new Hono<AppEnv>();
@@ -59,7 +70,11 @@ export function createApp(appDeps: AppDeps): Hono<AppEnv> {
     else log.info(line, 'request');
   });
 
-  app.use('/api/v1/*', clientKeyAuth(config));
+  // Worker registration is HMAC-signed and paced by the workers themselves; everything else under /api/v1 counts.
+  app.use('/api/v1/*', rateLimit(tenants, config.RATE_LIMIT_PER_MINUTE, { skip: (c) => isWorkerRoute(c.req.path) }));
+  app.use('/api/v1/*', clientKeyAuth(tenants));
+  // Operator route: with client keys configured, metrics (queue depths, worker counts) are for the admin key only.
+  app.use('/metrics', async (c, next) => (tenants.keysRequired ? adminKeyAuth(config, tenants)(c, next) : next()));
   metrics?.bindQueue(deps.queue);
   app.route('/', serviceRoutes(deps));
   app.route('/', enhanceRoutes(deps));

@@ -54,6 +54,27 @@ export const ApiEnvSchema = z.object({
   HEADERS_TIMEOUT_MS: envInt(10_000, { min: 1000, max: 600_000 }),
   REQUEST_TIMEOUT_MS: envInt(120_000, { min: 1000, max: 3_600_000 }),
   KEEP_ALIVE_TIMEOUT_MS: envInt(5000, { min: 100, max: 600_000 }),
+  // --- tenants, limits, retention (issue 17) ---
+  /** Requests per minute per API key (per client address when anonymous), per API instance; 0 = off. */
+  RATE_LIMIT_PER_MINUTE: envInt(120, { min: 0, max: 1_000_000 }),
+  /** Queued + processing tasks one key may have at once (checked when tasks are created); 0 = off. */
+  MAX_ACTIVE_TASKS_PER_KEY: envInt(100, { min: 0, max: 1_000_000 }),
+  /** Open event streams per key, and on this API instance in all. */
+  MAX_EVENT_STREAMS_PER_KEY: envInt(20, { min: 1, max: 100_000 }),
+  MAX_EVENT_STREAMS: envInt(1000, { min: 1, max: 1_000_000 }),
+  /** Direct-upload starts verified at once on this instance (each reads the stored object's head); beyond → 503. */
+  MAX_CONCURRENT_VERIFICATIONS: envInt(8, { min: 1, max: 1000 }),
+  /**
+   * Hours a finished task's input, result and record are kept (decimals allowed): reads after that answer 410
+   * EXPIRED at once, and the retention sweeper removes the objects.
+   */
+  RETENTION_HOURS: z.coerce
+    .number({ error: 'must be a number of hours' })
+    .positive('must be more than 0')
+    .max(24 * 3650, 'must be at most ten years')
+    .default(24),
+  /** How often the retention sweeper runs (expired tasks, orphan inputs, stale uploads). */
+  RETENTION_SWEEP_INTERVAL_MS: envInt(10 * 60 * 1000, { min: 1000, max: 24 * 3600 * 1000 }),
 });
 export type ApiConfig = z.output<typeof ApiEnvSchema>;
 

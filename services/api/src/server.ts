@@ -1,11 +1,12 @@
 import { type ServerType, serve } from '@hono/node-server';
 import { PhotoEnhanceError } from '@photoenhance/contracts';
-import { connectBackend, type EmbeddedBackend, startEmbeddedBackend } from '@photoenhance/core';
+import { connectBackend, type EmbeddedBackend, startEmbeddedBackend, startRetentionSweeper } from '@photoenhance/core';
 import type { Logger } from 'pino';
 import { createApp } from './app.ts';
 import { type ApiConfig, loadApiConfig, resolveDownloadMode } from './config.ts';
 import { createLogger } from './logger.ts';
 import { createApiMetrics } from './metrics.ts';
+import { retentionMs } from './tasks/access.ts';
 
 export interface RunningApi {
   url: string;
@@ -41,6 +42,12 @@ export async function startApiServer(
   };
   const backend = await connectBackend(effective, { s3: bound, sqs: bound });
   const metrics = createApiMetrics();
+  // RETENTION_HOURS on every backend (not only the embedded one): see retention-sweeper.ts.
+  const sweeper = startRetentionSweeper(backend.storage, {
+    retentionMs: retentionMs(config.RETENTION_HOURS),
+    intervalMs: config.RETENTION_SWEEP_INTERVAL_MS,
+    logger,
+  });
   const app = createApp({ storage: backend.storage, queue: backend.queue, config: effective, logger, metrics });
 
   const server: ServerType = await new Promise((resolve, reject) => {
@@ -101,6 +108,7 @@ export async function startApiServer(
     port,
     async stop() {
       await new Promise<void>((resolve) => server.close(() => resolve()));
+      sweeper.stop();
       backend.close();
       await embedded?.stop();
     },

@@ -206,12 +206,14 @@ export function createWorker(options: CreateWorkerOptions) {
     isReady: () => ready,
     activity,
     state: () => state,
+    /** The oldest running job's task id, for the signed registration heartbeat only (operator-only listing). */
+    currentTaskId: () => oldest()?.taskId ?? null,
+    /** What /health shows: counts and ages, never task ids (anyone who can reach the port could read them). */
     describe: () => ({
       workerId: timings.workerId,
       state,
       ready,
-      currentTask: oldest()?.taskId ?? null,
-      currentTasks: [...running.values()].map((r) => r.taskId ?? null),
+      running: running.size,
       currentForMs: running.size > 0 ? Date.now() - (oldest()?.startedAt ?? Date.now()) : null,
       jobs: { ...counts },
     }),

@@ -192,7 +192,7 @@ describe('worker under faults', () => {
     const { worker, outcomes } = startTestWorker(backend, { steps: 10, stepMs: 60 }, { concurrency: 2 });
     let most = 0;
     const sampler = setInterval(() => {
-      const n = (worker.describe().currentTasks as unknown[]).length;
+      const n = worker.describe().running;
       most = Math.max(most, n);
     }, 10);
     await waitFor(async () => outcomes.length === 4, { timeoutMs: 15_000 });

@@ -10,12 +10,18 @@ export const ERROR_CODES = {
   FORBIDDEN: 403,
   NOT_FOUND: 404,
   CONFLICT: 409,
+  /** The task's retention time has passed (RETENTION_HOURS): its files and record are gone or about to be. */
+  EXPIRED: 410,
   FILE_TOO_LARGE: 413,
   UNSUPPORTED_FORMAT: 415,
   EMPTY_FILE: 422,
   CORRUPT_IMAGE: 422,
   TOO_MANY_PIXELS: 422,
   OUTPUT_TOO_LARGE: 422,
+  /** Too many requests from one key (or one address when anonymous) in the rate-limit window. */
+  RATE_LIMITED: 429,
+  /** A per-key limit (active tasks, open event streams) is reached; `details` names it. */
+  QUOTA_EXCEEDED: 429,
   // engine / infrastructure
   MODEL_NOT_READY: 503,
   MODEL_INVALID: 500,

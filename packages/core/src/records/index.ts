@@ -1,10 +1,12 @@
 import type { Storage } from '../storage/storage.ts';
+import { type ActiveTaskRepository, createActiveTaskRepository } from './active-tasks.ts';
 import { type BatchRepository, createBatchRepository } from './batches.ts';
 import { createReplayRepository, type ReplayRepository } from './replays.ts';
 import { createTaskRepository, type TaskRepository } from './tasks.ts';
 import { createUploadRepository, type UploadRepository } from './uploads.ts';
 import { createWorkerRepository, type WorkerRepository } from './workers.ts';
 
+export * from './active-tasks.ts';
 export * from './batches.ts';
 export * from './replays.ts';
 export * from './tasks.ts';
@@ -18,6 +20,7 @@ export interface Records {
   uploads: UploadRepository;
   workers: WorkerRepository;
   replays: ReplayRepository;
+  active: ActiveTaskRepository;
 }
 
 export function createRecords(store: Storage): Records {
@@ -27,5 +30,6 @@ export function createRecords(store: Storage): Records {
     uploads: createUploadRepository(store),
     workers: createWorkerRepository(store),
     replays: createReplayRepository(store),
+    active: createActiveTaskRepository(store),
   };
 }

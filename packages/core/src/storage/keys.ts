@@ -1,4 +1,4 @@
-import { extensionFor, parseId } from '@photoenhance/contracts';
+import { extensionFor, OwnerIdSchema, parseId } from '@photoenhance/contracts';
 
 /**
  * Object keys for the one-bucket layout (design.md §3). Every builder validates the id first, so no key is
@@ -63,6 +63,10 @@ export const keys = {
     return `replays/${digest}`;
   },
   replayPrefix: 'replays/',
+  /** active/{owner}/{taskId}: one empty marker per unfinished task of a tenant (MAX_ACTIVE_TASKS_PER_KEY). */
+  activeTaskPrefix: (owner: string) => `active/${OwnerIdSchema.parse(owner)}/`,
+  activeTask: (owner: string, taskId: string) => `active/${OwnerIdSchema.parse(owner)}/${parseId(taskId)}`,
+  activePrefix: 'active/',
   workerPrefix: 'workers/',
   workerRecord: (workerId: string) => {
     if (!/^[A-Za-z0-9._-]{1,128}$/.test(workerId)) throw new TypeError('worker id must match [A-Za-z0-9._-]{1,128}');

@@ -1,11 +1,15 @@
 import { PhotoEnhanceError } from '@photoenhance/contracts';
-import { constantTimeEqual } from '@photoenhance/core';
 import type { Context, MiddlewareHandler } from 'hono';
 import type { ApiConfig } from '../config.ts';
 import type { AppEnv } from '../http/env.ts';
+import { ANONYMOUS, type TenantDirectory } from './tenants.ts';
 
 /** Paths under /api/v1 that do not take client keys: worker routes use HMAC signatures or the admin key. */
 const NOT_CLIENT_ROUTES = /^\/api\/v1\/workers(\/|$)/;
+
+export function isWorkerRoute(path: string): boolean {
+  return NOT_CLIENT_ROUTES.test(path);
+}
 
 type KeyConfig = Pick<ApiConfig, 'API_KEYS' | 'ADMIN_API_KEY'>;
 
@@ -20,14 +24,6 @@ export function presentedKey(c: Context): string | undefined {
   return bearer || c.req.header('x-api-key') || fromQuery || undefined;
 }
 
-/** Compares against every key without stopping at the first match, so timing says nothing about which matched. */
-export function matchesAnyKey(presented: string | undefined, keys: readonly string[]): boolean {
-  if (!presented) return false;
-  let match = false;
-  for (const key of keys) match = constantTimeEqual(presented, key) || match;
-  return match;
-}
-
 function unauthorized(c: Context, message: string): PhotoEnhanceError {
   c.header('WWW-Authenticate', 'Bearer realm="photoenhance"');
   return new PhotoEnhanceError('UNAUTHORIZED', message);
@@ -35,32 +31,32 @@ function unauthorized(c: Context, message: string): PhotoEnhanceError {
 
 /**
  * Client routes (/api/v1/*) need one of API_KEYS (or the admin key) once API_KEYS is configured; with none
- * configured they stay open, as in the embedded single-machine default.
+ * configured they stay open, as in the embedded single-machine default. Sets the caller's tenant either way.
  */
-export function clientKeyAuth(config: KeyConfig): MiddlewareHandler<AppEnv> {
-  const keys = config.ADMIN_API_KEY ? [...config.API_KEYS, config.ADMIN_API_KEY] : config.API_KEYS;
+export function clientKeyAuth(tenants: TenantDirectory): MiddlewareHandler<AppEnv> {
   return async (c, next) => {
-    if (config.API_KEYS.length === 0 || c.req.method === 'OPTIONS' || NOT_CLIENT_ROUTES.test(c.req.path)) {
+    if (!tenants.keysRequired || c.req.method === 'OPTIONS' || NOT_CLIENT_ROUTES.test(c.req.path)) {
+      c.set('tenant', tenants.resolve(presentedKey(c)) ?? ANONYMOUS);
       return next();
     }
-    if (!matchesAnyKey(presentedKey(c), keys)) {
-      throw unauthorized(c, 'A valid API key is required (Authorization: Bearer <key>)');
-    }
+    const tenant = tenants.resolve(presentedKey(c));
+    if (!tenant) throw unauthorized(c, 'A valid API key is required (Authorization: Bearer <key>)');
+    c.set('tenant', tenant);
     return next();
   };
 }
 
 /**
- * Admin routes need ADMIN_API_KEY. Without one they are open only while the service runs without any keys
+ * Operator routes need ADMIN_API_KEY. Without one they are open only while the service runs without any keys
  * (embedded default); once client keys exist, a missing admin key closes them rather than opening them to
  * every client.
  */
-export function adminKeyAuth(config: KeyConfig): MiddlewareHandler<AppEnv> {
+export function adminKeyAuth(config: KeyConfig, tenants: TenantDirectory): MiddlewareHandler<AppEnv> {
   return async (c, next) => {
     if (config.ADMIN_API_KEY) {
-      if (!matchesAnyKey(presentedKey(c), [config.ADMIN_API_KEY])) {
-        throw unauthorized(c, 'The admin API key is required (Authorization: Bearer <key>)');
-      }
+      const tenant = tenants.resolveAdmin(presentedKey(c));
+      if (!tenant) throw unauthorized(c, 'The admin API key is required (Authorization: Bearer <key>)');
+      c.set('tenant', tenant);
       return next();
     }
     if (config.API_KEYS.length > 0) {

@@ -1,7 +1,10 @@
 import type { JobQueue, Records, Storage } from '@photoenhance/core';
 import type { Logger } from 'pino';
+import type { Tenant, TenantDirectory } from '../auth/tenants.ts';
 import type { ApiConfig } from '../config.ts';
 import type { ApiMetrics } from '../metrics.ts';
+import type { TaskAccess } from '../tasks/access.ts';
+import type { TaskSubmitter } from '../tasks/submit.ts';
 import type { TaskStateCache } from './task-state-cache.ts';
 
 /** Per-request values set by the app's middleware. */
@@ -9,6 +12,8 @@ export interface AppEnv {
   Variables: {
     requestId: string;
     logger: Logger;
+    /** The caller (set by the key middleware on /api/v1/*). */
+    tenant: Tenant;
   };
 }
 
@@ -28,4 +33,9 @@ export interface AppDeps {
 export interface RouteDeps extends AppDeps {
   records: Records;
   taskStates: TaskStateCache;
+  tenants: TenantDirectory;
+  /** Owner and retention checks for every read of a task, batch or pending upload. */
+  access: TaskAccess;
+  /** The one way tasks are created (owner, quota, input → message → record, undo). */
+  submitter: TaskSubmitter;
 }

@@ -49,5 +49,7 @@ export function errorResponse(c: Context, err: unknown, logger: Logger): Respons
   if (status >= 500) log.error({ err, code: clientError.code }, 'request failed');
   else log.info({ code: clientError.code, msg: clientError.message }, 'request refused');
   if (clientError.retryable && status >= 500) c.header('Retry-After', '5');
+  // A per-instance cap (event streams, verifications) frees up within seconds; the rate limiter sets its own.
+  if (clientError.code === 'QUOTA_EXCEEDED' && clientError.retryable) c.header('Retry-After', '5');
   return c.json({ error: clientError.toJSON() }, status);
 }

@@ -53,10 +53,15 @@ describe('API keys configured', () => {
     expect(await api.snapshot()).toEqual(before);
   });
 
-  it('keeps health, readiness, metrics and docs open', async () => {
-    for (const path of ['/', '/health', '/ready', '/metrics', '/openapi.json', '/docs']) {
+  it('keeps health, readiness and docs open, and metrics for the admin key only', async () => {
+    for (const path of ['/', '/health', '/ready', '/openapi.json', '/docs']) {
       expect((await api.app.request(path)).status, path).toBe(200);
     }
+    expect((await api.app.request('/metrics')).status).toBe(401);
+    const asClient = await api.app.request('/metrics', { headers: { authorization: `Bearer ${CLIENT_KEY}` } });
+    expect(asClient.status).toBe(401);
+    const asAdmin = await api.app.request('/metrics', { headers: { authorization: `Bearer ${ADMIN_KEY}` } });
+    expect(asAdmin.status).toBe(200);
   });
 
   it('keeps the admin list for the admin key only', async () => {

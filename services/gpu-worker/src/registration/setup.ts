@@ -73,7 +73,7 @@ export function createWorkerRegistration(deps: RegistrationDeps): Registrar | un
       return [];
     });
     const models = await catalog;
-    const facts = worker.describe() as { currentTask?: string | null; jobs?: Record<string, number> };
+    const facts = worker.describe() as { jobs?: Record<string, number> };
     const activity = worker.activity();
     return {
       workerId: config.WORKER_ID,
@@ -90,7 +90,7 @@ export function createWorkerRegistration(deps: RegistrationDeps): Registrar | un
       catalog: models,
       capacity: CAPACITY,
       state: activity === 'stopped' ? 'stopping' : activity,
-      currentTask: facts.currentTask ?? null,
+      currentTask: worker.currentTaskId(),
       jobs: facts.jobs ?? {},
       startedAt,
     };

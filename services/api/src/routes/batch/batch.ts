@@ -1,13 +1,11 @@
 import {
   type BatchAccepted,
-  type BatchRecordInput,
   type BatchRejection,
   type EnhanceOptions,
   isPhotoEnhanceError,
   isTerminalStatus,
   newId,
   PhotoEnhanceError,
-  type TaskRecordInput,
   taskErrorView,
   taskUrls,
 } from '@photoenhance/contracts';
@@ -20,19 +18,14 @@ import type { AppEnv, RouteDeps } from '../../http/env.ts';
 import { bodyTooLarge, declaredBodyLimit, requireMultipart } from '../../http/request.ts';
 import { readMultipart } from '../../upload/multipart.ts';
 import { receiveFile } from '../../upload/receive-file.ts';
-import { queuedTaskRecord } from '../../upload/task-record.ts';
 import { discardUploads, parseEnhanceFields, type StoredUpload } from '../../upload/validate-upload.ts';
 import { presentBatch, readBatchState } from './batch-state.ts';
 import { createBatchZip, type ZipItem } from './batch-zip.ts';
-import { mapLimit } from './map-limit.ts';
 import { batchUrls } from './urls.ts';
 import { uniqueNames } from './zip-names.ts';
 
 /** Multipart field names that carry the batch's files (browsers send `files` or `files[]`; `file` repeated works too). */
 const FILE_FIELDS = new Set(['files', 'files[]', 'file']);
-/** S3 writes / SQS sends in flight while a batch is stored. */
-const WRITE_CONCURRENCY = 4;
-
 interface AcceptedFile {
   index: number;
   taskId: string;
@@ -45,13 +38,14 @@ interface AcceptedFile {
  * record naming them; its state is always computed from the tasks' own records.
  */
 export function batchRoutes(deps: RouteDeps): Hono<AppEnv> {
-  const { storage, records, queue, config, metrics } = deps;
+  const { storage, submitter, access, config, metrics } = deps;
   const app = new Hono<AppEnv>();
 
   const tooLarge = () => bodyTooLarge(config.BATCH_MAX_BYTES, 'batch', 'maxBatchBytes');
   app.post('/api/v1/enhance/batch', declaredBodyLimit(config.BATCH_MAX_BYTES, tooLarge), async (c) => {
     const log = c.get('logger');
     requireMultipart(c, 'files', 'the images');
+    await submitter.precheck(c.get('tenant'));
     // Each file streams to its own input key as it arrives (receiveFile): refused files are reported, the
     // others still run. A storage failure, the body limit or too many files refuse the whole batch.
     const form = await readMultipart(c, {
@@ -127,47 +121,18 @@ export function batchRoutes(deps: RouteDeps): Hono<AppEnv> {
     }
 
     const batchId = newId();
-    const now = new Date();
-    const taskRecords: TaskRecordInput[] = accepted.map(({ taskId, upload }) =>
-      queuedTaskRecord({
+    await submitter.submit(
+      accepted.map(({ taskId, upload }) => ({
         taskId,
-        batchId,
         inputKey: upload.key,
         filename: upload.filename,
         bytes: upload.bytes,
         probe: upload.probe,
         options,
         callbackUrl,
-        now,
-      }),
+      })),
+      { tenant: c.get('tenant'), batch: { batchId, rejected } },
     );
-    const batchRecord: BatchRecordInput = {
-      batchId,
-      taskIds: accepted.map((a) => a.taskId),
-      rejected,
-      createdAt: now.toISOString(),
-    };
-
-    try {
-      // Crash-safe order: inputs (stored while the form streamed in), then messages, then task records, then the batch record. A record exists
-      // only once its job was sent (none is left `queued` forever); workers wait a bounded time for a record
-      // and drop a job whose record never comes. The client sees the batch only once all of it is written.
-      await mapLimit(accepted, WRITE_CONCURRENCY, async ({ taskId, upload }) => {
-        await queue.send({ version: 1, taskId, batchId, inputKey: upload.key, options });
-      });
-      await mapLimit(taskRecords, WRITE_CONCURRENCY, (record) => records.tasks.write(record));
-      await records.batches.write(batchRecord);
-    } catch (err) {
-      // Undo everything: a job already sent finds no task record and is dropped by the worker.
-      await Promise.allSettled([
-        records.batches.delete(batchId),
-        ...accepted.flatMap(({ taskId }) => [
-          storage.deletePrefix(keys.inputPrefix(taskId)),
-          records.tasks.delete(taskId),
-        ]),
-      ]);
-      throw err;
-    }
 
     metrics?.tasksCreated.inc(accepted.length);
     log.info({ batchId, tasks: accepted.length, rejected: rejected.length }, 'batch queued');
@@ -190,7 +155,10 @@ export function batchRoutes(deps: RouteDeps): Hono<AppEnv> {
   });
 
   app.get('/api/v1/batch/status/:batch_task_id', async (c) => {
-    const state = await readBatchState(records, c.req.param('batch_task_id'));
+    const state = await readBatchState(
+      access.batchSource(c.get('tenant'), { fresh: true }),
+      c.req.param('batch_task_id'),
+    );
     c.header('Cache-Control', 'no-store');
     return c.json(presentBatch(state, config.PUBLIC_BASE_URL));
   });
@@ -200,7 +168,10 @@ export function batchRoutes(deps: RouteDeps): Hono<AppEnv> {
    * still running unless ?partial=true, which zips what has finished so far (the rest is listed as pending).
    */
   app.get('/api/v1/batch/download/:batch_task_id', async (c) => {
-    const state = await readBatchState(records, c.req.param('batch_task_id'));
+    const state = await readBatchState(
+      access.batchSource(c.get('tenant'), { fresh: true }),
+      c.req.param('batch_task_id'),
+    );
     const { record, tasks } = state;
     const unfinished = tasks.filter((t) => t.task && !isTerminalStatus(t.task.status)).length;
     if (unfinished > 0 && c.req.query('partial') !== 'true') {

@@ -34,7 +34,7 @@ export type BatchGrouped = z.infer<typeof BatchGroupedSchema>;
  * work for them: a client can stream photos in as they are picked and still offer "download all".
  */
 export function batchGroupRoutes(deps: RouteDeps): Hono<AppEnv> {
-  const { records, config } = deps;
+  const { records, access, config } = deps;
   const app = new Hono<AppEnv>();
   const limit = bodyLimit({
     maxSize: MAX_BODY_BYTES,
@@ -53,13 +53,25 @@ export function batchGroupRoutes(deps: RouteDeps): Hono<AppEnv> {
     const parsed = BatchGroupRequestSchema.safeParse(json);
     if (!parsed.success) throw fromZodError(parsed.error);
     const ids = parsed.data.task_ids;
-    const found = await mapLimit(ids, 8, async (id) => (await records.tasks.read(id)) !== null);
+    // Another tenant's task (or an expired one) is as unknown as a missing one.
+    const tenant = c.get('tenant');
+    const found = await mapLimit(
+      ids,
+      8,
+      async (id) => (await access.visibleTask(tenant, id, { fresh: true })) !== null,
+    );
     const unknown = ids.filter((_, i) => !found[i]);
     if (unknown.length > 0) {
       throw new PhotoEnhanceError('NOT_FOUND', `No task ${unknown.join(', ')}`, { details: { task_ids: unknown } });
     }
     const batchId = newId();
-    await records.batches.write({ batchId, taskIds: ids, createdAt: new Date().toISOString() });
+    const owner = tenant.owner;
+    await records.batches.write({
+      batchId,
+      ...(owner ? { owner } : {}),
+      taskIds: ids,
+      createdAt: new Date().toISOString(),
+    });
     const urls = batchUrls(config.PUBLIC_BASE_URL, batchId);
     const body: BatchGrouped = {
       batch_id: batchId,

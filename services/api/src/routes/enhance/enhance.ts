@@ -7,7 +7,6 @@ import type { AppEnv, RouteDeps } from '../../http/env.ts';
 import { bodyTooLarge, declaredBodyLimit, queuedResponse, requireMultipart } from '../../http/request.ts';
 import { readMultipart } from '../../upload/multipart.ts';
 import { receiveFile } from '../../upload/receive-file.ts';
-import { queuedTaskRecord } from '../../upload/task-record.ts';
 import { discardUploads, parseEnhanceFields, type StoredUpload } from '../../upload/validate-upload.ts';
 
 /** Room for multipart boundaries and the small text fields on top of the file itself. */
@@ -17,17 +16,18 @@ const FILE_FIELD = new Set(['file']);
 /**
  * POST /api/v1/enhance: the file streams straight to its input key while it arrives (sniffed, probed and
  * size-checked on the way, see receiveFile), then the form's options are checked; a refused request removes
- * what it stored before answering. Then input → SQS message → task record (queued); a failed later step
- * undoes the earlier writes.
+ * what it stored before answering. Then the task submitter queues it (quota, owner, input → message → record).
  */
 export function enhanceRoutes(deps: RouteDeps): Hono<AppEnv> {
-  const { storage, records, queue, config, metrics } = deps;
+  const { storage, submitter, config, metrics } = deps;
   const app = new Hono<AppEnv>();
   const tooLarge = () => bodyTooLarge(config.MAX_UPLOAD_BYTES, 'upload', 'maxFileBytes');
 
   app.post('/api/v1/enhance', declaredBodyLimit(config.MAX_UPLOAD_BYTES + MULTIPART_OVERHEAD, tooLarge), async (c) => {
     const log = c.get('logger');
     requireMultipart(c, 'file', 'the image');
+    // Over the active-task quota: refused before a byte of the body is stored.
+    await submitter.precheck(c.get('tenant'));
     const taskId = newId();
     const form = await readMultipart(c, {
       fileFields: FILE_FIELD,
@@ -79,27 +79,20 @@ export function enhanceRoutes(deps: RouteDeps): Hono<AppEnv> {
       throw err;
     }
 
-    const record = queuedTaskRecord({
-      taskId,
-      inputKey: upload.key,
-      filename: upload.filename,
-      bytes: upload.bytes,
-      probe: upload.probe,
-      options,
-      callbackUrl,
-    });
-    try {
-      // Input (stored above), then message, then record (crash-safe order): a record exists only once its job
-      // was sent, so none is ever left `queued` without one. A job whose record never comes (the API died in
-      // between) is dropped by the worker after WORKER_RECORD_GRACE_MS; an input without a job expires with inputs/.
-      await queue.send({ version: 1, taskId, inputKey: upload.key, options });
-      await records.tasks.write(record);
-    } catch (err) {
-      // Undo what was written so a failed request leaves no orphan input or record behind (a job already
-      // sent finds no record and is dropped).
-      await Promise.allSettled([storage.deletePrefix(keys.inputPrefix(taskId)), records.tasks.delete(taskId)]);
-      throw err;
-    }
+    await submitter.submit(
+      [
+        {
+          taskId,
+          inputKey: upload.key,
+          filename: upload.filename,
+          bytes: upload.bytes,
+          probe: upload.probe,
+          options,
+          callbackUrl,
+        },
+      ],
+      { tenant: c.get('tenant') },
+    );
 
     metrics?.tasksCreated.inc();
     log.info({ taskId, bytes: upload.bytes, format: upload.probe.format, scale: options.scale }, 'task queued');

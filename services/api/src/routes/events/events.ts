@@ -1,6 +1,8 @@
 import { type Context, Hono } from 'hono';
 import { streamSSE } from 'hono/streaming';
 import type { AppEnv, RouteDeps } from '../../http/env.ts';
+import { clientAddress } from '../../http/rate-limit.ts';
+import { createStreamSlots } from '../../http/stream-slots.ts';
 import { batchSnapshotReader, taskSnapshotReader } from './snapshots.ts';
 import { parseLastEventId, pollToSse, type Snapshot } from './sse-poller.ts';
 
@@ -14,10 +16,9 @@ const MAX_STREAM_MS = 30 * 60 * 1000;
  * polling the stored state (SSE_POLL_MS), so any API instance can serve any client.
  */
 export function eventRoutes(deps: RouteDeps): Hono<AppEnv> {
-  const { records, config } = deps;
+  const { config, access } = deps;
   const app = new Hono<AppEnv>();
-  // Through the shared cache, many clients watching one task cost one storage read per poll.
-  const states = { batches: records.batches, tasks: { readState: (taskId: string) => deps.taskStates.read(taskId) } };
+  const slots = createStreamSlots(config.MAX_EVENT_STREAMS_PER_KEY, config.MAX_EVENT_STREAMS);
 
   const serve = async (c: Context<AppEnv>, read: () => Promise<Snapshot>): Promise<Response> => {
     const lastEventId = parseLastEventId(c.req.header('last-event-id'));
@@ -28,11 +29,14 @@ export function eventRoutes(deps: RouteDeps): Hono<AppEnv> {
       return c.body(null, 204);
     }
     const log = c.get('logger');
+    // Per key (the owner id; the client address when anonymous) and per instance; see stream-slots.ts.
+    const release = slots.acquire(c.get('tenant').owner ?? `ip:${clientAddress(c)}`);
     c.header('X-Accel-Buffering', 'no'); // nginx: do not buffer the stream
     return streamSSE(
       c,
       async (stream) => {
         deps.metrics?.sseStreams.inc();
+        stream.onAbort(release);
         try {
           await pollToSse(stream, {
             read,
@@ -45,6 +49,7 @@ export function eventRoutes(deps: RouteDeps): Hono<AppEnv> {
             logger: log,
           });
         } finally {
+          release();
           deps.metrics?.sseStreams.dec();
         }
       },
@@ -52,11 +57,18 @@ export function eventRoutes(deps: RouteDeps): Hono<AppEnv> {
     );
   };
 
-  app.get('/api/v1/tasks/:task_id/events', (c) =>
-    serve(c, taskSnapshotReader(states.tasks, c.req.param('task_id'), config.PUBLIC_BASE_URL)),
-  );
+  // Through the shared status cache (access), many clients watching one task cost one storage read per poll;
+  // every read is checked against the caller, so a stream ends (404/410) when the task expires.
+  app.get('/api/v1/tasks/:task_id/events', (c) => {
+    const tenant = c.get('tenant');
+    const tasks = { readState: (taskId: string) => access.task(tenant, taskId) };
+    return serve(c, taskSnapshotReader(tasks, c.req.param('task_id'), config.PUBLIC_BASE_URL));
+  });
   app.get('/api/v1/batch/events/:batch_task_id', (c) =>
-    serve(c, batchSnapshotReader(states, c.req.param('batch_task_id'), config.PUBLIC_BASE_URL)),
+    serve(
+      c,
+      batchSnapshotReader(access.batchSource(c.get('tenant')), c.req.param('batch_task_id'), config.PUBLIC_BASE_URL),
+    ),
   );
   return app;
 }

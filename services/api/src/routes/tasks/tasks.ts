@@ -2,13 +2,11 @@ import {
   type DownloadLink,
   isTerminalStatus,
   PhotoEnhanceError,
-  parseId,
   type TaskDeleted,
-  type TaskRecord,
   taskUrls,
 } from '@photoenhance/contracts';
 import { keys } from '@photoenhance/core';
-import { Hono } from 'hono';
+import { type Context, Hono } from 'hono';
 import { stream } from 'hono/streaming';
 import { resolveDownloadMode } from '../../config.ts';
 import type { AppEnv, RouteDeps } from '../../http/env.ts';
@@ -16,23 +14,17 @@ import { presentTask } from '../../http/present.ts';
 
 /** Status, download and cancel/delete for one task; ids are validated (400) before any storage call. */
 export function taskRoutes(deps: RouteDeps): Hono<AppEnv> {
-  const { storage, records, config } = deps;
+  const { storage, records, access, submitter, config } = deps;
   const downloadMode = resolveDownloadMode(config);
   const app = new Hono<AppEnv>();
   const statusCache = deps.taskStates;
 
-  async function loadTask(rawId: string): Promise<TaskRecord> {
-    const taskId = parseId(rawId);
-    const record = await records.tasks.readState(taskId);
-    if (!record) throw new PhotoEnhanceError('NOT_FOUND', `No task ${taskId}`);
-    return record;
-  }
-
-  const status = async (c: { req: { param(name: 'task_id'): string } }) => {
-    const taskId = parseId(c.req.param('task_id'));
-    const record = await statusCache.read(taskId);
-    if (!record) throw new PhotoEnhanceError('NOT_FOUND', `No task ${taskId}`);
-    return presentTask(record, taskUrls(config.PUBLIC_BASE_URL, record.taskId).download);
+  const status = async (c: Context<AppEnv>) => {
+    const record = await access.task(c.get('tenant'), c.req.param('task_id') ?? '');
+    const body = presentTask(record, taskUrls(config.PUBLIC_BASE_URL, record.taskId).download);
+    const expiresAt = access.expiresAt(record);
+    if (expiresAt) body.expires_at = expiresAt.toISOString();
+    return body;
   };
   app.get('/api/v1/status/:task_id', async (c) => {
     c.header('Cache-Control', 'no-store');
@@ -44,7 +36,7 @@ export function taskRoutes(deps: RouteDeps): Hono<AppEnv> {
   });
 
   app.get('/api/v1/download/:task_id', async (c) => {
-    const record = await loadTask(c.req.param('task_id'));
+    const record = await access.task(c.get('tenant'), c.req.param('task_id'), { fresh: true });
     c.get('logger').debug({ taskId: record.taskId, status: record.status }, 'download requested');
     if (record.status !== 'completed' || !record.result) {
       throw new PhotoEnhanceError(
@@ -81,7 +73,8 @@ export function taskRoutes(deps: RouteDeps): Hono<AppEnv> {
    * it has claimed the task (see TaskRecordSchema).
    */
   app.delete('/api/v1/tasks/:task_id', async (c) => {
-    const record = await loadTask(c.req.param('task_id'));
+    // An expired task can still be deleted at once (its owner need not wait for the sweeper).
+    const record = await access.task(c.get('tenant'), c.req.param('task_id'), { fresh: true, allowExpired: true });
     const { taskId } = record;
     statusCache.forget(taskId);
     const log = c.get('logger');
@@ -114,6 +107,7 @@ export function taskRoutes(deps: RouteDeps): Hono<AppEnv> {
       ]);
       body = { task_id: taskId, status: 'cancelled', message: 'Task cancelled and its images deleted' };
     }
+    await submitter.release(record.owner, [taskId]);
     log.info({ taskId, outcome: body.status }, 'task deleted');
     return c.json(body);
   });

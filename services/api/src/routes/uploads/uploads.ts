@@ -14,11 +14,13 @@ import {
 import { keys, safeName } from '@photoenhance/core';
 import { type Context, Hono } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
+import type { Logger } from 'pino';
+import type { Tenant } from '../../auth/tenants.ts';
 import { acceptCallbackUrl } from '../../callbacks/callback-field.ts';
 import type { AppEnv, RouteDeps } from '../../http/env.ts';
 import { fromZodError } from '../../http/errors.ts';
 import { queuedResponse, unreadableBody } from '../../http/request.ts';
-import { queuedTaskRecord } from '../../upload/task-record.ts';
+import { createSemaphore } from '../../http/semaphore.ts';
 import { verifyStoredImage } from './verify-object.ts';
 
 /** JSON bodies of these routes are a few hundred bytes. */
@@ -71,8 +73,15 @@ function parseStartOptions(body: Record<string, unknown>): EnhanceOptions {
  * verifies the stored object like an upload before the task is queued.
  */
 export function uploadRoutes(deps: RouteDeps): Hono<AppEnv> {
-  const { storage, records, queue, config, metrics } = deps;
+  const { storage, records, access, submitter, config, metrics } = deps;
   const app = new Hono<AppEnv>();
+  /** Starts in progress on this instance, per task: a concurrent second start for one upload waits its turn. */
+  const starting = new Map<string, Promise<unknown>>();
+  const verifications = createSemaphore(
+    config.MAX_CONCURRENT_VERIFICATIONS,
+    'MAX_CONCURRENT_VERIFICATIONS',
+    'direct uploads being verified on this server',
+  );
 
   app.post('/api/v1/uploads', jsonLimit(), async (c) => {
     const parsed = DirectUploadRequestSchema.safeParse(await readBody(c));
@@ -93,8 +102,10 @@ export function uploadRoutes(deps: RouteDeps): Hono<AppEnv> {
       contentLength: request.size,
       expiresIn: config.UPLOAD_URL_EXPIRY_SECONDS,
     });
+    const owner = c.get('tenant').owner;
     const record: UploadRecordInput = {
       taskId,
+      ...(owner ? { owner } : {}),
       key,
       filename,
       contentType: request.content_type,
@@ -124,13 +135,41 @@ export function uploadRoutes(deps: RouteDeps): Hono<AppEnv> {
     const options = parseStartOptions(startBody);
     const callbackUrl = acceptCallbackUrl(startBody.callback_url, config);
 
+    const tenant = c.get('tenant');
+    // One start per upload at a time on this instance: the second caller then finds the task started (409)
+    // instead of sending a second job. (Across instances the task record written first decides; see design.md.)
+    const previous = starting.get(taskId) ?? Promise.resolve();
+    const run = previous.then(
+      () => startUpload(tenant, taskId, options, callbackUrl, log),
+      () => startUpload(tenant, taskId, options, callbackUrl, log),
+    );
+    const settled = run.catch(() => undefined);
+    starting.set(taskId, settled);
+    void settled.then(() => {
+      if (starting.get(taskId) === settled) starting.delete(taskId);
+    });
+    await run;
+    return queuedResponse(c, config.PUBLIC_BASE_URL, taskId);
+  });
+
+  async function startUpload(
+    tenant: Tenant,
+    taskId: string,
+    options: EnhanceOptions,
+    callbackUrl: string | undefined,
+    log: Logger,
+  ): Promise<void> {
+    const upload = await access.upload(tenant, taskId);
     const existing = await records.tasks.read(taskId);
     if (existing) {
+      // Only the owner learns that its task exists; anyone else gets the same 404 as for an unknown id.
+      if (!deps.tenants.canSee(tenant, existing.owner)) {
+        throw new PhotoEnhanceError('NOT_FOUND', `No pending upload for task ${taskId}`);
+      }
       throw new PhotoEnhanceError('CONFLICT', `Task ${taskId} has already been started`, {
         details: { status: existing.status },
       });
     }
-    const upload = await records.uploads.read(taskId);
     if (!upload) throw new PhotoEnhanceError('NOT_FOUND', `No pending upload for task ${taskId}`);
     const object = await storage.head(upload.key);
     if (!object) {
@@ -148,43 +187,35 @@ export function uploadRoutes(deps: RouteDeps): Hono<AppEnv> {
           { details: { bytes: object.bytes, declared: upload.bytes } },
         );
       }
-      probe = await verifyStoredImage(storage, object, options.scale, {
-        maxFileBytes: config.DIRECT_UPLOAD_MAX_BYTES,
-        fullReadBytes: config.MAX_UPLOAD_BYTES,
-        maxInputPixels: config.MAX_INPUT_PIXELS,
-        maxOutputPixels: config.MAX_OUTPUT_PIXELS,
-      });
+      probe = await verifications.run(() =>
+        verifyStoredImage(storage, object, options.scale, {
+          maxFileBytes: config.DIRECT_UPLOAD_MAX_BYTES,
+          fullReadBytes: config.MAX_UPLOAD_BYTES,
+          maxInputPixels: config.MAX_INPUT_PIXELS,
+          maxOutputPixels: config.MAX_OUTPUT_PIXELS,
+        }),
+      );
     } catch (err) {
       if (isPhotoEnhanceError(err) && !err.retryable) {
         // The stored file can never start: remove it and the pending upload, nothing is left behind.
         metrics?.uploadsRejected.inc({ code: err.code });
         await Promise.allSettled([storage.delete(upload.key), records.uploads.delete(taskId)]);
-        log.info({ taskId, code: err.code }, 'direct upload refused');
+        log.info({ code: err.code }, 'direct upload refused');
       }
       throw err;
     }
 
-    const record = queuedTaskRecord({
-      taskId,
-      inputKey: upload.key,
-      filename: upload.filename,
-      bytes: object.bytes,
-      probe,
-      options,
-      callbackUrl,
-    });
-    // Message first, record second (crash-safe: a record never exists without its job). If the record write
-    // fails the job finds none and is dropped; the upload stays "uploaded, not started" and start can be retried.
-    await queue.send({ version: 1, taskId, inputKey: upload.key, options });
-    await records.tasks.write(record);
+    // Quota, message, record (with the owner); a failure leaves the upload startable again.
+    await submitter.submit(
+      [{ taskId, inputKey: upload.key, filename: upload.filename, bytes: object.bytes, probe, options, callbackUrl }],
+      { tenant, fromDirectUpload: true },
+    );
     await records.uploads.delete(taskId).catch((err: unknown) => {
-      log.warn({ err, taskId }, 'pending upload record not deleted; the task record guards against a second start');
+      log.warn({ err }, 'pending upload record not deleted; the task record guards against a second start');
     });
     metrics?.tasksCreated.inc();
-    log.info({ taskId, bytes: object.bytes, format: probe.format, scale: options.scale }, 'direct upload started');
-
-    return queuedResponse(c, config.PUBLIC_BASE_URL, taskId);
-  });
+    log.info({ bytes: object.bytes, format: probe.format, scale: options.scale }, 'direct upload started');
+  }
 
   return app;
 }

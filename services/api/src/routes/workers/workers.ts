@@ -100,7 +100,7 @@ export function workerRoutes(deps: RouteDeps): Hono<AppEnv> {
   app.post('/api/v1/workers/heartbeat', limit, signedEvent('heartbeat'));
   app.post('/api/v1/workers/deregister', limit, signedEvent('deregister'));
 
-  app.get('/api/v1/workers', adminKeyAuth(config), async (c) => {
+  app.get('/api/v1/workers', adminKeyAuth(config, deps.tenants), async (c) => {
     const listing = await registry.list();
     c.header('Cache-Control', 'no-store');
     const body: WorkerListResponse = { ...listing, stale_after_seconds: config.WORKER_STALE_AFTER_SECONDS };
