@@ -13,6 +13,8 @@ export function isTerminalStatus(status: TaskStatus): boolean {
 }
 
 const IsoTimestamp = z.iso.datetime({ offset: true });
+/** A caller's id: lowercase hex digest of its API key (safe in object keys). */
+export const OwnerIdSchema = z.string().regex(/^[0-9a-f]{32}$/, 'must be 32 lowercase hex digits');
 const NonNegativeInt = z.number().int().min(0);
 
 export const ImageFormatSchema = z.string().min(1).max(16);
@@ -93,6 +95,11 @@ export const TaskRecordSchema = z.object({
   updatedAt: IsoTimestamp,
   completedAt: IsoTimestamp.optional(),
   cancelRequested: z.boolean().optional(),
+  /**
+   * Who created the task: a one-way digest of the API key it was created with (never the key), absent when the
+   * service runs without keys. GET /api/v1/tasks lists a caller's own tasks by it.
+   */
+  owner: OwnerIdSchema.optional(),
   /** Client webhook (callback_url), checked against the SSRF policy when accepted; the worker POSTs to it. */
   callbackUrl: z
     .url({ protocol: /^https?$/ })

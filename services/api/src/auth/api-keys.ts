@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { PhotoEnhanceError } from '@photoenhance/contracts';
 import { constantTimeEqual } from '@photoenhance/core';
 import type { Context, MiddlewareHandler } from 'hono';
@@ -34,6 +35,14 @@ function unauthorized(c: Context, message: string): PhotoEnhanceError {
 }
 
 /**
+ * A caller's owner id: the first 128 bits of SHA-256 over its key, so records and object keys name the caller
+ * without holding anything that could be used as the key (node:crypto: nothing to hand-write here).
+ */
+export function ownerOf(key: string): string {
+  return createHash('sha256').update(`photoenhance-owner:${key}`).digest('hex').slice(0, 32);
+}
+
+/**
  * Client routes (/api/v1/*) need one of API_KEYS (or the admin key) once API_KEYS is configured; with none
  * configured they stay open, as in the embedded single-machine default.
  */
@@ -43,9 +52,11 @@ export function clientKeyAuth(config: KeyConfig): MiddlewareHandler<AppEnv> {
     if (config.API_KEYS.length === 0 || c.req.method === 'OPTIONS' || NOT_CLIENT_ROUTES.test(c.req.path)) {
       return next();
     }
-    if (!matchesAnyKey(presentedKey(c), keys)) {
+    const key = presentedKey(c);
+    if (!key || !matchesAnyKey(key, keys)) {
       throw unauthorized(c, 'A valid API key is required (Authorization: Bearer <key>)');
     }
+    c.set('owner', ownerOf(key));
     return next();
   };
 }

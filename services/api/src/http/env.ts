@@ -9,6 +9,8 @@ export interface AppEnv {
   Variables: {
     requestId: string;
     logger: Logger;
+    /** The caller's owner id (digest of its API key); unset when the service runs without keys. */
+    owner?: string;
   };
 }
 

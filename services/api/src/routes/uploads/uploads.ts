@@ -172,6 +172,7 @@ export function uploadRoutes(deps: RouteDeps): Hono<AppEnv> {
       probe,
       options,
       callbackUrl,
+      owner: c.get('owner'),
     });
     // Message first, record second (crash-safe: a record never exists without its job). If the record write
     // fails the job finds none and is dropped; the upload stays "uploaded, not started" and start can be retried.
@@ -183,7 +184,7 @@ export function uploadRoutes(deps: RouteDeps): Hono<AppEnv> {
     metrics?.tasksCreated.inc();
     log.info({ taskId, bytes: object.bytes, format: probe.format, scale: options.scale }, 'direct upload started');
 
-    return queuedResponse(c, config.PUBLIC_BASE_URL, taskId);
+    return queuedResponse(c, config.PUBLIC_BASE_URL, taskId, record.createdAt, 202);
   });
 
   return app;
