@@ -32,7 +32,7 @@ export interface Job {
 
 function completed(body: TaskStatusResponse): NonNullable<TaskStatusResponse['result']> {
   if (body.status !== 'completed' || !body.result) {
-    throw new PhotoEnhanceError('INTERNAL', `task ${body.task_id} ended ${body.status}: ${body.error?.message ?? ''}`);
+    throw new PhotoEnhanceError('INTERNAL', `task ${body.task_id} ended ${body.status}: ${body.error ?? ''}`);
   }
   return body.result;
 }
@@ -47,7 +47,7 @@ export async function measureRoundTrip(job: Job): Promise<RoundTrip> {
   const resultBytes = await downloadResult(job.apiUrl, result.download_url);
   const t3 = performance.now();
   const engineMs = Object.values(result.timings).reduce((sum, s) => sum + s, 0) * 1000;
-  const queueMs = final.started_at ? Date.parse(final.started_at) - Date.parse(final.created_at) : Number.NaN;
+  const queueMs = final.started_at ? Date.parse(final.started_at) - Date.parse(final.created_at_iso) : Number.NaN;
   return {
     taskId: accepted.task_id,
     uploadMs: t1 - t0,

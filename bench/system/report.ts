@@ -59,8 +59,8 @@ const letter = (i: number) => String.fromCharCode(65 + i);
 const verdict = (ok: boolean) => (ok ? '✅ met' : '❌ missed');
 
 const PHASES: [string, keyof RoundTrip][] = [
-  ['upload (POST → 202)', 'uploadMs'],
-  ['wait (202 → completed seen)', 'waitMs'],
+  ['upload (POST → 200)', 'uploadMs'],
+  ['wait (200 → completed seen)', 'waitMs'],
   ['↳ queued → claimed by the worker', 'queueMs'],
   ['download (all bytes)', 'downloadMs'],
   ['total', 'totalMs'],

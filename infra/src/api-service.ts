@@ -59,8 +59,9 @@ export class ApiService extends Construct {
           ...props.environment,
           PORT: String(API_PORT),
           CORS_ORIGINS: settings.corsOrigins.join(','),
-          // Browsers download straight from S3 through presigned URLs; the API never streams results.
-          DOWNLOAD_MODE: 'redirect',
+          // Downloads answer 200 with the file (streamed from S3), as PhotoEnhanceAI's clients expect; clients that
+          // follow redirects ask for the presigned URL with ?redirect=true and take the bytes straight from S3.
+          DOWNLOAD_MODE: 'proxy',
         },
         logDriver: ecs.LogDrivers.awsLogs({ logGroup: this.logGroup, streamPrefix: 'api' }),
       },

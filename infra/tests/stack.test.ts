@@ -308,7 +308,7 @@ describe('API', () => {
       S3_ENDPOINT: 'aws',
       SQS_QUEUE_URL: { Ref: ids.jobs },
       CORS_ORIGINS: 'https://app.example,https://admin.example',
-      DOWNLOAD_MODE: 'redirect',
+      DOWNLOAD_MODE: 'proxy',
       PORT: '8000',
     });
   });

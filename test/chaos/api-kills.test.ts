@@ -116,7 +116,7 @@ describe('API process killed mid-upload and mid-batch', () => {
           });
           outcome.status = res.status;
           const body = (await res.json()) as { task_id?: string; batch_id?: string; tasks?: { task_id: string }[] };
-          if (res.status === 202) {
+          if (res.status === 200) {
             outcome.taskIds = body.task_id ? [body.task_id] : (body.tasks ?? []).map((t) => t.task_id);
             if (body.batch_id) outcome.batchId = body.batch_id;
           }
@@ -215,21 +215,21 @@ describe('API process killed mid-upload and mid-batch', () => {
     }
 
     // Every client: an error, or tasks that completed.
-    const acknowledged = outcomes.filter((o) => o.status === 202);
+    const acknowledged = outcomes.filter((o) => o.status === 200);
     const ackTaskIds = acknowledged.flatMap((o) => o.taskIds);
     const byId = new Map(records.map((r) => [r.taskId, r]));
     const ackNotCompleted = ackTaskIds.filter((id) => byId.get(id)?.status !== 'completed').length;
     const ackBatchesMissing = (
       await Promise.all(acknowledged.filter((o) => o.batchId).map((o) => batches.read(o.batchId as string)))
     ).filter((b) => !b).length;
-    const otherStatuses = outcomes.filter((o) => o.status !== 0 && o.status !== 202).map((o) => o.status);
+    const otherStatuses = outcomes.filter((o) => o.status !== 0 && o.status !== 200).map((o) => o.status);
     const depth = await backend.queue.depth();
     const dlq = await backend.queue.dlqDepth();
     backend.close();
 
     figure('API kills (SIGKILL)', `${kills} (${midStreamKills} mid-stream, ${afterBodyKills} just after a body)`);
     figure(
-      'API-kill requests: sent / acknowledged (202) / connection errors',
+      'API-kill requests: sent / acknowledged (200) / connection errors',
       `${outcomes.length} (${outcomes.filter((o) => o.kind === 'batch').length} batches) / ${acknowledged.length} / ${outcomes.filter((o) => o.status === 0).length}`,
     );
     figure(

@@ -48,7 +48,7 @@ describe('batch: upload → workers → events → ZIP', () => {
       ],
       { ...FAST_FORM, scale: '2' },
     );
-    expect(res.status).toBe(202);
+    expect(res.status).toBe(200);
     const batch = (await res.json()) as BatchAccepted;
     expect(batch.tasks).toHaveLength(4);
     expect(batch.rejected).toMatchObject([{ index: 3, filename: 'notes.txt', error: { code: 'UNSUPPORTED_FORMAT' } }]);
@@ -66,7 +66,12 @@ describe('batch: upload → workers → events → ZIP', () => {
     const last = seen.at(-1) as SseMessage;
     expect(last.event).toBe('completed');
     const final = JSON.parse(last.data);
-    expect(final).toMatchObject({ status: 'partial', progress: 100, counts: { completed: 3, failed: 1 } });
+    expect(final).toMatchObject({
+      status: 'partial_completed',
+      progress: 1,
+      percent: 100,
+      counts: { completed: 3, failed: 1 },
+    });
     const progress = seen.map((e) => (JSON.parse(e.data) as { progress: number }).progress);
     for (let i = 1; i < progress.length; i++) expect(progress[i]).toBeGreaterThanOrEqual(progress[i - 1] as number);
     const ids = seen.map((e) => Number(e.id));

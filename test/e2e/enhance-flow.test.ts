@@ -25,13 +25,14 @@ describe('end to end: upload → worker → download', () => {
       { ...FAST_FORM, tile_size: '32', scale: '2' },
       'holiday.png',
     );
-    expect(upload.status).toBe(202);
+    expect(upload.status).toBe(200);
     const taskId = upload.body.task_id as string;
 
     const { final, seen } = await pollStatus(stack.apiUrl, taskId, { until: ['completed', 'failed'] });
     await worker.stop();
     expect(final.status).toBe('completed');
-    expect(final.progress).toBe(100);
+    expect(final.progress).toBe(1);
+    expect(final.percent).toBe(100);
     expect(final.attempts).toBe(1);
     expect(seen[0]?.status).toMatch(/queued|processing|completed/);
     expect(final.result).toMatchObject({ filename: 'holiday_enhanced.png', width: 96, height: 64, format: 'png' });
@@ -50,7 +51,7 @@ describe('end to end: upload → worker → download', () => {
 
   it('fails an image the engine cannot decode once, without retrying it', async () => {
     const upload = await uploadImage(stack.apiUrl, await pngWithCorruptPixels(32, 32), { ...FAST_FORM }, 'broken.png');
-    expect(upload.status).toBe(202);
+    expect(upload.status).toBe(200);
     const taskId = upload.body.task_id as string;
     const worker = await stack.startWorker({ engine });
     const { final } = await pollStatus(stack.apiUrl, taskId, { until: ['completed', 'failed'] });
@@ -58,7 +59,7 @@ describe('end to end: upload → worker → download', () => {
     await new Promise((r) => setTimeout(r, 3500));
     await worker.stop();
     expect(final.status).toBe('failed');
-    expect(final.error?.code).toBe('CORRUPT_IMAGE');
+    expect(final.error_code).toBe('CORRUPT_IMAGE');
     expect(final.attempts).toBe(1);
     expect(worker.outcomes).toEqual(['failed']);
     expect(await stack.backend.queue.depth()).toMatchObject({ visible: 0, inFlight: 0 });
@@ -82,7 +83,7 @@ describe('end to end: upload → worker → download', () => {
     });
     await worker.stop();
     expect(final.status).toBe('failed');
-    expect(final.error?.code).toBe('EXHAUSTED');
+    expect(final.error_code).toBe('EXHAUSTED');
     expect(final.attempts).toBe(2);
     expect(faults?.attempts()).toBe(2);
     expect(worker.outcomes).toEqual(['retry', 'retry']);

@@ -38,7 +38,7 @@ describe('GET /api/v1/tasks/{id}/events', () => {
       { ...FAST_FORM, tile_size: '32', scale: '2' },
       'tiles.png',
     );
-    expect(upload.status).toBe(202);
+    expect(upload.status).toBe(200);
     const taskId = upload.body.task_id as string;
 
     const res = await openEvents(`/api/v1/tasks/${taskId}/events`);
@@ -51,12 +51,17 @@ describe('GET /api/v1/tasks/{id}/events', () => {
 
     expect(ended).toBe(true); // the server closed it after the terminal event
     expect(events[0]).toMatchObject({ event: 'progress', retry: 2000 });
-    expect(JSON.parse(events[0]?.data ?? '{}')).toMatchObject({ task_id: taskId, status: 'queued', progress: 0 });
+    expect(JSON.parse(events[0]?.data ?? '{}')).toMatchObject({
+      task_id: taskId,
+      status: 'queued',
+      progress: 0,
+      percent: 0,
+    });
     const last = events.at(-1) as SseMessage;
     expect(last.event).toBe('completed');
     expect(events.filter(isTerminal)).toHaveLength(1);
     const final = JSON.parse(last.data);
-    expect(final).toMatchObject({ task_id: taskId, status: 'completed', progress: 100 });
+    expect(final).toMatchObject({ task_id: taskId, status: 'completed', progress: 1, percent: 100 });
     expect(final.result).toMatchObject({ width: 512, height: 512, download_url: `/api/v1/download/${taskId}` });
 
     const ids = events.map((e) => Number(e.id));

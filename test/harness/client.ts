@@ -7,12 +7,16 @@ import { setTimeout as sleep } from 'node:timers/promises';
 export interface StatusBody {
   task_id: string;
   status: 'queued' | 'processing' | 'completed' | 'failed' | 'cancelled';
+  /** 0–1; percent is the same 0–100. */
   progress: number;
+  percent: number;
   stage?: string;
   message?: string;
   attempts?: number;
   result?: { filename: string; width: number; height: number; format: string; bytes: number; download_url: string };
-  error?: { code: string; message: string };
+  /** The failure as text (null while none) and its code. */
+  error: string | null;
+  error_code?: string;
 }
 
 export async function uploadImage(

@@ -151,7 +151,7 @@ describe('streamed uploads', () => {
     const small = await sharp({ create: { width: 64, height: 64, channels: 3, background: '#808080' } })
       .png()
       .toBuffer();
-    expect((await upload(small, 'warm.png')).status).toBe(202);
+    expect((await upload(small, 'warm.png')).status).toBe(200);
     const before = await memory(pid);
 
     let peakRss = before.rss;
@@ -179,7 +179,7 @@ describe('streamed uploads', () => {
     expect(
       results.map((r) => r.status),
       errors.slice(0, 5).join('\n'),
-    ).toEqual(Array(UPLOADS).fill(202));
+    ).toEqual(Array(UPLOADS).fill(200));
     expect(growthMiB).toBeLessThan(MAX_GROWTH_MIB);
 
     const backend = await connectBackend(loadConfig(CommonEnvSchema, env()));

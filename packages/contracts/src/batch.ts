@@ -31,15 +31,23 @@ export type BatchRecord = z.infer<typeof BatchRecordSchema>;
 export type BatchRecordInput = z.input<typeof BatchRecordSchema>;
 
 /**
- * queued/processing while any task is unfinished; once all are finished: completed (all completed), partial
- * (some completed), failed (none completed, some failed) or cancelled (all cancelled or deleted).
+ * queued/processing while any task is unfinished; once all are finished: completed (all completed),
+ * partial_completed (some completed: PhotoEnhanceAI's word), failed (none completed, some failed) or cancelled
+ * (all cancelled or deleted).
  */
-export const BATCH_STATUSES = ['queued', 'processing', 'completed', 'partial', 'failed', 'cancelled'] as const;
+export const BATCH_STATUSES = [
+  'queued',
+  'processing',
+  'completed',
+  'partial_completed',
+  'failed',
+  'cancelled',
+] as const;
 export type BatchStatus = (typeof BATCH_STATUSES)[number];
 export const BatchStatusSchema = z.enum(BATCH_STATUSES);
 export const TERMINAL_BATCH_STATUSES: ReadonlySet<BatchStatus> = new Set([
   'completed',
-  'partial',
+  'partial_completed',
   'failed',
   'cancelled',
 ]);
@@ -48,15 +56,21 @@ export const TERMINAL_BATCH_STATUSES: ReadonlySet<BatchStatus> = new Set([
 export const BatchTaskStatusSchema = z.union([TaskStatusSchema, z.literal('deleted')]);
 export type BatchTaskStatus = z.infer<typeof BatchTaskStatusSchema>;
 
+/**
+ * One task of a batch (`sub_tasks[]`): PhotoEnhanceAI's task_id, filename, status, progress (0–1) and error
+ * (text or null), plus `percent` (0–100), `error_code`, stage, update time and download link.
+ */
 export const BatchTaskSummarySchema = z.object({
   task_id: z.string(),
   filename: z.string().optional(),
   status: BatchTaskStatusSchema,
-  progress: z.number().min(0).max(100),
+  progress: z.number().min(0).max(1),
+  percent: z.number().min(0).max(100),
+  error: z.string().nullable(),
+  error_code: ErrorCodeSchema.optional(),
   stage: z.string(),
   updated_at: z.string().optional(),
   download_url: z.string().optional(),
-  error: z.object({ code: ErrorCodeSchema, message: z.string() }).optional(),
 });
 export type BatchTaskSummary = z.infer<typeof BatchTaskSummarySchema>;
 
@@ -76,10 +90,22 @@ const BatchRejectionBodySchema = z.object({
   error: z.object({ code: ErrorCodeSchema, message: z.string() }),
 });
 
-/** 202 answer to POST /api/v1/enhance/batch. */
+const EpochSeconds = z.number().nonnegative();
+
+/**
+ * 200 answer to POST /api/v1/enhance/batch: PhotoEnhanceAI's BatchTaskResponse (batch_task_id, total_files,
+ * status, message, created_at in epoch seconds, sub_tasks = the task ids) plus this API's links, per-file
+ * entries and upload refusals. `batch_id` is the same id under this API's name.
+ */
 export const BatchAcceptedSchema = z.object({
-  batch_id: z.string(),
+  batch_task_id: z.string(),
+  total_files: z.number().int(),
   status: z.literal('queued'),
+  message: z.string(),
+  created_at: EpochSeconds,
+  sub_tasks: z.array(z.string()),
+  batch_id: z.string(),
+  created_at_iso: z.string(),
   status_url: z.string(),
   events_url: z.string(),
   download_url: z.string(),
@@ -87,22 +113,34 @@ export const BatchAcceptedSchema = z.object({
     z.object({ task_id: z.string(), filename: z.string(), status_url: z.string(), download_url: z.string() }),
   ),
   rejected: z.array(BatchRejectionBodySchema),
-  message: z.string(),
 });
 export type BatchAccepted = z.infer<typeof BatchAcceptedSchema>;
 
-/** GET /api/v1/batch/status/{batch_task_id}. */
+/**
+ * GET /api/v1/batch/status/{batch_task_id}: PhotoEnhanceAI's BatchTaskStatus (total_files = every file sent,
+ * refused ones included; failed_files = failed, cancelled, deleted and refused; progress 0–1; epoch-second
+ * timestamps; sub_tasks as objects) plus `percent`, per-status `counts`, `*_at_iso`, the ZIP link and refusals.
+ */
 export const BatchStatusResponseSchema = z.object({
-  batch_id: z.string(),
+  batch_task_id: z.string(),
   status: BatchStatusSchema,
-  /** Mean task progress, finished tasks counting 100. */
-  progress: z.number().min(0).max(100),
+  total_files: z.number().int(),
+  completed_files: z.number().int(),
+  failed_files: z.number().int(),
+  /** Mean task progress as a fraction 0–1, finished tasks counting 1. */
+  progress: z.number().min(0).max(1),
+  percent: z.number().min(0).max(100),
+  message: z.string(),
+  sub_tasks: z.array(BatchTaskSummarySchema),
+  created_at: EpochSeconds,
+  updated_at: EpochSeconds,
+  batch_id: z.string(),
+  /** Tasks of the batch (files accepted at upload). */
   total: z.number().int(),
   counts: BatchCountsSchema,
-  created_at: z.string(),
-  updated_at: z.string(),
+  created_at_iso: z.string(),
+  updated_at_iso: z.string(),
   download_url: z.string(),
-  tasks: z.array(BatchTaskSummarySchema),
   rejected: z.array(BatchRejectionBodySchema),
 });
 export type BatchStatusResponse = z.infer<typeof BatchStatusResponseSchema>;

@@ -15,7 +15,9 @@ export const TaskProgressEventSchema = z.object({
   task_id: z.string(),
   status: TaskStatusSchema,
   stage: z.string(),
-  progress: z.number().min(0).max(100),
+  /** Fraction 0–1, as in the status body; `percent` is the same 0–100. */
+  progress: z.number().min(0).max(1),
+  percent: z.number().min(0).max(100),
   message: z.string(),
   updated_at: z.string(),
 });

@@ -104,22 +104,57 @@ export function enhanceOptionsFromForm(form: EnhanceForm): EnhanceOptions {
   });
 }
 
+/**
+ * Every error body: this API's structured `error` plus FastAPI's `detail` string (the same message), which
+ * PhotoEnhanceAI's clients print.
+ */
 export const ErrorBodySchema = z.object({
   error: z.object({
     code: ErrorCodeSchema,
     message: z.string(),
     details: z.record(z.string(), z.unknown()).optional(),
   }),
+  detail: z.string(),
 });
 export type ErrorBody = z.infer<typeof ErrorBodySchema>;
 
-/** 202 answer to POST /api/v1/enhance (seed fields task_id, status, message kept). */
+/**
+ * Query parameters PhotoEnhanceAI takes its options from (its Python clients send them there, its pages as form
+ * fields). A form field of the same name wins over the query parameter.
+ */
+export const SEED_QUERY_OPTION_FIELDS = ['tile_size', 'quality_level'] as const;
+
+/** Form fields with the seed's query options filled in where the form did not send them (empty counts as not sent). */
+export function withSeedQueryOptions(
+  fields: Record<string, unknown>,
+  query: Record<string, string | undefined>,
+): Record<string, unknown> {
+  const merged = { ...fields };
+  for (const name of SEED_QUERY_OPTION_FIELDS) {
+    const fromQuery = query[name];
+    if (fromQuery !== undefined && (merged[name] === undefined || merged[name] === '')) merged[name] = fromQuery;
+  }
+  return merged;
+}
+
+/**
+ * Timestamps as PhotoEnhanceAI sends them: Unix epoch seconds (float). This API's ISO 8601 form of the same
+ * instant moves to `*_at_iso`.
+ */
+export const EpochSecondsSchema = z.number().nonnegative();
+export function epochSeconds(iso: string): number {
+  return Date.parse(iso) / 1000;
+}
+
+/** 200 answer to POST /api/v1/enhance: PhotoEnhanceAI's TaskResponse (task_id, status, message, created_at) plus links. */
 export const EnhanceAcceptedSchema = z.object({
   task_id: z.string(),
   status: TaskStatusSchema,
+  message: z.string(),
+  created_at: EpochSecondsSchema,
+  created_at_iso: z.string(),
   status_url: z.string(),
   download_url: z.string(),
-  message: z.string(),
 });
 export type EnhanceAccepted = z.infer<typeof EnhanceAcceptedSchema>;
 
@@ -131,18 +166,34 @@ const ImageSummarySchema = z.object({
   bytes: z.number(),
 });
 
-/** GET /api/v1/status/{task_id}. */
+/**
+ * GET /api/v1/status/{task_id}: PhotoEnhanceAI's TaskStatus (progress as a fraction 0–1, `error` a string,
+ * epoch-second timestamps, `result_url`, `processing_time`; absent values are null as FastAPI sends them), plus
+ * this API's richer fields under their own names (`percent` 0–100, `error_code`, `*_at_iso`, stage, result…).
+ */
 export const TaskStatusResponseSchema = z.object({
   task_id: z.string(),
   batch_id: z.string().optional(),
   status: TaskStatusSchema,
-  progress: z.number().min(0).max(100),
-  stage: z.string(),
   message: z.string(),
+  /** Fraction done, 0.0–1.0 (PhotoEnhanceAI's unit; clients print progress*100). */
+  progress: z.number().min(0).max(1),
+  /** The same as a percentage, 0–100. */
+  percent: z.number().min(0).max(100),
+  stage: z.string(),
+  /** Download path once completed, else null. */
+  result_url: z.string().nullable(),
+  /** What went wrong, as text, once failed; else null. */
+  error: z.string().nullable(),
+  error_code: ErrorCodeSchema.optional(),
   attempts: z.number(),
-  created_at: z.string(),
+  created_at: EpochSecondsSchema,
+  updated_at: EpochSecondsSchema,
+  /** Seconds from the worker's start to the end, once finished; else null. */
+  processing_time: z.number().nonnegative().nullable(),
+  created_at_iso: z.string(),
+  updated_at_iso: z.string(),
   started_at: z.string().optional(),
-  updated_at: z.string(),
   completed_at: z.string().optional(),
   /** When a finished task's input, result and record are removed (RETENTION_HOURS after it finished). */
   expires_at: z.string().optional(),
@@ -154,7 +205,6 @@ export const TaskStatusResponseSchema = z.object({
     timings: z.record(z.string(), z.number()),
     warnings: z.array(z.string()),
   }).optional(),
-  error: z.object({ code: ErrorCodeSchema, message: z.string() }).optional(),
 });
 export type TaskStatusResponse = z.infer<typeof TaskStatusResponseSchema>;
 
@@ -166,10 +216,10 @@ export const DownloadLinkSchema = z.object({
 });
 export type DownloadLink = z.infer<typeof DownloadLinkSchema>;
 
-/** DELETE /api/v1/tasks/{task_id}. */
+/** DELETE /api/v1/tasks/{task_id}: PhotoEnhanceAI's `{"message": …}` plus what happened to the task. */
 export const TaskDeletedSchema = z.object({
+  message: z.string(),
   task_id: z.string(),
   status: z.enum(['cancelled', 'deleted']),
-  message: z.string(),
 });
 export type TaskDeleted = z.infer<typeof TaskDeletedSchema>;

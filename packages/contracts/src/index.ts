@@ -10,6 +10,7 @@ export * from './http.ts';
 export * from './ids.ts';
 export * from './job.ts';
 export * from './options.ts';
+export * from './service.ts';
 export * from './task.ts';
 export * from './task-view.ts';
 export * from './upload.ts';

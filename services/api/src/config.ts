@@ -13,11 +13,12 @@ export const ApiEnvSchema = z.object({
   /** Comma-separated origins allowed by CORS, or * (the seed's examples call the API from other origins). */
   CORS_ORIGINS: z.string().min(1).default('*'),
   /**
-   * redirect: 302 to a presigned S3 URL (the scalable default). proxy: the API streams the object itself,
-   * for object stores without CORS (the embedded fauxqs), where a browser fetch cannot follow the redirect.
-   * auto: proxy when the public S3 endpoint is a loopback address, redirect otherwise.
+   * What GET /api/v1/download/{id} answers without ?redirect: proxy (default): 200 with the file, streamed from
+   * storage, as PhotoEnhanceAI answers (its clients do not follow redirects). redirect: 302 to a presigned S3
+   * URL (offloads the bytes from the API; only for clients that follow redirects). auto: proxy when the public
+   * S3 endpoint is a loopback address, redirect otherwise. ?redirect=true / ?redirect=false pick per request.
    */
-  DOWNLOAD_MODE: z.enum(DOWNLOAD_MODES).default('auto'),
+  DOWNLOAD_MODE: z.enum(DOWNLOAD_MODES).default('proxy'),
   /** Status and event reads of one task share one storage read for this long (0 = off). */
   STATUS_CACHE_MS: envInt(50, { min: 0, max: 5000 }),
   /** Start the embedded S3 + SQS backend inside the API process (single-process local runs). */

@@ -19,15 +19,27 @@ export interface TaskRepository {
   writeCancelMarker(taskId: string, reason?: string): Promise<CancelMarker>;
   /** What clients see: the record with the cancel marker applied (null when unknown). */
   readState(taskId: string): Promise<TaskRecord | null>;
-  /** Removes the record and its cancel marker (inputs and outputs are the caller's). */
+  /** Removes the record, its cancel marker and its owner-index entry (inputs and outputs are the caller's). */
   delete(taskId: string): Promise<void>;
+  /** Ids of the tasks created by `owner` (the owner index), at most `limit`. */
+  listOwned(owner: string, limit: number): Promise<string[]>;
 }
 
-export function createTaskRepository(store: Pick<Storage, 'readJson' | 'writeJson' | 'delete'>): TaskRepository {
+const OWNED_TASK = /^owners\/key_[0-9a-f]{24}\/([0-9A-Za-z-]{1,64})$/;
+
+/** Workers read and write records but never list them: `list` is only needed by listOwned. */
+export function createTaskRepository(
+  store: Pick<Storage, 'readJson' | 'writeJson' | 'delete' | 'put'> & Partial<Pick<Storage, 'list'>>,
+): TaskRepository {
   const tasks: TaskRepository = {
     read: (taskId) => store.readJson(keys.taskRecord(taskId), (v) => TaskRecordSchema.parse(v)),
     async write(input) {
       const record = TaskRecordSchema.parse(input);
+      // The creating write (status queued: only the API writes it) also files the task under its owner, first,
+      // so an indexed id whose record never came is merely skipped by the listing.
+      if (record.owner && record.status === 'queued') {
+        await store.put(keys.ownerTask(record.owner, record.taskId), '', { contentType: 'text/plain' });
+      }
       await store.writeJson(keys.taskRecord(record.taskId), record);
       return record;
     },
@@ -42,8 +54,15 @@ export function createTaskRepository(store: Pick<Storage, 'readJson' | 'writeJso
       return record ? effectiveTask(record, marker) : null;
     },
     async delete(taskId) {
+      const record = await tasks.read(taskId);
       await store.delete(keys.taskRecord(taskId));
       await store.delete(keys.cancelMarker(taskId));
+      if (record?.owner) await store.delete(keys.ownerTask(record.owner, taskId));
+    },
+    async listOwned(owner, limit) {
+      if (!store.list) throw new TypeError('this task repository was made without list()');
+      const objects = await store.list(keys.ownerPrefix(owner), { limit });
+      return objects.map((o) => OWNED_TASK.exec(o.key)?.[1]).filter((id): id is string => Boolean(id));
     },
   };
   return tasks;

@@ -54,6 +54,9 @@ export const keys = {
   /** outputs/{taskId}/{stem}_enhanced.{ext}: deterministic, so a redelivered job overwrites harmlessly. */
   output: (taskId: string, inputName: string, ext: string) =>
     `outputs/${parseId(taskId)}/${outputFilename(inputName, ext)}`,
+  /** Index of a caller's tasks: owners/{owner}/{taskId}, an empty object per task (GET /api/v1/tasks). */
+  ownerPrefix: (owner: string) => `owners/${OwnerIdSchema.parse(owner)}/`,
+  ownerTask: (owner: string, taskId: string) => `owners/${OwnerIdSchema.parse(owner)}/${parseId(taskId)}`,
   batchRecord: (batchId: string) => `batches/${parseId(batchId, 'batch_id')}.json`,
   /** Pending direct upload (URL handed out, task not started yet). */
   uploadRecord: (taskId: string) => `uploads/${parseId(taskId)}.json`,

@@ -1,4 +1,10 @@
-import { ERROR_CODES, type ErrorCode, isPhotoEnhanceError, PhotoEnhanceError } from '@photoenhance/contracts';
+import {
+  ERROR_CODES,
+  type ErrorBody,
+  type ErrorCode,
+  isPhotoEnhanceError,
+  PhotoEnhanceError,
+} from '@photoenhance/contracts';
 import type { Context } from 'hono';
 import { HTTPException } from 'hono/http-exception';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
@@ -38,7 +44,10 @@ export function toClientError(err: unknown): PhotoEnhanceError {
   return new PhotoEnhanceError('INTERNAL', 'Internal server error', { cause: err });
 }
 
-/** The one error handler: {error: {code, message, details?}} with the code's status. */
+/**
+ * The one error handler: {error: {code, message, details?}, detail} with the code's status. `detail` is
+ * FastAPI's error field (the same message as text): PhotoEnhanceAI's clients print it.
+ */
 export function errorResponse(c: Context, err: unknown, logger: Logger): Response {
   const clientError = toClientError(err);
   // The code decides the status (ERROR_CODES), except where an HTTPException carried a more exact one.
@@ -51,5 +60,6 @@ export function errorResponse(c: Context, err: unknown, logger: Logger): Respons
   if (clientError.retryable && status >= 500) c.header('Retry-After', '5');
   // A per-instance cap (event streams, verifications) frees up within seconds; the rate limiter sets its own.
   if (clientError.code === 'QUOTA_EXCEEDED' && clientError.retryable) c.header('Retry-After', '5');
-  return c.json({ error: clientError.toJSON() }, status);
+  const body: ErrorBody = { error: clientError.toJSON(), detail: clientError.message };
+  return c.json(body, status);
 }

@@ -1,6 +1,7 @@
-import { type EnhanceAccepted, PhotoEnhanceError, taskUrls } from '@photoenhance/contracts';
+import { PhotoEnhanceError } from '@photoenhance/contracts';
 import type { Context, MiddlewareHandler } from 'hono';
 import type { AppEnv } from './env.ts';
+import { presentAccepted } from './present.ts';
 
 /** 413 for a body over `limitBytes` (what the client is told; the enforced size may add multipart framing). */
 export function bodyTooLarge(limitBytes: number, what: string, detail: string): PhotoEnhanceError {
@@ -37,16 +38,18 @@ export function unreadableBody(cause: unknown): PhotoEnhanceError {
   return new PhotoEnhanceError('INVALID_INPUT', 'The multipart body could not be read', { cause });
 }
 
-/** 202 for a queued task, with the URLs the seed's clients poll and download from. */
-export function queuedResponse(c: Context<AppEnv>, publicBaseUrl: string | undefined, taskId: string): Response {
-  const urls = taskUrls(publicBaseUrl, taskId);
-  const accepted: EnhanceAccepted = {
-    task_id: taskId,
-    status: 'queued',
-    status_url: urls.status,
-    download_url: urls.download,
-    message: 'Task queued; poll status_url until status is completed, then fetch download_url',
-  };
-  c.header('Location', urls.status);
-  return c.json(accepted, 202);
+/**
+ * The answer for a queued task, with the URLs clients poll and download from: 200 for POST /api/v1/enhance
+ * (PhotoEnhanceAI's clients check for exactly 200), 202 for a direct-upload start (this API's own route).
+ */
+export function queuedResponse(
+  c: Context<AppEnv>,
+  publicBaseUrl: string | undefined,
+  taskId: string,
+  createdAt: string,
+  status: 200 | 202 = 200,
+): Response {
+  const accepted = presentAccepted(taskId, createdAt, publicBaseUrl);
+  c.header('Location', accepted.status_url);
+  return c.json(accepted, status);
 }

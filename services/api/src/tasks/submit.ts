@@ -41,7 +41,8 @@ export interface SubmitOptions {
 export interface TaskSubmitter {
   /** Throws QUOTA_EXCEEDED before a body is read, when even one more task would go over the caller's limit. */
   precheck(tenant: Tenant, adding?: number): Promise<void>;
-  submit(tasks: readonly NewTask[], options: SubmitOptions): Promise<void>;
+  /** Resolves with the records' creation time (the seed's `created_at`). */
+  submit(tasks: readonly NewTask[], options: SubmitOptions): Promise<{ createdAt: string }>;
   /** A task left the active set early (deleted or cancelled by its owner). */
   release(owner: string | undefined, taskIds: readonly string[]): Promise<void>;
 }
@@ -103,6 +104,7 @@ export function createTaskSubmitter(deps: {
         ]);
         throw err;
       }
+      return { createdAt: now.toISOString() };
     },
   };
 

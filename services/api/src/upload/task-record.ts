@@ -13,6 +13,8 @@ export interface QueuedTaskInput {
   options: EnhanceOptions;
   /** Already checked with acceptCallbackUrl. */
   callbackUrl?: string | undefined;
+  /** The creating caller (owner id of its API key); absent without keys. */
+  owner?: string | undefined;
   now?: Date;
 }
 
@@ -37,6 +39,7 @@ export function queuedTaskRecord(input: QueuedTaskInput): TaskRecordInput {
     },
     attempts: 0,
     ...(input.callbackUrl ? { callbackUrl: input.callbackUrl } : {}),
+    ...(input.owner ? { owner: input.owner } : {}),
     createdAt: now,
     updatedAt: now,
   };

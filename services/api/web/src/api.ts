@@ -96,10 +96,12 @@ export interface ImageSummary {
 export interface TaskView {
   task_id: string;
   status: 'queued' | 'processing' | 'completed' | 'failed' | 'cancelled';
+  /** 0–1 (PhotoEnhanceAI's unit); `percent` is the same 0–100. */
   progress: number;
+  percent: number;
   stage: string;
   message: string;
-  created_at: string;
+  created_at_iso: string;
   completed_at?: string;
   input?: ImageSummary;
   result?: ImageSummary & {
@@ -109,7 +111,9 @@ export interface TaskView {
     timings: Record<string, number>;
     warnings: string[];
   };
-  error?: { code: string; message: string };
+  /** The failure as text (null while none), with its code beside it. */
+  error: string | null;
+  error_code?: string;
 }
 
 export interface ServiceInfo {

@@ -199,7 +199,7 @@ export class Photo {
           if (this.finished) return;
           const phase = view.status === 'processing' ? 'processing' : 'queued';
           const words = view.status === 'processing' ? stageWords(view.stage) : stageWords('queued');
-          this.set(phase, `${words} · ${Math.round(view.progress)} %`, view.progress);
+          this.set(phase, `${words} · ${Math.round(view.percent)} %`, view.percent);
         },
         done: (view) => void this.finish(view),
         error: (err) => this.fail(errorWords(err)),
@@ -211,8 +211,7 @@ export class Photo {
   private async finish(view: TaskView): Promise<void> {
     if (view.status === 'cancelled') return this.set('cancelled', 'Cancelled', 0);
     if (view.status === 'failed' || !view.result) {
-      const error = view.error ?? { code: 'INTERNAL', message: 'The task failed' };
-      return this.fail(errorWords(new ApiError(0, error.code, error.message)));
+      return this.fail(errorWords(new ApiError(0, view.error_code ?? 'INTERNAL', view.error ?? 'The task failed')));
     }
     this.set('processing', 'Fetching the result', 100);
     try {

@@ -6,7 +6,7 @@ const POLL_MS = 1000;
 let streams = 0;
 
 export interface WatchHandlers {
-  progress(view: Pick<TaskView, 'status' | 'stage' | 'progress' | 'message'>): void;
+  progress(view: Pick<TaskView, 'status' | 'stage' | 'progress' | 'percent' | 'message'>): void;
   /** completed, failed or cancelled: the full status view. */
   done(view: TaskView): void;
   error(err: unknown): void;

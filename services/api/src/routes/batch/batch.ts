@@ -7,7 +7,7 @@ import {
   newId,
   PhotoEnhanceError,
   taskErrorView,
-  taskUrls,
+  withSeedQueryOptions,
 } from '@photoenhance/contracts';
 import { keys, safeName } from '@photoenhance/core';
 import { checkOutputSize } from '@photoenhance/image';
@@ -19,7 +19,7 @@ import { bodyTooLarge, declaredBodyLimit, requireMultipart } from '../../http/re
 import { readMultipart } from '../../upload/multipart.ts';
 import { receiveFile } from '../../upload/receive-file.ts';
 import { discardUploads, parseEnhanceFields, type StoredUpload } from '../../upload/validate-upload.ts';
-import { presentBatch, readBatchState } from './batch-state.ts';
+import { presentBatch, presentBatchAccepted, readBatchState } from './batch-state.ts';
 import { createBatchZip, type ZipItem } from './batch-zip.ts';
 import { batchUrls } from './urls.ts';
 import { uniqueNames } from './zip-names.ts';
@@ -79,7 +79,7 @@ export function batchRoutes(deps: RouteDeps): Hono<AppEnv> {
     try {
       if (form.error) throw form.error;
       // Shared options first: a bad option refuses the whole batch.
-      options = parseEnhanceFields(form.fields);
+      options = parseEnhanceFields(withSeedQueryOptions(form.fields, c.req.query()));
       // One callback_url for the batch: every task of it reports there when it finishes.
       callbackUrl = acceptCallbackUrl(form.fields.callback_url, config);
       if (form.files.length === 0) {
@@ -121,7 +121,7 @@ export function batchRoutes(deps: RouteDeps): Hono<AppEnv> {
     }
 
     const batchId = newId();
-    await submitter.submit(
+    const { createdAt } = await submitter.submit(
       accepted.map(({ taskId, upload }) => ({
         taskId,
         inputKey: upload.key,
@@ -136,22 +136,17 @@ export function batchRoutes(deps: RouteDeps): Hono<AppEnv> {
 
     metrics?.tasksCreated.inc(accepted.length);
     log.info({ batchId, tasks: accepted.length, rejected: rejected.length }, 'batch queued');
-    const urls = batchUrls(config.PUBLIC_BASE_URL, batchId);
-    const body: BatchAccepted = {
-      batch_id: batchId,
-      status: 'queued',
-      status_url: urls.status,
-      events_url: urls.events,
-      download_url: urls.download,
-      tasks: accepted.map(({ taskId, upload }) => {
-        const task = taskUrls(config.PUBLIC_BASE_URL, taskId);
-        return { task_id: taskId, filename: upload.filename, status_url: task.status, download_url: task.download };
-      }),
-      rejected: rejected.map((r) => ({ index: r.index, filename: r.filename, error: r.error })),
-      message: `${accepted.length} of ${form.files.length} files queued; fetch download_url for a ZIP once status_url says the batch has finished`,
-    };
-    c.header('Location', urls.status);
-    return c.json(body, 202);
+    const body = presentBatchAccepted({
+      batchId,
+      createdAt,
+      accepted: accepted.map(({ taskId, upload }) => ({ taskId, filename: upload.filename })),
+      rejected,
+      filesSent: form.files.length,
+      baseUrl: config.PUBLIC_BASE_URL,
+    });
+    // 200, as PhotoEnhanceAI answers (its clients check for exactly 200).
+    c.header('Location', body.status_url);
+    return c.json(body, 200);
   });
 
   app.get('/api/v1/batch/status/:batch_task_id', async (c) => {

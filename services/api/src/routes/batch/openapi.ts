@@ -6,6 +6,7 @@ import {
   multipartBody,
   type PathItems,
   schema,
+  seedQueryParams,
   uuidPathParam,
 } from '../docs/openapi-helpers.ts';
 import { BatchGroupedSchema, BatchGroupRequestSchema } from './group.ts';
@@ -29,6 +30,7 @@ export function batchPaths(options: { maxFiles: number; maxUploadBytes: number }
     '/api/v1/enhance/batch': {
       post: {
         summary: 'Queue many images with shared options (one task each; refused files are reported, the rest run)',
+        parameters: seedQueryParams(),
         requestBody: multipartBody(
           'files',
           {
@@ -40,7 +42,7 @@ export function batchPaths(options: { maxFiles: number; maxUploadBytes: number }
           form.properties,
         ),
         responses: {
-          202: jsonResponse('Queued (rejected lists files refused at upload)', BatchAcceptedSchema),
+          200: jsonResponse('Queued (rejected lists files refused at upload)', BatchAcceptedSchema),
           ...errorResponses({
             400: 'No files, too many files, or an invalid option',
             413: 'Batch over the size limit',

@@ -57,3 +57,26 @@ export function errorResponses(codes: Record<number, string>): Record<string, un
 }
 
 export type PathItems = Record<string, Record<string, Record<string, unknown>>>;
+
+/**
+ * PhotoEnhanceAI's query-parameter options (tile_size, quality_level), accepted beside the form fields of the
+ * same names; the form field wins when both are sent.
+ */
+export function seedQueryParams(): Record<string, unknown>[] {
+  return [
+    {
+      name: 'tile_size',
+      in: 'query',
+      required: false,
+      description: 'Tile side in input pixels (PhotoEnhanceAI: 256–512; here 0–4096, 0 = whole image when it fits)',
+      schema: { type: 'integer', minimum: 0, maximum: 4096 },
+    },
+    {
+      name: 'quality_level',
+      in: 'query',
+      required: false,
+      description: 'fast, medium, high (PhotoEnhanceAI), also low (= fast) and auto',
+      schema: { type: 'string', enum: ['fast', 'medium', 'high', 'low', 'auto'] },
+    },
+  ];
+}

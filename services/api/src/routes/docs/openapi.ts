@@ -3,10 +3,13 @@ import {
   EnhanceAcceptedSchema,
   EnhanceFormSchema,
   ErrorBodySchema,
+  HealthResponseSchema,
   OUTPUT_FORMAT_FIELD_VALUES,
   PRECISIONS,
   SEED_QUALITY_LEVELS,
+  ServiceInfoSchema,
   TaskDeletedSchema,
+  TaskListResponseSchema,
   TaskStatusResponseSchema,
 } from '@photoenhance/contracts';
 import { batchPaths } from '../batch/openapi.ts';
@@ -19,6 +22,7 @@ import {
   multipartBody,
   type PathItems,
   schema,
+  seedQueryParams,
   uuidPathParam,
 } from './openapi-helpers.ts';
 
@@ -65,8 +69,12 @@ const SERVICE_PATHS: PathItems = {
       summary: 'Service information (JSON), or the web app for a browser (Accept: text/html)',
       responses: {
         200: {
-          description: 'Service info: endpoints and limits; the web app page when text/html is preferred',
-          content: { 'application/json': { schema: { type: 'object' } }, 'text/html': { schema: { type: 'string' } } },
+          description:
+            "Service info (PhotoEnhanceAI's service, version, status, endpoints; plus limits); the web app page when text/html is preferred",
+          content: {
+            'application/json': { schema: schema(ServiceInfoSchema, 'output') },
+            'text/html': { schema: { type: 'string' } },
+          },
         },
       },
     },
@@ -152,13 +160,17 @@ export function buildOpenApiDocument(options: OpenApiOptions): Record<string, un
       '/api/v1/enhance': {
         post: {
           summary: 'Queue an image for enhancement',
+          parameters: seedQueryParams(),
           requestBody: multipartBody(
             'file',
             { type: 'string', format: 'binary', description: `Image, at most ${options.maxUploadBytes} bytes` },
             form.properties,
           ),
           responses: {
-            202: jsonResponse('Queued', EnhanceAcceptedSchema),
+            200: jsonResponse(
+              'Queued (200, as PhotoEnhanceAI answers; created_at in epoch seconds)',
+              EnhanceAcceptedSchema,
+            ),
             ...errorResponses({
               400: 'Missing file or invalid option (INVALID_INPUT, INVALID_OPTIONS)',
               413: 'Upload over the limit (FILE_TOO_LARGE)',
@@ -171,7 +183,8 @@ export function buildOpenApiDocument(options: OpenApiOptions): Record<string, un
       },
       '/api/v1/status/{task_id}': {
         get: {
-          summary: 'Task status, progress, result or error',
+          summary:
+            'Task status: progress as a fraction 0–1 (percent 0–100), error as text (error_code), epoch-second times (*_at_iso), result',
           parameters: [taskIdParam],
           responses: {
             200: jsonResponse('Task', TaskStatusResponseSchema),
@@ -181,17 +194,27 @@ export function buildOpenApiDocument(options: OpenApiOptions): Record<string, un
       },
       '/api/v1/download/{task_id}': {
         get: {
-          summary: 'Download the result (302 to a short-lived URL, or ?redirect=false for JSON)',
+          summary:
+            'Download the result: 200 with the file (streamed) by default; ?redirect=true for a 302 to a short-lived URL, ?redirect=false for that URL as JSON',
           parameters: [
             taskIdParam,
-            { name: 'redirect', in: 'query', required: false, schema: { type: 'string', enum: ['true', 'false'] } },
+            {
+              name: 'redirect',
+              in: 'query',
+              required: false,
+              description: 'true: 302 to a presigned URL; false: the presigned URL as JSON; absent: the file',
+              schema: { type: 'string', enum: ['true', 'false'] },
+            },
           ],
           responses: {
-            200: jsonResponse(
-              'JSON link (redirect=false) or the file itself when the API proxies downloads',
-              DownloadLinkSchema,
-            ),
-            302: { description: 'Redirect to a presigned object URL' },
+            200: {
+              description: 'The file (default), or the JSON link for redirect=false',
+              content: {
+                'application/octet-stream': { schema: { type: 'string', format: 'binary' } },
+                'application/json': { schema: schema(DownloadLinkSchema, 'output') },
+              },
+            },
+            302: { description: 'Redirect to a presigned object URL (redirect=true, or DOWNLOAD_MODE=redirect)' },
             ...errorResponses({ 400: 'Malformed id', 404: 'Unknown task', 409: 'Not completed yet' }),
           },
         },
@@ -208,12 +231,29 @@ export function buildOpenApiDocument(options: OpenApiOptions): Record<string, un
           summary: 'Cancel a running task or delete a finished one (and its images)',
           parameters: [taskIdParam],
           responses: {
-            200: jsonResponse('Cancelled or deleted', TaskDeletedSchema),
+            200: jsonResponse(
+              'Cancelled or deleted ({"message": …} as PhotoEnhanceAI, plus task_id and status)',
+              TaskDeletedSchema,
+            ),
             ...errorResponses({ 400: 'Malformed id', 404: 'Unknown task' }),
           },
         },
       },
-      '/health': { get: { summary: 'Process is up', responses: { 200: { description: 'OK' } } } },
+      '/api/v1/tasks': {
+        get: {
+          summary: "The caller's own tasks (PhotoEnhanceAI's listing; needs API keys: a key sees the tasks it created)",
+          responses: {
+            200: jsonResponse('Tasks, newest first', TaskListResponseSchema),
+            ...errorResponses({ 403: 'The service runs without API keys, so no caller has tasks of their own' }),
+          },
+        },
+      },
+      '/health': {
+        get: {
+          summary: "Process is up: PhotoEnhanceAI's body (status healthy, timestamp, active_tasks, model_status)",
+          responses: { 200: jsonResponse('Healthy', HealthResponseSchema) },
+        },
+      },
       '/ready': {
         get: {
           summary: 'S3 and SQS reachable',

@@ -1,4 +1,4 @@
-import { isPhotoEnhanceError, newId, PhotoEnhanceError } from '@photoenhance/contracts';
+import { isPhotoEnhanceError, newId, PhotoEnhanceError, withSeedQueryOptions } from '@photoenhance/contracts';
 import { keys, safeName } from '@photoenhance/core';
 import { checkOutputSize } from '@photoenhance/image';
 import { Hono } from 'hono';
@@ -54,7 +54,7 @@ export function enhanceRoutes(deps: RouteDeps): Hono<AppEnv> {
       callbackUrl = acceptCallbackUrl(form.fields.callback_url, config);
       try {
         // Same order as before streaming: options (those that arrived), then the file, then the output size.
-        options = parseEnhanceFields(form.fields);
+        options = parseEnhanceFields(withSeedQueryOptions(form.fields, c.req.query()));
         if (form.error) throw form.error;
         const part = form.files[0];
         if (!part) {
@@ -79,7 +79,7 @@ export function enhanceRoutes(deps: RouteDeps): Hono<AppEnv> {
       throw err;
     }
 
-    await submitter.submit(
+    const { createdAt } = await submitter.submit(
       [
         {
           taskId,
@@ -96,7 +96,7 @@ export function enhanceRoutes(deps: RouteDeps): Hono<AppEnv> {
 
     metrics?.tasksCreated.inc();
     log.info({ taskId, bytes: upload.bytes, format: upload.probe.format, scale: options.scale }, 'task queued');
-    return queuedResponse(c, config.PUBLIC_BASE_URL, taskId);
+    return queuedResponse(c, config.PUBLIC_BASE_URL, taskId, createdAt);
   });
   return app;
 }

@@ -35,12 +35,13 @@ export function taskSnapshot(record: TaskRecord, baseUrl: string | undefined): S
     task_id: record.taskId,
     status: record.status,
     stage: record.stage,
-    // One decimal, as the worker writes it: small images finish a tile every few hundred milliseconds.
-    progress: Math.round(record.progress * 10) / 10,
+    // One decimal of a percent, as the worker writes it: small images finish a tile every few hundred milliseconds.
+    progress: status.progress,
+    percent: status.percent,
     message: status.message,
     updated_at: record.updatedAt,
   };
-  return { id, event: 'progress', data, terminal: false, fingerprint: `${data.status}|${data.stage}|${data.progress}` };
+  return { id, event: 'progress', data, terminal: false, fingerprint: `${data.status}|${data.stage}|${data.percent}` };
 }
 
 export function taskSnapshotReader(
@@ -78,15 +79,15 @@ export function batchSnapshotReader(
     const terminal = TERMINAL_BATCH_STATUSES.has(body.status);
     const event = !terminal
       ? 'progress'
-      : body.status === 'completed' || body.status === 'partial'
+      : body.status === 'completed' || body.status === 'partial_completed'
         ? 'completed'
         : body.status;
     return {
-      id: Date.parse(body.updated_at),
+      id: Date.parse(body.updated_at_iso),
       event,
       data: body,
       terminal,
-      fingerprint: `${body.status}|${body.tasks.map((t) => `${t.status}:${t.stage}:${t.progress}`).join(',')}`,
+      fingerprint: `${body.status}|${body.sub_tasks.map((t) => `${t.status}:${t.stage}:${t.percent}`).join(',')}`,
     };
   };
 }

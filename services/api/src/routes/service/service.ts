@@ -1,6 +1,11 @@
+import type { HealthResponse, ServiceInfo } from '@photoenhance/contracts';
 import { Hono } from 'hono';
 import type { AppEnv, RouteDeps } from '../../http/env.ts';
 import { prefersHtml, webPage } from '../web/web.ts';
+import { createWorkerRegistry } from '../workers/registry.ts';
+import { cachedRead, modelStatus } from './health.ts';
+
+const SERVICE_VERSION = '0.1.0';
 
 /** /ready answers within this long even when a dependency hangs, naming the one that does. */
 const READY_TIMEOUT_MS = 1500;
@@ -22,31 +27,37 @@ async function check(run: () => Promise<void>): Promise<string> {
   }
 }
 
-/** GET / (service info), /health (process is up), /ready (S3 and SQS answer), /metrics. */
+/** GET / (service info), /health (process is up, PhotoEnhanceAI's body), /ready (S3 and SQS answer), /metrics. */
 export function serviceRoutes(deps: RouteDeps): Hono<AppEnv> {
-  const { storage, queue, config, metrics } = deps;
+  const { storage, queue, config, metrics, records } = deps;
   const app = new Hono<AppEnv>();
   const startedAt = Date.now();
 
-  // Browsers get the web app; API clients (curl, fetch, SDKs) keep the JSON service info.
+  // Browsers get the web app; API clients (curl, fetch, SDKs, PhotoEnhanceAI's clients) get the JSON service info.
   app.get('/', (c) => {
-    if (prefersHtml(c.req.header('accept'))) return webPage(c);
     c.header('Vary', 'Accept');
-    return c.json({
+    if (prefersHtml(c.req.header('accept'))) return webPage(c);
+    const body: ServiceInfo = {
       service: 'PhotoEnhance API',
+      version: SERVICE_VERSION,
+      status: 'running',
       description: 'AI portrait enhancement: GFPGAN-family face restoration + tiled Real-ESRGAN super-resolution',
-      version: '0.1.0',
       endpoints: {
+        docs: '/docs',
+        health: '/health',
         enhance:
-          'POST /api/v1/enhance (multipart: file, tile_size, quality_level, scale, precision, face, face_model, only_center_face, face_blend, output_format, output_quality, keep_metadata)',
+          'POST /api/v1/enhance (multipart: file, tile_size, quality_level, scale, precision, face, face_model, only_center_face, face_blend, output_format, output_quality, keep_metadata; tile_size and quality_level also as query parameters)',
+        enhance_batch: 'POST /api/v1/enhance/batch (multipart: files + the same options)',
         status: 'GET /api/v1/status/{task_id}',
+        batch_status: 'GET /api/v1/batch/status/{batch_task_id}',
         download: 'GET /api/v1/download/{task_id}',
+        batch_download: 'GET /api/v1/batch/download/{batch_task_id}',
+        tasks: 'GET /api/v1/tasks (your own tasks; needs API keys)',
         delete: 'DELETE /api/v1/tasks/{task_id}',
-        health: 'GET /health',
+        events: 'GET /api/v1/tasks/{task_id}/events (Server-Sent Events)',
         ready: 'GET /ready',
         models: 'GET /api/v1/models',
         web_app: 'GET / with Accept: text/html (a browser)',
-        docs: 'GET /docs',
         openapi: 'GET /openapi.json',
         metrics: 'GET /metrics',
         workers: 'GET /api/v1/workers (admin key); POST /api/v1/workers/{register,heartbeat,deregister} (HMAC-signed)',
@@ -58,10 +69,36 @@ export function serviceRoutes(deps: RouteDeps): Hono<AppEnv> {
         scale: { min: 1, max: 16 },
         direct_upload_max_bytes: config.DIRECT_UPLOAD_MAX_BYTES,
       },
-    });
+    };
+    return c.json(body);
   });
 
-  app.get('/health', (c) => c.json({ status: 'ok', uptime_seconds: Math.round((Date.now() - startedAt) / 1000) }));
+  // PhotoEnhanceAI's health body. Liveness: always 200 and quick; queue and registry reads are cached and
+  // bounded (cachedRead), falling back to "nothing known" (0 active, no worker) while a dependency is down.
+  const registry = createWorkerRegistry({
+    workers: records.workers,
+    staleAfterMs: config.WORKER_STALE_AFTER_SECONDS * 1000,
+    forgetAfterMs: config.WORKER_FORGET_AFTER_SECONDS * 1000,
+  });
+  const health = { maxAgeMs: 2000, waitMs: 250 };
+  const inFlightJobs = cachedRead(async () => (await queue.depth()).inFlight, 0, health);
+  const aliveWorkers = cachedRead(
+    async () => (await registry.list()).workers.filter((w) => w.status === 'alive'),
+    [],
+    health,
+  );
+  app.get('/health', async (c) => {
+    const [active, alive] = await Promise.all([inFlightJobs(), aliveWorkers()]);
+    const body: HealthResponse = {
+      status: 'healthy',
+      timestamp: Date.now() / 1000,
+      active_tasks: active,
+      model_status: modelStatus(alive),
+      uptime_seconds: Math.round((Date.now() - startedAt) / 1000),
+    };
+    c.header('Cache-Control', 'no-store');
+    return c.json(body);
+  });
 
   app.get('/ready', async (c) => {
     const [storageCheck, queueCheck] = await Promise.all([check(() => storage.ping()), check(() => queue.ping())]);

@@ -10,7 +10,12 @@ import { type Context, Hono } from 'hono';
 import { stream } from 'hono/streaming';
 import { resolveDownloadMode } from '../../config.ts';
 import type { AppEnv, RouteDeps } from '../../http/env.ts';
-import { presentTask } from '../../http/present.ts';
+import { presentTask, presentTaskList } from '../../http/present.ts';
+import { mapLimit } from '../batch/map-limit.ts';
+
+/** GET /api/v1/tasks reads at most this many records (newest first once read), this many at a time. */
+const MAX_LISTED_TASKS = 1000;
+const LIST_READ_CONCURRENCY = 8;
 
 /** Status, download and cancel/delete for one task; ids are validated (400) before any storage call. */
 export function taskRoutes(deps: RouteDeps): Hono<AppEnv> {
@@ -26,6 +31,25 @@ export function taskRoutes(deps: RouteDeps): Hono<AppEnv> {
     if (expiresAt) body.expires_at = expiresAt.toISOString();
     return body;
   };
+  /**
+   * The caller's own tasks (PhotoEnhanceAI's debugging listing, scoped): only with API keys, where each key is
+   * a caller; without keys there is no caller to scope to, and listing everyone's task ids would hand out
+   * everyone's photos, so it is refused.
+   */
+  app.get('/api/v1/tasks', async (c) => {
+    const owner = c.get('tenant').owner;
+    if (!owner) {
+      throw new PhotoEnhanceError(
+        'FORBIDDEN',
+        'Listing tasks needs API keys (API_KEYS): each key lists the tasks it created. This service runs without keys.',
+      );
+    }
+    const ids = await records.tasks.listOwned(owner, MAX_LISTED_TASKS);
+    const found = await mapLimit(ids, LIST_READ_CONCURRENCY, (id) => statusCache.read(id));
+    c.header('Cache-Control', 'no-store');
+    return c.json(presentTaskList(found.filter((r): r is TaskRecord => r !== null && r.owner === owner)));
+  });
+
   app.get('/api/v1/status/:task_id', async (c) => {
     c.header('Cache-Control', 'no-store');
     return c.json(await status(c));
@@ -49,15 +73,19 @@ export function taskRoutes(deps: RouteDeps): Hono<AppEnv> {
     }
     const { key, filename } = record.result;
     c.header('Cache-Control', 'no-store');
-    if (c.req.query('redirect') === 'false') {
+    // The file itself by default (PhotoEnhanceAI's clients expect 200 and do not follow redirects); the
+    // presigned link on request: ?redirect=false as JSON, ?redirect=true (or DOWNLOAD_MODE=redirect) as a 302.
+    const redirect = c.req.query('redirect');
+    if (redirect === 'false') {
       const link = await storage.presignGet(key, { filename });
       const body: DownloadLink = { url: link.url, expires_at: link.expiresAt.toISOString(), filename };
       return c.json(body);
     }
-    if (downloadMode === 'redirect') {
+    if (redirect === 'true' || downloadMode === 'redirect') {
       const link = await storage.presignGet(key, { filename });
       return c.redirect(link.url, 302);
     }
+    // Streamed from storage chunk by chunk, never held whole.
     const object = await storage.getStream(key);
     c.header('Content-Type', object.contentType ?? 'application/octet-stream');
     if (object.bytes !== undefined) c.header('Content-Length', String(object.bytes));
@@ -85,7 +113,7 @@ export function taskRoutes(deps: RouteDeps): Hono<AppEnv> {
         storage.deletePrefix(keys.outputPrefix(taskId)),
       ]);
       await records.tasks.delete(taskId);
-      body = { task_id: taskId, status: 'deleted', message: 'Task and its images deleted' };
+      body = { message: 'Task and its images deleted', task_id: taskId, status: 'deleted' };
     } else {
       const marker = await records.tasks.writeCancelMarker(taskId, 'cancelled by client');
       const raw = await records.tasks.read(taskId);
@@ -105,7 +133,7 @@ export function taskRoutes(deps: RouteDeps): Hono<AppEnv> {
         storage.deletePrefix(keys.inputPrefix(taskId)),
         storage.deletePrefix(keys.outputPrefix(taskId)),
       ]);
-      body = { task_id: taskId, status: 'cancelled', message: 'Task cancelled and its images deleted' };
+      body = { message: 'Task cancelled and its images deleted', task_id: taskId, status: 'cancelled' };
     }
     await submitter.release(record.owner, [taskId]);
     log.info({ taskId, outcome: body.status }, 'task deleted');

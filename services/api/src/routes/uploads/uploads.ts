@@ -148,8 +148,9 @@ export function uploadRoutes(deps: RouteDeps): Hono<AppEnv> {
     void settled.then(() => {
       if (starting.get(taskId) === settled) starting.delete(taskId);
     });
-    await run;
-    return queuedResponse(c, config.PUBLIC_BASE_URL, taskId);
+    const createdAt = await run;
+    // 202: the seed has no such route; this API's own answer for starting a direct upload.
+    return queuedResponse(c, config.PUBLIC_BASE_URL, taskId, createdAt, 202);
   });
 
   async function startUpload(
@@ -158,7 +159,7 @@ export function uploadRoutes(deps: RouteDeps): Hono<AppEnv> {
     options: EnhanceOptions,
     callbackUrl: string | undefined,
     log: Logger,
-  ): Promise<void> {
+  ): Promise<string> {
     const upload = await access.upload(tenant, taskId);
     const existing = await records.tasks.read(taskId);
     if (existing) {
@@ -206,7 +207,7 @@ export function uploadRoutes(deps: RouteDeps): Hono<AppEnv> {
     }
 
     // Quota, message, record (with the owner); a failure leaves the upload startable again.
-    await submitter.submit(
+    const { createdAt } = await submitter.submit(
       [{ taskId, inputKey: upload.key, filename: upload.filename, bytes: object.bytes, probe, options, callbackUrl }],
       { tenant, fromDirectUpload: true },
     );
@@ -215,6 +216,7 @@ export function uploadRoutes(deps: RouteDeps): Hono<AppEnv> {
     });
     metrics?.tasksCreated.inc();
     log.info({ bytes: object.bytes, format: probe.format, scale: options.scale }, 'direct upload started');
+    return createdAt;
   }
 
   return app;

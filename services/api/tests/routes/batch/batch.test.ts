@@ -103,7 +103,7 @@ describe('POST /api/v1/enhance/batch', () => {
         { scale: '2', quality_level: 'low' },
       ),
     );
-    expect(res.status).toBe(202);
+    expect(res.status).toBe(200);
     const body = await readJson(res);
     expect(body.tasks.map((t: { filename: string }) => t.filename)).toEqual(['a.jpg', 'b.png']);
     expect(body.rejected).toEqual([
@@ -144,7 +144,7 @@ describe('POST /api/v1/enhance/batch', () => {
           field,
         ),
       );
-      expect(res.status).toBe(202);
+      expect(res.status).toBe(200);
       expect((await readJson(res)).tasks).toHaveLength(2);
     }
     await drainQueue();
@@ -206,22 +206,48 @@ describe('GET /api/v1/batch/status/{id}', () => {
     const [first, second] = tasks.map((t: { task_id: string }) => t.task_id) as [string, string];
     const status = async () => readJson(await api.app.request(`/api/v1/batch/status/${batchId}`));
 
-    expect(await status()).toMatchObject({ status: 'queued', progress: 0, total: 2, counts: { queued: 2 } });
+    expect(await status()).toMatchObject({
+      status: 'queued',
+      progress: 0,
+      percent: 0,
+      total: 2,
+      counts: { queued: 2 },
+    });
     await finish(first, 'processing', 40);
-    expect(await status()).toMatchObject({ status: 'processing', progress: 20, counts: { queued: 1, processing: 1 } });
+    expect(await status()).toMatchObject({
+      status: 'processing',
+      progress: 0.2,
+      percent: 20,
+      counts: { queued: 1, processing: 1 },
+    });
     await finish(first, 'completed');
     const mid = await status();
-    expect(mid).toMatchObject({ status: 'processing', progress: 50, counts: { completed: 1, queued: 1 } });
-    expect(mid.tasks[0]).toMatchObject({
+    expect(mid).toMatchObject({
+      status: 'processing',
+      progress: 0.5,
+      percent: 50,
+      counts: { completed: 1, queued: 1 },
+    });
+    expect(mid.sub_tasks[0]).toMatchObject({
       task_id: first,
       status: 'completed',
       download_url: `/api/v1/download/${first}`,
     });
     await finish(second, 'failed');
     const done = await status();
-    expect(done).toMatchObject({ status: 'partial', progress: 100, counts: { completed: 1, failed: 1 } });
-    expect(done.tasks[1]).toMatchObject({ status: 'failed', error: { code: 'CORRUPT_IMAGE' } });
-    expect(Date.parse(done.updated_at)).toBeGreaterThanOrEqual(Date.parse(done.created_at));
+    expect(done).toMatchObject({
+      status: 'partial_completed',
+      progress: 1,
+      percent: 100,
+      total_files: 2,
+      completed_files: 1,
+      failed_files: 1,
+      counts: { completed: 1, failed: 1 },
+    });
+    expect(done.sub_tasks[1]).toMatchObject({ status: 'failed', error_code: 'CORRUPT_IMAGE' });
+    expect(typeof done.sub_tasks[1].error).toBe('string');
+    expect(done.updated_at).toBeGreaterThanOrEqual(done.created_at);
+    expect(Date.parse(done.updated_at_iso)).toBe(Math.round(done.updated_at * 1000));
   });
 
   it('counts a task deleted by its owner as deleted, and the batch as finished', async () => {
@@ -238,8 +264,8 @@ describe('GET /api/v1/batch/status/{id}', () => {
     await finish(tasks[1].task_id, 'completed');
     expect((await api.app.request(`/api/v1/tasks/${tasks[1].task_id}`, { method: 'DELETE' })).status).toBe(200);
     const status = await readJson(await api.app.request(`/api/v1/batch/status/${batchId}`));
-    expect(status).toMatchObject({ status: 'partial', counts: { completed: 1, deleted: 1 } });
-    expect(status.tasks[1]).toMatchObject({ task_id: tasks[1].task_id, status: 'deleted' });
+    expect(status).toMatchObject({ status: 'partial_completed', counts: { completed: 1, deleted: 1 } });
+    expect(status.sub_tasks[1]).toMatchObject({ task_id: tasks[1].task_id, status: 'deleted' });
     expect((await api.app.request(`/api/v1/batch/download/${batchId}`)).status).toBe(200);
   });
 

@@ -16,11 +16,23 @@ describe('OpenAPI for batch, events and direct uploads', () => {
     const form = batch.requestBody.content['multipart/form-data'].schema;
     expect(form.properties.files).toMatchObject({ type: 'array', maxItems: 7 });
     expect(form.properties.scale).toMatchObject({ minimum: 1, maximum: 16 });
-    expect(Object.keys(batch.responses['202'].content['application/json'].schema.properties)).toEqual(
-      expect.arrayContaining(['batch_id', 'tasks', 'rejected', 'events_url', 'download_url']),
+    expect(Object.keys(batch.responses['200'].content['application/json'].schema.properties)).toEqual(
+      expect.arrayContaining([
+        'batch_task_id',
+        'total_files',
+        'sub_tasks',
+        'created_at',
+        'batch_id',
+        'tasks',
+        'rejected',
+        'events_url',
+        'download_url',
+      ]),
     );
     const status = doc.paths['/api/v1/batch/status/{batch_task_id}'].get;
-    expect(status.responses['200'].content['application/json'].schema.properties.status.enum).toContain('partial');
+    expect(status.responses['200'].content['application/json'].schema.properties.status.enum).toContain(
+      'partial_completed',
+    );
     expect(doc.paths['/api/v1/batch/download/{batch_task_id}'].get.responses['200'].content).toHaveProperty(
       'application/zip',
     );

@@ -58,7 +58,7 @@ describe('POST /api/v1/enhance', () => {
       api,
       uploadForm(jpeg, 'My Portrait.jpg', { tile_size: '400', quality_level: 'high', scale: '2', face_blend: '0.7' }),
     );
-    expect(res.status).toBe(202);
+    expect(res.status).toBe(200);
     const body = await readJson(res);
     expect(body).toMatchObject({
       status: 'queued',
@@ -115,7 +115,7 @@ describe('POST /api/v1/enhance', () => {
         keep_metadata: 'true',
       }),
     );
-    expect(res.status).toBe(202);
+    expect(res.status).toBe(200);
     const { task_id } = await readJson(res);
     const record = must(await createTaskRepository(api.backend.storage).read(task_id));
     expect(record.options).toMatchObject({

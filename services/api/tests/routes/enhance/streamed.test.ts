@@ -92,7 +92,7 @@ describe('streamed uploads', () => {
   it('stores a file of several multipart parts byte-identical, probed from its head', async () => {
     expect(bigJpeg.length).toBeGreaterThan(5 * MiB + HEAD_BYTES); // over one 5 MiB part: a multipart upload
     const res = await post('/api/v1/enhance', single(bigJpeg, 'big.jpg', { scale: '1' }));
-    expect(res.status).toBe(202);
+    expect(res.status).toBe(200);
     const { task_id } = (await readJson(res)) as { task_id: string };
     const record = must(await createTaskRepository(api.backend.storage).read(task_id));
     expect(record.input).toMatchObject({ format: 'jpeg', width: 3000, height: 2000, bytes: bigJpeg.length });
@@ -102,7 +102,7 @@ describe('streamed uploads', () => {
   it('probes a WebP whose header does not fit the head from the stored object', async () => {
     expect(bigWebp.length).toBeGreaterThan(HEAD_BYTES);
     const res = await post('/api/v1/enhance', single(bigWebp, 'big.webp', { scale: '1' }));
-    expect(res.status).toBe(202);
+    expect(res.status).toBe(200);
     const { task_id } = (await readJson(res)) as { task_id: string };
     const record = must(await createTaskRepository(api.backend.storage).read(task_id));
     expect(record.input).toMatchObject({ format: 'webp', width: 1200, height: 1000, bytes: bigWebp.length });
@@ -114,7 +114,7 @@ describe('streamed uploads', () => {
   ])('checks a whole %s bigger than the head from the stored object and queues it', async (_what, file, format) => {
     expect(file().length).toBeGreaterThan(HEAD_BYTES);
     const res = await post('/api/v1/enhance', single(file(), `big.${format}`, { scale: '1' }));
-    expect(res.status).toBe(202);
+    expect(res.status).toBe(200);
     const { task_id } = (await readJson(res)) as { task_id: string };
     const record = must(await createTaskRepository(api.backend.storage).read(task_id));
     expect(record.input).toMatchObject({ format, bytes: file().length });
@@ -183,7 +183,7 @@ describe('streamed uploads', () => {
     form.append('files', new File([new Uint8Array(Buffer.concat([bigJpeg, bigJpeg]))], 'too-big.jpg'));
     form.append('files', new File([new Uint8Array(bigWebp)], 'c.webp'));
     const res = await post('/api/v1/enhance/batch', form);
-    expect(res.status).toBe(202);
+    expect(res.status).toBe(200);
     const body = (await readJson(res)) as {
       tasks: { task_id: string; filename: string }[];
       rejected: { index: number; error: { code: string } }[];

@@ -51,7 +51,10 @@ describe('service routes', () => {
   it('answers unknown routes with the JSON error shape and allows cross-origin calls', async () => {
     const res = await api.app.request('/api/v1/nope', { headers: { Origin: 'http://example.test' } });
     expect(res.status).toBe(404);
-    expect(await readJson(res)).toEqual({ error: { code: 'NOT_FOUND', message: 'No route GET /api/v1/nope' } });
+    expect(await readJson(res)).toEqual({
+      error: { code: 'NOT_FOUND', message: 'No route GET /api/v1/nope' },
+      detail: 'No route GET /api/v1/nope',
+    });
     expect(res.headers.get('access-control-allow-origin')).toBe('*');
     const preflight = await api.app.request('/api/v1/enhance', {
       method: 'OPTIONS',
