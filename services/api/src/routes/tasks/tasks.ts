@@ -3,6 +3,7 @@ import {
   isTerminalStatus,
   PhotoEnhanceError,
   type TaskDeleted,
+  type TaskRecord,
   taskUrls,
 } from '@photoenhance/contracts';
 import { keys } from '@photoenhance/core';
