@@ -7,6 +7,7 @@ import { routePath } from 'hono/route';
 import { clientKeyAuth } from './auth/api-keys.ts';
 import type { AppDeps, AppEnv, RouteDeps } from './http/env.ts';
 import { errorResponse } from './http/errors.ts';
+import { securityHeaders } from './http/security-headers.ts';
 import { createTaskStateCache } from './http/task-state-cache.ts';
 import { batchRoutes } from './routes/batch/batch.ts';
 import { batchGroupRoutes } from './routes/batch/group.ts';
@@ -44,6 +45,7 @@ export function createApp(appDeps: AppDeps): Hono<AppEnv> {
       maxAge: 600,
     }),
   );
+  app.use('*', securityHeaders(config));
   app.use('*', requestId());
   app.use('*', async (c, next) => {
     const log = logger.child({ reqId: c.get('requestId') });

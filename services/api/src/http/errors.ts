@@ -38,6 +38,24 @@ export function toClientError(err: unknown): PhotoEnhanceError {
   return new PhotoEnhanceError('INTERNAL', 'Internal server error', { cause: err });
 }
 
+/**
+ * What a client may read of an error: storage and queue failures say what happened in plain words, never the
+ * object key, bucket layout or SDK error name behind them (those stay in the log); any storage key left in
+ * another message is replaced. Issue 17 §4.
+ */
+const PUBLIC_MESSAGES: Partial<Record<ErrorCode, string>> = {
+  STORAGE_ERROR: 'Storage is unavailable or refused the request; try again shortly',
+  QUEUE_ERROR: 'The job queue is unavailable; try again shortly',
+  INTERNAL: 'Internal server error',
+};
+const STORAGE_KEY = /\b(?:inputs|outputs|tasks|batches|uploads|workers|replays)\/[^\s"'`,;)]+/g;
+
+export function publicBody(err: PhotoEnhanceError): ReturnType<PhotoEnhanceError['toJSON']> {
+  const body = err.toJSON();
+  const message = PUBLIC_MESSAGES[err.code] ?? body.message.replace(STORAGE_KEY, '(stored object)');
+  return { ...body, message };
+}
+
 /** The one error handler: {error: {code, message, details?}} with the code's status. */
 export function errorResponse(c: Context, err: unknown, logger: Logger): Response {
   const clientError = toClientError(err);
@@ -49,5 +67,5 @@ export function errorResponse(c: Context, err: unknown, logger: Logger): Respons
   if (status >= 500) log.error({ err, code: clientError.code }, 'request failed');
   else log.info({ code: clientError.code, msg: clientError.message }, 'request refused');
   if (clientError.retryable && status >= 500) c.header('Retry-After', '5');
-  return c.json({ error: clientError.toJSON() }, status);
+  return c.json({ error: publicBody(clientError) }, status);
 }
