@@ -7,7 +7,7 @@ import {
   type TaskRecord,
   taskUrls,
 } from '@photoenhance/contracts';
-import { keys } from '@photoenhance/core';
+import { keys, safeName } from '@photoenhance/core';
 import { Hono } from 'hono';
 import { stream } from 'hono/streaming';
 import { resolveDownloadMode } from '../../config.ts';
@@ -55,7 +55,9 @@ export function taskRoutes(deps: RouteDeps): Hono<AppEnv> {
         },
       );
     }
-    const { key, filename } = record.result;
+    const { key } = record.result;
+    // Checked again here: the name becomes a header (Content-Disposition), whoever wrote the record.
+    const filename = safeName(record.result.filename, 'result');
     c.header('Cache-Control', 'no-store');
     if (c.req.query('redirect') === 'false') {
       const link = await storage.presignGet(key, { filename });
