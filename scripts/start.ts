@@ -6,13 +6,40 @@
  */
 
 import { randomBytes } from 'node:crypto';
-import { type ApiConfig, createLogger, loadApiConfig, type RunningApi, startApiServer } from '@photoenhance/api';
-import { DEFAULT_EMBEDDED_PORT, type EmbeddedBackend, startEmbeddedBackend } from '@photoenhance/core';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { resolve } from 'node:path';
+import {
+  type ApiConfig,
+  createLogger,
+  loadApiConfig,
+  pageOrigins,
+  type RunningApi,
+  startApiServer,
+} from '@photoenhance/api';
+import { DEFAULT_EMBEDDED_PORT, type EmbeddedBackend, embeddedEnv, startEmbeddedBackend } from '@photoenhance/core';
 import { loadWorkerConfig, startWorkerService, type WorkerConfig, type WorkerService } from '@photoenhance/gpu-worker';
 
 function refuse(err: unknown): never {
   process.stderr.write(`PhotoEnhance refused to start. ${err instanceof Error ? err.message : String(err)}\n`);
   process.exit(2);
+}
+
+/**
+ * Webhooks are always signed: without CALLBACK_SECRET, `npm start` makes one, kept in {DATA_DIR}/callback-secret
+ * (mode 0600) so receivers can be configured with it once; it is never printed or logged.
+ */
+async function callbackSecret(dataDir: string): Promise<{ secret: string; file: string }> {
+  const file = resolve(dataDir, 'callback-secret');
+  try {
+    const kept = (await readFile(file, 'utf8')).trim();
+    if (kept.length >= 16) return { secret: kept, file };
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+  }
+  await mkdir(dataDir, { recursive: true });
+  const secret = randomBytes(24).toString('hex');
+  await writeFile(file, `${secret}\n`, { mode: 0o600 });
+  return { secret, file };
 }
 
 const env = process.env;
@@ -22,7 +49,12 @@ let workerConfig: WorkerConfig;
 try {
   // Validate both processes' variables before anything starts, so every bad variable is named at once.
   apiConfig = loadApiConfig({ ...env, EMBEDDED_BACKEND: 'false' });
-  workerConfig = loadWorkerConfig({ WORKER_ID: 'embedded-worker-1', ...env });
+  // The worker's health port follows HOST (loopback by default) unless WORKER_HOST says otherwise.
+  workerConfig = loadWorkerConfig({
+    WORKER_ID: 'embedded-worker-1',
+    ...(env.HOST ? { WORKER_HOST: env.HOST } : {}),
+    ...env,
+  });
 } catch (err) {
   refuse(err);
 }
@@ -60,7 +92,8 @@ try {
       sweepBucket: apiConfig.S3_BUCKET,
       logger,
     });
-    const endpoints = { S3_ENDPOINT: embedded.s3Endpoint, SQS_ENDPOINT: embedded.sqsEndpoint };
+    // Endpoints and the backend's own credentials: it refuses anything not signed with them.
+    const endpoints = embeddedEnv(embedded);
     apiConfig = { ...apiConfig, ...endpoints };
     workerConfig = { ...workerConfig, ...endpoints };
     logger.info({ endpoint: embedded.s3Endpoint, dataDir: apiConfig.DATA_DIR }, 'embedded S3 + SQS backend started');
@@ -72,6 +105,16 @@ try {
   if (selfRegister) apiConfig = { ...apiConfig, WORKER_REGISTRATION_SECRET: secret };
   api = await startApiServer(apiConfig, logger);
   if (stopping) await stopping;
+  // The page PUTs big files straight to storage: the embedded backend answers CORS for the API's origins only.
+  embedded?.allowOrigins(pageOrigins(apiConfig, api.port));
+  if (!workerConfig.CALLBACK_SECRET) {
+    const made = await callbackSecret(apiConfig.DATA_DIR);
+    workerConfig = { ...workerConfig, CALLBACK_SECRET: made.secret };
+    logger.info(
+      { file: made.file },
+      'webhooks are signed with the secret kept in this file (set CALLBACK_SECRET to choose one)',
+    );
+  }
   if (selfRegister) {
     workerConfig = {
       ...workerConfig,

@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createLogger, loadApiConfig, type RunningApi, startApiServer } from '@photoenhance/api';
 import { PhotoEnhanceError } from '@photoenhance/contracts';
-import { type EmbeddedBackend, startEmbeddedBackend } from '@photoenhance/core';
+import { type EmbeddedBackend, embeddedEnv, startEmbeddedBackend } from '@photoenhance/core';
 import { loadWorkerConfig, startWorkerService, type WorkerEngine, type WorkerService } from '@photoenhance/gpu-worker';
 
 export interface BenchStackOptions {
@@ -68,8 +68,7 @@ export async function startBenchStack(options: BenchStackOptions = {}): Promise<
     const env = {
       LOG_LEVEL: 'silent',
       DATA_DIR: dataDir,
-      S3_ENDPOINT: embedded.s3Endpoint,
-      SQS_ENDPOINT: embedded.sqsEndpoint,
+      ...embeddedEnv(embedded),
       ...options.env,
     };
     const apiConfig = loadApiConfig({ ...env, PORT: '0', HOST: '127.0.0.1', EMBEDDED_BACKEND: 'false' });

@@ -38,8 +38,8 @@ describe('localstack/init/ready.d/10-photoenhance.sh', () => {
         const env = {
           PATH: process.env.PATH ?? '',
           HOME: process.env.HOME ?? '',
-          AWS_ACCESS_KEY_ID: 'test',
-          AWS_SECRET_ACCESS_KEY: 'test',
+          AWS_ACCESS_KEY_ID: backend.credentials.accessKeyId,
+          AWS_SECRET_ACCESS_KEY: backend.credentials.secretAccessKey,
           AWS_DEFAULT_REGION: 'us-east-1',
           AWS_CLI: `aws --endpoint-url=${backend.sqsEndpoint}`,
           SQS_QUEUE_NAME: 'init-jobs',

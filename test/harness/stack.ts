@@ -20,6 +20,7 @@ import {
   CommonEnvSchema,
   connectBackend,
   type EmbeddedBackend,
+  embeddedEnv,
   loadConfig,
   startEmbeddedBackend,
 } from '@photoenhance/core';
@@ -153,7 +154,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
   if (mode === 'embedded') {
     dataDir = await mkdtemp(join(tmpdir(), 'pe-stack-'));
     embedded = await startEmbeddedBackend({ dataDir, port: 0 });
-    env = { S3_ENDPOINT: embedded.s3Endpoint, SQS_ENDPOINT: embedded.sqsEndpoint };
+    env = embeddedEnv(embedded);
   } else if (mode === 'containers') {
     // Imported here: the other modes never load testcontainers.
     const { startContainers, MINIO_IMAGE, LOCALSTACK_IMAGE } = await import('./containers.ts');
@@ -183,6 +184,8 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     console.info(describeBackend(decision, config, images));
     backend = await connectBackend(config);
     api = wantApi ? await startApi(backend, config, options.apiEnv ?? {}, 0, options.apiLogger) : undefined;
+    // The page at the API's origin PUTs to presigned URLs: the embedded backend answers CORS for it only.
+    if (api) embedded?.allowOrigins([api.url]);
   } catch (err) {
     // Containers outlive the process's test file otherwise (until the reaper notices).
     await containers?.stop().catch(() => undefined);
@@ -237,6 +240,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       embedded = await startEmbeddedBackend({ dataDir, port });
       backend = await connectBackend(config);
       api = wantApi ? await startApi(backend, config, options.apiEnv ?? {}, apiPort, options.apiLogger) : undefined;
+      if (api) embedded.allowOrigins([api.url]);
     },
     async stop() {
       await Promise.all([...workers].map((w) => w.stop({ graceMs: 0 })));

@@ -9,6 +9,7 @@ import { createTenantDirectory } from './auth/tenants.ts';
 import type { AppDeps, AppEnv, RouteDeps } from './http/env.ts';
 import { errorResponse } from './http/errors.ts';
 import { rateLimit } from './http/rate-limit.ts';
+import { securityHeaders } from './http/security-headers.ts';
 import { createTaskStateCache } from './http/task-state-cache.ts';
 import { batchRoutes } from './routes/batch/batch.ts';
 import { batchGroupRoutes } from './routes/batch/group.ts';
@@ -55,6 +56,7 @@ export function createApp(appDeps: AppDeps): Hono<AppEnv> {
       maxAge: 600,
     }),
   );
+  app.use('*', securityHeaders(config));
   app.use('*', requestId());
   app.use('*', async (c, next) => {
     const log = logger.child({ reqId: c.get('requestId') });

@@ -1,4 +1,14 @@
-import { CommonEnvShape, envBool, envInt, envList, envUrl, loadConfig } from '@photoenhance/core';
+import {
+  CommonEnvShape,
+  envBool,
+  envInt,
+  envList,
+  envUrl,
+  isLoopbackHost,
+  isProduction,
+  loadConfig,
+  SecureDefaultsEnvShape,
+} from '@photoenhance/core';
 import { z } from 'zod';
 
 export const DOWNLOAD_MODES = ['auto', 'redirect', 'proxy'] as const;
@@ -7,7 +17,8 @@ export const DOWNLOAD_MODES = ['auto', 'redirect', 'proxy'] as const;
 export const ApiEnvSchema = z.object({
   ...CommonEnvShape,
   PORT: envInt(8000, { min: 0, max: 65_535 }),
-  HOST: z.string().min(1).default('0.0.0.0'),
+  /** Loopback unless told otherwise: a network address needs API_KEYS (or ALLOW_ANONYMOUS=true). */
+  HOST: z.string().min(1).default('127.0.0.1'),
   /** Absolute base for URLs in responses (behind a proxy); relative paths when unset. */
   PUBLIC_BASE_URL: envUrl().optional(),
   /** Comma-separated origins allowed by CORS, or * (the seed's examples call the API from other origins). */
@@ -76,14 +87,66 @@ export const ApiEnvSchema = z.object({
     .default(24),
   /** How often the retention sweeper runs (expired tasks, orphan inputs, stale uploads). */
   RETENTION_SWEEP_INTERVAL_MS: envInt(10 * 60 * 1000, { min: 1000, max: 24 * 3600 * 1000 }),
+  // --- secure defaults (issue 17 §4: hardening) ---
+  ...SecureDefaultsEnvShape,
 });
 export type ApiConfig = z.output<typeof ApiEnvSchema>;
 
+// --- secure defaults (issue 17 §4: hardening) ---
+/**
+ * Settings that would expose photos, refused at start with the variable to fix: a network listener with no
+ * API_KEYS, and in production (NODE_ENV=production, set in the images) no API_KEYS at all or CORS for any origin.
+ * ALLOW_ANONYMOUS=true is the explicit opt-out for the key rules, never for CORS in production.
+ */
+const ApiEnvRules = ApiEnvSchema.superRefine((env, ctx) => {
+  const anonymous = env.API_KEYS.length === 0 && !env.ALLOW_ANONYMOUS;
+  if (anonymous && !isLoopbackHost(env.HOST)) {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['API_KEYS'],
+      message: `is required when HOST=${env.HOST} listens beyond this machine (anyone could upload and read photos): set API_KEYS, or HOST=127.0.0.1, or ALLOW_ANONYMOUS=true to accept an open service`,
+    });
+  } else if (anonymous && isProduction(env)) {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['API_KEYS'],
+      message: 'is required in production (NODE_ENV=production): set API_KEYS, or ALLOW_ANONYMOUS=true',
+    });
+  }
+  if (isProduction(env) && env.CORS_ORIGINS.split(',').some((o) => o.trim() === '*')) {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['CORS_ORIGINS'],
+      message: 'must list the allowed origins in production (NODE_ENV=production), not *',
+    });
+  }
+});
+
 export function loadApiConfig(env: Record<string, string | undefined> = process.env): ApiConfig {
-  return loadConfig(ApiEnvSchema, env);
+  return loadConfig(ApiEnvRules, env);
 }
 
 const LOOPBACK = new Set(['127.0.0.1', 'localhost', '[::1]', '::1']);
+
+/**
+ * Origins the web page is served from: the API's own addresses, PUBLIC_BASE_URL and the listed CORS origins.
+ * The embedded backend answers CORS (the page's presigned PUTs) for these only.
+ */
+export function pageOrigins(
+  config: Pick<ApiConfig, 'HOST' | 'PUBLIC_BASE_URL' | 'CORS_ORIGINS'>,
+  port: number,
+): string[] {
+  const origins = new Set([`http://127.0.0.1:${port}`, `http://localhost:${port}`, `http://[::1]:${port}`]);
+  if (!isLoopbackHost(config.HOST) && config.HOST !== '0.0.0.0' && config.HOST !== '::') {
+    origins.add(`http://${config.HOST.includes(':') ? `[${config.HOST}]` : config.HOST}:${port}`);
+  }
+  if (config.PUBLIC_BASE_URL) origins.add(new URL(config.PUBLIC_BASE_URL).origin);
+  for (const origin of config.CORS_ORIGINS.split(',')) {
+    const trimmed = origin.trim();
+    if (trimmed && trimmed !== '*') origins.add(trimmed);
+  }
+  return [...origins];
+}
 
 /** DOWNLOAD_MODE with `auto` decided. */
 export function resolveDownloadMode(

@@ -1,5 +1,5 @@
 export { createApp } from './app.ts';
-export { type ApiConfig, ApiEnvSchema, loadApiConfig, resolveDownloadMode } from './config.ts';
+export { type ApiConfig, ApiEnvSchema, loadApiConfig, pageOrigins, resolveDownloadMode } from './config.ts';
 export type { AppDeps, AppEnv } from './http/env.ts';
 export { createLogger } from './logger.ts';
 export { type ApiMetrics, createApiMetrics } from './metrics.ts';

@@ -1,9 +1,15 @@
 import { type ServerType, serve } from '@hono/node-server';
 import { PhotoEnhanceError } from '@photoenhance/contracts';
-import { connectBackend, type EmbeddedBackend, startEmbeddedBackend, startRetentionSweeper } from '@photoenhance/core';
+import {
+  connectBackend,
+  type EmbeddedBackend,
+  embeddedEnv,
+  startEmbeddedBackend,
+  startRetentionSweeper,
+} from '@photoenhance/core';
 import type { Logger } from 'pino';
 import { createApp } from './app.ts';
-import { type ApiConfig, loadApiConfig, resolveDownloadMode } from './config.ts';
+import { type ApiConfig, loadApiConfig, pageOrigins, resolveDownloadMode } from './config.ts';
 import { createLogger } from './logger.ts';
 import { createApiMetrics } from './metrics.ts';
 import { retentionMs } from './tasks/access.ts';
@@ -32,7 +38,7 @@ export async function startApiServer(
       sweepBucket: config.S3_BUCKET,
       logger,
     });
-    effective = { ...config, S3_ENDPOINT: embedded.s3Endpoint, SQS_ENDPOINT: embedded.sqsEndpoint };
+    effective = { ...config, ...embeddedEnv(embedded) };
     logger.info({ endpoint: embedded.s3Endpoint, dataDir: config.DATA_DIR }, 'embedded S3 + SQS backend started');
   }
   const bound = {
@@ -98,6 +104,8 @@ export async function startApiServer(
   const address = server.address();
   const port = typeof address === 'object' && address ? address.port : config.PORT;
   const url = `http://${config.HOST === '0.0.0.0' ? '127.0.0.1' : config.HOST}:${port}`;
+  // The page PUTs big files straight to the embedded backend, which answers CORS for this API's origins only.
+  embedded?.allowOrigins(pageOrigins(config, port));
   logger.info(
     { url, bucket: effective.S3_BUCKET, queue: backend.queue.queueUrl, downloadMode: resolveDownloadMode(effective) },
     'API listening',

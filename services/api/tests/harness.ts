@@ -1,7 +1,13 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { type Backend, connectBackend, type EmbeddedBackend, startEmbeddedBackend } from '@photoenhance/core';
+import {
+  type Backend,
+  connectBackend,
+  type EmbeddedBackend,
+  embeddedEnv,
+  startEmbeddedBackend,
+} from '@photoenhance/core';
 import { pino } from 'pino';
 import sharp from 'sharp';
 import { createApp } from '../src/app.ts';
@@ -23,8 +29,7 @@ export async function startTestApi(env: Record<string, string> = {}): Promise<Te
   const dataDir = await mkdtemp(join(tmpdir(), 'pe-api-'));
   const embedded = await startEmbeddedBackend({ dataDir, port: 0 });
   const config = loadApiConfig({
-    S3_ENDPOINT: embedded.s3Endpoint,
-    SQS_ENDPOINT: embedded.sqsEndpoint,
+    ...embeddedEnv(embedded),
     LOG_LEVEL: 'silent',
     DOWNLOAD_MODE: 'redirect',
     ...env,

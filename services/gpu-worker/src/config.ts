@@ -1,5 +1,14 @@
 import { hostname } from 'node:os';
-import { CommonEnvShape, envBool, envInt, envList, envUrl, loadConfig } from '@photoenhance/core';
+import {
+  CommonEnvShape,
+  envBool,
+  envInt,
+  envList,
+  envUrl,
+  isProduction,
+  loadConfig,
+  SecureDefaultsEnvShape,
+} from '@photoenhance/core';
 import { ExecutionProvidersSchema } from '@photoenhance/engine';
 import { z } from 'zod';
 
@@ -17,7 +26,8 @@ export const WorkerEnvSchema = z.object({
     ),
   /** Health/readiness/metrics port; 0 picks a free one. */
   WORKER_PORT: envInt(8001, { min: 0, max: 65_535 }),
-  WORKER_HOST: z.string().min(1).default('0.0.0.0'),
+  /** Health/metrics listen address: loopback unless told otherwise (the images set 0.0.0.0 for probes). */
+  WORKER_HOST: z.string().min(1).default('127.0.0.1'),
   /** SQS long poll per receive (0–20 s). */
   WORKER_WAIT_TIME_SECONDS: envInt(20, { min: 0, max: 20 }),
   /**
@@ -89,6 +99,8 @@ export const WorkerEnvSchema = z.object({
   CALLBACK_TIMEOUT_MS: envInt(10_000, { min: 100, max: 120_000 }),
   /** The API's public base URL, for absolute status/download links in webhooks (relative when unset). */
   PUBLIC_BASE_URL: envUrl().optional(),
+  // --- secure defaults (issue 17 §4: hardening) ---
+  NODE_ENV: SecureDefaultsEnvShape.NODE_ENV,
 });
 export type WorkerConfig = z.output<typeof WorkerEnvSchema>;
 
@@ -99,6 +111,14 @@ const WorkerEnvRules = WorkerEnvSchema.superRefine((env, ctx) => {
       code: 'custom',
       path: ['WORKER_REGISTRATION_SECRET'],
       message: 'is required when REGISTER_URL or GATEWAY_URL is set',
+    });
+  }
+  // Webhooks are always signed in production: a receiver must be able to tell them from forgeries.
+  if (isProduction(env) && !env.CALLBACK_SECRET) {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['CALLBACK_SECRET'],
+      message: 'is required in production (NODE_ENV=production): webhooks are always signed (16+ characters)',
     });
   }
 });

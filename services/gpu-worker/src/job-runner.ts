@@ -4,7 +4,7 @@ import {
   isPhotoEnhanceError,
   isTerminalStatus,
   mimeTypeFor,
-  type PhotoEnhanceError,
+  PhotoEnhanceError,
   type TaskRecord,
 } from '@photoenhance/contracts';
 import { keys, type ReceivedJob } from '@photoenhance/core';
@@ -188,6 +188,24 @@ async function claim(run: Run): Promise<Claim> {
   return { kind: 'run' };
 }
 
+/**
+ * The input to read: the task record's (written by the API), never the message's — a message can be sent by
+ * anything with queue access, and must not make a worker read (and publish as a result) another task's photo.
+ * The key must also lie under this task's own input prefix.
+ */
+function inputKeyOf(run: Run): string {
+  const key = run.record?.input.key ?? '';
+  if (!key.startsWith(keys.inputPrefix(run.taskId)) || key.includes('..')) {
+    throw new PhotoEnhanceError('INVALID_INPUT', 'The task record names an input outside its own task', {
+      retryable: false,
+    });
+  }
+  if (run.message.job?.inputKey !== key) {
+    run.deps.logger.warn({ ...run.log }, 'job message names another input than its task record: using the record');
+  }
+  return key;
+}
+
 /** Step 3: input → engine → output object. Returns the result and where it was stored. */
 async function processJob(run: Run): Promise<{ result: EnhanceResult; outputKey: string }> {
   const { storage, tasks, engine, timings, logger } = run.deps;
@@ -208,7 +226,7 @@ async function processJob(run: Run): Promise<{ result: EnhanceResult; outputKey:
   });
   let result: EnhanceResult;
   try {
-    const input = await storage.getBuffer(job.inputKey);
+    const input = await storage.getBuffer(inputKeyOf(run));
     result = await engine.enhance(input, job.options, { signal, onProgress: progress.onProgress });
   } finally {
     await progress.discard();

@@ -21,6 +21,7 @@ import {
   connectBackend,
   createTaskRepository,
   type EmbeddedBackend,
+  embeddedEnv,
   keys,
   loadConfig,
   startEmbeddedBackend,
@@ -68,8 +69,7 @@ export async function startTestBackend(): Promise<TestBackendHandle> {
     async connect(options = {}) {
       const suffix = newId().slice(0, 8);
       const config = loadConfig(CommonEnvSchema, {
-        S3_ENDPOINT: embedded.s3Endpoint,
-        SQS_ENDPOINT: embedded.sqsEndpoint,
+        ...embeddedEnv(embedded),
         SQS_QUEUE_NAME: `jobs-${suffix}`,
         SQS_DLQ_NAME: `dlq-${suffix}`,
         MAX_RECEIVE_COUNT: String(options.maxReceiveCount ?? 3),

@@ -1,2 +1,3 @@
 export * from './common.ts';
 export * from './env.ts';
+export * from './secure-defaults.ts';

@@ -1,22 +1,30 @@
-import { existsSync } from 'node:fs';
-import { mkdir } from 'node:fs/promises';
-import { dirname, join, resolve } from 'node:path';
+import { mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { PhotoEnhanceError } from '@photoenhance/contracts';
-import { startFauxqs } from 'fauxqs';
 import type { Logger } from 'pino';
 import { DEFAULT_EMBEDDED_PORT } from '../config/common.ts';
 import { createS3Client } from '../storage/s3-client.ts';
 import { createStorage } from '../storage/storage.ts';
-import { type CorsFront, startCorsFront } from './cors-front.ts';
+import { type EmbeddedCredentials, loadOrCreateEmbeddedCredentials } from './credentials.ts';
+import { type FauxqsServer, fauxqsFile, startFauxqsOnSocket } from './fauxqs-server.ts';
+import { type EmbeddedFront, startEmbeddedFront } from './front.ts';
 import { startUploadSweeper, type UploadSweeper } from './upload-sweeper.ts';
 
+/** Loopback names the embedded backend may listen on; it never listens on a network interface. */
+const LOOPBACK_HOSTS = new Set(['127.0.0.1', '::1', 'localhost']);
+
 export interface EmbeddedBackendOptions {
-  /** State lives under {dataDir}/embedded: SQLite for SQS, plain files for S3 objects. */
+  /** State lives under {dataDir}/embedded: SQLite for SQS, plain files for S3 objects, its credentials. */
   dataDir: string;
   /** 0 picks a free port (tests). */
   port?: number;
+  /** A loopback address (default 127.0.0.1); anything else is refused. */
+  host?: string;
   region?: string;
+  /** Origins whose pages may PUT/GET presigned URLs (CORS); more can be added once the API listens. */
+  corsOrigins?: Iterable<string>;
   /**
    * The bucket whose pending direct uploads are swept (fauxqs has no lifecycle rules; see upload-sweeper.ts).
    * Unset: no sweep.
@@ -31,21 +39,22 @@ export interface EmbeddedBackend {
   s3Endpoint: string;
   sqsEndpoint: string;
   region: string;
-  credentials: { accessKeyId: string; secretAccessKey: string };
+  /** The only credentials it accepts signatures from (random per data dir, kept in {dataDir}/embedded). */
+  credentials: EmbeddedCredentials;
   port: number;
+  /** Lets pages of these origins (e.g. the API's own, once its port is known) call presigned URLs. */
+  allowOrigins(origins: Iterable<string>): void;
   stop(): Promise<void>;
 }
 
-/** Finds a file of the installed fauxqs package (its exports map hides everything but the entry point). */
-function fauxqsFile(relative: string): string | undefined {
-  let dir = import.meta.dirname;
-  for (;;) {
-    const candidate = join(dir, 'node_modules', 'fauxqs', relative);
-    if (existsSync(candidate)) return candidate;
-    const parent = dirname(dir);
-    if (parent === dir) return undefined;
-    dir = parent;
-  }
+/** The variables a service process needs to use this backend: endpoints and credentials. */
+export function embeddedEnv(backend: EmbeddedBackend): Record<string, string> {
+  return {
+    S3_ENDPOINT: backend.s3Endpoint,
+    SQS_ENDPOINT: backend.sqsEndpoint,
+    AWS_ACCESS_KEY_ID: backend.credentials.accessKeyId,
+    AWS_SECRET_ACCESS_KEY: backend.credentials.secretAccessKey,
+  };
 }
 
 let persistencePatched = false;
@@ -60,7 +69,6 @@ async function patchFauxqsPersistence(): Promise<void> {
   if (persistencePatched) return;
   persistencePatched = true;
   const file = fauxqsFile('dist/persistence.js');
-  if (!file) return;
   const mod = (await import(pathToFileURL(file).href)) as {
     PersistenceManager?: { prototype: Record<string, unknown> };
   };
@@ -84,24 +92,37 @@ async function patchFauxqsPersistence(): Promise<void> {
 
 /**
  * Runs fauxqs (S3 + SQS emulator) inside this process with on-disk persistence, so queued tasks, records and
- * images survive a restart. Limits worth knowing: it does not check presigned signatures or expiry and has no
- * conditional writes. fauxqs itself serves no CORS headers, so it listens on a private port behind a small
- * front (cors-front.ts) that answers them: a browser page can PUT to a presigned upload URL.
+ * images survive a restart. fauxqs listens on a private Unix socket; the one way in is a loopback front
+ * (front.ts) that checks every request's SigV4 signature against this backend's own random credentials,
+ * refuses path tricks in keys, answers CORS for the API's origins only, and stores uploads bigger than
+ * fauxqs's body limit in parts. Limits worth knowing: no conditional writes, no lifecycle rules.
  */
 export async function startEmbeddedBackend(options: EmbeddedBackendOptions): Promise<EmbeddedBackend> {
+  const host = options.host ?? '127.0.0.1';
+  if (!LOOPBACK_HOSTS.has(host)) {
+    throw new PhotoEnhanceError(
+      'INVALID_OPTIONS',
+      `Embedded S3/SQS backend: host ${host} refused — it listens on loopback only (127.0.0.1, ::1, localhost)`,
+    );
+  }
   const root = resolve(options.dataDir, 'embedded');
   const sqsDir = join(root, 'sqs');
   const s3Dir = join(root, 's3');
   await mkdir(sqsDir, { recursive: true });
   await mkdir(s3Dir, { recursive: true });
+  const credentials = await loadOrCreateEmbeddedCredentials(root);
   const region = options.region ?? 'us-east-1';
   await patchFauxqsPersistence();
   const port = options.port ?? DEFAULT_EMBEDDED_PORT;
-  let server: Awaited<ReturnType<typeof startFauxqs>>;
-  let front: CorsFront;
+  // A short private directory (mkdtemp: mode 0700) keeps the socket path under the 108-byte limit.
+  const socketDir = await mkdtemp(join(tmpdir(), 'pe-fauxqs-'));
+  const upstreamSocket = join(socketDir, 's.sock');
+  let server: FauxqsServer;
+  let front: EmbeddedFront;
   try {
-    server = await startFauxqs({ port: 0, logger: false, defaultRegion: region, dataDir: sqsDir, s3StorageDir: s3Dir });
+    server = await startFauxqsOnSocket({ socketPath: upstreamSocket, region, sqsDir, s3Dir });
   } catch (cause) {
+    await rm(socketDir, { recursive: true, force: true });
     throw new PhotoEnhanceError(
       'INTERNAL',
       `Embedded S3/SQS backend failed to start: ${(cause as Error)?.message ?? cause}`,
@@ -109,9 +130,18 @@ export async function startEmbeddedBackend(options: EmbeddedBackendOptions): Pro
     );
   }
   try {
-    front = await startCorsFront({ port, upstreamPort: server.port });
+    front = await startEmbeddedFront({
+      port,
+      host,
+      upstreamSocket,
+      region,
+      credentials,
+      ...(options.corsOrigins ? { corsOrigins: options.corsOrigins } : {}),
+      ...(options.logger ? { logger: options.logger } : {}),
+    });
   } catch (cause) {
     await server.stop();
+    await rm(socketDir, { recursive: true, force: true });
     const inUse = (cause as NodeJS.ErrnoException)?.code === 'EADDRINUSE';
     throw new PhotoEnhanceError(
       'INTERNAL',
@@ -122,8 +152,7 @@ export async function startEmbeddedBackend(options: EmbeddedBackendOptions): Pro
     );
   }
   // 127.0.0.1 rather than localhost: avoids IPv6-first resolution and virtual-host lookups.
-  const endpoint = `http://127.0.0.1:${front.port}`;
-  const credentials = { accessKeyId: 'test', secretAccessKey: 'test' };
+  const endpoint = `http://${host === '::1' ? '[::1]' : host === 'localhost' ? '127.0.0.1' : host}:${front.port}`;
   let sweeper: UploadSweeper | undefined;
   let sweepClient: ReturnType<typeof createS3Client> | undefined;
   if (options.sweepBucket) {
@@ -140,6 +169,7 @@ export async function startEmbeddedBackend(options: EmbeddedBackendOptions): Pro
     region,
     credentials,
     port: front.port,
+    allowOrigins: (origins) => front.allowOrigins(origins),
     async stop() {
       if (stopped) return;
       stopped = true;
@@ -147,6 +177,7 @@ export async function startEmbeddedBackend(options: EmbeddedBackendOptions): Pro
       sweepClient?.destroy();
       await front.stop();
       await server.stop();
+      await rm(socketDir, { recursive: true, force: true });
     },
   };
 }

@@ -7,7 +7,7 @@ import { connectBackend } from '../../src/backend/connect.ts';
 import { CommonEnvSchema } from '../../src/config/common.ts';
 import { loadConfig } from '../../src/config/env.ts';
 import { bootstrapResources } from '../../src/embedded/bootstrap.ts';
-import { startEmbeddedBackend } from '../../src/embedded/embedded.ts';
+import { type EmbeddedBackend, embeddedEnv, startEmbeddedBackend } from '../../src/embedded/embedded.ts';
 import { must } from './harness.ts';
 
 const dirs: string[] = [];
@@ -15,8 +15,8 @@ afterAll(async () => {
   for (const dir of dirs) await rm(dir, { recursive: true, force: true });
 });
 
-async function connect(endpoint: string) {
-  return connectBackend(loadConfig(CommonEnvSchema, { S3_ENDPOINT: endpoint, SQS_ENDPOINT: endpoint }));
+async function connect(backend: EmbeddedBackend) {
+  return connectBackend(loadConfig(CommonEnvSchema, embeddedEnv(backend)));
 }
 
 describe('embedded backend', () => {
@@ -26,7 +26,7 @@ describe('embedded backend', () => {
     const taskId = newId();
 
     const first = await startEmbeddedBackend({ dataDir, port: 0 });
-    const a = await connect(first.s3Endpoint);
+    const a = await connect(first);
     await a.storage.put(`inputs/${taskId}/a.png`, Buffer.from('kept'));
     await a.queue.send({
       version: 1,
@@ -42,7 +42,7 @@ describe('embedded backend', () => {
 
     const second = await startEmbeddedBackend({ dataDir, port: 0 });
     try {
-      const b = await connect(second.s3Endpoint);
+      const b = await connect(second);
       expect((await b.storage.getBuffer(`inputs/${taskId}/a.png`)).toString()).toBe('kept');
       const [m] = await b.queue.receive({ waitTimeSeconds: 1 });
       expect(m?.job?.taskId).toBe(taskId);
@@ -58,7 +58,7 @@ describe('embedded backend', () => {
     dirs.push(dataDir);
     const server = await startEmbeddedBackend({ dataDir, port: 0 });
     try {
-      const { s3, sqs, close } = await connect(server.s3Endpoint);
+      const { s3, sqs, close } = await connect(server);
       const opts = {
         s3,
         sqs,
@@ -97,12 +97,12 @@ describe('embedded backend', () => {
     }
   });
 
-  it('answers CORS like a bucket CORS rule, so a browser page can PUT to a presigned URL', async () => {
+  it('answers CORS like a bucket CORS rule for the allowed origin, so its page can PUT to a presigned URL', async () => {
     const dataDir = await mkdtemp(join(tmpdir(), 'pe-embedded-'));
     dirs.push(dataDir);
-    const server = await startEmbeddedBackend({ dataDir, port: 0 });
+    const server = await startEmbeddedBackend({ dataDir, port: 0, corsOrigins: ['http://localhost:8000'] });
     try {
-      const backend = await connect(server.s3Endpoint);
+      const backend = await connect(server);
       const key = `inputs/${newId()}/cors.png`;
       const link = await backend.storage.presignPut(key, { contentType: 'image/png', contentLength: 4, expiresIn: 60 });
       const origin = { Origin: 'http://localhost:8000' };
@@ -115,15 +115,15 @@ describe('embedded backend', () => {
         },
       });
       expect(preflight.status).toBe(204);
-      expect(preflight.headers.get('access-control-allow-origin')).toBe('*');
+      expect(preflight.headers.get('access-control-allow-origin')).toBe('http://localhost:8000');
       expect(preflight.headers.get('access-control-allow-methods')).toContain('PUT');
       expect(preflight.headers.get('access-control-allow-headers')).toBe('content-type');
       const put = await fetch(link.url, { method: 'PUT', headers: { ...origin, ...link.headers }, body: 'abcd' });
       expect(put.status).toBe(200);
-      expect(put.headers.get('access-control-allow-origin')).toBe('*');
+      expect(put.headers.get('access-control-allow-origin')).toBe('http://localhost:8000');
       expect((await backend.storage.getBuffer(key)).toString()).toBe('abcd');
       // Without an Origin nothing changes for SDK clients.
-      const plain = await fetch(link.url, { method: 'HEAD' });
+      const plain = await fetch((await backend.storage.presignGet(key)).url, { method: 'HEAD' });
       expect(plain.headers.get('access-control-allow-origin')).toBeNull();
       backend.close();
     } finally {

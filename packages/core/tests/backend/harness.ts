@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { type Backend, connectBackend } from '../../src/backend/connect.ts';
 import { CommonEnvSchema } from '../../src/config/common.ts';
 import { loadConfig } from '../../src/config/env.ts';
-import { type EmbeddedBackend, startEmbeddedBackend } from '../../src/embedded/embedded.ts';
+import { type EmbeddedBackend, embeddedEnv, startEmbeddedBackend } from '../../src/embedded/embedded.ts';
 
 export interface TestBackend extends Backend {
   embedded: EmbeddedBackend;
@@ -18,8 +18,7 @@ export async function startTestBackend(env: Record<string, string> = {}): Promis
   const dataDir = await mkdtemp(join(tmpdir(), 'pe-core-'));
   const embedded = await startEmbeddedBackend({ dataDir, port: 0 });
   const config = loadConfig(CommonEnvSchema, {
-    S3_ENDPOINT: embedded.s3Endpoint,
-    SQS_ENDPOINT: embedded.sqsEndpoint,
+    ...embeddedEnv(embedded),
     VISIBILITY_TIMEOUT: '30',
     ...env,
   });

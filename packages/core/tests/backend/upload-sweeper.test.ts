@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connectBackend } from '../../src/backend/connect.ts';
 import { CommonEnvSchema } from '../../src/config/common.ts';
 import { loadConfig } from '../../src/config/env.ts';
-import { startEmbeddedBackend } from '../../src/embedded/embedded.ts';
+import { embeddedEnv, startEmbeddedBackend } from '../../src/embedded/embedded.ts';
 import {
   ORPHAN_INPUT_AGE_MS,
   sweepExpiredUploads,
@@ -137,8 +137,7 @@ describe('embedded sweep of expired direct uploads (uploads/)', () => {
     try {
       const own = await connectBackend(
         loadConfig(CommonEnvSchema, {
-          S3_ENDPOINT: embedded.s3Endpoint,
-          SQS_ENDPOINT: embedded.sqsEndpoint,
+          ...embeddedEnv(embedded),
           S3_BUCKET: 'sweep-test',
         }),
       );

@@ -45,6 +45,24 @@ export function toClientError(err: unknown): PhotoEnhanceError {
 }
 
 /**
+ * What a client may read of an error: storage and queue failures say what happened in plain words, never the
+ * object key, bucket layout or SDK error name behind them (those stay in the log); any storage key left in
+ * another message is replaced. Issue 17 §4.
+ */
+const PUBLIC_MESSAGES: Partial<Record<ErrorCode, string>> = {
+  STORAGE_ERROR: 'Storage is unavailable or refused the request; try again shortly',
+  QUEUE_ERROR: 'The job queue is unavailable; try again shortly',
+  INTERNAL: 'Internal server error',
+};
+const STORAGE_KEY = /\b(?:inputs|outputs|tasks|batches|uploads|workers|replays)\/[^\s"'`,;)]+/g;
+
+export function publicBody(err: PhotoEnhanceError): ReturnType<PhotoEnhanceError['toJSON']> {
+  const body = err.toJSON();
+  const message = PUBLIC_MESSAGES[err.code] ?? body.message.replace(STORAGE_KEY, '(stored object)');
+  return { ...body, message };
+}
+
+/**
  * The one error handler: {error: {code, message, details?}, detail} with the code's status. `detail` is
  * FastAPI's error field (the same message as text): PhotoEnhanceAI's clients print it.
  */
@@ -60,6 +78,7 @@ export function errorResponse(c: Context, err: unknown, logger: Logger): Respons
   if (clientError.retryable && status >= 500) c.header('Retry-After', '5');
   // A per-instance cap (event streams, verifications) frees up within seconds; the rate limiter sets its own.
   if (clientError.code === 'QUOTA_EXCEEDED' && clientError.retryable) c.header('Retry-After', '5');
-  const body: ErrorBody = { error: clientError.toJSON(), detail: clientError.message };
+  const error = publicBody(clientError);
+  const body: ErrorBody = { error, detail: error.message };
   return c.json(body, status);
 }

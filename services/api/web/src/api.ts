@@ -37,7 +37,34 @@ export function errorFromBody(status: number, text: string): ApiError {
   } catch {
     // not JSON: a proxy's page, an empty body
   }
-  return new ApiError(status, status === 0 ? 'NETWORK' : `HTTP_${status}`, text.slice(0, 200) || `HTTP ${status}`);
+  // Never a raw body on a card: an HTML error page, XML or someone else's JSON says nothing to a person.
+  return new ApiError(
+    status,
+    status === 0 ? 'NETWORK' : `HTTP_${status}`,
+    status === 0 ? 'The connection failed' : `The service answered with an error (HTTP ${status})`,
+  );
+}
+
+/**
+ * A refusal from the object store (the presigned PUT of a direct upload), in plain words: S3, MinIO and the
+ * embedded backend answer XML (`<Code>…</Code>`), a proxy in front of them may answer anything.
+ */
+export function storageError(status: number, text: string): ApiError {
+  const code = /<Code>([^<]{1,64})<\/Code>/.exec(text)?.[1] ?? '';
+  if (status === 413 || code === 'EntityTooLarge') {
+    return new ApiError(status, 'FILE_TOO_LARGE', 'The storage refused a file this large.');
+  }
+  if (code === 'RequestExpired' || /expired/i.test(code)) {
+    return new ApiError(
+      status,
+      'UPLOAD_EXPIRED',
+      'The upload link expired before the photo was sent: add the photo again.',
+    );
+  }
+  if (status === 403) {
+    return new ApiError(status, 'UPLOAD_REFUSED', 'The storage refused the upload link: add the photo again.');
+  }
+  return new ApiError(status, `HTTP_${status}`, `The storage could not take the photo (HTTP ${status}): try again.`);
 }
 
 export async function apiFetch(path: string, init: RequestInit = {}): Promise<Response> {
@@ -63,6 +90,8 @@ export interface SendOptions {
   headers?: Record<string, string>;
   onProgress?: (sent: number, total: number) => void;
   signal: AbortSignal;
+  /** How a non-2xx answer becomes an error (default: the API's JSON error shape). */
+  toError?: (status: number, text: string) => ApiError;
 }
 
 /** XMLHttpRequest, because fetch cannot report upload progress. Resolves with the body text of a 2xx answer. */
@@ -75,7 +104,7 @@ export function send(options: SendOptions): Promise<string> {
     xhr.onload = () =>
       xhr.status >= 200 && xhr.status < 300
         ? resolve(xhr.responseText)
-        : reject(errorFromBody(xhr.status, xhr.responseText));
+        : reject((options.toError ?? errorFromBody)(xhr.status, xhr.responseText));
     xhr.onerror = () => reject(new ApiError(0, 'NETWORK', 'The upload was interrupted (network error)'));
     xhr.onabort = () => reject(new DOMException('Upload cancelled', 'AbortError'));
     options.signal.addEventListener('abort', () => xhr.abort(), { once: true });

@@ -1,4 +1,13 @@
-import { ApiError, apiFetch, apiJson, authHeaders, type ServiceInfo, send, type TaskView } from './api.ts';
+import {
+  ApiError,
+  apiFetch,
+  apiJson,
+  authHeaders,
+  type ServiceInfo,
+  send,
+  storageError,
+  type TaskView,
+} from './api.ts';
 import { compareView } from './compare.ts';
 import { h } from './dom.ts';
 import { errorWords, formatBytes, formatSeconds, stageWords } from './messages.ts';
@@ -181,6 +190,7 @@ export class Photo {
       headers,
       onProgress: (sent, total) => this.progressText(sent, total),
       signal,
+      toError: storageError,
     });
     await apiFetch(created.start_url, {
       method: 'POST',

@@ -1,3 +1,5 @@
+import { safeName } from '@photoenhance/core';
+
 /** The manifest's name inside every batch archive; results never take it. */
 export const MANIFEST_NAME = 'manifest.json';
 
@@ -9,10 +11,13 @@ function splitExt(name: string): [string, string] {
 /**
  * Unique archive names, in order: the first "a.png" stays, later ones become "a-2.png", "a-3.png"…
  * Compared case-insensitively, because the archive is unpacked on case-insensitive file systems too.
+ * Every name goes through safeName first: a record's file name never becomes a path ("../x", "/etc/x") in
+ * the archive, whoever wrote the record.
  */
 export function uniqueNames(names: readonly string[]): string[] {
   const taken = new Set<string>([MANIFEST_NAME]);
-  return names.map((name) => {
+  return names.map((raw) => {
+    const name = safeName(raw, 'result');
     let candidate = name;
     if (taken.has(candidate.toLowerCase())) {
       const [stem, ext] = splitExt(name);

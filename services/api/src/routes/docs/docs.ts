@@ -15,20 +15,34 @@ const SWAGGER_FILES: Record<string, string> = {
 };
 const SWAGGER_VERSION = swaggerPackage.version;
 
-/** Swagger UI ("Try it out") reading /openapi.json, the one source of the API's description. */
+/**
+ * Swagger UI ("Try it out") reading /openapi.json, the one source of the API's description. No inline script or
+ * style: the page's CSP allows only files served here, so its start-up code and its few rules are files too.
+ */
 const PAGE = `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
 <title>PhotoEnhance API docs</title>
 <link rel="icon" type="image/png" href="/docs/favicon-32x32.png">
 <link rel="stylesheet" href="/docs/swagger-ui.css?v=${SWAGGER_VERSION}">
-<style>body{margin:0}.back{font:14px system-ui,sans-serif;padding:.5rem 1rem;background:#1b1b1b}.back a{color:#fff}</style>
+<link rel="stylesheet" href="/docs/docs.css?v=${SWAGGER_VERSION}">
 </head><body>
 <div class="back"><a href="/">← PhotoEnhance web app</a></div>
 <div id="swagger-ui"></div>
 <script src="/docs/swagger-ui-bundle.js?v=${SWAGGER_VERSION}"></script>
-<script>
-window.ui = SwaggerUIBundle({ url: '/openapi.json', dom_id: '#swagger-ui', deepLinking: true, persistAuthorization: true });
-</script></body></html>`;
+<script src="/docs/swagger-init.js?v=${SWAGGER_VERSION}"></script>
+</body></html>`;
+
+/** Files of the docs page written here rather than taken from swagger-ui-dist. */
+const OWN_FILES: Record<string, { type: string; body: string }> = {
+  'swagger-init.js': {
+    type: 'text/javascript; charset=utf-8',
+    body: "window.ui = SwaggerUIBundle({ url: '/openapi.json', dom_id: '#swagger-ui', deepLinking: true, persistAuthorization: true });\n",
+  },
+  'docs.css': {
+    type: 'text/css; charset=utf-8',
+    body: 'body{margin:0}.back{font:14px system-ui,sans-serif;padding:.5rem 1rem;background:#1b1b1b}.back a{color:#fff}\n',
+  },
+};
 
 export function docsRoutes(deps: RouteDeps): Hono<AppEnv> {
   const app = new Hono<AppEnv>();
@@ -43,6 +57,12 @@ export function docsRoutes(deps: RouteDeps): Hono<AppEnv> {
   const files = new Map<string, Uint8Array<ArrayBuffer>>();
   app.get('/docs/:file', (c) => {
     const name = c.req.param('file');
+    const own = OWN_FILES[name];
+    if (own) {
+      c.header('Content-Type', own.type);
+      c.header('Cache-Control', c.req.query('v') ? 'public, max-age=31536000, immutable' : 'public, max-age=3600');
+      return c.body(own.body);
+    }
     const type = SWAGGER_FILES[name];
     if (!type) return c.notFound();
     let body = files.get(name);

@@ -1,6 +1,7 @@
 import { isPhotoEnhanceError } from '@photoenhance/contracts';
 import type { SSEStreamingApi } from 'hono/streaming';
 import type { Logger } from 'pino';
+import { publicBody } from '../../http/errors.ts';
 
 /** One observation of the watched state, already turned into the event it would send. */
 export interface Snapshot {
@@ -57,7 +58,7 @@ export async function pollToSse(stream: SSEStreamingApi, options: PollOptions): 
       pending = undefined;
     } catch (err) {
       if (isPhotoEnhanceError(err) && err.code === 'NOT_FOUND') {
-        await stream.writeSSE({ event: 'error', data: JSON.stringify({ error: err.toJSON() }) });
+        await stream.writeSSE({ event: 'error', data: JSON.stringify({ error: publicBody(err) }) });
         return;
       }
       logger.warn({ err }, 'event stream: state could not be read; trying again');

@@ -6,7 +6,7 @@ import {
   type TaskRecord,
   taskUrls,
 } from '@photoenhance/contracts';
-import { keys } from '@photoenhance/core';
+import { keys, safeName } from '@photoenhance/core';
 import { type Context, Hono } from 'hono';
 import { stream } from 'hono/streaming';
 import { resolveDownloadMode } from '../../config.ts';
@@ -72,7 +72,9 @@ export function taskRoutes(deps: RouteDeps): Hono<AppEnv> {
         },
       );
     }
-    const { key, filename } = record.result;
+    const { key } = record.result;
+    // Checked again here: the name becomes a header (Content-Disposition), whoever wrote the record.
+    const filename = safeName(record.result.filename, 'result');
     c.header('Cache-Control', 'no-store');
     // The file itself by default (PhotoEnhanceAI's clients expect 200 and do not follow redirects); the
     // presigned link on request: ?redirect=false as JSON, ?redirect=true (or DOWNLOAD_MODE=redirect) as a 302.

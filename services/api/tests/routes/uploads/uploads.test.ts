@@ -193,14 +193,19 @@ describe('POST /api/v1/tasks/{id}/start', () => {
     await queuedJobs(api);
   });
 
-  it('refuses a stored size other than the declared one (backends that do not check signatures)', async () => {
+  it('refuses a stored size other than the declared one (a PUT whose signed size the backend did not enforce)', async () => {
     const issued = await issueFor(api, Buffer.concat([jpeg, Buffer.alloc(100)]));
-    // fauxqs does not verify the signed Content-Length, so a shorter body lands; start must notice.
-    await fetch(issued.upload.url, {
+    // The embedded backend checks the signed Content-Length: a shorter body is refused there (403) …
+    const refused = await fetch(issued.upload.url, {
       method: 'PUT',
       body: new Uint8Array(jpeg),
       headers: { 'content-type': 'image/jpeg' },
     });
+    expect(refused.status).toBe(403);
+    expect((await start(api, issued.task_id)).status).toBe(409);
+    // … and where a store takes it anyway (written here directly at the upload's key), start must notice.
+    const key = decodeURIComponent(new URL(issued.upload.url).pathname.split('/').slice(2).join('/'));
+    await api.backend.storage.put(key, jpeg, { contentType: 'image/jpeg' });
     const res = await start(api, issued.task_id);
     expect(res.status).toBe(400);
     expect((await readJson(res)).error).toMatchObject({ code: 'INVALID_INPUT', details: { bytes: jpeg.length } });
