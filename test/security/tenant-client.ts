@@ -12,7 +12,11 @@ export interface Answer {
 
 export interface TenantClient {
   key: string | undefined;
-  request(method: string, path: string, init?: { body?: BodyInit; json?: unknown; query?: string }): Promise<Answer>;
+  request(
+    method: string,
+    path: string,
+    init?: { body?: NonNullable<RequestInit['body']>; json?: unknown; query?: string },
+  ): Promise<Answer>;
   enhance(image: Buffer, fields?: Record<string, string>): Promise<Answer>;
   batch(images: Buffer[]): Promise<Answer>;
 }
