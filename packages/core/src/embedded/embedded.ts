@@ -7,7 +7,7 @@ import { startFauxqs } from 'fauxqs';
 import type { Logger } from 'pino';
 import { DEFAULT_EMBEDDED_PORT } from '../config/common.ts';
 import { createS3Client } from '../storage/s3-client.ts';
-import { createStorage } from '../storage/storage.ts';
+import { createS3Storage } from '../storage/s3-storage.ts';
 import { type CorsFront, startCorsFront } from './cors-front.ts';
 import { startUploadSweeper, type UploadSweeper } from './upload-sweeper.ts';
 
@@ -128,7 +128,7 @@ export async function startEmbeddedBackend(options: EmbeddedBackendOptions): Pro
   let sweepClient: ReturnType<typeof createS3Client> | undefined;
   if (options.sweepBucket) {
     sweepClient = createS3Client({ endpoint, region, credentials });
-    sweeper = startUploadSweeper(createStorage({ client: sweepClient, bucket: options.sweepBucket }), {
+    sweeper = startUploadSweeper(createS3Storage({ client: sweepClient, bucket: options.sweepBucket }), {
       ...(options.sweepIntervalMs ? { intervalMs: options.sweepIntervalMs } : {}),
       ...(options.logger ? { logger: options.logger } : {}),
     });
