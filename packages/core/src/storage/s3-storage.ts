@@ -15,7 +15,7 @@ import {
 } from '@aws-sdk/client-s3';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import { PhotoEnhanceError } from '@photoenhance/contracts';
-import type { ObjectInfo, Storage } from './storage.ts';
+import type { ObjectInfo, Storage, Versioned } from './storage.ts';
 
 interface SdkErrorShape {
   name?: string;
@@ -45,8 +45,16 @@ export function toStorageError(err: unknown, action: string, key?: string): Phot
     return new PhotoEnhanceError('NOT_FOUND', `Object not found:${where || ' (bucket)'}`, { cause: err });
   }
   const status = sdkStatus(err);
-  if (status === 412 || (err as SdkErrorShape | undefined)?.name === 'PreconditionFailed') {
-    return new PhotoEnhanceError('CONFLICT', `Storage ${action} refused:${where} already exists`, { cause: err });
+  const errName = (err as SdkErrorShape | undefined)?.name;
+  if (status === 412 || errName === 'PreconditionFailed') {
+    // A conditional write lost: the object exists (If-None-Match) or changed since it was read (If-Match).
+    return new PhotoEnhanceError('CONFLICT', `Storage ${action} refused:${where} exists or changed since read`, {
+      cause: err,
+    });
+  }
+  if (status === 409 && errName === 'ConditionalRequestConflict') {
+    // S3's answer when another conditional write to the same key was in flight: the same "you lost the race".
+    return new PhotoEnhanceError('CONFLICT', `Storage ${action} refused:${where} written concurrently`, { cause: err });
   }
   const clientFault = status !== undefined && status >= 400 && status < 500 && status !== 408 && status !== 429;
   const name = (err as SdkErrorShape | undefined)?.name ?? 'Error';
@@ -105,7 +113,7 @@ export function createS3Storage(options: CreateStorageOptions): Storage {
       if (typeof (body as Readable).pipe === 'function' && putOptions.contentLength === undefined) {
         throw new PhotoEnhanceError('INTERNAL', 'Stream uploads need contentLength');
       }
-      await send('put', key, () =>
+      const out = await send('put', key, () =>
         client.send(
           new PutObjectCommand({
             Bucket: bucket,
@@ -116,9 +124,11 @@ export function createS3Storage(options: CreateStorageOptions): Storage {
             ContentDisposition: putOptions.contentDisposition,
             Metadata: putOptions.metadata,
             ...(putOptions.ifNoneMatch ? { IfNoneMatch: putOptions.ifNoneMatch } : {}),
+            ...(putOptions.ifMatch ? { IfMatch: putOptions.ifMatch } : {}),
           }),
         ),
       );
+      return { etag: out.ETag };
     },
 
     async upload(key, body, uploadOptions = {}) {
@@ -316,9 +326,18 @@ export function createS3Storage(options: CreateStorageOptions): Storage {
     },
 
     async readJson(key, parse) {
+      return (await storage.readJsonVersioned(key, parse))?.value ?? null;
+    },
+
+    async readJsonVersioned<T>(key: string, parse: (value: unknown) => T): Promise<Versioned<T> | null> {
       let raw: Buffer;
+      let etag: string | undefined;
       try {
-        raw = await storage.getBuffer(key);
+        ({ raw, etag } = await send('get', key, async () => {
+          const out = await client.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
+          if (!out.Body) throw new PhotoEnhanceError('STORAGE_ERROR', `Storage get returned no body: ${key}`);
+          return { raw: Buffer.from(await out.Body.transformToByteArray()), etag: out.ETag };
+        }));
       } catch (err) {
         if (err instanceof PhotoEnhanceError && err.code === 'NOT_FOUND') return null;
         throw err;
@@ -330,14 +349,35 @@ export function createS3Storage(options: CreateStorageOptions): Storage {
         throw new PhotoEnhanceError('INTERNAL', `Stored object is not JSON: ${key}`, { cause });
       }
       try {
-        return parse(json);
+        return { value: parse(json), etag };
       } catch (cause) {
         throw new PhotoEnhanceError('INTERNAL', `Stored object has an unexpected shape: ${key}`, { cause });
       }
     },
 
-    async writeJson(key, value) {
-      await storage.put(key, JSON.stringify(value), { contentType: 'application/json' });
+    async writeJson(key, value, conditions = {}) {
+      return storage.put(key, JSON.stringify(value), { contentType: 'application/json', ...conditions });
+    },
+
+    async probeConditionalWrites(probeKey) {
+      // Only a store that refuses both wrong preconditions with 412 fences with them; one that ignores the
+      // headers (writes anyway) or rejects them some other way (501, 400) gets the read-then-write fallback.
+      // No step depends on the ETag staying ours, so processes probing the same key at once agree.
+      const body = JSON.stringify({ probe: 'conditional-writes', at: new Date().toISOString() });
+      const { etag } = await storage.put(probeKey, body, { contentType: 'application/json' });
+      if (!etag) return false;
+      const refused = (conditions: { ifMatch?: string; ifNoneMatch?: '*' }) =>
+        storage.put(probeKey, body, { contentType: 'application/json', ...conditions }).then(
+          () => false,
+          (err: unknown) => {
+            if (err instanceof PhotoEnhanceError && err.code === 'CONFLICT') return true;
+            if (err instanceof PhotoEnhanceError && err.retryable) throw err;
+            return false;
+          },
+        );
+      return (
+        (await refused({ ifMatch: '"0123456789abcdef0123456789abcdef"' })) && (await refused({ ifNoneMatch: '*' }))
+      );
     },
 
     async ping() {

@@ -20,7 +20,25 @@ export interface PutOptions {
    * without conditional writes ignore it, so callers that need "first writer wins" also check with head().
    */
   ifNoneMatch?: '*';
+  /**
+   * Replace only this version: the write fails with CONFLICT when the object's ETag is no longer this one (or
+   * the object is gone). Stores without conditional writes ignore it: ask probeConditionalWrites() first.
+   */
+  ifMatch?: string;
 }
+
+/** What a write stored: the new version's ETag (undefined when the store does not say). */
+export interface PutResult {
+  etag: string | undefined;
+}
+
+/** A JSON object as read, with the version (ETag) a conditional write can name. */
+export interface Versioned<T> {
+  value: T;
+  etag: string | undefined;
+}
+
+export type ConditionalWrite = Pick<PutOptions, 'ifMatch' | 'ifNoneMatch'>;
 
 export interface UploadOptions {
   contentType?: string;
@@ -49,7 +67,7 @@ export interface ObjectStream {
  */
 export interface Storage {
   readonly bucket: string;
-  put(key: string, body: Buffer | Uint8Array | string | Readable, options?: PutOptions): Promise<void>;
+  put(key: string, body: Buffer | Uint8Array | string | Readable, options?: PutOptions): Promise<PutResult>;
   /**
    * Writes a stream of unknown length: a multipart upload part by part (one PutObject when it is small), holding
    * about one part (UPLOAD_PART_BYTES) in memory. When `body` fails, the upload is aborted and the body's own
@@ -70,7 +88,14 @@ export interface Storage {
     options: { contentType: string; contentLength: number; expiresIn?: number },
   ): Promise<PresignedPut>;
   readJson<T>(key: string, parse: (value: unknown) => T): Promise<T | null>;
-  writeJson(key: string, value: unknown): Promise<void>;
+  /** readJson plus the ETag of the version read (one GET). */
+  readJsonVersioned<T>(key: string, parse: (value: unknown) => T): Promise<Versioned<T> | null>;
+  writeJson(key: string, value: unknown, options?: ConditionalWrite): Promise<PutResult>;
+  /**
+   * Whether this store really enforces ifMatch / ifNoneMatch on writes (AWS S3 and MinIO do; fauxqs 2.4 ignores
+   * them). Asked once at start by the processes that fence with them; writes one small object (probeKey).
+   */
+  probeConditionalWrites(probeKey: string): Promise<boolean>;
   /** Throws STORAGE_ERROR when the bucket cannot be reached. */
   ping(): Promise<void>;
 }
