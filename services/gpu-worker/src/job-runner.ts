@@ -251,30 +251,33 @@ async function processJob(run: Run): Promise<{ result: EnhanceResult; outputKey:
   const { signal } = run.controller;
   const job = run.message.job;
   if (!job || !run.record) throw new Error('process() before claim()');
-  const progress = createProgressThrottle({
+  // Progress is a patch of the record, written at most once per PROGRESS_MIN_INTERVAL_MS (the final state is
+  // complete()'s, always written): a ~1 s job writes none, a 60 s one about one per interval.
+  const progress = createProgressThrottle<Pick<TaskRecord, 'stage' | 'progress'>>({
     intervalMs: timings.progressIntervalMs,
-    write: async (e) => {
+    write: async (patch) => {
       if (signal.aborted) return;
-      await writeRecord(run, {
-        stage: e.stage,
-        progress: Math.round(e.progress * ENGINE_PROGRESS_SHARE * 10) / 10,
-      }).catch((err: unknown) => {
+      await writeRecord(run, patch).catch((err: unknown) => {
         if (!signal.aborted) logger.warn({ ...run.log, err }, 'progress write failed');
       });
     },
   });
   let result: EnhanceResult;
+  let outputKey: string;
   try {
     const input = await storage.getBuffer(job.inputKey);
-    result = await engine.enhance(input, job.options, { signal, onProgress: progress.onProgress });
+    result = await engine.enhance(input, job.options, {
+      signal,
+      onProgress: (e) =>
+        progress.onProgress({ stage: e.stage, progress: Math.round(e.progress * ENGINE_PROGRESS_SHARE * 10) / 10 }),
+    });
+    if (signal.aborted) throw signal.reason;
+    progress.onProgress({ stage: 'store', progress: ENGINE_PROGRESS_SHARE });
+    outputKey = keys.output(run.taskId, run.record.input.filename, result.format);
+    await storage.put(outputKey, result.data, { contentType: mimeTypeFor(result.format) });
   } finally {
     await progress.discard();
   }
-  if (signal.aborted) throw signal.reason;
-
-  await writeRecord(run, { stage: 'store', progress: ENGINE_PROGRESS_SHARE });
-  const outputKey = keys.output(run.taskId, run.record.input.filename, result.format);
-  await storage.put(outputKey, result.data, { contentType: mimeTypeFor(result.format) });
 
   // The last chance to honour a cancel that arrived during the upload: do not publish a result for it.
   if (signal.aborted || (await tasks.readCancelMarker(run.taskId))) {
