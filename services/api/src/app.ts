@@ -8,6 +8,7 @@ import { clientKeyAuth } from './auth/api-keys.ts';
 import type { AppDeps, AppEnv, RouteDeps } from './http/env.ts';
 import { errorResponse } from './http/errors.ts';
 import { createTaskStateCache } from './http/task-state-cache.ts';
+import { createTaskWatchHub } from './progress/task-watch-hub.ts';
 import { batchRoutes } from './routes/batch/batch.ts';
 import { batchGroupRoutes } from './routes/batch/group.ts';
 import { docsRoutes } from './routes/docs/docs.ts';
@@ -28,6 +29,15 @@ export function createApp(appDeps: AppDeps): Hono<AppEnv> {
     ...appDeps,
     records,
     taskStates: appDeps.taskStates ?? createTaskStateCache(records.tasks, appDeps.config.STATUS_CACHE_MS),
+    taskWatch:
+      appDeps.taskWatch ??
+      createTaskWatchHub({
+        tasks: records.tasks,
+        pollMs: appDeps.config.SSE_POLL_MS,
+        fallbackPollMs: appDeps.config.SSE_FALLBACK_POLL_MS,
+        channel: appDeps.taskChanges,
+        logger: appDeps.logger,
+      }),
   };
   const { config, logger, metrics } = deps;
   const app = new Hono<AppEnv>();

@@ -1,6 +1,6 @@
 import { type ServerType, serve } from '@hono/node-server';
 import { PhotoEnhanceError } from '@photoenhance/contracts';
-import { connectBackend, type EmbeddedBackend, startEmbeddedBackend } from '@photoenhance/core';
+import { connectBackend, type EmbeddedBackend, startEmbeddedBackend, type TaskChangeChannel } from '@photoenhance/core';
 import type { Logger } from 'pino';
 import { createApp } from './app.ts';
 import { type ApiConfig, loadApiConfig, resolveDownloadMode } from './config.ts';
@@ -18,9 +18,15 @@ export interface RunningApi {
  * Connects to S3/SQS from config (bootstrapping resources when enabled), optionally starting the embedded
  * backend first, and serves the app. Used by `npm run start:api` and by the one-command launcher.
  */
+export interface StartApiOptions {
+  /** Change notices from workers in the same process (the one-command launcher). */
+  taskChanges?: TaskChangeChannel;
+}
+
 export async function startApiServer(
   config: ApiConfig,
   logger: Logger = createLogger(config.LOG_LEVEL),
+  options: StartApiOptions = {},
 ): Promise<RunningApi> {
   let embedded: EmbeddedBackend | undefined;
   let effective = config;
@@ -41,7 +47,14 @@ export async function startApiServer(
   };
   const backend = await connectBackend(effective, { s3: bound, sqs: bound });
   const metrics = createApiMetrics();
-  const app = createApp({ storage: backend.storage, queue: backend.queue, config: effective, logger, metrics });
+  const app = createApp({
+    storage: backend.storage,
+    queue: backend.queue,
+    config: effective,
+    logger,
+    metrics,
+    ...(options.taskChanges ? { taskChanges: options.taskChanges } : {}),
+  });
 
   const server: ServerType = await new Promise((resolve, reject) => {
     const s = serve(

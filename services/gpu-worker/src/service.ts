@@ -1,4 +1,4 @@
-import { type Backend, connectBackend, createCallbackSender } from '@photoenhance/core';
+import { type Backend, connectBackend, createCallbackSender, type TaskChangeChannel } from '@photoenhance/core';
 import { createThreadedEngine } from '@photoenhance/engine';
 import { type WorkerConfig, workerTimings } from './config.ts';
 import { createHealthServer } from './health-server.ts';
@@ -15,6 +15,8 @@ export interface WorkerServiceOptions {
   /** Defaults to the real engine configured from EXECUTION_PROVIDERS / ORT_INTRA_OP_THREADS and the limits. */
   engine?: WorkerEngine;
   logger?: WorkerLogger;
+  /** Record writes are announced here (the launcher shares an in-process channel with its API). */
+  taskChanges?: TaskChangeChannel;
 }
 
 export interface WorkerService {
@@ -78,6 +80,7 @@ export async function startWorkerService(options: WorkerServiceOptions): Promise
     logger,
     metrics,
     callbacks: { sender: callbackSender, baseUrl: config.PUBLIC_BASE_URL },
+    ...(options.taskChanges ? { taskChanges: options.taskChanges } : {}),
   });
   const health = createHealthServer({ ready: worker.isReady, describe: worker.describe }, worker.metrics);
   const port = await health.listen(config.WORKER_PORT, config.WORKER_HOST);

@@ -1,5 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { createTaskRepository, keys } from '@photoenhance/core';
+import { createTaskRepository, keys, type TaskChangeChannel } from '@photoenhance/core';
 import type { WorkerTimings } from './config.ts';
 import { reapDeadLetters } from './dlq-reaper.ts';
 import { createFinishedTaskObserver, type TaskCallbacks } from './finished-tasks.ts';
@@ -13,6 +13,7 @@ import {
   type WorkerQueue,
   type WorkerStorage,
 } from './ports.ts';
+import { withChangeNotices } from './task-change-notices.ts';
 
 export interface CreateWorkerOptions {
   storage: WorkerStorage;
@@ -28,6 +29,8 @@ export interface CreateWorkerOptions {
    * enforces conditional writes. Tests force either path to prove both.
    */
   fencing?: FencingMode | 'auto';
+  /** Announces every record write to the API instances (the embedded launcher's in-process channel). */
+  taskChanges?: TaskChangeChannel;
   /** Called after each job (tests and the launcher observe the loop through it). */
   onJobDone?: (outcome: JobOutcome, taskId: string | undefined) => void;
 }
@@ -54,7 +57,7 @@ const RECEIVE_RETRY_MS = [250, 500, 1000, 2000, 5000];
  */
 export function createWorker(options: CreateWorkerOptions) {
   const { storage, queue, engine, logger } = options;
-  const tasks = createTaskRepository(storage);
+  const tasks = withChangeNotices(createTaskRepository(storage), options.taskChanges);
   const timings = options.config;
   const metrics = options.metrics ?? createWorkerMetrics();
   let state: WorkerState = 'idle';
