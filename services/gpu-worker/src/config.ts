@@ -59,6 +59,12 @@ export const WorkerEnvSchema = z.object({
    * 8–33 % faster faces on CPU for 350 MB disk and some peak RSS per restorer; false = as exported.
    */
   RESTORER_CONSTANT_WEIGHTS: envBool(true),
+  /**
+   * Benches and tests only: the engine stage becomes a wait of this many ms (standin-engine.ts), so the fleet can
+   * be measured with N workers on a small machine. 0 = the real engine. Refused when NODE_ENV=production.
+   */
+  WORKER_STANDIN_ENGINE_MS: envInt(0, { min: 0, max: 600_000 }),
+  NODE_ENV: z.string().optional(),
   // --- self-registration and client webhooks (service breadth) ---
   /** The API's base URL: the worker registers at {REGISTER_URL}/api/v1/workers/register after warm-up. */
   REGISTER_URL: envUrl().optional(),
@@ -99,6 +105,13 @@ export type WorkerConfig = z.output<typeof WorkerEnvSchema>;
 
 /** Rules that span variables, checked by loadWorkerConfig after each variable parsed on its own. */
 const WorkerEnvRules = WorkerEnvSchema.superRefine((env, ctx) => {
+  if (env.WORKER_STANDIN_ENGINE_MS > 0 && env.NODE_ENV === 'production') {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['WORKER_STANDIN_ENGINE_MS'],
+      message: 'is a stand-in engine for benches and tests only; it is refused when NODE_ENV=production',
+    });
+  }
   if ((env.REGISTER_URL || env.GATEWAY_URL) && !env.WORKER_REGISTRATION_SECRET) {
     ctx.addIssue({
       code: 'custom',

@@ -6,6 +6,7 @@ import { createLogger } from './logger.ts';
 import { createWorkerMetrics } from './metrics.ts';
 import type { WorkerEngine, WorkerLogger } from './ports.ts';
 import { createWorkerRegistration } from './registration/setup.ts';
+import { createStandinEngine } from './standin-engine.ts';
 import { createWorker, type StopOptions, type Worker } from './worker.ts';
 
 export interface WorkerServiceOptions {
@@ -43,8 +44,15 @@ export async function startWorkerService(options: WorkerServiceOptions): Promise
       s3: { connectionTimeoutMs: 2000, idleTimeoutMs: 15_000 },
       sqs: { connectionTimeoutMs: 2000, idleTimeoutMs: (config.WORKER_WAIT_TIME_SECONDS + 10) * 1000 },
     }));
+  if (!options.engine && config.WORKER_STANDIN_ENGINE_MS > 0) {
+    logger.warn(
+      { costMs: config.WORKER_STANDIN_ENGINE_MS },
+      'STAND-IN ENGINE: results are the inputs unchanged (benches only)',
+    );
+  }
   const engine =
     options.engine ??
+    (config.WORKER_STANDIN_ENGINE_MS > 0 ? createStandinEngine(config.WORKER_STANDIN_ENGINE_MS) : undefined) ??
     createThreadedEngine({
       runtime: {
         executionProviders: config.EXECUTION_PROVIDERS,
