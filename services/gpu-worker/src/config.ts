@@ -48,7 +48,9 @@ export const WorkerEnvSchema = z.object({
   /** Visibility (s) after a transient failure, doubled per attempt: the retry waits instead of spinning. */
   WORKER_RETRY_BACKOFF_SECONDS: envInt(5, { min: 0, max: 900 }),
   /** How often this worker drains the dead-letter queue (marks tasks EXHAUSTED); 0 = never. */
-  WORKER_DLQ_REAP_INTERVAL_MS: envInt(30_000, { min: 0 }),
+  // 60 s: with the 20 s long poll an idle worker makes 4 SQS requests a minute (3 receives + 1 DLQ look); a dead
+  // letter is marked EXHAUSTED at most a minute later, which nobody waits on.
+  WORKER_DLQ_REAP_INTERVAL_MS: envInt(60_000, { min: 0 }),
   /** Comma-separated ONNX Runtime execution providers, most preferred first (cuda,cpu); CPU is the fallback. */
   EXECUTION_PROVIDERS: ExecutionProvidersSchema.default(['cpu']),
   ORT_INTRA_OP_THREADS: envInt(0, { min: 0, max: 256 }),
