@@ -101,7 +101,7 @@ console.log(`# Web app benchmark — ${new Date().toISOString()}\nmachine: ${mac
 const peak = await ortMatmulPeak(threads);
 console.log(`ORT MatMul 2048² peak (${threads} threads): ${peak.toFixed(0)} GFLOP/s`);
 
-const stack = await startBenchStack({ env: { WORKER_PROGRESS_INTERVAL_MS: '250' } });
+const stack = await startBenchStack({ env: { PROGRESS_MIN_INTERVAL_MS: '250' } });
 const browser = await launchBrowser();
 const chromiumVersion = browser.version();
 const singles: Round[] = [];

@@ -16,7 +16,13 @@ import {
   type RunningApi,
   startApiServer,
 } from '@photoenhance/api';
-import { DEFAULT_EMBEDDED_PORT, type EmbeddedBackend, embeddedEnv, startEmbeddedBackend } from '@photoenhance/core';
+import {
+  createInProcessTaskChannel,
+  DEFAULT_EMBEDDED_PORT,
+  type EmbeddedBackend,
+  embeddedEnv,
+  startEmbeddedBackend,
+} from '@photoenhance/core';
 import { loadWorkerConfig, startWorkerService, type WorkerConfig, type WorkerService } from '@photoenhance/gpu-worker';
 
 function refuse(err: unknown): never {
@@ -60,6 +66,9 @@ try {
 }
 
 const logger = createLogger(apiConfig.LOG_LEVEL);
+// API and worker share this process: the worker's record writes reach the event streams as plain calls, so a
+// watched task costs one storage read per change (docs/design.md §7).
+const taskChanges = createInProcessTaskChannel();
 let embedded: EmbeddedBackend | undefined;
 let api: RunningApi | undefined;
 let worker: WorkerService | undefined;
@@ -103,7 +112,7 @@ try {
   const selfRegister = !workerConfig.REGISTER_URL && !workerConfig.GATEWAY_URL;
   const secret = apiConfig.WORKER_REGISTRATION_SECRET ?? randomBytes(24).toString('hex');
   if (selfRegister) apiConfig = { ...apiConfig, WORKER_REGISTRATION_SECRET: secret };
-  api = await startApiServer(apiConfig, logger);
+  api = await startApiServer(apiConfig, logger, { taskChanges });
   if (stopping) await stopping;
   // The page PUTs big files straight to storage: the embedded backend answers CORS for the API's origins only.
   embedded?.allowOrigins(pageOrigins(apiConfig, api.port));
@@ -124,7 +133,7 @@ try {
       ADDRESS_DISCOVERY: env.ADDRESS_DISCOVERY ? workerConfig.ADDRESS_DISCOVERY : [],
     };
   }
-  worker = await startWorkerService({ config: workerConfig });
+  worker = await startWorkerService({ config: workerConfig, taskChanges });
   if (stopping) await stopping;
 } catch (err) {
   logger.fatal({ err }, 'PhotoEnhance failed to start');

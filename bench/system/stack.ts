@@ -12,7 +12,7 @@ import { type EmbeddedBackend, embeddedEnv, startEmbeddedBackend } from '@photoe
 import { loadWorkerConfig, startWorkerService, type WorkerEngine, type WorkerService } from '@photoenhance/gpu-worker';
 
 export interface BenchStackOptions {
-  /** Extra variables for both processes (e.g. WORKER_PROGRESS_INTERVAL_MS); silent logs and loopback are fixed. */
+  /** Extra variables for both processes (e.g. PROGRESS_MIN_INTERVAL_MS); silent logs and loopback are fixed. */
   env?: Record<string, string>;
   /** Replaces the worker's default engine (the launcher's createEngine from config). */
   engine?: WorkerEngine;

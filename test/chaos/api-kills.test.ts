@@ -40,7 +40,7 @@ const DEADLINE_MS = 150_000;
 const env = scenarioEnv('apikills', {
   // A job whose record never came (the API died between message and record) is dropped 2 s after it was sent.
   WORKER_RECORD_GRACE_MS: '2000',
-  WORKER_PROGRESS_INTERVAL_MS: '200',
+  PROGRESS_MIN_INTERVAL_MS: '200',
 });
 
 let api: ApiProc;

@@ -75,6 +75,11 @@ export interface Stack {
   /** Base URL of the API (no trailing slash); empty when api: false. */
   apiUrl: string;
   startWorker(options: StartWorkerOptions): Promise<WorkerHandle>;
+  /**
+   * Another API instance on the same backend and port-free (as behind a load balancer): its base URL. Stopped
+   * with the stack; not restarted by restart().
+   */
+  addApi(env?: Record<string, string>): Promise<string>;
   /** Embedded only: stop the whole stack except the data dir, then start it again on the same ports. */
   restart(): Promise<void>;
   stop(): Promise<void>;
@@ -192,6 +197,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     throw err;
   }
   const workers = new Set<WorkerHandle>();
+  const extraApis: ServerType[] = [];
 
   const stack: Stack = {
     mode,
@@ -229,6 +235,11 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       workers.add(handle);
       return handle;
     },
+    async addApi(apiEnv = {}) {
+      const extra = await startApi(backend, config, { ...options.apiEnv, ...apiEnv });
+      extraApis.push(extra.server);
+      return extra.url;
+    },
     async restart() {
       if (!embedded || !dataDir) throw new Error('restart() needs the embedded backend');
       const port = embedded.port;
@@ -244,6 +255,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     },
     async stop() {
       await Promise.all([...workers].map((w) => w.stop({ graceMs: 0 })));
+      await Promise.all(extraApis.map(closeServer));
       if (api) await closeServer(api.server);
       backend.close();
       await embedded?.stop();

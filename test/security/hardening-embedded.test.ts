@@ -26,14 +26,18 @@ const PAGE_ORIGIN = 'http://127.0.0.1:8000';
 let dataDir: string;
 let embedded: EmbeddedBackend;
 let backend: Backend;
+/** A raw client signed with the backend's credentials: the backend itself hands out storage only. */
+let s3: ReturnType<typeof createS3Client>;
 
 beforeAll(async () => {
   dataDir = await mkdtemp(join(tmpdir(), 'pe-hardening-'));
   embedded = await startEmbeddedBackend({ dataDir, port: 0, corsOrigins: [PAGE_ORIGIN] });
   backend = await connectBackend(loadConfig(CommonEnvSchema, { ...embeddedEnv(embedded), LOG_LEVEL: 'silent' }));
+  s3 = createS3Client({ endpoint: embedded.s3Endpoint, region: 'us-east-1', credentials: embedded.credentials });
 });
 afterAll(async () => {
   backend?.close();
+  s3?.destroy();
   await embedded?.stop();
   await rm(dataDir, { recursive: true, force: true });
 });
@@ -129,7 +133,7 @@ describe('embedded backend: who may talk to it', () => {
     await expect(backend.storage.head(key)).resolves.toBeNull();
 
     // Signed two minutes ago for one minute: expired.
-    const expired = await getSignedUrl(backend.s3, new GetObjectCommand({ Bucket: 'photoenhance', Key: key }), {
+    const expired = await getSignedUrl(s3, new GetObjectCommand({ Bucket: 'photoenhance', Key: key }), {
       expiresIn: 60,
       signingDate: new Date(Date.now() - 120_000),
     });
@@ -181,7 +185,7 @@ describe('embedded backend: path tricks in keys', () => {
   for (const key of tricks) {
     it(`refuses the signed write of ${JSON.stringify(key)} and stores nothing`, async () => {
       await expect(
-        backend.s3.send(new PutObjectCommand({ Bucket: 'photoenhance', Key: key, Body: 'x' })),
+        s3.send(new PutObjectCommand({ Bucket: 'photoenhance', Key: key, Body: 'x' })),
       ).rejects.toMatchObject({ name: 'InvalidObjectName' });
       const all = await backend.storage.list('');
       expect(all.map((o) => o.key).filter((k) => k.includes('forged') || k.includes('outside'))).toEqual([]);
@@ -189,9 +193,9 @@ describe('embedded backend: path tricks in keys', () => {
   }
 
   it('refuses a listing prefix that climbs out', async () => {
-    await expect(
-      backend.s3.send(new ListObjectsV2Command({ Bucket: 'photoenhance', Prefix: '../' })),
-    ).rejects.toMatchObject({ name: 'InvalidObjectName' });
+    await expect(s3.send(new ListObjectsV2Command({ Bucket: 'photoenhance', Prefix: '../' }))).rejects.toMatchObject({
+      name: 'InvalidObjectName',
+    });
   });
 });
 

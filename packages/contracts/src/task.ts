@@ -85,9 +85,10 @@ export const TaskRecordSchema = z.object({
   attempts: NonNegativeInt.default(0),
   workerId: z.string().max(200).optional(),
   /**
-   * Fencing token of the delivery that last claimed the task (random per claim). A worker re-reads the record
-   * before each write and stops when another delivery's token is there: an older attempt never overwrites a
-   * newer one.
+   * Fencing token of the delivery that last claimed the task (random per claim). A worker writes only over the
+   * version it last wrote (If-Match on its ETag, where the store enforces conditional writes), else re-reads the
+   * record before each write, and stops when another delivery's token is there: an older attempt never
+   * overwrites a newer one.
    */
   attemptId: z.string().max(100).optional(),
   createdAt: IsoTimestamp,

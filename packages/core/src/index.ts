@@ -5,6 +5,7 @@ export * from './callbacks/index.ts';
 export * from './config/index.ts';
 export * from './embedded/index.ts';
 export * from './logging/logger.ts';
+export * from './progress/index.ts';
 export * from './queue/index.ts';
 export * from './records/index.ts';
 export * from './retention/retention-sweeper.ts';

@@ -11,6 +11,7 @@ import { errorResponse } from './http/errors.ts';
 import { rateLimit } from './http/rate-limit.ts';
 import { securityHeaders } from './http/security-headers.ts';
 import { createTaskStateCache } from './http/task-state-cache.ts';
+import { createTaskWatchHub } from './progress/task-watch-hub.ts';
 import { batchRoutes } from './routes/batch/batch.ts';
 import { batchGroupRoutes } from './routes/batch/group.ts';
 import { docsRoutes } from './routes/docs/docs.ts';
@@ -40,6 +41,15 @@ export function createApp(appDeps: AppDeps): Hono<AppEnv> {
     tenants,
     access: createTaskAccess({ records, taskStates, tenants, retentionHours: appDeps.config.RETENTION_HOURS }),
     submitter: createTaskSubmitter({ storage: appDeps.storage, records, queue: appDeps.queue, quota }),
+    taskWatch:
+      appDeps.taskWatch ??
+      createTaskWatchHub({
+        tasks: records.tasks,
+        pollMs: appDeps.config.SSE_POLL_MS,
+        fallbackPollMs: appDeps.config.SSE_FALLBACK_POLL_MS,
+        channel: appDeps.taskChanges,
+        logger: appDeps.logger,
+      }),
   };
   const { config, logger, metrics } = deps;
   const app = new Hono<AppEnv>();

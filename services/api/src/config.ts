@@ -37,8 +37,18 @@ export const ApiEnvSchema = z.object({
   /** Files per POST /api/v1/enhance/batch, and the whole multipart body's limit (each file still obeys MAX_UPLOAD_BYTES). */
   BATCH_MAX_FILES: envInt(20, { min: 1, max: 1000 }),
   BATCH_MAX_BYTES: envInt(200 * 1024 * 1024, { min: 1024 }),
-  /** Server-Sent Events: how often the task record is polled, and the keep-alive comment interval. */
-  SSE_POLL_MS: envInt(100, { min: 10, max: 60_000 }),
+  /**
+   * Server-Sent Events without change notices (separate API and worker processes): how often an instance reads a
+   * watched task — once per task for all its viewers. 500 ms: workers write progress at most every
+   * PROGRESS_MIN_INTERVAL_MS (2 s), so faster polls would mostly read the same record again.
+   */
+  SSE_POLL_MS: envInt(500, { min: 10, max: 60_000 }),
+  /**
+   * With change notices (the embedded launcher's in-process channel): the safety-net read of a watched task,
+   * for what no notice announces (a cancel through another instance, a lost notice).
+   */
+  SSE_FALLBACK_POLL_MS: envInt(5000, { min: 100, max: 300_000 }),
+  /** Keep-alive comment interval of an event stream with nothing to send. */
   SSE_KEEPALIVE_MS: envInt(15_000, { min: 100, max: 300_000 }),
   /** Direct uploads (presigned PUT): the largest file, and how long the URL stays valid. */
   DIRECT_UPLOAD_MAX_BYTES: envInt(256 * 1024 * 1024, { min: 1024 }),

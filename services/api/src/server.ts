@@ -6,6 +6,7 @@ import {
   embeddedEnv,
   startEmbeddedBackend,
   startRetentionSweeper,
+  type TaskChangeChannel,
 } from '@photoenhance/core';
 import type { Logger } from 'pino';
 import { createApp } from './app.ts';
@@ -25,9 +26,15 @@ export interface RunningApi {
  * Connects to S3/SQS from config (bootstrapping resources when enabled), optionally starting the embedded
  * backend first, and serves the app. Used by `npm run start:api` and by the one-command launcher.
  */
+export interface StartApiOptions {
+  /** Change notices from workers in the same process (the one-command launcher). */
+  taskChanges?: TaskChangeChannel;
+}
+
 export async function startApiServer(
   config: ApiConfig,
   logger: Logger = createLogger(config.LOG_LEVEL),
+  options: StartApiOptions = {},
 ): Promise<RunningApi> {
   let embedded: EmbeddedBackend | undefined;
   let effective = config;
@@ -54,7 +61,14 @@ export async function startApiServer(
     intervalMs: config.RETENTION_SWEEP_INTERVAL_MS,
     logger,
   });
-  const app = createApp({ storage: backend.storage, queue: backend.queue, config: effective, logger, metrics });
+  const app = createApp({
+    storage: backend.storage,
+    queue: backend.queue,
+    config: effective,
+    logger,
+    metrics,
+    ...(options.taskChanges ? { taskChanges: options.taskChanges } : {}),
+  });
 
   const server: ServerType = await new Promise((resolve, reject) => {
     const s = serve(

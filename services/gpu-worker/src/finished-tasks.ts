@@ -1,7 +1,7 @@
 import type { TaskRecord } from '@photoenhance/contracts';
 import { type CallbackSender, taskCallbackPayload } from '@photoenhance/core';
 import type { WorkerMetrics } from './metrics.ts';
-import type { WorkerLogger, WorkerTasks } from './ports.ts';
+import type { WorkerLogger } from './ports.ts';
 
 export interface TaskCallbacks {
   sender: CallbackSender;
@@ -10,7 +10,6 @@ export interface TaskCallbacks {
 }
 
 export interface FinishedTaskObserverOptions {
-  tasks: Pick<WorkerTasks, 'read'>;
   metrics: WorkerMetrics;
   logger: WorkerLogger;
   callbacks?: TaskCallbacks | undefined;
@@ -28,7 +27,7 @@ function secondsBetween(from: string | undefined, to: string | undefined): numbe
  * never holds up the next job.
  */
 export function createFinishedTaskObserver(options: FinishedTaskObserverOptions) {
-  const { tasks, metrics, logger, callbacks } = options;
+  const { metrics, callbacks } = options;
 
   function observe(record: TaskRecord): void {
     if (record.status === 'completed') {
@@ -52,15 +51,6 @@ export function createFinishedTaskObserver(options: FinishedTaskObserverOptions)
 
   return {
     observe,
-    /** Reads the task as the job left it; never throws (metrics and webhooks must not fail a job). */
-    async observeTask(taskId: string): Promise<void> {
-      try {
-        const record = await tasks.read(taskId);
-        if (record) observe(record);
-      } catch (err) {
-        logger.warn({ taskId, err }, 'finished task could not be read for metrics/callback');
-      }
-    },
   };
 }
 

@@ -9,4 +9,6 @@ export * from './ports.ts';
 export * from './progress-throttle.ts';
 export * from './registration/index.ts';
 export * from './service.ts';
+export * from './standin-engine.ts';
+export * from './task-change-notices.ts';
 export * from './worker.ts';

@@ -7,13 +7,14 @@ import {
   PhotoEnhanceError,
   type TaskRecord,
 } from '@photoenhance/contracts';
-import { keys, type ReceivedJob } from '@photoenhance/core';
+import { keys, type ReceivedJob, type VersionedTask } from '@photoenhance/core';
 import type { EnhanceResult } from '@photoenhance/engine';
 import type { WorkerTimings } from './config.ts';
 import { startLease } from './lease.ts';
 import type { JobOutcome } from './metrics.ts';
 import {
   abortKind,
+  type FencingMode,
   JobAbort,
   type WorkerEngine,
   type WorkerLogger,
@@ -36,8 +37,10 @@ import { createProgressThrottle } from './progress-throttle.ts';
  *  5. acknowledge — delete the message. A failed delete (stale receipt handle after a redelivery) never
  *                 changes the record: the redelivered copy finds the task finished and is acknowledged then.
  *
- * Every record write after the claim is fenced: the record is re-read first and the write is dropped (the job
- * abandoned) when another delivery has claimed the task since, or the task already finished.
+ * Every record write after the claim is fenced: with conditional writes (AWS S3, MinIO) it names the ETag of the
+ * record this run last wrote (If-Match), so a record changed by anyone else refuses it — then, and only then, the
+ * record is read to see who has it. Without them (fauxqs) the record is re-read before every write. Either way
+ * the write is dropped (the job abandoned) when another delivery has claimed the task since, or it finished.
  *
  * Errors: a stop from outside (kill, lost lease, superseded) touches nothing; shutdown hands the message back;
  * cancel writes `cancelled`; retryable errors (storage, queue, network) leave the task to redelivery with a
@@ -51,6 +54,10 @@ export interface JobRunnerDeps {
   engine: WorkerEngine;
   logger: WorkerLogger;
   timings: WorkerTimings;
+  /** See FencingMode; the worker probes the store for it once at start. */
+  fencing: FencingMode;
+  /** The record a run left completed or failed (metrics, webhooks): handed over, so nobody reads it again. */
+  onFinished?: (record: TaskRecord) => void;
   now?: () => Date;
 }
 
@@ -90,6 +97,8 @@ interface Run {
   attemptId: string;
   /** The record as this run last wrote (or read) it. */
   record: TaskRecord | undefined;
+  /** The ETag of `record` as stored, for the next conditional write. */
+  etag: string | undefined;
   now(): string;
 }
 
@@ -99,13 +108,10 @@ function abortRun(run: Run, kind: ConstructorParameters<typeof JobAbort>[0]): ne
   throw run.controller.signal.reason;
 }
 
-/**
- * Fenced record write: re-reads the record and writes only while it still carries this run's attemptId and
- * is not finished; otherwise the run is superseded (aborted as `lease-lost`) and nothing is written.
- */
-async function writeRecord(run: Run, patch: Partial<TaskRecord>): Promise<void> {
-  const { tasks } = run.deps;
-  const current = await tasks.read(run.taskId);
+const isConflict = (err: unknown) => isPhotoEnhanceError(err) && err.code === 'CONFLICT';
+
+/** Abandons the run (as `lease-lost`) when the stored record is no longer this run's or is finished. */
+function assertOwned(run: Run, current: TaskRecord | undefined): asserts current is TaskRecord {
   if (!current || current.attemptId !== run.attemptId || isTerminalStatus(current.status)) {
     run.deps.logger.warn(
       { ...run.log, heldBy: current?.attemptId, status: current?.status ?? 'missing' },
@@ -113,7 +119,44 @@ async function writeRecord(run: Run, patch: Partial<TaskRecord>): Promise<void> 
     );
     abortRun(run, 'lease-lost');
   }
-  run.record = await tasks.write({ ...current, ...patch, updatedAt: run.now() });
+}
+
+/**
+ * Fenced record write. Conditional: one PUT with If-Match on the ETag this run last wrote; a refusal means
+ * someone else wrote the record, so it is read once to see whether it is still ours (e.g. a rewrite that kept
+ * our token) and written again under that version, else the run is superseded. Read-then-write (stores without
+ * conditional writes): re-read, compare the attemptId, write. Superseded = aborted as `lease-lost`, nothing written.
+ */
+async function writeRecord(run: Run, patch: Partial<TaskRecord>): Promise<void> {
+  const { tasks, fencing } = run.deps;
+  const conditional = fencing === 'conditional';
+  if (conditional && run.record && run.etag) {
+    try {
+      const written = await tasks.writeVersioned(
+        { ...run.record, ...patch, updatedAt: run.now() },
+        { ifMatch: run.etag },
+      );
+      run.record = written.record;
+      run.etag = written.etag;
+      return;
+    } catch (err) {
+      if (!isConflict(err)) throw err;
+    }
+  }
+  const current = await tasks.readVersioned(run.taskId);
+  assertOwned(run, current?.record);
+  try {
+    const written = await tasks.writeVersioned(
+      { ...current.record, ...patch, updatedAt: run.now() },
+      conditional && current?.etag ? { ifMatch: current.etag } : {},
+    );
+    run.record = written.record;
+    run.etag = written.etag;
+  } catch (err) {
+    // Changed again between that read and this write: a newer delivery is busy with it; leave it to them.
+    if (isConflict(err)) abortRun(run, 'lease-lost');
+    throw err;
+  }
 }
 
 /** Deletes the message; a refusal (stale receipt handle after a redelivery) is logged, never a task failure. */
@@ -127,12 +170,12 @@ async function acknowledge(run: Run): Promise<void> {
 }
 
 /** Step 2a: the record, waiting up to recordGraceMs after the message was sent for one not written yet. */
-async function awaitRecord(run: Run): Promise<TaskRecord | null> {
+async function awaitRecord(run: Run): Promise<VersionedTask | null> {
   const { tasks, timings } = run.deps;
   const sentAt = run.message.sentAt?.getTime() ?? Date.now();
   const deadline = sentAt + timings.recordGraceMs;
   for (;;) {
-    const record = await tasks.read(run.taskId);
+    const record = await tasks.readVersioned(run.taskId);
     if (record || Date.now() >= deadline) return record;
     await sleep(Math.min(RECORD_POLL_MS, deadline - Date.now()), undefined, { signal: run.controller.signal });
   }
@@ -143,13 +186,16 @@ type Claim = { kind: 'run' } | { kind: 'done'; outcome: JobOutcome };
 /** Step 2: decide whether this delivery runs, and if so take the task with a fresh fencing token. */
 async function claim(run: Run): Promise<Claim> {
   const { tasks, logger, timings } = run.deps;
-  const stored = await awaitRecord(run);
-  if (!stored) {
+  const found = await awaitRecord(run);
+  if (!found) {
     // The API sends the job before it writes the record; none after the grace period means the request died
     // in between (its client got an error): nothing can ever run this job.
     logger.warn(run.log, 'job for an unknown task; deleting the message');
     return { kind: 'done', outcome: 'invalid' };
   }
+  const stored = found.record;
+  // Conditional stores: the claim names the version read, so two deliveries claiming at once cannot both win.
+  const claimCondition = run.deps.fencing === 'conditional' && found.etag ? { ifMatch: found.etag } : {};
   run.record = stored;
   if (await tasks.readCancelMarker(run.taskId)) {
     if (!isTerminalStatus(stored.status)) {
@@ -170,21 +216,32 @@ async function claim(run: Run): Promise<Claim> {
     logger.info({ ...run.log, status: stored.status }, 'task already finished; acknowledging the duplicate');
     return { kind: 'done', outcome: 'skipped' };
   }
-  run.record = await tasks.write({
-    ...stored,
-    status: 'processing',
-    stage: 'download',
-    progress: 0,
-    attempts: Math.max(stored.attempts + 1, run.message.receiveCount),
-    attemptId: run.attemptId,
-    workerId: timings.workerId,
-    startedAt: stored.startedAt ?? run.now(),
-    // No fixed text: the API then shows the live stage ("Processing (upscale)").
-    message: undefined,
-    error: undefined,
-    updatedAt: run.now(),
-  });
-  logger.info({ ...run.log, attempts: run.record.attempts }, 'job started');
+  const claimed = await tasks
+    .writeVersioned(
+      {
+        ...stored,
+        status: 'processing',
+        stage: 'download',
+        progress: 0,
+        attempts: Math.max(stored.attempts + 1, run.message.receiveCount),
+        attemptId: run.attemptId,
+        workerId: timings.workerId,
+        startedAt: stored.startedAt ?? run.now(),
+        // No fixed text: the API then shows the live stage ("Processing (upscale)").
+        message: undefined,
+        error: undefined,
+        updatedAt: run.now(),
+      },
+      claimCondition,
+    )
+    .catch((err: unknown) => {
+      // Another writer got in between our read and this claim (a duplicate delivery, a cancel): theirs stands.
+      if (isConflict(err)) abortRun(run, 'lease-lost');
+      throw err;
+    });
+  run.record = claimed.record;
+  run.etag = claimed.etag;
+  logger.info({ ...run.log, attempts: run.record.attempts, fencing: run.deps.fencing }, 'job started');
   return { kind: 'run' };
 }
 
@@ -212,30 +269,33 @@ async function processJob(run: Run): Promise<{ result: EnhanceResult; outputKey:
   const { signal } = run.controller;
   const job = run.message.job;
   if (!job || !run.record) throw new Error('process() before claim()');
-  const progress = createProgressThrottle({
+  // Progress is a patch of the record, written at most once per PROGRESS_MIN_INTERVAL_MS (the final state is
+  // complete()'s, always written): a ~1 s job writes none, a 60 s one about one per interval.
+  const progress = createProgressThrottle<Pick<TaskRecord, 'stage' | 'progress'>>({
     intervalMs: timings.progressIntervalMs,
-    write: async (e) => {
+    write: async (patch) => {
       if (signal.aborted) return;
-      await writeRecord(run, {
-        stage: e.stage,
-        progress: Math.round(e.progress * ENGINE_PROGRESS_SHARE * 10) / 10,
-      }).catch((err: unknown) => {
+      await writeRecord(run, patch).catch((err: unknown) => {
         if (!signal.aborted) logger.warn({ ...run.log, err }, 'progress write failed');
       });
     },
   });
   let result: EnhanceResult;
+  let outputKey: string;
   try {
     const input = await storage.getBuffer(inputKeyOf(run));
-    result = await engine.enhance(input, job.options, { signal, onProgress: progress.onProgress });
+    result = await engine.enhance(input, job.options, {
+      signal,
+      onProgress: (e) =>
+        progress.onProgress({ stage: e.stage, progress: Math.round(e.progress * ENGINE_PROGRESS_SHARE * 10) / 10 }),
+    });
+    if (signal.aborted) throw signal.reason;
+    progress.onProgress({ stage: 'store', progress: ENGINE_PROGRESS_SHARE });
+    outputKey = keys.output(run.taskId, run.record.input.filename, result.format);
+    await storage.put(outputKey, result.data, { contentType: mimeTypeFor(result.format) });
   } finally {
     await progress.discard();
   }
-  if (signal.aborted) throw signal.reason;
-
-  await writeRecord(run, { stage: 'store', progress: ENGINE_PROGRESS_SHARE });
-  const outputKey = keys.output(run.taskId, run.record.input.filename, result.format);
-  await storage.put(outputKey, result.data, { contentType: mimeTypeFor(result.format) });
 
   // The last chance to honour a cancel that arrived during the upload: do not publish a result for it.
   if (signal.aborted || (await tasks.readCancelMarker(run.taskId))) {
@@ -312,6 +372,7 @@ export async function runJob(deps: JobRunnerDeps, message: ReceivedJob, stopSign
     controller,
     attemptId: randomUUID(),
     record: undefined,
+    etag: undefined,
     now: () => (deps.now ?? (() => new Date()))().toISOString(),
   };
   const onStop = () => controller.abort(stopSignal.reason);
@@ -339,6 +400,7 @@ export async function runJob(deps: JobRunnerDeps, message: ReceivedJob, stopSign
     }
     const output = await processJob(run);
     await complete(run, output);
+    finished(run);
     lease.stop();
     await acknowledge(run);
     return 'completed';
@@ -423,6 +485,17 @@ async function settle(run: Run, err: unknown): Promise<JobOutcome> {
     logger.warn(log, 'failure not recorded (storage down or task taken over); leaving the job to redelivery');
     return 'retry';
   }
+  finished(run);
   await acknowledge(run);
   return 'failed';
+}
+
+/** Hands the final record to the observer; an observer's failure never changes the job's outcome. */
+function finished(run: Run): void {
+  if (!run.record) return;
+  try {
+    run.deps.onFinished?.(run.record);
+  } catch (err) {
+    run.deps.logger.warn({ ...run.log, err }, 'finished-task observer failed');
+  }
 }

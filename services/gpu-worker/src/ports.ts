@@ -9,8 +9,21 @@ import type { JobQueue, Storage, TaskRepository } from '@photoenhance/core';
 import type { EnhanceResult, RunContext } from '@photoenhance/engine';
 
 /** Blobs (inputs, outputs) and the JSON objects the task repository is built on. */
-export type WorkerStorage = Pick<Storage, 'getBuffer' | 'put' | 'delete' | 'readJson' | 'writeJson'>;
-export type WorkerTasks = Pick<TaskRepository, 'read' | 'write' | 'readCancelMarker'>;
+export type WorkerStorage = Pick<
+  Storage,
+  'getBuffer' | 'put' | 'delete' | 'readJson' | 'readJsonVersioned' | 'writeJson' | 'probeConditionalWrites'
+>;
+export type WorkerTasks = Pick<
+  TaskRepository,
+  'read' | 'write' | 'readVersioned' | 'writeVersioned' | 'readCancelMarker'
+>;
+
+/**
+ * How a run fences its record writes against a newer delivery: `conditional` = If-Match on the ETag of the
+ * record it last wrote (no read before a write), `read-then-write` = re-read and compare the attemptId first
+ * (stores without conditional writes). `auto` probes the store once at start.
+ */
+export type FencingMode = 'conditional' | 'read-then-write';
 export type WorkerQueue = Pick<JobQueue, 'receive' | 'delete' | 'changeVisibility' | 'receiveDlq' | 'deleteDlq'>;
 
 export interface WorkerLogger {

@@ -1,4 +1,4 @@
-import { type Backend, connectBackend, createCallbackSender } from '@photoenhance/core';
+import { type Backend, connectBackend, createCallbackSender, type TaskChangeChannel } from '@photoenhance/core';
 import { createThreadedEngine } from '@photoenhance/engine';
 import { type WorkerConfig, workerTimings } from './config.ts';
 import { createHealthServer } from './health-server.ts';
@@ -6,6 +6,7 @@ import { createLogger } from './logger.ts';
 import { createWorkerMetrics } from './metrics.ts';
 import type { WorkerEngine, WorkerLogger } from './ports.ts';
 import { createWorkerRegistration } from './registration/setup.ts';
+import { createStandinEngine } from './standin-engine.ts';
 import { createWorker, type StopOptions, type Worker } from './worker.ts';
 
 export interface WorkerServiceOptions {
@@ -15,6 +16,8 @@ export interface WorkerServiceOptions {
   /** Defaults to the real engine configured from EXECUTION_PROVIDERS / ORT_INTRA_OP_THREADS and the limits. */
   engine?: WorkerEngine;
   logger?: WorkerLogger;
+  /** Record writes are announced here (the launcher shares an in-process channel with its API). */
+  taskChanges?: TaskChangeChannel;
 }
 
 export interface WorkerService {
@@ -41,8 +44,15 @@ export async function startWorkerService(options: WorkerServiceOptions): Promise
       s3: { connectionTimeoutMs: 2000, idleTimeoutMs: 15_000 },
       sqs: { connectionTimeoutMs: 2000, idleTimeoutMs: (config.WORKER_WAIT_TIME_SECONDS + 10) * 1000 },
     }));
+  if (!options.engine && config.WORKER_STANDIN_ENGINE_MS > 0) {
+    logger.warn(
+      { costMs: config.WORKER_STANDIN_ENGINE_MS },
+      'STAND-IN ENGINE: results are the inputs unchanged (benches only)',
+    );
+  }
   const engine =
     options.engine ??
+    (config.WORKER_STANDIN_ENGINE_MS > 0 ? createStandinEngine(config.WORKER_STANDIN_ENGINE_MS) : undefined) ??
     createThreadedEngine({
       runtime: {
         executionProviders: config.EXECUTION_PROVIDERS,
@@ -78,6 +88,7 @@ export async function startWorkerService(options: WorkerServiceOptions): Promise
     logger,
     metrics,
     callbacks: { sender: callbackSender, baseUrl: config.PUBLIC_BASE_URL },
+    ...(options.taskChanges ? { taskChanges: options.taskChanges } : {}),
   });
   const health = createHealthServer({ ready: worker.isReady, describe: worker.describe }, worker.metrics);
   const port = await health.listen(config.WORKER_PORT, config.WORKER_HOST);

@@ -1,11 +1,19 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { createTaskRepository } from '@photoenhance/core';
+import { createTaskRepository, keys, type TaskChangeChannel } from '@photoenhance/core';
 import type { WorkerTimings } from './config.ts';
 import { reapDeadLetters } from './dlq-reaper.ts';
 import { createFinishedTaskObserver, type TaskCallbacks } from './finished-tasks.ts';
 import { runJob } from './job-runner.ts';
 import { createWorkerMetrics, type JobOutcome, type WorkerMetrics } from './metrics.ts';
-import { JobAbort, type WorkerEngine, type WorkerLogger, type WorkerQueue, type WorkerStorage } from './ports.ts';
+import {
+  type FencingMode,
+  JobAbort,
+  type WorkerEngine,
+  type WorkerLogger,
+  type WorkerQueue,
+  type WorkerStorage,
+} from './ports.ts';
+import { withChangeNotices } from './task-change-notices.ts';
 
 export interface CreateWorkerOptions {
   storage: WorkerStorage;
@@ -16,6 +24,13 @@ export interface CreateWorkerOptions {
   metrics?: WorkerMetrics;
   /** Client webhooks for tasks with a callback_url (sent after the task is marked completed/failed). */
   callbacks?: TaskCallbacks;
+  /**
+   * How record writes are fenced (see FencingMode); `auto` (default) asks the store once at start whether it
+   * enforces conditional writes. Tests force either path to prove both.
+   */
+  fencing?: FencingMode | 'auto';
+  /** Announces every record write to the API instances (the embedded launcher's in-process channel). */
+  taskChanges?: TaskChangeChannel;
   /** Called after each job (tests and the launcher observe the loop through it). */
   onJobDone?: (outcome: JobOutcome, taskId: string | undefined) => void;
 }
@@ -42,7 +57,7 @@ const RECEIVE_RETRY_MS = [250, 500, 1000, 2000, 5000];
  */
 export function createWorker(options: CreateWorkerOptions) {
   const { storage, queue, engine, logger } = options;
-  const tasks = createTaskRepository(storage);
+  const tasks = withChangeNotices(createTaskRepository(storage), options.taskChanges);
   const timings = options.config;
   const metrics = options.metrics ?? createWorkerMetrics();
   let state: WorkerState = 'idle';
@@ -59,12 +74,13 @@ export function createWorker(options: CreateWorkerOptions) {
   let reaperTimer: NodeJS.Timeout | undefined;
   let reaping: Promise<unknown> | undefined;
   const counts: Partial<Record<JobOutcome, number>> = {};
-  const finished = createFinishedTaskObserver({ tasks, metrics, logger, callbacks: options.callbacks });
+  const finished = createFinishedTaskObserver({ metrics, logger, callbacks: options.callbacks });
   /** warming, idle, busy, stopping or stopped: what registration and the state gauge report. */
   const activity = () =>
     state === 'running' ? (running.size > 0 ? 'busy' : 'idle') : state === 'idle' ? 'warming' : state;
   metrics.bindState(activity);
   const oldest = () => running.values().next().value;
+  let fencing: FencingMode = options.fencing === 'conditional' ? 'conditional' : 'read-then-write';
 
   async function runLoop(): Promise<void> {
     let failures = 0;
@@ -110,7 +126,11 @@ export function createWorker(options: CreateWorkerOptions) {
     metrics.busy.set(running.size + 1);
     let outcome: JobOutcome;
     try {
-      outcome = await runJob({ storage, tasks, queue, engine, logger, timings }, message, jobController.signal);
+      outcome = await runJob(
+        { storage, tasks, queue, engine, logger, timings, fencing, onFinished: finished.observe },
+        message,
+        jobController.signal,
+      );
     } catch (err) {
       // Storage/queue down while settling: the message stays in the queue and comes back after its visibility.
       logger.error({ err, taskId }, 'job could not be settled; leaving it to redelivery');
@@ -121,7 +141,6 @@ export function createWorker(options: CreateWorkerOptions) {
     }
     metrics.jobs.inc({ outcome });
     counts[outcome] = (counts[outcome] ?? 0) + 1;
-    if (taskId && (outcome === 'completed' || outcome === 'failed')) await finished.observeTask(taskId);
     options.onJobDone?.(outcome, taskId);
   }
 
@@ -147,6 +166,12 @@ export function createWorker(options: CreateWorkerOptions) {
       logger.info({}, 'warming up models');
       const t0 = Date.now();
       await engine.warmUp();
+      if (options.fencing === undefined || options.fencing === 'auto') {
+        // Once per process: a store that enforces If-Match saves the record read before every write.
+        const supported = await storage.probeConditionalWrites(keys.conditionalWriteProbe);
+        fencing = supported ? 'conditional' : 'read-then-write';
+      }
+      logger.info({ fencing }, 'record writes fenced');
       if (stopping) return;
       ready = true;
       metrics.ready.set(1);
@@ -212,6 +237,7 @@ export function createWorker(options: CreateWorkerOptions) {
     describe: () => ({
       workerId: timings.workerId,
       state,
+      fencing,
       ready,
       running: running.size,
       currentForMs: running.size > 0 ? Date.now() - (oldest()?.startedAt ?? Date.now()) : null,

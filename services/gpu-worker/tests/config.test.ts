@@ -1,8 +1,27 @@
+import { execFile } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
 import { PhotoEnhanceError } from '@photoenhance/contracts';
 import { describe, expect, it } from 'vitest';
 import { loadWorkerConfig, workerTimings } from '../src/config.ts';
 
 describe('worker config', () => {
+  it('refuses the stand-in engine (benches and tests only) when NODE_ENV=production, in the config and the process', async () => {
+    expect(loadWorkerConfig({ WORKER_STANDIN_ENGINE_MS: '50' }).WORKER_STANDIN_ENGINE_MS).toBe(50);
+    expect(() => loadWorkerConfig({ WORKER_STANDIN_ENGINE_MS: '50', NODE_ENV: 'production' })).toThrow(
+      /WORKER_STANDIN_ENGINE_MS: is a stand-in engine for benches and tests only; it is refused when NODE_ENV=production/,
+    );
+    // The real entry point exits before connecting to anything.
+    const main = fileURLToPath(new URL('../src/main.ts', import.meta.url));
+    const run = promisify(execFile)(process.execPath, [main], {
+      env: { PATH: process.env.PATH, NODE_ENV: 'production', WORKER_STANDIN_ENGINE_MS: '50' },
+      timeout: 30_000,
+    });
+    const err = (await run.catch((e: unknown) => e)) as { code?: number; stderr?: string };
+    expect(err.code).toBe(1);
+    expect(err.stderr).toMatch(/gpu-worker refused to start\..*WORKER_STANDIN_ENGINE_MS.*NODE_ENV=production/s);
+  });
+
   it('works with no variables at all (embedded defaults): a 30 s lease renewed every 10 s, one job at a time', () => {
     const config = loadWorkerConfig({});
     const timings = workerTimings(config);

@@ -31,8 +31,8 @@ import sharp from 'sharp';
 import { afterAll, beforeAll } from 'vitest';
 import type { WorkerTimings } from '../src/config.ts';
 import type { JobOutcome } from '../src/metrics.ts';
-import type { WorkerEngine, WorkerLogger } from '../src/ports.ts';
-import { createWorker } from '../src/worker.ts';
+import type { WorkerEngine, WorkerLogger, WorkerStorage } from '../src/ports.ts';
+import { type CreateWorkerOptions, createWorker } from '../src/worker.ts';
 
 export const silentLogger: WorkerLogger = { debug() {}, info() {}, warn() {}, error() {} };
 
@@ -112,9 +112,10 @@ export function useTestBackend(): Pick<TestBackendHandle, 'connect'> {
  * start() promise: tests that need the loop running before they go on await it.
  */
 export function startTestWorker(
-  backend: Pick<Backend, 'storage' | 'queue'>,
+  backend: { storage: WorkerStorage; queue: Backend['queue'] },
   engineOptions: ScaleEngineOptions = {},
   timing: Partial<WorkerTimings> = {},
+  fencing: CreateWorkerOptions['fencing'] = 'auto',
 ) {
   const engine = createScaleEngine(engineOptions);
   const outcomes: JobOutcome[] = [];
@@ -124,6 +125,7 @@ export function startTestWorker(
     engine,
     config: testTimings(timing),
     logger: silentLogger,
+    fencing,
     onJobDone: (o) => outcomes.push(o),
   });
   return { worker, engine, outcomes, started: worker.start() };

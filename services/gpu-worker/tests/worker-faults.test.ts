@@ -9,6 +9,7 @@ import { createTaskRepository, keys, type Storage } from '@photoenhance/core';
 import { describe, expect, it } from 'vitest';
 import type { JobOutcome } from '../src/metrics.ts';
 import { createWorker } from '../src/worker.ts';
+import { fencingScenarios } from './fencing-scenarios.ts';
 import {
   createScaleEngine,
   pngImage,
@@ -30,6 +31,8 @@ const staleHandle = () =>
   new PhotoEnhanceError('QUEUE_ERROR', 'Queue delete failed: ReceiptHandleIsInvalid', { retryable: false });
 
 describe('worker under faults', () => {
+  describe('fencing (the path fauxqs gets)', () => fencingScenarios(() => stack.connect(), 'read-then-write'));
+
   it('holds the lease while a slow storage read runs at pickup: no second delivery, one run, attempts 1', async () => {
     const backend = await stack.connect();
     const taskId = await submitTask(backend, await pngImage(8, 8), { scale: 2 });
@@ -78,44 +81,13 @@ describe('worker under faults', () => {
     expect(await backend.queue.depth()).toMatchObject({ visible: 0, inFlight: 0 });
   });
 
-  it('an older delivery never overwrites a newer one: once another claim is on the record it writes nothing', async () => {
+  it('fences with read-then-write on fauxqs: the start-up probe finds no conditional writes there', async () => {
     const backend = await stack.connect();
-    const taskId = await submitTask(backend, await pngImage(8, 8), { scale: 2 });
-    // A 10 s job: long enough that the newer claim below lands mid-job even on a loaded 2-core machine.
-    const { worker, outcomes } = startTestWorker(backend, { steps: 200, stepMs: 50 }, { visibilityTimeoutSeconds: 30 });
-    const processing = await waitForStatus(backend.storage, taskId, ['processing']);
-    // A newer delivery claims the task (as after a redelivery): its token replaces ours.
-    const newer = await tasksOf(backend).write({
-      ...processing,
-      attempts: 2,
-      attemptId: 'newer-delivery',
-      workerId: 'other-worker',
-      stage: 'upscale',
-      progress: 10,
-    });
-    await waitFor(async () => outcomes.length === 1, { timeoutMs: 30_000 });
-    await worker.stop({ graceMs: 0 });
-    expect(outcomes).toEqual(['released']);
-    expect(await tasksOf(backend).read(taskId)).toEqual(newer);
-    expect(await backend.storage.list(`outputs/${taskId}/`)).toEqual([]);
-  });
-
-  it('a failed task is never written over a completed one by a late, failing delivery', async () => {
-    const backend = await stack.connect();
-    const taskId = await submitTask(backend, await pngImage(8, 8), { scale: 2 });
-    const { worker, outcomes } = startTestWorker(
-      backend,
-      // A 6 s job: the completed record below must land while it still runs, even on a loaded machine.
-      { steps: 120, stepMs: 50, failWith: () => new PhotoEnhanceError('CORRUPT_IMAGE', 'broken') },
-      { visibilityTimeoutSeconds: 30, progressIntervalMs: 10_000 },
-    );
-    const processing = await waitForStatus(backend.storage, taskId, ['processing']);
-    const completed = await tasksOf(backend).write({ ...processing, status: 'completed', stage: 'done' });
-    expect(outcomes).toEqual([]); // still running when the newer record was written
-    await waitFor(async () => outcomes.length === 1, { timeoutMs: 30_000 });
+    expect(await backend.storage.probeConditionalWrites(keys.conditionalWriteProbe)).toBe(false);
+    const { worker, started } = startTestWorker(backend);
+    await started;
+    expect(worker.describe().fencing).toBe('read-then-write');
     await worker.stop();
-    expect(outcomes).toEqual(['released']);
-    expect(await tasksOf(backend).read(taskId)).toEqual(completed);
   });
 
   it('waits for a record written after the job was sent (the API sends first), and drops a job whose record never comes', async () => {

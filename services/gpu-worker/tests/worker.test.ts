@@ -3,6 +3,7 @@ import { createTaskRepository, keys } from '@photoenhance/core';
 import sharp from 'sharp';
 import { describe, expect, it } from 'vitest';
 import { reapDeadLetters } from '../src/dlq-reaper.ts';
+import { countRecordRequests } from './fencing-scenarios.ts';
 import {
   pngImage,
   silentLogger,
@@ -16,6 +17,38 @@ import {
 const stack = useTestBackend();
 
 describe('worker', () => {
+  it('writes progress at most once per PROGRESS_MIN_INTERVAL_MS and always the final state', async () => {
+    const backend = await stack.connect();
+    const short = await submitTask(backend, await pngImage(8, 8), { scale: 2 });
+    const { storage, counts } = countRecordRequests(backend.storage);
+    // A ~0.6 s job under a 10 s interval: the claim and the final state are the only record writes.
+    const a = startTestWorker(
+      { storage, queue: backend.queue },
+      { steps: 6, stepMs: 100 },
+      { progressIntervalMs: 10_000 },
+    );
+    await waitFor(async () => a.outcomes.length === 1);
+    await a.worker.stop();
+    expect((await createTaskRepository(backend.storage).read(short))?.status).toBe('completed');
+    expect(counts.writes).toBe(2);
+
+    // A ~1.5 s job under a 400 ms interval: claim, at most one progress write per 400 ms, final state.
+    const long = await submitTask(backend, await pngImage(8, 8), { scale: 2 });
+    counts.writes = 0;
+    const b = startTestWorker(
+      { storage, queue: backend.queue },
+      { steps: 15, stepMs: 100 },
+      { progressIntervalMs: 400 },
+    );
+    const started = Date.now();
+    await waitFor(async () => b.outcomes.length === 1);
+    const seconds = (Date.now() - started) / 1000;
+    await b.worker.stop();
+    expect((await createTaskRepository(backend.storage).read(long))?.status).toBe('completed');
+    expect(counts.writes).toBeGreaterThanOrEqual(3);
+    expect(counts.writes).toBeLessThanOrEqual(2 + Math.ceil(seconds / 0.4));
+  });
+
   it('processes a job: progress on the record, output at the deterministic key, message acknowledged', async () => {
     const backend = await stack.connect();
     const taskId = await submitTask(backend, await pngImage(24, 16), { scale: 2 }, 'my photo.png');

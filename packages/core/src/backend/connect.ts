@@ -1,14 +1,14 @@
-import type { S3Client } from '@aws-sdk/client-s3';
 import type { SQSClient } from '@aws-sdk/client-sqs';
 import { type CommonConfig, credentialsFromConfig } from '../config/common.ts';
 import { bootstrapResources, resolveQueueUrl } from '../embedded/bootstrap.ts';
 import { createQueue, type JobQueue } from '../queue/queue.ts';
 import { createSqsClient } from '../queue/sqs-client.ts';
 import { createS3Client } from '../storage/s3-client.ts';
-import { createStorage, type Storage } from '../storage/storage.ts';
+import { createS3Storage } from '../storage/s3-storage.ts';
+import type { Storage } from '../storage/storage.ts';
 
+/** What a process gets: storage through the Storage interface only (no raw S3 client), and the queue. */
 export interface Backend {
-  s3: S3Client;
   sqs: SQSClient;
   storage: Storage;
   queue: JobQueue;
@@ -68,7 +68,7 @@ export async function connectBackend(config: CommonConfig, options: ConnectOptio
     dlqUrl ??= await resolveQueueUrl(sqs, config.SQS_DLQ_NAME).catch(() => undefined);
   }
 
-  const storage = createStorage({
+  const storage = createS3Storage({
     client: s3,
     bucket: config.S3_BUCKET,
     presignExpirySeconds: config.PRESIGN_EXPIRY_SECONDS,
@@ -76,7 +76,6 @@ export async function connectBackend(config: CommonConfig, options: ConnectOptio
   });
   const queue = createQueue({ client: sqs, queueUrl, ...(dlqUrl ? { dlqUrl } : {}) });
   return {
-    s3,
     sqs,
     storage,
     queue,

@@ -7,7 +7,7 @@ import {
   type SQSClient,
 } from '@aws-sdk/client-sqs';
 import { PhotoEnhanceError } from '@photoenhance/contracts';
-import { isNotFoundError, toStorageError } from '../storage/errors.ts';
+import { isNotFoundError, toStorageError } from '../storage/s3-storage.ts';
 
 export interface BootstrapOptions {
   s3: S3Client;

@@ -6,7 +6,7 @@ import { PhotoEnhanceError } from '@photoenhance/contracts';
 import type { Logger } from 'pino';
 import { DEFAULT_EMBEDDED_PORT } from '../config/common.ts';
 import { createS3Client } from '../storage/s3-client.ts';
-import { createStorage } from '../storage/storage.ts';
+import { createS3Storage } from '../storage/s3-storage.ts';
 import { type EmbeddedCredentials, loadOrCreateEmbeddedCredentials } from './credentials.ts';
 import { type FauxqsServer, fauxqsFile, startFauxqsOnSocket } from './fauxqs-server.ts';
 import { type EmbeddedFront, startEmbeddedFront } from './front.ts';
@@ -157,7 +157,7 @@ export async function startEmbeddedBackend(options: EmbeddedBackendOptions): Pro
   let sweepClient: ReturnType<typeof createS3Client> | undefined;
   if (options.sweepBucket) {
     sweepClient = createS3Client({ endpoint, region, credentials });
-    sweeper = startUploadSweeper(createStorage({ client: sweepClient, bucket: options.sweepBucket }), {
+    sweeper = startUploadSweeper(createS3Storage({ client: sweepClient, bucket: options.sweepBucket }), {
       ...(options.sweepIntervalMs ? { intervalMs: options.sweepIntervalMs } : {}),
       ...(options.logger ? { logger: options.logger } : {}),
     });

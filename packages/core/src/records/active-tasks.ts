@@ -20,7 +20,9 @@ export interface ActiveTaskRepository {
 
 export function createActiveTaskRepository(store: Pick<Storage, 'put' | 'list' | 'delete'>): ActiveTaskRepository {
   return {
-    add: (owner, taskId) => store.put(keys.activeTask(owner, taskId), '', { contentType: 'text/plain' }),
+    async add(owner, taskId) {
+      await store.put(keys.activeTask(owner, taskId), '', { contentType: 'text/plain' });
+    },
     async list(owner) {
       const prefix = keys.activeTaskPrefix(owner);
       return (await store.list(prefix)).map((o) => ({ taskId: o.key.slice(prefix.length), since: o.lastModified }));

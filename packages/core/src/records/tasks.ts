@@ -7,7 +7,7 @@ import {
   TaskRecordSchema,
 } from '@photoenhance/contracts';
 import { keys } from '../storage/keys.ts';
-import type { Storage } from '../storage/storage.ts';
+import type { ConditionalWrite, Storage } from '../storage/storage.ts';
 
 /** Task records and cancel markers (tasks/{taskId}.json, tasks/{taskId}.cancel): the only module that knows their keys. */
 export interface TaskRepository {
@@ -15,6 +15,13 @@ export interface TaskRepository {
   read(taskId: string): Promise<TaskRecord | null>;
   /** Validates and writes the record; see the ownership rules on TaskRecordSchema. */
   write(record: TaskRecordInput): Promise<TaskRecord>;
+  /** The record with its version (ETag), for a conditional write after it. */
+  readVersioned(taskId: string): Promise<VersionedTask | null>;
+  /**
+   * write() under a precondition: `ifMatch` = only over that version, `ifNoneMatch: '*'` = only if there is no
+   * record yet. A lost precondition is CONFLICT — on stores that enforce them (Storage.probeConditionalWrites).
+   */
+  writeVersioned(record: TaskRecordInput, conditions: ConditionalWrite): Promise<VersionedTask>;
   readCancelMarker(taskId: string): Promise<CancelMarker | null>;
   writeCancelMarker(taskId: string, reason?: string): Promise<CancelMarker>;
   /** What clients see: the record with the cancel marker applied (null when unknown). */
@@ -27,12 +34,20 @@ export interface TaskRepository {
 
 const OWNED_TASK = /^owners\/key_[0-9a-f]{24}\/([0-9A-Za-z-]{1,64})$/;
 
+/** A task record and the ETag of that version (undefined when the store does not give one). */
+export interface VersionedTask {
+  record: TaskRecord;
+  etag: string | undefined;
+}
+
 /** Workers read and write records but never list them: `list` is only needed by listOwned. */
 export function createTaskRepository(
-  store: Pick<Storage, 'readJson' | 'writeJson' | 'delete' | 'put'> & Partial<Pick<Storage, 'list'>>,
+  store: Pick<Storage, 'readJson' | 'readJsonVersioned' | 'writeJson' | 'delete' | 'put'> &
+    Partial<Pick<Storage, 'list'>>,
 ): TaskRepository {
+  const parse = (v: unknown) => TaskRecordSchema.parse(v);
   const tasks: TaskRepository = {
-    read: (taskId) => store.readJson(keys.taskRecord(taskId), (v) => TaskRecordSchema.parse(v)),
+    read: (taskId) => store.readJson(keys.taskRecord(taskId), parse),
     async write(input) {
       const record = TaskRecordSchema.parse(input);
       // The creating write (status queued: only the API writes it) also files the task under its owner, first,
@@ -42,6 +57,15 @@ export function createTaskRepository(
       }
       await store.writeJson(keys.taskRecord(record.taskId), record);
       return record;
+    },
+    async readVersioned(taskId) {
+      const found = await store.readJsonVersioned(keys.taskRecord(taskId), parse);
+      return found ? { record: found.value, etag: found.etag } : null;
+    },
+    async writeVersioned(input, conditions) {
+      const record = TaskRecordSchema.parse(input);
+      const { etag } = await store.writeJson(keys.taskRecord(record.taskId), record, conditions);
+      return { record, etag };
     },
     readCancelMarker: (taskId) => store.readJson(keys.cancelMarker(taskId), (v) => CancelMarkerSchema.parse(v)),
     async writeCancelMarker(taskId, reason) {

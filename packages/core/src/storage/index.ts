@@ -1,4 +1,4 @@
-export * from './errors.ts';
 export * from './keys.ts';
 export * from './s3-client.ts';
+export * from './s3-storage.ts';
 export * from './storage.ts';

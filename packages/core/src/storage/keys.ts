@@ -47,6 +47,11 @@ export function outputFilename(inputName: string, ext: string): string {
 
 export const keys = {
   taskRecord: (taskId: string) => `tasks/${parseId(taskId)}.json`,
+  /**
+   * Written by a process's start-up probe for conditional writes (one small object, overwritten, never read):
+   * under tasks/ because every process may write there and the records' lifecycle rule expires it.
+   */
+  conditionalWriteProbe: 'tasks/_probe-conditional-writes.json',
   cancelMarker: (taskId: string) => `tasks/${parseId(taskId)}.cancel`,
   inputPrefix: (taskId: string) => `inputs/${parseId(taskId)}/`,
   input: (taskId: string, filename: string) => `inputs/${parseId(taskId)}/${safeName(filename)}`,

@@ -8,6 +8,7 @@ import { CommonEnvSchema } from '../../src/config/common.ts';
 import { loadConfig } from '../../src/config/env.ts';
 import { bootstrapResources } from '../../src/embedded/bootstrap.ts';
 import { type EmbeddedBackend, embeddedEnv, startEmbeddedBackend } from '../../src/embedded/embedded.ts';
+import { createS3Client } from '../../src/storage/s3-client.ts';
 import { must } from './harness.ts';
 
 const dirs: string[] = [];
@@ -58,7 +59,14 @@ describe('embedded backend', () => {
     dirs.push(dataDir);
     const server = await startEmbeddedBackend({ dataDir, port: 0 });
     try {
-      const { s3, sqs, close } = await connect(server);
+      const { sqs, close } = await connect(server);
+      // The backend hands out storage, never a raw S3 client: bootstrap gets its own, signed with its credentials.
+      const env = embeddedEnv(server);
+      const s3 = createS3Client({
+        endpoint: server.s3Endpoint,
+        region: 'us-east-1',
+        credentials: { accessKeyId: env.AWS_ACCESS_KEY_ID ?? '', secretAccessKey: env.AWS_SECRET_ACCESS_KEY ?? '' },
+      });
       const opts = {
         s3,
         sqs,
@@ -78,6 +86,7 @@ describe('embedded backend', () => {
         maxReceiveCount: 5,
       });
       expect(attrs.Attributes?.VisibilityTimeout).toBe('60');
+      s3.destroy();
       close();
     } finally {
       await server.stop();

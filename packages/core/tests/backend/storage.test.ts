@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTaskRepository } from '../../src/records/tasks.ts';
 import { keys } from '../../src/storage/keys.ts';
 import { createS3Client } from '../../src/storage/s3-client.ts';
-import { createStorage } from '../../src/storage/storage.ts';
+import { createS3Storage } from '../../src/storage/s3-storage.ts';
 import { startTestBackend, type TestBackend } from './harness.ts';
 
 let backend: TestBackend;
@@ -92,7 +92,7 @@ describe('storage repository on fauxqs', () => {
   });
 
   it('maps an unreachable endpoint to a retryable STORAGE_ERROR', async () => {
-    const dead = createStorage({
+    const dead = createS3Storage({
       client: createS3Client({
         endpoint: 'http://127.0.0.1:9',
         region: 'us-east-1',
@@ -128,10 +128,16 @@ describe('storage repository on fauxqs', () => {
       region: 'us-east-1',
       credentials: { accessKeyId: 'a', secretAccessKey: 'b' },
     });
-    const split = createStorage({ client: backend.s3, bucket: backend.storage.bucket, presignClient: publicClient });
+    const client = createS3Client({
+      endpoint: backend.embedded.s3Endpoint,
+      region: 'us-east-1',
+      credentials: { accessKeyId: 'a', secretAccessKey: 'b' },
+    });
+    const split = createS3Storage({ client, bucket: backend.storage.bucket, presignClient: publicClient });
     const link = await split.presignGet('outputs/x.png');
     expect(link.url.startsWith(`http://photos.example.test:9000/${backend.storage.bucket}/outputs/x.png?`)).toBe(true);
     publicClient.destroy();
+    client.destroy();
   });
 
   it('presigns a PUT bound to content type and length, with no checksum parameters', async () => {

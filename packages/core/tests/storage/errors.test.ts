@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { toStorageError } from '../../src/storage/errors.ts';
+import { toStorageError } from '../../src/storage/s3-storage.ts';
 
 /** Errors shaped as AWS SDK v3 throws them (name + $metadata.httpStatusCode). */
 function sdkError(name: string, status: number): Error {

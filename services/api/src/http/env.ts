@@ -1,8 +1,9 @@
-import type { JobQueue, Records, Storage } from '@photoenhance/core';
+import type { JobQueue, Records, Storage, TaskChangeChannel } from '@photoenhance/core';
 import type { Logger } from 'pino';
 import type { Tenant, TenantDirectory } from '../auth/tenants.ts';
 import type { ApiConfig } from '../config.ts';
 import type { ApiMetrics } from '../metrics.ts';
+import type { TaskWatchHub } from '../progress/task-watch-hub.ts';
 import type { TaskAccess } from '../tasks/access.ts';
 import type { TaskSubmitter } from '../tasks/submit.ts';
 import type { TaskStateCache } from './task-state-cache.ts';
@@ -27,6 +28,13 @@ export interface AppDeps {
   records?: Records;
   /** Shared by the status and event routes; createApp makes one from STATUS_CACHE_MS when absent. */
   taskStates?: TaskStateCache;
+  /**
+   * Change notices from the workers (the embedded launcher shares an in-process channel with its worker). Without
+   * one, event streams poll storage every SSE_POLL_MS — one read per task per poll, shared by its viewers.
+   */
+  taskChanges?: TaskChangeChannel;
+  /** The event streams' read loops; createApp makes one when absent. */
+  taskWatch?: TaskWatchHub;
 }
 
 /** What the routes get: AppDeps with the derived parts filled in by createApp. */
@@ -38,4 +46,5 @@ export interface RouteDeps extends AppDeps {
   access: TaskAccess;
   /** The one way tasks are created (owner, quota, input → message → record, undo). */
   submitter: TaskSubmitter;
+  taskWatch: TaskWatchHub;
 }

@@ -1,9 +1,12 @@
+import { parseId } from '@photoenhance/contracts';
 import { type Context, Hono } from 'hono';
 import { streamSSE } from 'hono/streaming';
 import type { AppEnv, RouteDeps } from '../../http/env.ts';
 import { clientAddress } from '../../http/rate-limit.ts';
 import { createStreamSlots } from '../../http/stream-slots.ts';
-import { batchSnapshotReader, taskSnapshotReader } from './snapshots.ts';
+import type { TaskWatch } from '../../progress/task-watch-hub.ts';
+import { readBatchRecord } from '../batch/batch-state.ts';
+import { batchSnapshotFromWatch, taskSnapshotFromWatch } from './snapshots.ts';
 import { parseLastEventId, pollToSse, type Snapshot } from './sse-poller.ts';
 
 /** A client reconnects this long after a dropped stream (sent as the SSE retry field). */
@@ -12,63 +15,76 @@ const RETRY_MS = 2000;
 const MAX_STREAM_MS = 30 * 60 * 1000;
 
 /**
- * GET /api/v1/tasks/{task_id}/events and GET /api/v1/batch/events/{batch_task_id}: Server-Sent Events from
- * polling the stored state (SSE_POLL_MS), so any API instance can serve any client.
+ * GET /api/v1/tasks/{task_id}/events and GET /api/v1/batch/events/{batch_task_id}: Server-Sent Events from the
+ * stored state, so any API instance can serve any client. The state comes from the instance's task watch hub:
+ * one read loop per task however many streams watch it, woken by change notices (docs/design.md §7).
  */
 export function eventRoutes(deps: RouteDeps): Hono<AppEnv> {
-  const { config, access } = deps;
+  const { config, access, taskWatch } = deps;
   const app = new Hono<AppEnv>();
   const slots = createStreamSlots(config.MAX_EVENT_STREAMS_PER_KEY, config.MAX_EVENT_STREAMS);
 
-  const serve = async (c: Context<AppEnv>, read: () => Promise<Snapshot>): Promise<Response> => {
-    const lastEventId = parseLastEventId(c.req.header('last-event-id'));
-    // Read once before answering: an unknown id is a plain 404, not an event stream.
-    const first = await read();
-    if (first.terminal && lastEventId !== undefined && lastEventId >= first.id) {
-      // The client already has the final event; 204 tells EventSource to stop reconnecting.
-      return c.body(null, 204);
-    }
-    const log = c.get('logger');
-    // Per key (the owner id; the client address when anonymous) and per instance; see stream-slots.ts.
-    const release = slots.acquire(c.get('tenant').owner ?? `ip:${clientAddress(c)}`);
-    c.header('X-Accel-Buffering', 'no'); // nginx: do not buffer the stream
-    return streamSSE(
-      c,
-      async (stream) => {
-        deps.metrics?.sseStreams.inc();
-        stream.onAbort(release);
-        try {
-          await pollToSse(stream, {
-            read,
-            first,
-            pollMs: config.SSE_POLL_MS,
-            keepAliveMs: config.SSE_KEEPALIVE_MS,
-            lastEventId,
-            retryMs: RETRY_MS,
-            maxDurationMs: MAX_STREAM_MS,
-            logger: log,
+  /** Streams `read` (memory: the watch's state) until a final state; the watch is closed whatever happens. */
+  const serve = async (c: Context<AppEnv>, watch: TaskWatch, read: () => Snapshot): Promise<Response> => {
+    let handedOver = false;
+    try {
+      const lastEventId = parseLastEventId(c.req.header('last-event-id'));
+      // Read once before answering: an unknown id is a plain 404, not an event stream.
+      await watch.ready();
+      const first = read();
+      if (first.terminal && lastEventId !== undefined && lastEventId >= first.id) {
+        // The client already has the final event; 204 tells EventSource to stop reconnecting.
+        return c.body(null, 204);
+      }
+      const log = c.get('logger');
+      // Per key (the owner id; the client address when anonymous) and per instance; see stream-slots.ts.
+      const release = slots.acquire(c.get('tenant').owner ?? `ip:${clientAddress(c)}`);
+      c.header('X-Accel-Buffering', 'no'); // nginx: do not buffer the stream
+      handedOver = true;
+      return streamSSE(
+        c,
+        async (stream) => {
+          deps.metrics?.sseStreams.inc();
+          stream.onAbort(() => {
+            watch.close();
+            release();
           });
-        } finally {
-          release();
-          deps.metrics?.sseStreams.dec();
-        }
-      },
-      async (err) => log.error({ err }, 'event stream failed'),
-    );
+          try {
+            await pollToSse(stream, {
+              read: async () => read(),
+              first,
+              pollMs: config.SSE_POLL_MS,
+              keepAliveMs: config.SSE_KEEPALIVE_MS,
+              lastEventId,
+              retryMs: RETRY_MS,
+              maxDurationMs: MAX_STREAM_MS,
+              logger: log,
+              wait: (ms) => watch.next(ms),
+            });
+          } finally {
+            watch.close();
+            release();
+            deps.metrics?.sseStreams.dec();
+          }
+        },
+        async (err) => log.error({ err }, 'event stream failed'),
+      );
+    } finally {
+      if (!handedOver) watch.close();
+    }
   };
 
-  // Through the shared status cache (access), many clients watching one task cost one storage read per poll;
-  // every read is checked against the caller, so a stream ends (404/410) when the task expires.
-  app.get('/api/v1/tasks/:task_id/events', (c) => {
-    const tenant = c.get('tenant');
-    const tasks = { readState: (taskId: string) => access.task(tenant, taskId) };
-    return serve(c, taskSnapshotReader(tasks, c.req.param('task_id'), config.PUBLIC_BASE_URL));
+  // Owner and retention are checked before a watch exists: another tenant's id or an expired task is a 404/410.
+  app.get('/api/v1/tasks/:task_id/events', async (c) => {
+    const { taskId } = await access.task(c.get('tenant'), c.req.param('task_id'));
+    const watch = taskWatch.watch([taskId]);
+    return serve(c, watch, () => taskSnapshotFromWatch(watch, taskId, config.PUBLIC_BASE_URL));
   });
-  app.get('/api/v1/batch/events/:batch_task_id', (c) =>
-    serve(
-      c,
-      batchSnapshotReader(access.batchSource(c.get('tenant')), c.req.param('batch_task_id'), config.PUBLIC_BASE_URL),
-    ),
-  );
+  app.get('/api/v1/batch/events/:batch_task_id', async (c) => {
+    // The batch record never changes after it is written: read once per stream.
+    const record = await readBatchRecord(access.batchSource(c.get('tenant')).batches, c.req.param('batch_task_id'));
+    const watch = taskWatch.watch(record.taskIds);
+    return serve(c, watch, () => batchSnapshotFromWatch(record, watch, config.PUBLIC_BASE_URL));
+  });
   return app;
 }

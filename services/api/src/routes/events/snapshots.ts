@@ -1,21 +1,15 @@
 import {
+  type BatchRecord,
   isTerminalStatus,
   PhotoEnhanceError,
-  parseId,
   type TaskProgressEvent,
   type TaskRecord,
   TERMINAL_BATCH_STATUSES,
   taskUrls,
 } from '@photoenhance/contracts';
-import type { TaskRepository } from '@photoenhance/core';
 import { presentTask } from '../../http/present.ts';
-import {
-  type BatchSource,
-  presentBatch,
-  readBatchRecord,
-  readBatchTasks,
-  type TerminalTaskCache,
-} from '../batch/batch-state.ts';
+import type { TaskWatch } from '../../progress/task-watch-hub.ts';
+import { presentBatch } from '../batch/batch-state.ts';
 import type { Snapshot } from './sse-poller.ts';
 
 /** progress while unfinished; the terminal status itself (completed, failed, cancelled) as the last event. */
@@ -44,50 +38,40 @@ export function taskSnapshot(record: TaskRecord, baseUrl: string | undefined): S
   return { id, event: 'progress', data, terminal: false, fingerprint: `${data.status}|${data.stage}|${data.percent}` };
 }
 
-export function taskSnapshotReader(
-  tasks: Pick<TaskRepository, 'readState'>,
-  rawId: string,
-  baseUrl: string | undefined,
-): () => Promise<Snapshot> {
-  const taskId = parseId(rawId);
-  return async () => {
-    const record = await tasks.readState(taskId);
-    if (!record) throw new PhotoEnhanceError('NOT_FOUND', `No task ${taskId}`);
-    return taskSnapshot(record, baseUrl);
-  };
+/** The watched state of one task, or why there is none (NOT_FOUND ends the stream, anything else is retried). */
+function watchedRecord(watch: TaskWatch, taskId: string): TaskRecord | null {
+  const state = watch.state(taskId);
+  if (!state) throw new PhotoEnhanceError('STORAGE_ERROR', `Task ${taskId} not read yet`);
+  if ('error' in state) throw state.error;
+  return state.record;
+}
+
+/** The task stream's snapshot, from the hub's memory (no storage read). */
+export function taskSnapshotFromWatch(watch: TaskWatch, taskId: string, baseUrl: string | undefined): Snapshot {
+  const record = watchedRecord(watch, taskId);
+  if (!record) throw new PhotoEnhanceError('NOT_FOUND', `No task ${taskId}`);
+  return taskSnapshot(record, baseUrl);
 }
 
 /**
  * Batch snapshots: the same body as the batch status route; `completed` once every task has finished and
- * at least one succeeded, `failed` / `cancelled` when none did. Finished tasks are read once.
+ * at least one succeeded, `failed` / `cancelled` when none did. Built from the hub's memory: the batch's tasks
+ * are read by the hub's loops (once per change with a channel), finished ones never again.
  */
-export function batchSnapshotReader(
-  source: BatchSource,
-  rawId: string,
-  baseUrl: string | undefined,
-): () => Promise<Snapshot> {
-  const cache: TerminalTaskCache = new Map();
-  let recordPromise: ReturnType<typeof readBatchRecord> | undefined;
-  return async () => {
-    recordPromise ??= readBatchRecord(source.batches, rawId);
-    const record = await recordPromise.catch((err: unknown) => {
-      recordPromise = undefined;
-      throw err;
-    });
-    const tasks = await readBatchTasks(source.tasks, record, cache);
-    const body = presentBatch({ record, tasks }, baseUrl);
-    const terminal = TERMINAL_BATCH_STATUSES.has(body.status);
-    const event = !terminal
-      ? 'progress'
-      : body.status === 'completed' || body.status === 'partial_completed'
-        ? 'completed'
-        : body.status;
-    return {
-      id: Date.parse(body.updated_at_iso),
-      event,
-      data: body,
-      terminal,
-      fingerprint: `${body.status}|${body.sub_tasks.map((t) => `${t.status}:${t.stage}:${t.percent}`).join(',')}`,
-    };
+export function batchSnapshotFromWatch(record: BatchRecord, watch: TaskWatch, baseUrl: string | undefined): Snapshot {
+  const tasks = record.taskIds.map((taskId) => ({ taskId, task: watchedRecord(watch, taskId) }));
+  const body = presentBatch({ record, tasks }, baseUrl);
+  const terminal = TERMINAL_BATCH_STATUSES.has(body.status);
+  const event = !terminal
+    ? 'progress'
+    : body.status === 'completed' || body.status === 'partial_completed'
+      ? 'completed'
+      : body.status;
+  return {
+    id: Date.parse(body.updated_at_iso),
+    event,
+    data: body,
+    terminal,
+    fingerprint: `${body.status}|${body.sub_tasks.map((t) => `${t.status}:${t.stage}:${t.percent}`).join(',')}`,
   };
 }

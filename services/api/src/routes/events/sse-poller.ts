@@ -28,6 +28,11 @@ export interface PollOptions {
   logger: Logger;
   /** The first snapshot, when the route already read it. */
   first?: Snapshot;
+  /**
+   * Waits before the next read: by default `pollMs`; a route fed by the task watch hub waits for the next
+   * change instead (bounded by the given ms, so keep-alives and the duration cap still happen).
+   */
+  wait?: (ms: number) => Promise<void>;
 }
 
 /** The Last-Event-ID header as a number; anything unusable counts as absent. */
@@ -88,6 +93,11 @@ export async function pollToSse(stream: SSEStreamingApi, options: PollOptions): 
       await stream.write(': keep-alive\n\n');
       lastWrite = Date.now();
     }
-    await stream.sleep(options.pollMs);
+    if (options.wait) {
+      const untilKeepAlive = Math.max(1, options.keepAliveMs - (Date.now() - lastWrite));
+      const untilEnd =
+        options.maxDurationMs === undefined ? untilKeepAlive : options.maxDurationMs - (Date.now() - started);
+      await options.wait(Math.max(1, Math.min(untilKeepAlive, untilEnd)));
+    } else await stream.sleep(options.pollMs);
   }
 }

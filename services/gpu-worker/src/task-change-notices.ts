@@ -1,0 +1,26 @@
+import type { TaskChangeChannel, TaskRepository } from '@photoenhance/core';
+
+/**
+ * The task repository, announcing every record it wrote on the change channel, so the API instances holding
+ * viewers read the record once per change instead of polling it (docs/design.md §7). The notice goes out after
+ * the write succeeded: a reader that gets it always finds the new record.
+ */
+export function withChangeNotices<T extends Pick<TaskRepository, 'write' | 'writeVersioned'>>(
+  tasks: T,
+  channel: TaskChangeChannel | undefined,
+): T {
+  if (!channel) return tasks;
+  return {
+    ...tasks,
+    async write(record) {
+      const written = await tasks.write(record);
+      channel.publish({ taskId: written.taskId });
+      return written;
+    },
+    async writeVersioned(record, conditions) {
+      const written = await tasks.writeVersioned(record, conditions);
+      channel.publish({ taskId: written.record.taskId });
+      return written;
+    },
+  };
+}
