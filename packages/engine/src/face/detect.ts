@@ -230,7 +230,7 @@ export async function detectFaces(
     }
     if (residual > MAX_ALIGNMENT_RESIDUAL) {
       skipped.push({
-        reason: `profile or not a face (alignment residual ${(residual * 100).toFixed(1)} % of the crop > ${MAX_ALIGNMENT_RESIDUAL * 100} %)`,
+        reason: `profile or not a face (alignment residual ${(residual * 100).toFixed(1)} % of the crop > ${(MAX_ALIGNMENT_RESIDUAL * 100).toFixed(1)} %)`,
         box: roundBox(face.box),
       });
       continue;

@@ -1,3 +1,4 @@
+import { INPUT_MIME_TYPES } from '@photoenhance/contracts/formats';
 import { ApiError, apiFetch, apiJson, authHeaders, type ServiceInfo, send, type TaskView } from './api.ts';
 import { compareView } from './compare.ts';
 import { h } from './dom.ts';
@@ -9,17 +10,7 @@ import { watchTask } from './watch.ts';
 export const DIRECT_UPLOAD_OVER = 4 * 1024 * 1024;
 
 /** Types the direct-upload route accepts (it signs one); anything else is sent through the API, which sniffs it. */
-const DIRECT_TYPES = new Set([
-  'image/jpeg',
-  'image/png',
-  'image/webp',
-  'image/tiff',
-  'image/gif',
-  'image/bmp',
-  'image/heic',
-  'image/heif',
-  'image/avif',
-]);
+const DIRECT_TYPES: ReadonlySet<string> = new Set(INPUT_MIME_TYPES);
 
 export type Phase = 'waiting' | 'uploading' | 'queued' | 'processing' | 'completed' | 'failed' | 'cancelled';
 
