@@ -1,4 +1,5 @@
 import { INPUT_MIME_TYPES } from '@photoenhance/contracts/formats';
+import type { TaskStatus } from '@photoenhance/contracts/task-states';
 import { ApiError, apiFetch, apiJson, authHeaders, type ServiceInfo, send, type TaskView } from './api.ts';
 import { compareView } from './compare.ts';
 import { h } from './dom.ts';
@@ -12,7 +13,8 @@ export const DIRECT_UPLOAD_OVER = 4 * 1024 * 1024;
 /** Types the direct-upload route accepts (it signs one); anything else is sent through the API, which sniffs it. */
 const DIRECT_TYPES: ReadonlySet<string> = new Set(INPUT_MIME_TYPES);
 
-export type Phase = 'waiting' | 'uploading' | 'queued' | 'processing' | 'completed' | 'failed' | 'cancelled';
+/** Before the task exists the photo waits or uploads; after, its phase is the task's status. */
+export type Phase = 'waiting' | 'uploading' | TaskStatus;
 
 export interface PhotoHooks {
   /** Called on every phase change (the page's summary and "download all" follow it). */
