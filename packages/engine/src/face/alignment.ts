@@ -32,7 +32,6 @@ export const FACE_TEMPLATES = {
 } as const satisfies Record<FaceTemplateName, readonly (readonly [number, number])[]>;
 
 export type FaceTemplate = keyof typeof FACE_TEMPLATES;
-export const FACE_TEMPLATE_NAMES = Object.keys(FACE_TEMPLATES) as FaceTemplate[];
 
 /** Five points (eyes, nose, mouth corners) → four (eyes, nose, mouth centre). */
 function unitTemplate(five: readonly (readonly [number, number])[]): readonly (readonly [number, number])[] {

@@ -3,7 +3,6 @@
 export {
   type Alignment,
   cropTransform,
-  FACE_TEMPLATE_NAMES,
   type FaceTemplate,
   MAX_ALIGNMENT_RESIDUAL,
 } from './alignment.ts';

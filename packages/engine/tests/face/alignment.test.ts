@@ -126,6 +126,21 @@ describe('similarity alignment', () => {
     expect(Math.abs(onFfhq.matrix[5]! - onArc.matrix[5]!)).toBeGreaterThan(0.01);
   });
 
+  it('at 512 the FFHQ template is facexlib’s (the crop GFPGAN was trained on), to a thousandth of a pixel', () => {
+    // facexlib face_template for 512: eyes, nose, mouth corners (OpenCV pixel centres, so +0.5 here).
+    const facexlib = [
+      [192.98138, 239.94708],
+      [318.90277, 240.1936],
+      [256.63416, 314.01935],
+      [(201.26117 + 313.08905) / 2, (371.41043 + 371.15118) / 2],
+    ];
+    const ours = templatePoints('ffhq', 512);
+    for (let i = 0; i < 4; i++) {
+      expect(Math.abs(ours[i]![0] - (facexlib[i]![0]! + 0.5))).toBeLessThan(1e-3);
+      expect(Math.abs(ours[i]![1] - (facexlib[i]![1]! + 0.5))).toBeLessThan(1e-3);
+    }
+  });
+
   it('invertAffine undoes the matrix', () => {
     const m = estimateAlignmentFromPoints(pointsUnder(0.7, 1.1, -3, 9)).matrix;
     const inv = invertAffine(m);
