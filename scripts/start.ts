@@ -146,8 +146,10 @@ process.stdout.write(
   [
     '',
     'PhotoEnhance is running',
-    `  API       ${publicUrl}`,
+    // The web app first: that is where a person goes; the rest is for programs and operators.
+    `  Web app   ${publicUrl}/   (open it in a browser)`,
     `  API docs  ${publicUrl}/docs`,
+    `  API       ${publicUrl}/api/v1   (OpenAPI: ${publicUrl}/openapi.json)`,
     `  Health    ${publicUrl}/health   (ready: ${publicUrl}/ready)`,
     `  Worker    http://localhost:${worker.port}/health   (ready: /ready, metrics: /metrics)`,
     `  Storage   ${external ? `external: ${apiConfig.S3_ENDPOINT ?? 'AWS'}` : `embedded, persisted in ${apiConfig.DATA_DIR}/`}`,

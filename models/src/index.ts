@@ -5,6 +5,8 @@ export { isModelError, ModelError, type ModelErrorCode } from './errors.ts';
 export { type Fidelity, fidelity } from './fidelity.ts';
 export { CALIBRATION_DIR, DEFAULT_INT8_RECIPE, type Int8Recipe, imageToPlanar, quantizeUpscaler } from './int8.ts';
 export {
+  FACE_TEMPLATES,
+  type FaceTemplateName,
   INT8_FIDELITY_FLOOR,
   type Int8Variant,
   loadManifest,
@@ -16,6 +18,7 @@ export {
   ModelManifestSchema,
   type ModelTask,
   type ModelVariant,
+  restorerFace,
   type TensorSpec,
 } from './manifest.ts';
 // ncnn → ONNX

@@ -8,6 +8,13 @@ import { z } from 'zod';
 export const MODEL_TASKS = ['upscale', 'face-detect', 'face-restore'] as const;
 export type ModelTask = (typeof MODEL_TASKS)[number];
 export const MODEL_VARIANTS = ['fp32', 'fp16', 'int8'] as const;
+/**
+ * Alignment templates a face restorer is trained on (the engine holds their points, as fractions of the
+ * crop side): `ffhq` for GFPGAN, CodeFormer, RestoreFormer++ and GPEN-BFR ≥ 512; `arcface-128` for
+ * GPEN-BFR-256, as FaceFusion's face_enhancer aligns it.
+ */
+export const FACE_TEMPLATES = ['ffhq', 'arcface-128'] as const;
+export type FaceTemplateName = (typeof FACE_TEMPLATES)[number];
 export type ModelVariant = (typeof MODEL_VARIANTS)[number];
 
 /** int8 must match fp32 this closely (PSNR, dB) on every golden and test photo to be shipped. */
@@ -114,6 +121,9 @@ const GeneratedSourceSchema = z.object({
   kind: z.literal('generated'),
   generator: z.enum(['gfpgan-v1-clean']),
   seed: z.number().int().min(0).max(0xffffffff),
+  /** Face side (default 512, GFPGAN's) and channel narrowing (default 1): small restorers of other sizes for tests. */
+  size: z.number().int().min(8).optional(),
+  narrow: z.number().positive().max(1).optional(),
 });
 
 export const ModelSourceSchema = z.discriminatedUnion('kind', [
@@ -139,6 +149,8 @@ export const ModelEntrySchema = z
       int8: Int8VariantSchema.optional(),
     }),
     io: z.object({ inputs: z.array(TensorSpecSchema).min(1), outputs: z.array(TensorSpecSchema).min(1) }),
+    /** Face restorers: the alignment template their crops are cut with (default `ffhq`). */
+    faceTemplate: z.enum(FACE_TEMPLATES).optional(),
     facts: z
       .object({
         params: z.number().int().positive().optional(),
@@ -153,6 +165,17 @@ export const ModelEntrySchema = z
       ctx.addIssue({ code: 'custom', message: 'upscale models need a scale', path: ['scale'] });
     if (e.task !== 'upscale' && e.scale !== undefined)
       ctx.addIssue({ code: 'custom', message: 'only upscale models have a scale', path: ['scale'] });
+    if (e.task !== 'face-restore' && e.faceTemplate !== undefined)
+      ctx.addIssue({ code: 'custom', message: 'only face restorers have a face template', path: ['faceTemplate'] });
+    if (e.task === 'face-restore') {
+      const [, c, h, w] = e.io.inputs[0]!.shape;
+      if (c !== 3 || (typeof h === 'number' && typeof w === 'number' && h !== w))
+        ctx.addIssue({
+          code: 'custom',
+          message: 'a face restorer takes [N,3,S,S]',
+          path: ['io', 'inputs', 0, 'shape'],
+        });
+    }
     const offline = e.source.kind === 'npm' || e.source.kind === 'generated';
     if (
       offline &&
@@ -190,6 +213,15 @@ export const ModelManifestSchema = z
     });
   });
 export type ModelManifest = z.infer<typeof ModelManifestSchema>;
+
+/**
+ * What a face restorer's entry says about its crops: the side (from its input shape, undefined when the
+ * entry leaves it symbolic) and the alignment template. The engine checks the session against it.
+ */
+export function restorerFace(entry: ModelEntry): { faceSize: number | undefined; template: FaceTemplateName } {
+  const side = entry.io.inputs[0]?.shape[2];
+  return { faceSize: typeof side === 'number' ? side : undefined, template: entry.faceTemplate ?? 'ffhq' };
+}
 
 export const MANIFEST_PATH = new URL('../manifest.json', import.meta.url);
 

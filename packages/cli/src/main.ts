@@ -232,7 +232,7 @@ export function buildProgram(): Command {
     .option('--no-face', 'skip face detection and restoration')
     .option(
       '--face-model <id|path>',
-      'face restorer: a model id (gfpgan-1.4, …) or a 512×512 GFPGAN-family ONNX file',
+      'face restorer: a model id (gfpgan-1.4, gpen-bfr-1024, …) or an ONNX restorer file [1,3,S,S] of any face size S',
       'gfpgan-1.4',
     )
     .option('--only-center-face', 'restore only the most central/largest face', false)

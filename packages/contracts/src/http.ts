@@ -1,7 +1,8 @@
 import { z } from 'zod';
 import { CallbackUrlSchema } from './callback-url/callback-url.ts';
+import { PRECISIONS } from './choices.ts';
 import { IMAGE_FORMATS, OUTPUT_FORMATS, outputFormatForExtension, REQUESTABLE_OUTPUT_FORMATS } from './formats.ts';
-import { type EnhanceOptions, EnhanceOptionsSchema, FaceReportSchema, PRECISIONS } from './options.ts';
+import { type EnhanceOptions, EnhanceOptionsSchema, FaceReportSchema } from './options.ts';
 import { ErrorCodeSchema, TaskStatusSchema } from './task.ts';
 
 /** Multipart fields are strings; an empty field counts as "not sent" (HTML forms send empty inputs). */

@@ -1,8 +1,11 @@
 // Every external shape as a zod schema (HTTP, SQS message, task record, enhance options) and the one
 // error type. Only zod and node built-ins: importing a contract never loads sharp, onnxruntime or the AWS SDK.
+// The browser imports the sub-paths in package.json instead (formats, choices, task-states, task-view: no zod
+// at run time; the others type-only), so the page's bundle carries no schema library.
 export * from './batch.ts';
 export * from './callback-url/address-class.ts';
 export * from './callback-url/callback-url.ts';
+export * from './choices.ts';
 export * from './errors/index.ts';
 export * from './events.ts';
 export * from './formats.ts';
@@ -12,6 +15,7 @@ export * from './job.ts';
 export * from './options.ts';
 export * from './service.ts';
 export * from './task.ts';
+export * from './task-states.ts';
 export * from './task-view.ts';
 export * from './upload.ts';
 export * from './worker.ts';

@@ -1,16 +1,13 @@
 import { z } from 'zod';
+import { PRECISIONS, QUALITY_LEVELS } from './choices.ts';
 import { OUTPUT_FORMATS } from './formats.ts';
 
 /** What a client or the CLI may ask of the engine: one schema for the HTTP form, the job message and the CLI. */
-export const QUALITY_LEVELS = ['fast', 'medium', 'high', 'auto'] as const;
-/** Numeric precision of the upscaler: auto = int8 on CPU where shipped (fidelity floor passed), fp16 on GPUs, else fp32. */
-export const PRECISIONS = ['auto', 'fp32', 'fp16', 'int8'] as const;
-export type Precision = (typeof PRECISIONS)[number];
 
 export const FaceOptionsSchema = z.object({
   /** Run detection + restoration at all. */
   enabled: z.boolean().default(true),
-  /** Restorer: a manifest id (gfpgan-1.4, codeformer…) or a path to a 512-contract ONNX file. */
+  /** Restorer: a manifest id (gfpgan-1.4, gpen-bfr-1024, codeformer…) or a path to an ONNX restorer file. */
   model: z.string().min(1).default('gfpgan-1.4'),
   onlyCenterFace: z.boolean().default(false),
   maxFaces: z.number().int().min(1).max(100).default(20),
@@ -50,9 +47,6 @@ export const EnhanceOptionsSchema = z.object({
 });
 export type EnhanceOptions = z.infer<typeof EnhanceOptionsSchema>;
 export type EnhanceOptionsInput = z.input<typeof EnhanceOptionsSchema>;
-
-export const ENGINE_STAGES = ['decode', 'detect', 'upscale', 'restore', 'resize', 'encode'] as const;
-export type EngineStage = (typeof ENGINE_STAGES)[number];
 
 const BoxSchema = z.tuple([z.number(), z.number(), z.number(), z.number()]);
 const NonNegativeInt = z.number().int().min(0);

@@ -1,9 +1,14 @@
+import type { TaskStatusResponse } from './http.ts';
 import type { TaskError } from './task.ts';
 
 /**
  * The pieces of a task that clients see the same way in every answer: the status body, the SSE events and the
- * webhook body are built from these, so a link or a field cannot differ between them.
+ * webhook body are built from these, so a link or a field cannot differ between them. No zod at run time: the
+ * browser bundle imports this module as `@photoenhance/contracts/task-view`.
  */
+
+/** A task as GET /api/v1/status/{task_id} and the terminal SSE event show it (TaskStatusResponseSchema). */
+export type TaskView = TaskStatusResponse;
 
 /** A task's public links: relative paths, or absolute under the API's public base URL (trailing slashes dropped). */
 export function taskUrls(baseUrl: string | undefined, taskId: string): { status: string; download: string } {

@@ -2,15 +2,9 @@ import { z } from 'zod';
 import { ERROR_CODES, type ErrorCode } from './errors/errors.ts';
 import { BatchIdSchema, OwnerIdSchema, TaskIdSchema } from './ids.ts';
 import { EnhanceOptionsSchema, FaceReportSchema } from './options.ts';
+import { TASK_STATUSES } from './task-states.ts';
 
-export const TASK_STATUSES = ['queued', 'processing', 'completed', 'failed', 'cancelled'] as const;
-export type TaskStatus = (typeof TASK_STATUSES)[number];
 export const TaskStatusSchema = z.enum(TASK_STATUSES);
-
-export const TERMINAL_STATUSES: ReadonlySet<TaskStatus> = new Set(['completed', 'failed', 'cancelled']);
-export function isTerminalStatus(status: TaskStatus): boolean {
-  return TERMINAL_STATUSES.has(status);
-}
 
 const IsoTimestamp = z.iso.datetime({ offset: true });
 const NonNegativeInt = z.number().int().min(0);

@@ -18,6 +18,8 @@ export const WorkerModelSchema = z.object({
   task: z.enum(['upscale', 'face-detect', 'face-restore']),
   ready: z.boolean(),
   default: z.boolean(),
+  /** Face restorers: the side of the aligned face crop they take (GPEN-BFR 256…2048, GFPGAN 512). */
+  face_size: z.number().int().positive().max(8192).optional(),
 });
 export type WorkerModel = z.infer<typeof WorkerModelSchema>;
 

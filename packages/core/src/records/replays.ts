@@ -21,7 +21,9 @@ export function createReplayRepository(store: Pick<Storage, 'head' | 'put'>): Re
       const key = keys.replay(digest);
       if (await store.head(key)) return false;
       try {
-        await store.put(key, '', { contentType: 'application/octet-stream', ifNoneMatch: '*' });
+        // The marker is empty, and the SDK sets Content-Length only for a non-empty body: without the explicit 0
+        // every worker registration printed "Are you using a Stream of unknown length as the Body…?".
+        await store.put(key, '', { contentType: 'application/octet-stream', contentLength: 0, ifNoneMatch: '*' });
         return true;
       } catch (err) {
         if (isPhotoEnhanceError(err) && err.code === 'CONFLICT') return false;

@@ -1,30 +1,68 @@
 /**
- * Similarity alignment of detected keypoints onto facexlib's 512×512 template (the crop GFPGAN-family
- * restorers were trained on). Coordinates are continuous (pixel i spans [i, i+1)); facexlib's template
- * is in OpenCV's pixel-centre convention, hence the +0.5 below.
+ * Similarity alignment of detected keypoints onto a restorer's face template. Templates are written as
+ * fractions of the crop side, as FaceFusion's warp templates are (facefusion/face_helper.py
+ * WARP_TEMPLATE_SET), so one template serves a restorer of any size (GPEN-BFR 256…2048, GFPGAN and
+ * CodeFormer at their native side): an alignment is fitted once in these unit coordinates and scaled to
+ * the crop with `cropTransform`. Crop coordinates are continuous (pixel i spans [i, i+1)); the templates
+ * are in OpenCV's pixel-centre convention, hence the +0.5 in `cropTransform`.
  */
 
-/** Side of the aligned crop every 512-contract restorer expects. */
-export const FACE_SIZE = 512;
+import type { FaceTemplateName } from '@photoenhance/models';
 
-/** facexlib template (eyes, nose, mouth centre = mean of its two mouth corners), continuous coordinates. */
-export const TEMPLATE_POINTS: readonly (readonly [number, number])[] = [
-  [192.98138, 239.94708],
-  [318.90277, 240.1936],
-  [256.63416, 314.01935],
-  [(201.26117 + 313.08905) / 2, (371.41043 + 371.15118) / 2],
-].map(([x, y]) => [x! + 0.5, y! + 0.5] as const);
+/**
+ * The templates restorers are trained on: eyes, nose, mouth centre (the mean of the two mouth corners),
+ * as fractions of the crop side. `ffhq` is facexlib's FFHQ template (GFPGAN, CodeFormer, RestoreFormer++,
+ * GPEN-BFR 512 and up); `arcface-128` is the tighter one FaceFusion aligns GPEN-BFR-256 with.
+ */
+export const FACE_TEMPLATES = {
+  ffhq: unitTemplate([
+    [0.37691676, 0.46864664],
+    [0.62285697, 0.46912813],
+    [0.50123859, 0.61331904],
+    [0.39308822, 0.725411],
+    [0.61150205, 0.72490465],
+  ]),
+  'arcface-128': unitTemplate([
+    [0.36167656, 0.40387734],
+    [0.63696719, 0.40235469],
+    [0.50019687, 0.56044219],
+    [0.38710391, 0.72160547],
+    [0.61507734, 0.72034453],
+  ]),
+} as const satisfies Record<FaceTemplateName, readonly (readonly [number, number])[]>;
 
-/** Template residual (px in the 512 crop) above which the points do not form a frontal-ish face. */
-export const MAX_ALIGNMENT_RESIDUAL = 20;
+export type FaceTemplate = keyof typeof FACE_TEMPLATES;
+
+/** Five points (eyes, nose, mouth corners) → four (eyes, nose, mouth centre). */
+function unitTemplate(five: readonly (readonly [number, number])[]): readonly (readonly [number, number])[] {
+  const [le, re, nose, ml, mr] = five as [
+    [number, number],
+    [number, number],
+    [number, number],
+    [number, number],
+    [number, number],
+  ];
+  return [le, re, nose, [(ml[0] + mr[0]) / 2, (ml[1] + mr[1]) / 2]];
+}
+
+/** A template's points in a size × size crop, continuous coordinates. */
+export function templatePoints(template: FaceTemplate, size: number): [number, number][] {
+  return FACE_TEMPLATES[template].map(([x, y]) => [x * size + 0.5, y * size + 0.5]);
+}
+
+/**
+ * Template residual, as a fraction of the crop side, above which the points do not form a frontal-ish
+ * face (facexlib's rule of thumb: ≈ 20 px in its 512 crop).
+ */
+export const MAX_ALIGNMENT_RESIDUAL = 0.039;
 
 /** A 2×3 affine [a, b, tx, c, d, ty]: x' = a·x + b·y + tx, y' = c·x + d·y + ty. */
 export type Affine = [number, number, number, number, number, number];
 
 export interface Alignment {
-  /** original → 512 template, continuous coordinates. */
+  /** original → the template in unit coordinates (crop side = 1); `cropTransform` scales it to a crop. */
   matrix: number[];
-  /** RMS distance (template px) between the mapped points and the template: profile/false faces score high. */
+  /** RMS distance between the mapped points and the template, as a fraction of the crop side: profile/false faces score high. */
   residual: number;
   /** Distance between the two eyes in original pixels. */
   eyeDistance: number;
@@ -95,12 +133,22 @@ export function affineScale(m: readonly number[]): number {
 }
 
 /**
- * The pixels of a width × height image that the 512 template square reaches under `imageToTemplate`: the
+ * original → a size × size crop (continuous coordinates) from a unit-template alignment: scaled by the
+ * side, shifted by the templates' pixel-centre half pixel. The same fit serves every crop size.
+ */
+export function cropTransform(unitMatrix: readonly number[], size: number): Affine {
+  const m = unitMatrix;
+  return [m[0]! * size, m[1]! * size, m[2]! * size + 0.5, m[3]! * size, m[4]! * size, m[5]! * size + 0.5];
+}
+
+/**
+ * The pixels of a width × height image that the size × size crop square reaches under `imageToTemplate`: the
  * bounding box of its inverse-mapped corners, grown by `pad` px, clipped to the image; [x0, x1) × [y0, y1),
  * empty when x1 ≤ x0 or y1 ≤ y0.
  */
 export function templateFootprint(
   imageToTemplate: readonly number[],
+  size: number,
   width: number,
   height: number,
   pad = 0,
@@ -108,9 +156,9 @@ export function templateFootprint(
   const toImage = invertAffine(imageToTemplate);
   const corners = [
     applyAffine(toImage, 0, 0),
-    applyAffine(toImage, FACE_SIZE, 0),
-    applyAffine(toImage, 0, FACE_SIZE),
-    applyAffine(toImage, FACE_SIZE, FACE_SIZE),
+    applyAffine(toImage, size, 0),
+    applyAffine(toImage, 0, size),
+    applyAffine(toImage, size, size),
   ];
   return {
     x0: Math.max(0, Math.floor(Math.min(...corners.map((p) => p[0])) - pad)),
@@ -135,13 +183,17 @@ export function composeTranslate(m: readonly number[], dx: number, dy: number): 
  * misplaced point (a nose seen from the side, a hand over the mouth) cannot drag the crop. The reported
  * residual is the plain RMS over all four points, so a face the template cannot explain still shows.
  */
-export function estimateAlignmentFromPoints(points: readonly (readonly [number, number])[]): Alignment {
+export function estimateAlignmentFromPoints(
+  points: readonly (readonly [number, number])[],
+  template: FaceTemplate = 'ffhq',
+): Alignment {
   const src = points.slice(0, 4);
-  const dst = TEMPLATE_POINTS;
+  const dst = FACE_TEMPLATES[template];
   const weights = [1, 1, 1, 1];
   let matrix = fitSimilarity(src, dst, weights);
-  // Cauchy scale: a few template pixels; three rounds settle it.
-  const c = 8;
+  // Cauchy scale: 1/64 of the crop side (a few template pixels); three rounds settle it. In unit
+  // coordinates the weights, hence the fit, are the same as a fit to the template at any crop size.
+  const c = 1 / 64;
   for (let iter = 0; iter < 3; iter++) {
     for (let i = 0; i < 4; i++) {
       const [x, y] = applyAffine(matrix, src[i]![0], src[i]![1]);

@@ -51,7 +51,7 @@ const MIN_BOX_AT_INPUT = 16;
 /** Faces down to this fraction of the image's long side must be found, hence tiles on big or wide images. */
 const MIN_FACE_FRACTION = 0.04;
 const TILE_OVERLAP = 0.25;
-/** Closer than this the eyes carry no usable geometry for a 512 crop. */
+/** Closer than this the eyes carry no usable geometry for a restorer's crop. */
 const MIN_EYE_DISTANCE = 5;
 
 /**
@@ -230,7 +230,7 @@ export async function detectFaces(
     }
     if (residual > MAX_ALIGNMENT_RESIDUAL) {
       skipped.push({
-        reason: `profile or not a face (alignment residual ${residual.toFixed(1)} px > ${MAX_ALIGNMENT_RESIDUAL})`,
+        reason: `profile or not a face (alignment residual ${(residual * 100).toFixed(1)} % of the crop > ${(MAX_ALIGNMENT_RESIDUAL * 100).toFixed(1)} %)`,
         box: roundBox(face.box),
       });
       continue;

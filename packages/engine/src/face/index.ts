@@ -1,6 +1,11 @@
 // The face stage's public surface (re-exported by @photoenhance/engine): detect, align, restore.
 // Internals (warp, mask, NMS, BlazeFace decoding) are imported from their modules by the tests only.
-export { type Alignment, FACE_SIZE, MAX_ALIGNMENT_RESIDUAL } from './alignment.ts';
+export {
+  type Alignment,
+  cropTransform,
+  type FaceTemplate,
+  MAX_ALIGNMENT_RESIDUAL,
+} from './alignment.ts';
 export {
   type DetectedFace,
   type DetectionResult,
@@ -9,4 +14,10 @@ export {
   type SkippedFace,
 } from './detect.ts';
 export { estimateAlignment, NO_RESTORER_NOTICE, type RestoreFacesArgs, restoreFaces } from './restore.ts';
-export { loadRestorer, type Restorer, type RestorerLoadOptions, type RestorerRuntime } from './restorer.ts';
+export {
+  assertFaceModelFile,
+  loadRestorer,
+  type Restorer,
+  type RestorerLoadOptions,
+  type RestorerRuntime,
+} from './restorer.ts';

@@ -1,13 +1,13 @@
 import type { PlanarImage } from '@photoenhance/image';
-import { type Affine, affineScale, applyAffine, FACE_SIZE, templateFootprint } from './alignment.ts';
+import { type Affine, affineScale, applyAffine, templateFootprint } from './alignment.ts';
 import { resizePlanarLanczos3 } from './resample.ts';
 
 /**
  * The soft paste mask of upstream GFPGAN (facexlib paste_faces_to_input_image, no face parsing): the
  * warped crop square, eroded to drop interpolated border pixels, eroded again by w_edge = √area / 20
  * and Gaussian-blurred with a (2·w_edge+1) kernel. Every size there is proportional to the face, so it
- * is the same shape in template coordinates for every face and scale: computed once here, at 512, and
- * mapped with the paste transform. The eroded square blurred by a separable Gaussian is separable, so
+ * is the same shape in template coordinates for every face and scale: computed once per restorer size
+ * (`maskProfile`) and mapped with the paste transform. The eroded square blurred by a separable Gaussian is separable, so
  * one 1-D profile p gives mask(x, y) = p(x)·p(y).
  */
 function buildMaskProfile(size: number): Float32Array {
@@ -38,59 +38,73 @@ function buildMaskProfile(size: number): Float32Array {
   return profile;
 }
 
-export const MASK_PROFILE: Float32Array = buildMaskProfile(FACE_SIZE);
+/** One profile per crop size, built on first use: a worker serves few restorer sizes, each many times. */
+const maskProfiles = new Map<number, Float32Array>();
+
+/** The mask profile of a size × size crop (cached). */
+export function maskProfile(size: number): Float32Array {
+  let profile = maskProfiles.get(size);
+  if (!profile) {
+    profile = buildMaskProfile(size);
+    maskProfiles.set(size, profile);
+  }
+  return profile;
+}
 
 /** Profile value at a continuous template coordinate (linear between pixel centres, 0 outside). */
-function profileAt(t: number): number {
+function profileAt(profile: Float32Array, t: number): number {
+  const size = profile.length;
   const p = t - 0.5;
   const i = Math.floor(p);
-  if (i < -1 || i >= FACE_SIZE) return 0;
+  if (i < -1 || i >= size) return 0;
   const f = p - i;
-  const a = i >= 0 ? MASK_PROFILE[i]! : 0;
-  const b = i + 1 < FACE_SIZE ? MASK_PROFILE[i + 1]! : 0;
+  const a = i >= 0 ? profile[i]! : 0;
+  const b = i + 1 < size ? profile[i + 1]! : 0;
   return a + (b - a) * f;
 }
 
-/** Soft-mask weight of a canvas position, for tests and diagnostics. */
-export function maskWeightAt(canvasToTemplate: readonly number[], x: number, y: number): number {
+/** Soft-mask weight of a canvas position for a size × size crop, for tests and diagnostics. */
+export function maskWeightAt(canvasToTemplate: readonly number[], size: number, x: number, y: number): number {
   const [tx, ty] = applyAffine(canvasToTemplate, x, y);
-  return profileAt(tx) * profileAt(ty);
+  const profile = maskProfile(size);
+  return profileAt(profile, tx) * profileAt(profile, ty);
 }
 
 /** Below this (canvas px per template px) the restored face is shrunk with Lanczos before sampling. */
 const MIN_DIRECT_SCALE = 0.75;
 
 /**
- * Blends a restored 512 face (planar RGB [0,1]) into `canvas` in place: inverse affine with bilinear
- * sampling, weight = blend × soft mask. Pixels where the mask is 0 are not written, so the colour
- * outside each face stays exactly as it was.
+ * Blends a restored size × size face (planar RGB [0,1]) into `canvas` in place: inverse affine with
+ * bilinear sampling, weight = blend × soft mask. Pixels where the mask is 0 are not written, so the
+ * colour outside each face stays exactly as it was.
  */
 export async function pasteFace(
   canvas: PlanarImage,
   face: Float32Array,
+  size: number,
   canvasToTemplate: readonly number[],
   blend: number,
 ): Promise<void> {
   if (blend <= 0) return;
-  // Where the face lands on the canvas much smaller than 512, bilinear sampling would alias: pre-shrink.
+  // Where the face lands on the canvas much smaller than the crop, bilinear sampling would alias: pre-shrink.
   const canvasScale = 1 / affineScale(canvasToTemplate);
   let src = face;
-  let srcSize = FACE_SIZE;
+  let srcSize = size;
   if (canvasScale < MIN_DIRECT_SCALE) {
-    srcSize = Math.max(8, Math.round(FACE_SIZE * canvasScale));
-    src = resizePlanarLanczos3(face, FACE_SIZE, FACE_SIZE, srcSize, srcSize);
+    srcSize = Math.max(8, Math.round(size * canvasScale));
+    src = resizePlanarLanczos3(face, size, size, srcSize, srcSize);
   }
-  const k = srcSize / FACE_SIZE;
+  const k = srcSize / size;
 
   // Canvas rows/columns the template square can reach.
-  const { x0, y0, x1, y1 } = templateFootprint(canvasToTemplate, canvas.width, canvas.height);
+  const { x0, y0, x1, y1 } = templateFootprint(canvasToTemplate, size, canvas.width, canvas.height);
 
   const W = canvas.width;
   const plane = W * canvas.height;
   const cd = canvas.data;
   const srcPlane = srcSize * srcSize;
   const [a, b, tx, c, d, ty] = canvasToTemplate as Affine;
-  const profile = MASK_PROFILE;
+  const profile = maskProfile(size);
   const last = srcSize - 1;
   for (let y = y0; y < y1; y++) {
     let u = a * (x0 + 0.5) + b * (y + 0.5) + tx;
@@ -99,7 +113,7 @@ export async function pasteFace(
       // Mask: p(u)·p(v), linear between template pixel centres; 0 near and beyond the crop edge.
       const pu = u - 0.5;
       const pv = v - 0.5;
-      if (!(pu > 0 && pv > 0 && pu < FACE_SIZE - 1 && pv < FACE_SIZE - 1)) continue;
+      if (!(pu > 0 && pv > 0 && pu < size - 1 && pv < size - 1)) continue;
       const iu = pu | 0;
       const iv = pv | 0;
       const mu = profile[iu]! + (profile[iu + 1]! - profile[iu]!) * (pu - iu);

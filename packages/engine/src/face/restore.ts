@@ -1,18 +1,25 @@
 import type { FaceOptions, FaceReport } from '@photoenhance/contracts';
 import { PhotoEnhanceError, throwIfAborted } from '@photoenhance/contracts';
 import type { PlanarImage } from '@photoenhance/image';
-import { type Alignment, composeScale, estimateAlignmentFromPoints, MAX_ALIGNMENT_RESIDUAL } from './alignment.ts';
+import {
+  type Alignment,
+  composeScale,
+  cropTransform,
+  estimateAlignmentFromPoints,
+  type FaceTemplate,
+  MAX_ALIGNMENT_RESIDUAL,
+} from './alignment.ts';
 import type { DetectedFace, SkippedFace } from './detect.ts';
 import { pasteFace } from './paste.ts';
 import { assertRgb } from './pixels.ts';
-import { FACE_VALUES, type Restorer, runRestorerBatch } from './restorer.ts';
+import { faceValues, type Restorer, runRestorerBatch } from './restorer.ts';
 import { cropAlignedFace } from './warp.ts';
 
 const MIN_EYE_DISTANCE = 5;
 
 export const NO_RESTORER_NOTICE =
   'Faces were detected but NOT restored: no face restoration model is installed. ' +
-  'Install one with `npm run models -- --with gfpgan-1.4`, or pass a 512×512 GFPGAN-family ONNX file with `--face-model path.onnx`.';
+  'Install one with `npm run models -- --with gfpgan-1.4`, or pass a GFPGAN-family ONNX file with `--face-model path.onnx`.';
 
 export interface RestoreFacesArgs {
   original: PlanarImage;
@@ -27,9 +34,12 @@ export interface RestoreFacesArgs {
   onProgress?: (done: number, total: number) => void;
 }
 
-/** Alignment of a detected face: its 6 keypoints → the 512 template (eyes, nose, mouth; ears unused). */
-export function estimateAlignment(face: DetectedFace): Alignment {
-  return estimateAlignmentFromPoints(face.keypoints);
+/**
+ * Alignment of a detected face: its 6 keypoints → the unit template (eyes, nose, mouth; ears unused);
+ * `cropTransform` scales it to a restorer's crop.
+ */
+export function estimateAlignment(face: DetectedFace, template: FaceTemplate = 'ffhq'): Alignment {
+  return estimateAlignmentFromPoints(face.keypoints, template);
 }
 
 function roundBox(box: readonly number[]): [number, number, number, number] {
@@ -37,7 +47,8 @@ function roundBox(box: readonly number[]): [number, number, number, number] {
 }
 
 /**
- * Restores each face and pastes it into the upscaled image: align a 512 crop from the ORIGINAL (the
+ * Restores each face and pastes it into the upscaled image: align a crop of the restorer's size and
+ * template from the ORIGINAL (the
  * restorer wants the real photo, not GAN texture), run the restorer (several faces per run when it
  * batches), paste back through the inverse transform scaled by the upscale factor with the feathered
  * mask, weighted by `blend`. `upscaled` is modified in place (it can be hundreds of MB) and returned.
@@ -77,7 +88,7 @@ export async function restoreFaces(args: RestoreFacesArgs): Promise<{ image: Pla
   const work: { face: DetectedFace; alignment: Alignment }[] = [];
   const skipped: SkippedFace[] = report.skipped;
   for (const face of faces) {
-    const alignment = estimateAlignment(face);
+    const alignment = estimateAlignment(face, restorer.template);
     // Detection already filters these; faces from elsewhere (an API caller, a test) get the same rule.
     if (alignment.eyeDistance < MIN_EYE_DISTANCE)
       skipped.push({
@@ -86,12 +97,14 @@ export async function restoreFaces(args: RestoreFacesArgs): Promise<{ image: Pla
       });
     else if (!(alignment.residual <= MAX_ALIGNMENT_RESIDUAL))
       skipped.push({
-        reason: `profile or not a face (alignment residual ${alignment.residual.toFixed(1)} px)`,
+        reason: `profile or not a face (alignment residual ${(alignment.residual * 100).toFixed(1)} % of the crop)`,
         box: roundBox(face.box),
       });
     else work.push({ face, alignment });
   }
 
+  const size = restorer.faceSize;
+  const values = faceValues(size);
   const total = work.length;
   // No call for an empty batch: a 0/0 fraction would be NaN to the caller.
   if (total > 0) onProgress?.(0, total);
@@ -99,21 +112,22 @@ export async function restoreFaces(args: RestoreFacesArgs): Promise<{ image: Pla
     throwIfAborted(signal);
     const batch = work.slice(start, start + restorer.maxBatch);
     // The crops go straight into the model's input buffer, one slot per face.
-    const input = new Float32Array(batch.length * FACE_VALUES);
+    const input = new Float32Array(batch.length * values);
     for (let i = 0; i < batch.length; i++)
       await cropAlignedFace(
         original,
-        batch[i]!.alignment.matrix,
-        input.subarray(i * FACE_VALUES, (i + 1) * FACE_VALUES),
+        cropTransform(batch[i]!.alignment.matrix, size),
+        size,
+        input.subarray(i * values, (i + 1) * values),
       );
     throwIfAborted(signal);
     const restored = await runRestorerBatch(restorer, input, batch.length, options.fidelity);
     for (let i = 0; i < batch.length; i++) {
       // canvas px → original px (÷ per-axis scale) → template.
-      const m = batch[i]!.alignment.matrix;
+      const m = cropTransform(batch[i]!.alignment.matrix, size);
       const canvasToTemplate =
         sx === sy ? composeScale(m, 1 / sx) : [m[0]! / sx, m[1]! / sy, m[2]!, m[3]! / sx, m[4]! / sy, m[5]!];
-      await pasteFace(upscaled, restored[i]!, canvasToTemplate, options.blend);
+      await pasteFace(upscaled, restored[i]!, size, canvasToTemplate, options.blend);
       report.restored++;
       onProgress?.(start + i + 1, total);
     }

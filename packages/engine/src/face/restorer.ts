@@ -4,7 +4,7 @@ import { basename } from 'node:path';
 import { PhotoEnhanceError } from '@photoenhance/contracts';
 import type { InferenceSession } from 'onnxruntime-node';
 import * as ort from 'onnxruntime-node';
-import { FACE_SIZE } from './alignment.ts';
+import type { FaceTemplate } from './alignment.ts';
 
 /** Session settings a restorer file is opened with; structurally the engine's RuntimeConfig. */
 export interface RestorerRuntime {
@@ -13,11 +13,18 @@ export interface RestorerRuntime {
   graphOptimizationLevel?: 'disabled' | 'basic' | 'extended' | 'all';
 }
 
-/** A face restorer checked against the 512 contract: [N,3,512,512] RGB in [-1,1] → same. */
+/**
+ * A face restorer checked against the face contract: [N,3,S,S] RGB in [-1,1] → same, where S, the face
+ * size, is the restorer's own (GPEN-BFR 256…2048, GFPGAN/CodeFormer/RestoreFormer++ 512).
+ */
 export interface Restorer {
   /** What the report names: the file name, or the id given for a ready session. */
   id: string;
   session: InferenceSession;
+  /** Side of the aligned crop it takes and returns, read from the session's input shape. */
+  faceSize: number;
+  /** The alignment template its crops are cut with (scaled to `faceSize`). */
+  template: FaceTemplate;
   inputName: string;
   outputName: string;
   /** CodeFormer-style fidelity weight input, when the model has one. */
@@ -36,7 +43,17 @@ export interface Restorer {
 /** How a restorer is opened. */
 export interface RestorerLoadOptions {
   fallback?: () => Promise<Restorer>;
+  /**
+   * The face size its manifest entry records: checked against the session's input shape, and the size
+   * used when the file leaves its spatial dimensions dynamic. Absent for a file given by path.
+   */
+  faceSize?: number;
+  /** Its manifest entry's alignment template; `ffhq` (GFPGAN's) when absent. */
+  template?: FaceTemplate;
 }
+
+/** Smallest face crop accepted: below this the feathered mask has no room (GPEN's smallest is 256). */
+const MIN_FACE_SIZE = 16;
 
 /** Enough to amortise per-run overhead; GFPGAN activations for 4 faces stay well under 2 GB. */
 const MAX_BATCH = 4;
@@ -47,13 +64,19 @@ function isDynamic(d: Dim | undefined): boolean {
   return typeof d === 'string' || (typeof d === 'number' && d < 0);
 }
 
-/** [1|N, 3, 512, 512]: returns whether the batch is dynamic, undefined when the shape does not fit. */
-function faceTensorShape(shape: readonly Dim[]): { dynamicBatch: boolean } | undefined {
+/**
+ * [1|N, 3, S, S]: whether the batch is dynamic and S (undefined when the file leaves it dynamic);
+ * undefined when the shape does not fit (not 4-D, not 3 channels, not square).
+ */
+function faceTensorShape(shape: readonly Dim[]): { dynamicBatch: boolean; size: number | undefined } | undefined {
   if (shape.length !== 4) return undefined;
   const [n, c, h, w] = shape;
-  const fixed = (d: Dim | undefined, v: number) => d === v || isDynamic(d);
-  if (!(n === 1 || isDynamic(n)) || c !== 3 || !fixed(h, FACE_SIZE) || !fixed(w, FACE_SIZE)) return undefined;
-  return { dynamicBatch: isDynamic(n) };
+  if (!(n === 1 || isDynamic(n)) || c !== 3) return undefined;
+  const side = (d: Dim | undefined) => (typeof d === 'number' && d > 0 ? d : isDynamic(d) ? undefined : Number.NaN);
+  const [sh, sw] = [side(h), side(w)];
+  if (Number.isNaN(sh) || Number.isNaN(sw)) return undefined;
+  if (sh !== undefined && sw !== undefined && sh !== sw) return undefined;
+  return { dynamicBatch: isDynamic(n), size: sh ?? sw };
 }
 
 function describe(metas: readonly InferenceSession.ValueMetadata[]): string {
@@ -63,15 +86,20 @@ function describe(metas: readonly InferenceSession.ValueMetadata[]): string {
 }
 
 /**
- * Checks a session against the 512 face contract: one float32 image input [1|N,3,512,512], optionally
- * one scalar-ish float fidelity input (CodeFormer's `weight`), and an output of the same image shape.
+ * Checks a session against the face contract: one float32 image input [1|N,3,S,S], optionally one
+ * scalar-ish float fidelity input (CodeFormer's `weight`), and an output of the same image shape. S is
+ * read from the input and must match the manifest's `expected.faceSize` when there is one.
  */
-export function validateRestorer(session: InferenceSession, id: string): Restorer {
+export function validateRestorer(
+  session: InferenceSession,
+  id: string,
+  expected: Pick<RestorerLoadOptions, 'faceSize' | 'template'> = {},
+): Restorer {
   const invalid = (why: string) =>
-    new PhotoEnhanceError('MODEL_INVALID', `Face model "${id}" does not fit the 512×512 restorer contract: ${why}`, {
+    new PhotoEnhanceError('MODEL_INVALID', `Face model "${id}" does not fit the face restorer contract: ${why}`, {
       details: { model: id, inputs: describe(session.inputMetadata), outputs: describe(session.outputMetadata) },
     });
-  let image: { name: string; dynamicBatch: boolean } | undefined;
+  let image: { name: string; dynamicBatch: boolean; size: number | undefined } | undefined;
   let fidelity: Restorer['fidelity'];
   for (const meta of session.inputMetadata) {
     if (!meta.isTensor) throw invalid(`input "${meta.name}" is not a tensor`);
@@ -87,13 +115,29 @@ export function validateRestorer(session: InferenceSession, id: string): Restore
     }
     throw invalid(`unexpected input "${meta.name}" (${meta.type}[${meta.shape.join(',')}])`);
   }
-  if (!image) throw invalid('no float32 [1|N,3,512,512] input');
-  const output = session.outputMetadata.find((m) => m.isTensor && m.type === 'float32' && faceTensorShape(m.shape));
-  if (!output) throw invalid('no float32 [1|N,3,512,512] output');
+  if (!image) throw invalid('no float32 [1|N,3,S,S] image input');
+  if (image.size !== undefined && expected.faceSize !== undefined && image.size !== expected.faceSize)
+    throw invalid(
+      `its input is ${image.size}×${image.size} but its manifest entry says ${expected.faceSize}×${expected.faceSize}`,
+    );
+  const faceSize = image.size ?? expected.faceSize;
+  if (faceSize === undefined)
+    throw invalid(
+      'the input leaves the face size dynamic and no manifest entry gives it (export it with a fixed size)',
+    );
+  if (!Number.isInteger(faceSize) || faceSize < MIN_FACE_SIZE)
+    throw invalid(`face size ${faceSize} is below the smallest supported (${MIN_FACE_SIZE})`);
+  const output = session.outputMetadata.find((m) => {
+    const shape = m.isTensor && m.type === 'float32' ? faceTensorShape(m.shape) : undefined;
+    return shape !== undefined && (shape.size === undefined || shape.size === faceSize);
+  });
+  if (!output) throw invalid(`no float32 [1|N,3,${faceSize},${faceSize}] output`);
   const outputBatchDynamic = output.isTensor && isDynamic(output.shape[0]);
   return {
     id,
     session,
+    faceSize,
+    template: expected.template ?? 'ffhq',
     inputName: image.name,
     outputName: output.name,
     ...(fidelity ? { fidelity } : {}),
@@ -130,17 +174,9 @@ export async function loadRestorer(
   load: RestorerLoadOptions = {},
 ): Promise<Restorer> {
   const withFallback = (r: Restorer): Restorer => (load.fallback ? { ...r, fallback: load.fallback } : r);
-  if (typeof pathOrSession !== 'string') return withFallback(validateRestorer(pathOrSession, id ?? 'face-restorer'));
-  try {
-    await access(pathOrSession, constants.R_OK);
-  } catch (err) {
-    // A path the user gave that is not there: permanent until they install it.
-    throw new PhotoEnhanceError('MODEL_NOT_READY', `Face model file ${pathOrSession} is missing or unreadable`, {
-      cause: err,
-      retryable: false,
-      details: { path: pathOrSession },
-    });
-  }
+  if (typeof pathOrSession !== 'string')
+    return withFallback(validateRestorer(pathOrSession, id ?? 'face-restorer', load));
+  await assertFaceModelFile(pathOrSession);
   let session: InferenceSession;
   try {
     session = await createSession(pathOrSession, runtime);
@@ -154,7 +190,23 @@ export async function loadRestorer(
       },
     );
   }
-  return withFallback(validateRestorer(session, id ?? basename(pathOrSession)));
+  return withFallback(validateRestorer(session, id ?? basename(pathOrSession), load));
+}
+
+/**
+ * A face model file the user named (CLI `--face-model path`) must be there and readable: the one check
+ * both the engine's model resolution and `loadRestorer` make. Not there is permanent until they install it.
+ */
+export async function assertFaceModelFile(path: string): Promise<void> {
+  try {
+    await access(path, constants.R_OK);
+  } catch (err) {
+    throw new PhotoEnhanceError('MODEL_NOT_READY', `Face model file ${path} is missing or unreadable`, {
+      cause: err,
+      retryable: false,
+      details: { path },
+    });
+  }
 }
 
 async function runOnce(restorer: Restorer, feeds: Record<string, ort.Tensor>): Promise<ort.Tensor | undefined> {
@@ -175,11 +227,13 @@ function allFinite(data: Float32Array): boolean {
   return true;
 }
 
-/** Values of one 512 face, planar RGB. */
-export const FACE_VALUES = 3 * FACE_SIZE * FACE_SIZE;
+/** Values of one size × size face, planar RGB. */
+export function faceValues(size: number): number {
+  return 3 * size * size;
+}
 
 /**
- * Runs the restorer on up to maxBatch aligned faces (planar RGB [0,1], 512²) and returns restored
+ * Runs the restorer on up to maxBatch aligned faces (planar RGB [0,1], faceSize²) and returns restored
  * faces in the same form. `fidelity` goes to models that take it (0 = quality, 1 = identity).
  */
 export async function runRestorer(
@@ -187,8 +241,9 @@ export async function runRestorer(
   faces: readonly Float32Array[],
   fidelity: number,
 ): Promise<Float32Array[]> {
-  const batch = new Float32Array(faces.length * FACE_VALUES);
-  for (let f = 0; f < faces.length; f++) batch.set(faces[f]!.subarray(0, FACE_VALUES), f * FACE_VALUES);
+  const values = faceValues(restorer.faceSize);
+  const batch = new Float32Array(faces.length * values);
+  for (let f = 0; f < faces.length; f++) batch.set(faces[f]!.subarray(0, values), f * values);
   return runRestorerBatch(restorer, batch, faces.length, fidelity);
 }
 
@@ -204,11 +259,12 @@ export async function runRestorerBatch(
   fidelity: number,
 ): Promise<Float32Array[]> {
   const n = count;
-  const size = FACE_VALUES;
+  const side = restorer.faceSize;
+  const size = faceValues(side);
   const total = n * size;
   for (let i = 0; i < total; i++) batch[i] = batch[i]! * 2 - 1;
   const feeds: Record<string, ort.Tensor> = {
-    [restorer.inputName]: new ort.Tensor('float32', batch.subarray(0, total), [n, 3, FACE_SIZE, FACE_SIZE]),
+    [restorer.inputName]: new ort.Tensor('float32', batch.subarray(0, total), [n, 3, side, side]),
   };
   if (restorer.fidelity) {
     const { name, type, dims } = restorer.fidelity;
@@ -226,7 +282,7 @@ export async function runRestorerBatch(
     restorer.fellBack = true;
     output = await runOnce(restorer, { ...rest, [fp32.inputName]: image! });
   }
-  if (!output || output.type !== 'float32' || output.dims.join(',') !== `${n},3,${FACE_SIZE},${FACE_SIZE}`) {
+  if (!output || output.type !== 'float32' || output.dims.join(',') !== `${n},3,${side},${side}`) {
     throw new PhotoEnhanceError(
       'MODEL_INVALID',
       `Face model "${restorer.id}" returned ${output ? `${output.type}[${output.dims.join(',')}]` : 'nothing'} for ${n} face(s)`,

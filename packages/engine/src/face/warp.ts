@@ -1,5 +1,5 @@
 import type { PlanarImage } from '@photoenhance/image';
-import { type Affine, affineScale, FACE_SIZE, invertAffine, templateFootprint } from './alignment.ts';
+import { type Affine, affineScale, invertAffine, templateFootprint } from './alignment.ts';
 import { type PixelRect, resizeRegion } from './pixels.ts';
 
 /**
@@ -15,7 +15,7 @@ export const BORDER_FILL: readonly [number, number, number] = [132 / 255, 133 / 
 const MIN_DIRECT_SCALE = 0.75;
 
 /**
- * Affine warp with bilinear sampling, written out because it is one tight loop over 512² pixels
+ * Affine warp with bilinear sampling, written out because it is one tight loop over the crop's pixels
  * (≈ 2–3 ms): sharp's affine() works on whole 8/16-bit images and would need the inverse matrix
  * plus a crop and a format round trip. Taps outside the source take `fill` (OpenCV's
  * BORDER_CONSTANT), so the crop edge blends into the fill rather than smearing edge pixels.
@@ -87,31 +87,32 @@ export function warpAffineBilinear(
   return out;
 }
 
-/** The part of the image the 512 crop covers (inverse-mapped square), padded 2 px, clipped. */
-function cropFootprint(image: PlanarImage, originalToTemplate: readonly number[]): PixelRect | undefined {
+/** The part of the image the size × size crop covers (inverse-mapped square), padded 2 px, clipped. */
+function cropFootprint(image: PlanarImage, originalToTemplate: readonly number[], size: number): PixelRect | undefined {
   const {
     x0: left,
     y0: top,
     x1: right,
     y1: bottom,
-  } = templateFootprint(originalToTemplate, image.width, image.height, 2);
+  } = templateFootprint(originalToTemplate, size, image.width, image.height, 2);
   return right > left && bottom > top ? { left, top, width: right - left, height: bottom - top } : undefined;
 }
 
 /**
- * The 512×512 aligned face (planar RGB [0,1]) cut from the original. Faces larger than the template are
+ * The size × size aligned face (planar RGB [0,1]) cut from the original; `originalToTemplate` maps the
+ * original onto that crop (`cropTransform`). Faces larger than the crop are
  * first shrunk with sharp's Lanczos so the warp only rotates and fine-scales; small faces are enlarged
  * by the bilinear warp directly, where it does not alias. Written into `out` when given.
  */
 export async function cropAlignedFace(
   original: PlanarImage,
   originalToTemplate: readonly number[],
+  size: number,
   out?: Float32Array,
 ): Promise<Float32Array> {
   const scale = affineScale(originalToTemplate);
-  const region = scale < MIN_DIRECT_SCALE ? cropFootprint(original, originalToTemplate) : undefined;
-  if (!region)
-    return warpAffineBilinear(original, invertAffine(originalToTemplate), FACE_SIZE, FACE_SIZE, BORDER_FILL, out);
+  const region = scale < MIN_DIRECT_SCALE ? cropFootprint(original, originalToTemplate, size) : undefined;
+  if (!region) return warpAffineBilinear(original, invertAffine(originalToTemplate), size, size, BORDER_FILL, out);
   const w = Math.max(1, Math.round(region.width * scale));
   const h = Math.max(1, Math.round(region.height * scale));
   const shrunk = await resizeRegion(original, region, w, h);
@@ -127,5 +128,5 @@ export async function cropAlignedFace(
     m[4]! * ky,
     m[3]! * region.left + m[4]! * region.top + m[5]!,
   ];
-  return warpAffineBilinear(shrunk, invertAffine(shrunkToTemplate), FACE_SIZE, FACE_SIZE, BORDER_FILL, out);
+  return warpAffineBilinear(shrunk, invertAffine(shrunkToTemplate), size, size, BORDER_FILL, out);
 }

@@ -1,5 +1,3 @@
-import { constants } from 'node:fs';
-import { access } from 'node:fs/promises';
 import { basename } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import {
@@ -31,9 +29,18 @@ import {
   getModelEntry,
   isModelError,
   type ModelVariant,
+  restorerFace,
   variantAvailability,
 } from '@photoenhance/models';
-import { type DetectedFace, detectFaces, loadRestorer, type Restorer, restoreFaces } from '../face/index.ts';
+import {
+  assertFaceModelFile,
+  type DetectedFace,
+  detectFaces,
+  loadRestorer,
+  type Restorer,
+  type RestorerLoadOptions,
+  restoreFaces,
+} from '../face/index.ts';
 import {
   createIdleCache,
   createSessionRegistry,
@@ -218,16 +225,7 @@ async function restorerFile(path: string, constantWeights: boolean, log?: Engine
 
 async function resolveModel(ref: string, constantWeights: boolean, log?: EngineLogger): Promise<{ path: string }> {
   if (looksLikeModelPath(ref)) {
-    try {
-      await access(ref, constants.R_OK);
-    } catch (err) {
-      // A path the user gave that is not there: permanent until they install it.
-      throw new PhotoEnhanceError('MODEL_NOT_READY', `Face model file ${ref} is missing or unreadable`, {
-        cause: err,
-        retryable: false,
-        details: { path: ref },
-      });
-    }
+    await assertFaceModelFile(ref);
     return { path: await restorerFile(ref, constantWeights, log) };
   }
   const { id, variant } = parseModelRef(ref);
@@ -253,9 +251,14 @@ export function createEngine(config: EngineConfig): Engine {
   async function loadRestorerFor(model: string): Promise<RestorerSlot> {
     const custom = looksLikeModelPath(model);
     let fp16Variant = false;
+    // The face size and template its manifest entry records, checked against the session; none for a path.
+    let face: RestorerLoadOptions = {};
     if (!custom) {
       try {
-        fp16Variant = getModelEntry(model).variants.fp16 !== undefined; // unknown ids are a client error
+        const entry = getModelEntry(model); // unknown ids are a client error
+        fp16Variant = entry.variants.fp16 !== undefined;
+        const { faceSize, template } = restorerFace(entry);
+        face = { template, ...(faceSize === undefined ? {} : { faceSize }) };
       } catch (err) {
         throw asEngineError(err);
       }
@@ -263,7 +266,7 @@ export function createEngine(config: EngineConfig): Engine {
     const name = custom ? basename(model) : model;
     // Through the registry like every model: readiness reports it, close() and the idle timer release it.
     const open = async (id: string) =>
-      loadRestorer((await registry.get(id, { optional: !custom, memoryPattern: false })).session, {}, name);
+      loadRestorer((await registry.get(id, { optional: !custom, memoryPattern: false })).session, {}, name, face);
     try {
       // On an accelerator, the fp16 copy when there is one; the fp32 model takes over if it overflows.
       if (fp16Variant && (await registry.resolveProvider()) !== 'cpu') {

@@ -19,5 +19,6 @@ export async function modelCatalog(provider: string): Promise<WorkerModel[]> {
       task: row.task as WorkerModel['task'],
       ready: row.ready,
       default: chosen.has(row.id),
+      ...(row.faceSize === undefined ? {} : { face_size: row.faceSize }),
     }));
 }

@@ -4,13 +4,15 @@
  *   node packages/engine/tests/face/face-timings.ts [runs]
  * and read min / median per stage.
  */
-import { composeScale } from '../../src/face/alignment.ts';
+import { composeScale, cropTransform } from '../../src/face/alignment.ts';
 import { detectFaces, estimateAlignment } from '../../src/face/index.ts';
 import { pasteFace } from '../../src/face/paste.ts';
 import { cropAlignedFace } from '../../src/face/warp.ts';
 import { FIXTURES, loadPlanar, openDetector } from './helpers.ts';
 
 const runs = Number(process.argv[2] ?? 15);
+/** Face crop side: GFPGAN's (pass another as the second argument, e.g. 1024 for GPEN-BFR-1024). */
+const SIZE = Number(process.argv[3] ?? 512);
 const detector = await openDetector();
 const portrait = await loadPlanar(`${FIXTURES}astronaut.jpg`);
 const options = { onlyCenterFace: false, maxFaces: 20, minFaceSize: 16 };
@@ -32,10 +34,12 @@ const canvases = [1, 2, 4].map((f) => ({
 for (let i = 0; i < runs + 2; i++) {
   const { faces } = await time('detect', () => detectFaces(detector, portrait, options));
   if (faces.length !== 1) throw new Error(`expected one face, found ${faces.length}`);
-  const crop = await time('align', async () => cropAlignedFace(portrait, estimateAlignment(faces[0]!).matrix));
-  const m = estimateAlignment(faces[0]!).matrix;
+  const crop = await time('align', async () =>
+    cropAlignedFace(portrait, cropTransform(estimateAlignment(faces[0]!).matrix, SIZE), SIZE),
+  );
+  const m = cropTransform(estimateAlignment(faces[0]!).matrix, SIZE);
   for (const { f, image } of canvases)
-    await time(`paste x${f}`, () => pasteFace(image, crop, composeScale(m, 1 / f), 1));
+    await time(`paste x${f}`, () => pasteFace(image, crop, SIZE, composeScale(m, 1 / f), 1));
 }
 
 const stats = (xs: number[]) => {

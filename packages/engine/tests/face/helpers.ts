@@ -44,20 +44,23 @@ export async function openDetector(): Promise<ort.InferenceSession> {
   return ort.InferenceSession.create(await blazefacePath(), { intraOpNumThreads: 2, logSeverityLevel: 3 });
 }
 
-/** 512-contract test restorers; batch 'N' gives a dynamic batch dimension. */
-export function identityRestorerBytes(batch: 1 | 'N' = 1): Uint8Array {
+/**
+ * Test restorers of any face size (GFPGAN's 512 unless given: GPEN-BFR has 256, 1024 and 2048); batch 'N'
+ * gives a dynamic batch dimension.
+ */
+export function identityRestorerBytes(batch: 1 | 'N' = 1, size = 512): Uint8Array {
   return new OnnxGraphBuilder('identity-restorer')
-    .input('input', [batch, 3, 512, 512])
-    .output('output', [batch, 3, 512, 512])
+    .input('input', [batch, 3, size, size])
+    .output('output', [batch, 3, size, size])
     .node('Identity', ['input'], ['output'])
     .toBytes();
 }
 
 /** Ignores its input (except for the shape) and paints every face pure red: [1, -1, -1] in model range. */
-export function solidRedRestorerBytes(batch: 1 | 'N' = 1): Uint8Array {
+export function solidRedRestorerBytes(batch: 1 | 'N' = 1, size = 512): Uint8Array {
   return new OnnxGraphBuilder('red-restorer')
-    .input('input', [batch, 3, 512, 512])
-    .output('output', [batch, 3, 512, 512])
+    .input('input', [batch, 3, size, size])
+    .output('output', [batch, 3, size, size])
     .initializer('zero', [1], new Float32Array([0]))
     .initializer('red', [1, 3, 1, 1], new Float32Array([1, -1, -1]))
     .node('Mul', ['input', 'zero'], ['blank'])

@@ -2,7 +2,7 @@ import type { PlanarImage } from '@photoenhance/image';
 import type { InferenceSession } from 'onnxruntime-node';
 import sharp from 'sharp';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { composeScale } from '../../src/face/alignment.ts';
+import { composeScale, cropTransform, type FaceTemplate } from '../../src/face/alignment.ts';
 import {
   type DetectedFace,
   detectFaces,
@@ -54,9 +54,16 @@ function uniform(width: number, height: number, value: number): PlanarImage {
   return { width, height, channels: 3, data: new Float32Array(width * height * 3).fill(value) };
 }
 
-/** Template coordinates of a canvas pixel centre, for a face pasted at `factor`. */
-function templateOf(face: DetectedFace, factor: number, x: number, y: number): [number, number] {
-  const m = composeScale(estimateAlignment(face).matrix, 1 / factor);
+/** Crop coordinates of a canvas pixel centre, for a face pasted at `factor` from a size × size crop. */
+function templateOf(
+  face: DetectedFace,
+  factor: number,
+  size: number,
+  template: FaceTemplate,
+  x: number,
+  y: number,
+): [number, number] {
+  const m = composeScale(cropTransform(estimateAlignment(face, template).matrix, size), 1 / factor);
   const px = x + 0.5;
   const py = y + 0.5;
   return [m[0] * px + m[1] * py + m[2], m[3] * px + m[4] * py + m[5]];
@@ -100,101 +107,122 @@ describe('restoreFaces', () => {
     expect(report.notice).toContain('--face-model path.onnx');
   });
 
-  it('paints the face with the solid-colour restorer, and nothing outside the face', async () => {
-    const factor = 2;
-    const upscaled = await resized(small, factor);
-    const before = clonePlanar(upscaled);
-    const { report } = await restoreFaces({
-      original: small,
-      upscaled,
-      factor,
-      faces: smallFaces,
-      restorer: red,
-      options: FULL,
-    });
-    expect(report).toMatchObject({ detected: 1, restored: 1, model: 'red', skipped: [] });
+  // GFPGAN's 512, and GPEN-BFR's other sides (256 on its own arcface-128 template): the same face, the same paste.
+  it.each([
+    [512, 'ffhq'],
+    [256, 'ffhq'],
+    [1024, 'ffhq'],
+    [256, 'arcface-128'],
+  ] as const)(
+    'paints the face with a solid-colour %i restorer (%s template), and nothing outside the face',
+    async (size, template) => {
+      const factor = 2;
+      const restorer =
+        size === 512 && template === 'ffhq'
+          ? red
+          : await loadRestorer(await sessionFrom(solidRedRestorerBytes(1, size)), {}, 'red', { template });
+      expect(restorer.faceSize).toBe(size);
+      const upscaled = await resized(small, factor);
+      const before = clonePlanar(upscaled);
+      const { report } = await restoreFaces({
+        original: small,
+        upscaled,
+        factor,
+        faces: smallFaces,
+        restorer,
+        options: FULL,
+      });
+      expect(report).toMatchObject({ detected: 1, restored: 1, model: 'red', skipped: [] });
 
-    const face = smallFaces[0]!;
-    // Eyes, nose and mouth (scaled to the canvas) are pure red now.
-    for (const [x, y] of face.keypoints.slice(0, 4)) {
-      const [r, g, b] = pixel(upscaled, x * factor, y * factor);
-      expect(r).toBeGreaterThan(0.97);
-      expect(g).toBeLessThan(0.03);
-      expect(b).toBeLessThan(0.03);
-    }
-    // The inner half of the detected box is red throughout.
-    const [bx, by, bw, bh] = face.box.map((v) => v * factor) as [number, number, number, number];
-    for (let y = Math.ceil(by + bh / 4); y < by + (3 * bh) / 4; y++) {
-      for (let x = Math.ceil(bx + bw / 4); x < bx + (3 * bw) / 4; x++)
-        expect(pixel(upscaled, x, y)[0]).toBeGreaterThan(0.95);
-    }
-    // Every changed pixel lies inside the aligned crop; everything else is bit-identical.
-    let changed = 0;
-    for (let y = 0; y < upscaled.height; y++) {
-      for (let x = 0; x < upscaled.width; x++) {
-        const now = pixel(upscaled, x, y);
-        const was = pixel(before, x, y);
-        if (now[0] === was[0] && now[1] === was[1] && now[2] === was[2]) continue;
-        changed++;
-        const [u, v] = templateOf(face, factor, x, y);
-        expect(u > 0 && u < 512 && v > 0 && v < 512, `changed pixel ${x},${y} maps to template ${u},${v}`).toBe(true);
+      const face = smallFaces[0]!;
+      // Eyes, nose and mouth (scaled to the canvas) are pure red now.
+      for (const [x, y] of face.keypoints.slice(0, 4)) {
+        const [r, g, b] = pixel(upscaled, x * factor, y * factor);
+        expect(r).toBeGreaterThan(0.97);
+        expect(g).toBeLessThan(0.03);
+        expect(b).toBeLessThan(0.03);
       }
-    }
-    // …and the face did not swallow the picture: the crop covers about 1.8 face boxes across.
-    expect(changed).toBeGreaterThan(bw * bh);
-    expect(changed).toBeLessThan(upscaled.width * upscaled.height * 0.25);
-  });
+      // The inner half of the detected box is red throughout.
+      const [bx, by, bw, bh] = face.box.map((v) => v * factor) as [number, number, number, number];
+      for (let y = Math.ceil(by + bh / 4); y < by + (3 * bh) / 4; y++) {
+        for (let x = Math.ceil(bx + bw / 4); x < bx + (3 * bw) / 4; x++)
+          expect(pixel(upscaled, x, y)[0]).toBeGreaterThan(0.95);
+      }
+      // Every changed pixel lies inside the aligned crop; everything else is bit-identical.
+      let changed = 0;
+      for (let y = 0; y < upscaled.height; y++) {
+        for (let x = 0; x < upscaled.width; x++) {
+          const now = pixel(upscaled, x, y);
+          const was = pixel(before, x, y);
+          if (now[0] === was[0] && now[1] === was[1] && now[2] === was[2]) continue;
+          changed++;
+          const [u, v] = templateOf(face, factor, size, template, x, y);
+          expect(u > 0 && u < size && v > 0 && v < size, `changed pixel ${x},${y} maps to crop ${u},${v}`).toBe(true);
+        }
+      }
+      // …and the face did not swallow the picture: the crop covers about 1.8 face boxes across.
+      expect(changed).toBeGreaterThan(bw * bh);
+      expect(changed).toBeLessThan(upscaled.width * upscaled.height * 0.25);
+    },
+  );
 
-  it('with the identity restorer at factor 1 leaves the photo as it was, within a small tolerance', async () => {
-    const upscaled = clonePlanar(portrait);
-    const identity = await loadRestorer(await sessionFrom(identityRestorerBytes()));
-    const { report } = await restoreFaces({
-      original: portrait,
-      upscaled,
-      factor: 1,
-      faces: portraitFaces,
-      restorer: identity,
-      options: FULL,
-    });
-    expect(report.restored).toBe(1);
-    let sum = 0;
-    let changed = 0;
-    let large = 0;
-    for (let i = 0; i < upscaled.data.length; i++) {
-      const d = Math.abs(upscaled.data[i]! - portrait.data[i]!);
-      if (d > 0) changed++;
-      if (d > 0.05) large++;
-      sum += d;
-    }
-    // It did paste (resampling leaves traces)…
-    expect(changed).toBeGreaterThan(10_000);
-    // …but the round trip through the 512 crop and back is faithful: on average well under 1/255,
-    // and only edge pixels of hair and eyes differ by more than 5 %.
-    expect(sum / changed).toBeLessThan(0.012);
-    expect(large / changed).toBeLessThan(0.03);
-  });
+  it.each([512, 256, 1024])(
+    'with the identity %i restorer at factor 1 leaves the photo as it was, within a small tolerance',
+    async (size) => {
+      const upscaled = clonePlanar(portrait);
+      const identity = await loadRestorer(await sessionFrom(identityRestorerBytes(1, size)));
+      const { report } = await restoreFaces({
+        original: portrait,
+        upscaled,
+        factor: 1,
+        faces: portraitFaces,
+        restorer: identity,
+        options: FULL,
+      });
+      expect(report.restored).toBe(1);
+      let sum = 0;
+      let changed = 0;
+      let large = 0;
+      for (let i = 0; i < upscaled.data.length; i++) {
+        const d = Math.abs(upscaled.data[i]! - portrait.data[i]!);
+        if (d > 0) changed++;
+        if (d > 0.05) large++;
+        sum += d;
+      }
+      // It did paste (resampling leaves traces)…
+      expect(changed).toBeGreaterThan(10_000);
+      // …but the round trip through the crop and back is faithful: on average well under 1/255,
+      // and only edge pixels of hair and eyes differ by more than 5 %.
+      expect(sum / changed).toBeLessThan(0.012);
+      expect(large / changed).toBeLessThan(0.03);
+    },
+  );
 
-  it('feathers the mask: the blend weight ramps over many pixels, never a hard square edge', async () => {
-    const factor = 2;
-    const canvas = uniform(small.width * factor, small.height * factor, 0.5);
-    await restoreFaces({ original: small, upscaled: canvas, factor, faces: smallFaces, restorer: red, options: FULL });
-    const face = smallFaces[0]!;
-    // Along the row through the nose: weight w from green, since green goes 0.5 → 0 as w goes 0 → 1.
-    const y = Math.round(face.keypoints[2]![1] * factor);
-    const weights = Array.from({ length: canvas.width }, (_, x) => 1 - pixel(canvas, x, y)[1] / 0.5);
-    expect(Math.max(...weights)).toBeGreaterThan(0.99);
-    expect(weights[0]).toBe(0);
-    expect(weights.at(-1)).toBe(0);
-    const intermediate = weights.filter((w) => w > 0.02 && w < 0.98);
-    expect(new Set(intermediate.map((w) => w.toFixed(3))).size).toBeGreaterThanOrEqual(16);
-    let steepest = 0;
-    for (let x = 1; x < weights.length; x++) steepest = Math.max(steepest, Math.abs(weights[x]! - weights[x - 1]!));
-    expect(steepest).toBeLessThan(0.2);
-    // The observed profile is the documented mask (upstream's erode + blur, mapped through the paste transform).
-    const toTemplate = composeScale(estimateAlignment(face).matrix, 1 / factor);
-    for (let x = 0; x < canvas.width; x += 3)
-      expect(weights[x]).toBeCloseTo(maskWeightAt(toTemplate, x + 0.5, y + 0.5), 2);
-  });
+  it.each([512, 256, 1024])(
+    'feathers the %i mask: the blend weight ramps over many pixels, never a hard square edge',
+    async (size) => {
+      const factor = 2;
+      const canvas = uniform(small.width * factor, small.height * factor, 0.5);
+      const restorer = size === 512 ? red : await loadRestorer(await sessionFrom(solidRedRestorerBytes(1, size)));
+      await restoreFaces({ original: small, upscaled: canvas, factor, faces: smallFaces, restorer, options: FULL });
+      const face = smallFaces[0]!;
+      // Along the row through the nose: weight w from green, since green goes 0.5 → 0 as w goes 0 → 1.
+      const y = Math.round(face.keypoints[2]![1] * factor);
+      const weights = Array.from({ length: canvas.width }, (_, x) => 1 - pixel(canvas, x, y)[1] / 0.5);
+      expect(Math.max(...weights)).toBeGreaterThan(0.99);
+      expect(weights[0]).toBe(0);
+      expect(weights.at(-1)).toBe(0);
+      const intermediate = weights.filter((w) => w > 0.02 && w < 0.98);
+      expect(new Set(intermediate.map((w) => w.toFixed(3))).size).toBeGreaterThanOrEqual(16);
+      let steepest = 0;
+      for (let x = 1; x < weights.length; x++) steepest = Math.max(steepest, Math.abs(weights[x]! - weights[x - 1]!));
+      expect(steepest).toBeLessThan(0.2);
+      // The observed profile is the documented mask (upstream's erode + blur, mapped through the paste transform).
+      const toTemplate = composeScale(cropTransform(estimateAlignment(face).matrix, size), 1 / factor);
+      for (let x = 0; x < canvas.width; x += 3)
+        expect(weights[x]).toBeCloseTo(maskWeightAt(toTemplate, size, x + 0.5, y + 0.5), 2);
+    },
+  );
 
   it('blend weighs the restored face against the upscaled one', async () => {
     const factor = 2;

@@ -18,11 +18,12 @@ describe('loadRestorer', () => {
     await rm(dir, { recursive: true, force: true });
   });
 
-  it('opens a 512-contract file, names it after the file and finds no batching in a [1,…] model', async () => {
+  it('opens a 512 file, names it after the file and finds no batching in a [1,…] model', async () => {
     const path = join(dir, 'identity.onnx');
     await writeFile(path, identityRestorerBytes(1));
     const restorer = await loadRestorer(path, { executionProviders: ['cpu'], intraOpThreads: 1 });
     expect(restorer.id).toBe('identity.onnx');
+    expect(restorer.faceSize).toBe(512);
     expect(restorer.maxBatch).toBe(1);
     expect(restorer.fidelity).toBeUndefined();
   });
@@ -32,16 +33,51 @@ describe('loadRestorer', () => {
     expect(restorer.maxBatch).toBeGreaterThan(1);
   });
 
-  it('rejects a model with another input size, naming what it found', async () => {
-    const bytes = new OnnxGraphBuilder('small')
-      .input('input', [1, 3, 256, 256])
-      .output('output', [1, 3, 256, 256])
-      .node('Identity', ['input'], ['output'])
-      .toBytes();
-    const err = await loadRestorer(await sessionFrom(bytes), {}, 'small.onnx').catch((e: unknown) => e);
+  it.each([256, 1024, 2048])('reads the face size of a %i restorer from its input shape', async (size) => {
+    const restorer = await loadRestorer(await sessionFrom(identityRestorerBytes(1, size)), {}, 'gpen');
+    expect(restorer.faceSize).toBe(size);
+    expect(restorer.template).toBe('ffhq');
+  });
+
+  it('rejects a model whose size is not the one its manifest entry records, naming what it found', async () => {
+    const bytes = identityRestorerBytes(1, 256);
+    const err = await loadRestorer(await sessionFrom(bytes), {}, 'small.onnx', { faceSize: 512 }).catch(
+      (e: unknown) => e,
+    );
     expect(err).toMatchObject({ code: 'MODEL_INVALID' });
     expect(String((err as Error).message)).toContain('small.onnx');
+    expect(String((err as Error).message)).toContain('256×256 but its manifest entry says 512×512');
     expect((err as { details: { inputs: string } }).details.inputs).toContain('256');
+  });
+
+  it('takes the face size from the manifest when the file leaves it dynamic, and refuses to guess without one', async () => {
+    const bytes = new OnnxGraphBuilder('dynamic')
+      .input('input', [1, 3, 'h', 'w'])
+      .output('output', [1, 3, 'h', 'w'])
+      .node('Identity', ['input'], ['output'])
+      .toBytes();
+    const sized = await loadRestorer(await sessionFrom(bytes), {}, 'dyn', { faceSize: 1024, template: 'arcface-128' });
+    expect([sized.faceSize, sized.template]).toEqual([1024, 'arcface-128']);
+    const [out] = await runRestorer(sized, [new Float32Array(3 * 1024 * 1024).fill(0.25)], 0.5);
+    expect(out).toHaveLength(3 * 1024 * 1024);
+    await expect(loadRestorer(await sessionFrom(bytes), {}, 'dyn')).rejects.toMatchObject({
+      code: 'MODEL_INVALID',
+      message: expect.stringContaining('dynamic'),
+    });
+  });
+
+  it('rejects a non-square face input or one too small to feather', async () => {
+    const graph = (h: number, w: number) =>
+      new OnnxGraphBuilder('odd')
+        .input('input', [1, 3, h, w])
+        .output('output', [1, 3, h, w])
+        .node('Identity', ['input'], ['output'])
+        .toBytes();
+    await expect(loadRestorer(await sessionFrom(graph(512, 256)))).rejects.toMatchObject({ code: 'MODEL_INVALID' });
+    await expect(loadRestorer(await sessionFrom(graph(8, 8)))).rejects.toMatchObject({
+      code: 'MODEL_INVALID',
+      message: expect.stringContaining('smallest'),
+    });
   });
 
   it('rejects a model whose output is not a face image', async () => {

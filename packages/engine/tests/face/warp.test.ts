@@ -47,7 +47,7 @@ describe('aligned crop', () => {
     const H = 900;
     const src = image(W, H, (x, y, c) => (c === 0 ? (x + 0.5) / W : c === 1 ? (y + 0.5) / H : 1));
     const m = similarity(scale, 0.3, -(scale * 500) + 100, -(scale * 300) + 60);
-    const crop = await cropAlignedFace(src, m);
+    const crop = await cropAlignedFace(src, m, 512);
     const inv = invertAffine(m);
     const plane = 512 * 512;
     let checked = 0;
@@ -75,7 +75,7 @@ describe('aligned crop', () => {
   it('shrinks a large face with a real filter: a 1-px checkerboard turns grey, not into moiré', async () => {
     const src = image(1024, 1024, (x, y) => ((x + y) % 2 === 0 ? 1 : 0));
     const m = similarity(0.37, 0.2, 40, 10);
-    const crop = await cropAlignedFace(src, m);
+    const crop = await cropAlignedFace(src, m, 512);
     // Central part of the crop (well inside the source): one plane's interior rows.
     const filtered = std(crop, 100 * 512, 400 * 512);
     const aliased = std(warpAffineBilinear(src, invertAffine(m), 512, 512, BORDER_FILL), 100 * 512, 400 * 512);

@@ -1,4 +1,8 @@
 /** The API as the page uses it: the key (kept in localStorage), JSON calls, uploads with byte progress. */
+import type { WorkerModel } from '@photoenhance/contracts/worker';
+
+// The answers' shapes are the service's contracts (type-only imports: nothing of them reaches the bundle).
+export type { ImageSummary, TaskView } from '@photoenhance/contracts/task-view';
 
 const KEY_STORAGE = 'photoenhance.apiKey';
 
@@ -112,46 +116,9 @@ export function send(options: SendOptions): Promise<string> {
   });
 }
 
-/** Image summary as the status route reports it. */
-export interface ImageSummary {
-  filename: string;
-  format: string;
-  width: number;
-  height: number;
-  bytes: number;
-}
-
-/** GET /api/v1/status/{id} and the final SSE event (the fields the page uses). */
-export interface TaskView {
-  task_id: string;
-  status: 'queued' | 'processing' | 'completed' | 'failed' | 'cancelled';
-  /** 0–1 (PhotoEnhanceAI's unit); `percent` is the same 0–100. */
-  progress: number;
-  percent: number;
-  stage: string;
-  message: string;
-  created_at_iso: string;
-  completed_at?: string;
-  input?: ImageSummary;
-  result?: ImageSummary & {
-    download_url: string;
-    faces: { detected: number; restored: number; notice?: string; model?: string };
-    models: string[];
-    timings: Record<string, number>;
-    warnings: string[];
-  };
-  /** The failure as text (null while none), with its code beside it. */
-  error: string | null;
-  error_code?: string;
-}
-
 export interface ServiceInfo {
   limits: { max_upload_bytes: number; max_input_pixels: number; direct_upload_max_bytes?: number };
 }
 
-export interface ModelRow {
-  id: string;
-  task: 'upscale' | 'face-detect' | 'face-restore';
-  ready: boolean;
-  default: boolean;
-}
+/** One row of GET /api/v1/models: a model as the workers report it (id, task, ready, default, face_size). */
+export type ModelRow = WorkerModel;

@@ -1,6 +1,10 @@
+import type { EngineStage } from '@photoenhance/contracts/choices';
+import { INPUT_FORMAT_LABELS } from '@photoenhance/contracts/formats';
+import type { TaskStatus } from '@photoenhance/contracts/task-states';
 import { ApiError } from './api.ts';
 
-const STAGES: Record<string, string> = {
+/** Words for every engine stage (the type makes a new stage a compile error here until it has words). */
+const STAGES: Record<EngineStage | Extract<TaskStatus, 'queued'>, string> = {
   queued: 'Waiting for a worker',
   decode: 'Reading the photo',
   detect: 'Finding faces',
@@ -11,7 +15,7 @@ const STAGES: Record<string, string> = {
 };
 
 export function stageWords(stage: string): string {
-  return STAGES[stage] ?? stage;
+  return (STAGES as Record<string, string>)[stage] ?? stage;
 }
 
 /** What went wrong, in words for the card; the service's own message follows as the detail. */
@@ -20,7 +24,7 @@ export function errorWords(err: unknown): string {
   switch (err.code) {
     case 'UNSUPPORTED_FORMAT':
       // The service's message lists the same formats: one sentence is enough.
-      return 'Not an image this service can read (JPEG, PNG, WebP, HEIC, AVIF, TIFF, BMP, GIF).';
+      return `Not an image this service can read (${INPUT_FORMAT_LABELS.join(', ')}).`;
     case 'FILE_TOO_LARGE':
       return `Too large to upload. ${err.message}`;
     case 'TOO_MANY_PIXELS':

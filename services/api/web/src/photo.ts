@@ -1,3 +1,5 @@
+import { INPUT_MIME_TYPES } from '@photoenhance/contracts/formats';
+import type { TaskStatus } from '@photoenhance/contracts/task-states';
 import {
   ApiError,
   apiFetch,
@@ -18,19 +20,10 @@ import { watchTask } from './watch.ts';
 export const DIRECT_UPLOAD_OVER = 4 * 1024 * 1024;
 
 /** Types the direct-upload route accepts (it signs one); anything else is sent through the API, which sniffs it. */
-const DIRECT_TYPES = new Set([
-  'image/jpeg',
-  'image/png',
-  'image/webp',
-  'image/tiff',
-  'image/gif',
-  'image/bmp',
-  'image/heic',
-  'image/heif',
-  'image/avif',
-]);
+const DIRECT_TYPES: ReadonlySet<string> = new Set(INPUT_MIME_TYPES);
 
-export type Phase = 'waiting' | 'uploading' | 'queued' | 'processing' | 'completed' | 'failed' | 'cancelled';
+/** Before the task exists the photo waits or uploads; after, its phase is the task's status. */
+export type Phase = 'waiting' | 'uploading' | TaskStatus;
 
 export interface PhotoHooks {
   /** Called on every phase change (the page's summary and "download all" follow it). */

@@ -1,13 +1,15 @@
+import { QUALITY_LEVELS, type QualityLevel } from '@photoenhance/contracts/choices';
+import { OUTPUT_FORMATS, type OutputFormat } from '@photoenhance/contracts/formats';
 import type { ModelRow } from './api.ts';
 
 /** The enhance options the page offers, as the API's form fields take them. */
 export interface Settings {
   scale: number;
-  quality_level: 'auto' | 'fast' | 'medium' | 'high';
+  quality_level: QualityLevel;
   face: boolean;
   face_model: string;
   face_blend: number;
-  output_format: 'auto' | 'jpeg' | 'png' | 'webp';
+  output_format: OutputFormat;
 }
 
 const STORAGE = 'photoenhance.settings';
@@ -19,8 +21,8 @@ const DEFAULTS: Settings = {
   face_blend: 1,
   output_format: 'auto',
 };
-const QUALITIES = ['auto', 'fast', 'medium', 'high'];
-const FORMATS = ['auto', 'jpeg', 'png', 'webp'];
+const QUALITIES: readonly string[] = QUALITY_LEVELS;
+const FORMATS: readonly string[] = OUTPUT_FORMATS;
 
 /** Stored settings, each value checked (an old or hand-edited entry falls back to the default). */
 function load(): Settings {
@@ -103,7 +105,9 @@ export function bindSettings(form: HTMLFormElement) {
         ...restorers.map((m) => {
           const option = document.createElement('option');
           option.value = m.id;
-          option.textContent = m.default ? `${m.id} (default)` : m.id;
+          // The face size tells GPEN-BFR 256 from 2048 (and what a restorer costs) at a glance.
+          const size = m.face_size ? `, ${m.face_size} px` : '';
+          option.textContent = m.default ? `${m.id} (default${size})` : size ? `${m.id} (${size.slice(2)})` : m.id;
           return option;
         }),
       );

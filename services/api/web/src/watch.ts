@@ -1,3 +1,4 @@
+import { TERMINAL_STATUSES } from '@photoenhance/contracts/task-states';
 import { apiJson, getApiKey, type TaskView } from './api.ts';
 
 /** Event streams open at once: a browser allows 6 HTTP/1.1 connections per host, uploads need some too. */
@@ -35,7 +36,8 @@ export function watchTask(taskId: string, handlers: WatchHandlers, signal: Abort
     };
     signal.addEventListener('abort', close, { once: true });
     source.addEventListener('progress', (e) => handlers.progress(JSON.parse((e as MessageEvent).data)));
-    for (const status of ['completed', 'failed', 'cancelled']) {
+    // The terminal events are named after the terminal states (contracts/events.ts).
+    for (const status of TERMINAL_STATUSES) {
       source.addEventListener(status, (e) => {
         signal.removeEventListener('abort', close);
         close();
@@ -57,7 +59,7 @@ export function watchTask(taskId: string, handlers: WatchHandlers, signal: Abort
       if (streamsAllowed && streams < MAX_STREAMS) return stream();
       try {
         const view = await apiJson<TaskView>(`/api/v1/status/${taskId}`, { signal });
-        if (view.status === 'completed' || view.status === 'failed' || view.status === 'cancelled') finish(view);
+        if (TERMINAL_STATUSES.has(view.status)) finish(view);
         else handlers.progress(view);
       } catch (err) {
         if (!signal.aborted) handlers.error(err);

@@ -1,5 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { OUTPUT_FORMATS, QUALITY_LEVELS } from '@photoenhance/contracts';
 import { describe, expect, it } from 'vitest';
 import { buildWeb, DIST } from '../build.ts';
 
@@ -10,5 +11,24 @@ describe('web app build', () => {
       const committed = await readFile(join(DIST, name), 'utf8').catch(() => '(missing)');
       expect(committed === text, `web/dist/${name} is stale: run npm run build:web`).toBe(true);
     }
+  });
+
+  it('generates the settings menus from the contracts: every quality level and output format, nothing else', async () => {
+    const html = (await buildWeb())['index.html']!;
+    const values = (name: string) => {
+      const select = new RegExp(`<select name="${name}">(.*?)</select>`).exec(html)?.[1] ?? '';
+      return [...select.matchAll(/<option value="([^"]*)">/g)].map((m) => m[1]);
+    };
+    expect(values('quality_level').sort()).toEqual([...QUALITY_LEVELS].sort());
+    expect(values('output_format')).toEqual([...OUTPUT_FORMATS]);
+    expect(html).not.toContain('__');
+  });
+
+  it('bundles no schema library: the page imports the contracts’ plain modules and types only', async () => {
+    const js = (await buildWeb())['app.js']!;
+    expect(js).not.toMatch(/ZodError|\$ZodType|zod/i);
+    // …while the contract lists are really in it (the MIME types of the direct upload, the format names).
+    expect(js).toContain('image/heic');
+    expect(js).toContain('WebP');
   });
 });

@@ -47,7 +47,8 @@ async function models() {
 
 const fast = { id: 'realesrgan-x4fast', task: 'upscale' } as const;
 const plus = { id: 'realesrgan-x4plus', task: 'upscale' } as const;
-const gfpgan = { id: 'gfpgan-1.4', task: 'face-restore' } as const;
+const gfpgan = { id: 'gfpgan-1.4', task: 'face-restore', face_size: 512 } as const;
+const gpen = { id: 'gpen-bfr-1024', task: 'face-restore', face_size: 1024 } as const;
 
 describe('GET /api/v1/models', () => {
   it('is empty, and says so, while no worker has registered', async () => {
@@ -76,6 +77,19 @@ describe('GET /api/v1/models', () => {
       { ...plus, ready: true, default: true, workers_ready: 2 },
       { ...gfpgan, ready: true, default: true, workers_ready: 1 },
     ]);
+  });
+
+  it('reports each restorer’s face size as its workers give it', async () => {
+    await announce('gpen-worker', [{ ...gpen, ready: true, default: false }]);
+    const body = await models();
+    expect(body.models.find((m: { id: string }) => m.id === 'gpen-bfr-1024')).toEqual({
+      ...gpen,
+      ready: true,
+      default: false,
+      workers_ready: 1,
+    });
+    expect(body.models.find((m: { id: string }) => m.id === 'gfpgan-1.4')).toMatchObject({ face_size: 512 });
+    await announce('gpen-worker', [{ ...gpen, ready: true, default: false }], 'deregister');
   });
 
   it('forgets a worker that said goodbye: its restorer is no longer offered', async () => {
