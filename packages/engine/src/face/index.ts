@@ -8,5 +8,11 @@ export {
   detectFaces,
   type SkippedFace,
 } from './detect.ts';
-export { estimateAlignment, NO_RESTORER_NOTICE, type RestoreFacesArgs, restoreFaces } from './restore.ts';
+export {
+  estimateAlignment,
+  type FaceCanvas,
+  NO_RESTORER_NOTICE,
+  type RestoreFacesArgs,
+  restoreFaces,
+} from './restore.ts';
 export { loadRestorer, type Restorer, type RestorerLoadOptions, type RestorerRuntime } from './restorer.ts';

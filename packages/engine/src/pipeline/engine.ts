@@ -18,10 +18,10 @@ import {
   checkOutputSize,
   DEFAULT_LIMITS,
   decodeImage,
-  encodeImage,
+  encodeInterleaved,
   type ImageLimits,
+  type InterleavedImage,
   interleavedToPlanar,
-  planarToInterleaved,
   probeImage,
   resizePlanar,
 } from '@photoenhance/image';
@@ -41,7 +41,14 @@ import {
   type RuntimeConfig,
   type SessionRegistry,
 } from '../runtime/index.ts';
-import { upscaleImage } from '../upscale/index.ts';
+import {
+  createOutputAssembler,
+  integerFaceCanvas,
+  planUpscale,
+  upscaleTiles,
+  writePlanarRgb,
+  writeResizedAlpha,
+} from '../upscale/index.ts';
 import type { EnhanceResult, FrameContext, FrameResult, RgbFrame, RunContext } from './types.ts';
 
 export interface EngineLogger {
@@ -358,10 +365,13 @@ export function createEngine(config: EngineConfig): Engine {
 
   /**
    * The stages between decode and encode, shared by photos and video frames: detect (unless the caller
-   * brings its faces) → upscale → restore → resize. Returns RGB (and alpha) at the requested output size.
+   * brings its faces) → upscale → restore → resize. Returns the result at the requested output size as
+   * integers (RGB, or RGBA with alpha; 8 bits, or 16 for a 16-bit source). The ×4 upscale never exists
+   * whole: each tile is resized to the requested scale as it comes out of the model (output-assembler.ts),
+   * and faces are pasted into the output at its own scale.
    */
   async function enhancePlanar(
-    pixels: { rgb: PlanarImage; alpha?: PlanarImage },
+    pixels: { rgb: PlanarImage; alpha?: PlanarImage; bitDepth?: 8 | 16 },
     options: EnhanceOptions,
     run: Run,
     given?: DetectedFace[],
@@ -389,9 +399,18 @@ export function createEngine(config: EngineConfig): Engine {
     }
     run.end();
 
+    const bitDepth = pixels.bitDepth ?? 8;
+    const channels = pixels.alpha ? 4 : 3;
+    const samples = outWidth * outHeight * channels;
+    const out: InterleavedImage = {
+      width: outWidth,
+      height: outHeight,
+      channels,
+      bitDepth,
+      data: bitDepth === 16 ? new Uint16Array(samples) : new Uint8Array(samples),
+    };
+
     run.begin('upscale');
-    let canvas: PlanarImage;
-    let factor: number;
     if (options.backgroundUpsampler) {
       // Which provider really loads decides the model for 'auto'/'medium': find out before choosing.
       const provider = await registry.resolveProvider();
@@ -400,16 +419,25 @@ export function createEngine(config: EngineConfig): Engine {
       const session = await registry.get(ref);
       models.push(ref);
       // tileSize 0: the upscaler takes the whole image when it fits its memory cap, else tiles it.
-      canvas = await upscaleImage(session, rgb, MODEL_FACTOR, {
+      const upscale = {
         tileSize: options.tileSize,
         tilePad: options.tilePad,
         ...(signal ? { signal } : {}),
-        onProgress: (done, total) => report('upscale', done / total, done, total),
+        onProgress: (done: number, total: number) => report('upscale', done / total, done, total),
+      };
+      const assembler = createOutputAssembler({
+        sourceWidth: rgb.width,
+        sourceHeight: rgb.height,
+        modelScale: MODEL_FACTOR,
+        tiles: planUpscale(rgb.width, rgb.height, upscale),
+        out,
       });
-      factor = MODEL_FACTOR;
+      await upscaleTiles(session, rgb, MODEL_FACTOR, upscale, (data, offset, tile) =>
+        assembler.add(data, offset, tile),
+      );
+      assembler.finish();
     } else {
-      canvas = await resizePlanar(rgb, outWidth, outHeight);
-      factor = options.scale;
+      writePlanarRgb(await resizePlanar(rgb, outWidth, outHeight), out);
     }
     run.end();
 
@@ -419,15 +447,14 @@ export function createEngine(config: EngineConfig): Engine {
         const usable = 'missing' in restorer ? undefined : restorer;
         const restored = await restoreFaces({
           original: rgb,
-          upscaled: canvas,
-          factor,
+          upscaled: integerFaceCanvas(out),
+          factor: options.scale,
           faces: detected,
           ...(usable ? { restorer: usable } : {}),
           options: options.face,
           ...(signal ? { signal } : {}),
           onProgress: (done, total) => report('restore', done / total, done, total),
         });
-        canvas = restored.image;
         Object.assign(faces, {
           ...restored.report,
           detected: faces.detected,
@@ -447,10 +474,9 @@ export function createEngine(config: EngineConfig): Engine {
     }
     run.end();
 
+    // The colour was resized tile by tile during the upscale; what is left is the alpha plane.
     run.begin('resize');
-    if (canvas.width !== outWidth || canvas.height !== outHeight)
-      canvas = await resizePlanar(canvas, outWidth, outHeight);
-    const alpha = pixels.alpha ? await resizePlanar(pixels.alpha, outWidth, outHeight) : undefined;
+    if (pixels.alpha) await writeResizedAlpha(pixels.alpha, out);
     run.end();
 
     // Known only once a session has loaded: say so when the preferred provider (e.g. cuda) fell back.
@@ -458,7 +484,7 @@ export function createEngine(config: EngineConfig): Engine {
     if (models.length > 0 && requested !== registry.activeProvider()) {
       warnings.push(`Execution provider "${requested}" is not available here; ran on ${registry.activeProvider()}.`);
     }
-    return { rgb: canvas, ...(alpha ? { alpha } : {}), faces, models, warnings };
+    return { out, faces, models, warnings };
   }
 
   async function enhance(
@@ -477,17 +503,15 @@ export function createEngine(config: EngineConfig): Engine {
     run.end();
 
     const out = await enhancePlanar(
-      { rgb: decoded.rgb, ...(decoded.alpha ? { alpha: decoded.alpha } : {}) },
+      { rgb: decoded.rgb, ...(decoded.alpha ? { alpha: decoded.alpha } : {}), bitDepth: decoded.bitDepth },
       options,
       run,
     );
 
     run.begin('encode');
-    const encoded = await encodeImage(
+    const encoded = await encodeInterleaved(
       {
-        rgb: out.rgb,
-        ...(out.alpha ? { alpha: out.alpha } : {}),
-        bitDepth: decoded.bitDepth,
+        pixels: out.out,
         isGrey: decoded.isGrey,
         sourceFormat: decoded.sourceFormat,
         metadata: decoded.metadata,
@@ -534,11 +558,11 @@ export function createEngine(config: EngineConfig): Engine {
     const rgb = frameToPlanar(frame);
     run.end();
     const out = await enhancePlanar({ rgb }, options, run, ctx.faces);
+    // The output is already 8-bit interleaved RGB: the frame is that buffer.
     run.begin('encode');
-    const data = planarToInterleaved([out.rgb], new Uint8Array(out.rgb.width * out.rgb.height * 3), 255);
     run.end();
     return {
-      frame: { width: out.rgb.width, height: out.rgb.height, data: data as Uint8Array },
+      frame: { width: out.out.width, height: out.out.height, data: out.out.data as Uint8Array },
       faces: out.faces,
       models: out.models,
       timings: run.timings,
