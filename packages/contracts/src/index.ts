@@ -9,6 +9,7 @@ export * from './formats.ts';
 export * from './http.ts';
 export * from './ids.ts';
 export * from './job.ts';
+export * from './memory.ts';
 export * from './options.ts';
 export * from './task.ts';
 export * from './task-view.ts';

@@ -16,6 +16,8 @@ export const ERROR_CODES = {
   CORRUPT_IMAGE: 422,
   TOO_MANY_PIXELS: 422,
   OUTPUT_TOO_LARGE: 422,
+  /** The job needs more memory than a worker has for one (memory.ts estimateJobMemory). */
+  MEMORY_BUDGET_EXCEEDED: 422,
   // engine / infrastructure
   MODEL_NOT_READY: 503,
   MODEL_INVALID: 500,

@@ -10,6 +10,7 @@ import {
   EnhanceOptionsSchema,
   type FaceReport,
   isPhotoEnhanceError,
+  type JobMemoryInput,
   PhotoEnhanceError,
   throwIfAborted,
 } from '@photoenhance/contracts';
@@ -24,6 +25,8 @@ import {
   interleavedToPlanar,
   probeImage,
   resizePlanar,
+  resolveOutputFormat,
+  scaledSize,
 } from '@photoenhance/image';
 import {
   constantWeightCopy,
@@ -49,7 +52,11 @@ import {
   writePlanarRgb,
   writeResizedAlpha,
 } from '../upscale/index.ts';
+import { admitJob, type MemoryBudgetConfig } from './memory-admission.ts';
 import type { EnhanceResult, FrameContext, FrameResult, RgbFrame, RunContext } from './types.ts';
+
+/** What admission needs to know about a job beyond its size and options (from the probe, before decode). */
+type JobFacts = Pick<JobMemoryInput, 'alpha' | 'bitDepth' | 'fileBytes' | 'outputFormat'>;
 
 export interface EngineLogger {
   info(obj: object | string, msg?: string): void;
@@ -73,6 +80,8 @@ export interface EngineConfig {
    * since its options come from HTTP clients (a client must never make a worker open a path of its choosing).
    */
   allowModelPaths?: boolean;
+  /** Memory admission: a job whose estimate exceeds the budget fails with MEMORY_BUDGET_EXCEEDED before it runs. */
+  memory?: MemoryBudgetConfig;
 }
 
 /** A custom model file (CLI --face-model path) rather than a manifest id: how the engine tells them apart. */
@@ -363,6 +372,23 @@ export function createEngine(config: EngineConfig): Engine {
     return detectFaces(detector.session, rgb, options.face);
   }
 
+  /** The memory estimate's inputs and the check (memory-admission.ts); a no-op without a configured budget. */
+  async function admit(width: number, height: number, options: EnhanceOptions, faces: number, facts: JobFacts) {
+    if (!config.memory) return;
+    const provider = await registry.resolveProvider();
+    admitJob(config.memory, {
+      width,
+      height,
+      scale: options.scale,
+      upscaleModel: options.backgroundUpsampler ? upscaleModelFor(options, provider, width * height) : null,
+      faces,
+      tileSize: options.tileSize,
+      tilePad: options.tilePad,
+      keepMetadata: options.output.keepMetadata,
+      ...facts,
+    });
+  }
+
   /**
    * The stages between decode and encode, shared by photos and video frames: detect (unless the caller
    * brings its faces) → upscale → restore → resize. Returns the result at the requested output size as
@@ -371,7 +397,7 @@ export function createEngine(config: EngineConfig): Engine {
    * and faces are pasted into the output at its own scale.
    */
   async function enhancePlanar(
-    pixels: { rgb: PlanarImage; alpha?: PlanarImage; bitDepth?: 8 | 16 },
+    pixels: { rgb: PlanarImage; alpha?: PlanarImage; bitDepth?: 8 | 16; job?: JobFacts },
     options: EnhanceOptions,
     run: Run,
     given?: DetectedFace[],
@@ -397,6 +423,8 @@ export function createEngine(config: EngineConfig): Engine {
       }
       faces.detected = detected.length;
     }
+    // Admitted before decode without faces; the restorer's run is counted once there are faces to restore.
+    if (detected.length > 0) await admit(rgb.width, rgb.height, options, detected.length, pixels.job ?? {});
     run.end();
 
     const bitDepth = pixels.bitDepth ?? 8;
@@ -499,11 +527,19 @@ export function createEngine(config: EngineConfig): Engine {
     // Header-only checks first: an oversized request is refused before any pixel is decoded.
     const probe = await probeImage(input, limits);
     checkOutputSize(probe.width, probe.height, options.scale, limits);
+    const out = scaledSize(probe.width, probe.height, options.scale);
+    const job: JobFacts = {
+      alpha: probe.hasAlpha,
+      bitDepth: probe.bitDepth,
+      fileBytes: input.length,
+      outputFormat: resolveOutputFormat(options.output.format, probe.format, probe.hasAlpha, out.width, out.height),
+    };
+    await admit(probe.width, probe.height, options, 0, job);
     const decoded = await decodeImage(input, limits);
     run.end();
 
-    const out = await enhancePlanar(
-      { rgb: decoded.rgb, ...(decoded.alpha ? { alpha: decoded.alpha } : {}), bitDepth: decoded.bitDepth },
+    const result = await enhancePlanar(
+      { rgb: decoded.rgb, ...(decoded.alpha ? { alpha: decoded.alpha } : {}), bitDepth: decoded.bitDepth, job },
       options,
       run,
     );
@@ -511,7 +547,7 @@ export function createEngine(config: EngineConfig): Engine {
     run.begin('encode');
     const encoded = await encodeInterleaved(
       {
-        pixels: out.out,
+        pixels: result.out,
         isGrey: decoded.isGrey,
         sourceFormat: decoded.sourceFormat,
         metadata: decoded.metadata,
@@ -526,10 +562,10 @@ export function createEngine(config: EngineConfig): Engine {
       width: encoded.width,
       height: encoded.height,
       input: { format: decoded.sourceFormat, width: decoded.width, height: decoded.height, bytes: input.length },
-      faces: out.faces,
-      models: out.models,
+      faces: result.faces,
+      models: result.models,
       timings: run.timings,
-      warnings: out.warnings,
+      warnings: result.warnings,
     };
   }
 
@@ -555,6 +591,9 @@ export function createEngine(config: EngineConfig): Engine {
     const run = createRun(ctx);
     run.begin('decode');
     checkOutputSize(frame.width, frame.height, options.scale, limits);
+    // Faces the caller brings are counted here; detected ones once they are found.
+    const given = options.face.enabled ? (ctx.faces?.length ?? 0) : 0;
+    await admit(frame.width, frame.height, options, given, { fileBytes: frame.data.length });
     const rgb = frameToPlanar(frame);
     run.end();
     const out = await enhancePlanar({ rgb }, options, run, ctx.faces);

@@ -21,7 +21,12 @@ import { bodyTooLarge, declaredBodyLimit, requireMultipart } from '../../http/re
 import { readMultipart } from '../../upload/multipart.ts';
 import { receiveFile } from '../../upload/receive-file.ts';
 import { queuedTaskRecord } from '../../upload/task-record.ts';
-import { discardUploads, parseEnhanceFields, type StoredUpload } from '../../upload/validate-upload.ts';
+import {
+  checkWorkerMemory,
+  discardUploads,
+  parseEnhanceFields,
+  type StoredUpload,
+} from '../../upload/validate-upload.ts';
 import { presentBatch, readBatchState } from './batch-state.ts';
 import { createBatchZip, type ZipItem } from './batch-zip.ts';
 import { mapLimit } from './map-limit.ts';
@@ -101,6 +106,7 @@ export function batchRoutes(deps: RouteDeps): Hono<AppEnv> {
           checkOutputSize(upload.probe.width, upload.probe.height, options.scale, {
             maxOutputPixels: config.MAX_OUTPUT_PIXELS,
           });
+          checkWorkerMemory(upload.probe, options, config.WORKER_MEMORY_BUDGET_MB);
           accepted.push({ ...result.value, index });
         } catch (err) {
           if (!isPhotoEnhanceError(err) || err.status >= 500) throw err;
