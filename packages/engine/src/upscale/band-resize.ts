@@ -73,7 +73,7 @@ const STEP = (RANGE_HIGH - RANGE_LOW) / U16_MAX;
  * kept signed: a weighted tile is zero outside its footprint, so its resize rings below 0 and above 1
  * and those parts cancel against the neighbour's. sharp hands float results back only through a
  * 16-bit cast, so the range [-1, 2] is mapped onto it (a step of 4.6e-5, far below 8-bit output's
- * 3.9e-3). Returns outWidth × outHeight floats.
+ * 3.9e-3). Returns outWidth × outHeight codes; decodeBlockValue turns one back into its value.
  */
 export async function resizeBlockPlane(
   plane: Float32Array,
@@ -81,7 +81,7 @@ export async function resizeBlockPlane(
   height: number,
   outWidth: number,
   outHeight: number,
-): Promise<Float32Array> {
+): Promise<Uint16Array> {
   const { data } = await sharp(plane, { raw: { width, height, channels: 1 }, limitInputPixels: false })
     .resize(outWidth, outHeight, { kernel: 'lanczos3', fit: 'fill' })
     // +0.5: the cast to ushort truncates.
@@ -89,8 +89,10 @@ export async function resizeBlockPlane(
     .toColourspace('grey16')
     .raw({ depth: 'ushort' })
     .toBuffer({ resolveWithObject: true });
-  const samples = new Uint16Array(data.buffer, data.byteOffset, data.byteLength / 2);
-  const out = new Float32Array(samples.length);
-  for (let i = 0; i < samples.length; i++) out[i] = (samples[i] as number) * STEP + RANGE_LOW;
-  return out;
+  return new Uint16Array(data.buffer, data.byteOffset, data.byteLength / 2);
+}
+
+/** The value a code of resizeBlockPlane stands for. */
+export function decodeBlockValue(code: number): number {
+  return code * STEP + RANGE_LOW;
 }

@@ -1,4 +1,4 @@
-export { type AxisBlock, type AxisMap, axisBlock, axisMap, resizeBlockPlane } from './band-resize.ts';
+export { type AxisBlock, type AxisMap, axisBlock, axisMap, decodeBlockValue, resizeBlockPlane } from './band-resize.ts';
 export { type AxisWeights, featherWeights } from './feather.ts';
 export {
   createOutputAssembler,

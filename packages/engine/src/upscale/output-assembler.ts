@@ -3,7 +3,7 @@ import sharp from 'sharp';
 import { templateFootprint } from '../face/alignment.ts';
 import { pasteFace } from '../face/paste.ts';
 import type { FaceCanvas } from '../face/restore.ts';
-import { type AxisBlock, type AxisMap, axisBlock, axisMap, resizeBlockPlane } from './band-resize.ts';
+import { type AxisBlock, type AxisMap, axisBlock, axisMap, decodeBlockValue, resizeBlockPlane } from './band-resize.ts';
 import { featherWeights } from './feather.ts';
 import type { Tile } from './tile-plan.ts';
 
@@ -133,36 +133,22 @@ export function createOutputAssembler(args: OutputAssemblerArgs): OutputAssemble
     const outBlockWidth = cb.outEnd - cb.outStart;
     const outBlockHeight = rb.outEnd - rb.outStart;
 
-    const planes = Array.from({ length: CHANNELS }, async (_, c) => {
-      const tilePlane = offset + c * tileOutWidth * tileOutHeight;
-      // At ×4 (identity) the weighted tile goes straight into the band; else into a zeroed block first.
-      const target = identity ? accumulator : (blocks[c] as Float32Array);
-      const targetWidth = identity ? outWidth : blockWidth;
-      const targetBase = identity ? c * bandPlane + (rowPrint.start - bandStart) * outWidth + columnPrint.start : 0;
-      if (!identity) target.fill(0, 0, blockWidth * blockHeight);
-      for (let i = 0; i < rw.length; i++) {
-        const wy = rw[i] as number;
-        if (wy === 0) continue;
-        const src = tilePlane + (dy + i) * tileOutWidth + dx;
-        const dst = identity ? targetBase + i * targetWidth : (by + i) * targetWidth + bx;
-        for (let j = 0; j < cw.length; j++) {
-          const w = wy * (cw[j] as number);
-          if (w === 0) continue;
-          const v = tileOut[src + j] as number;
-          target[dst + j] = (target[dst + j] as number) + w * (v < 0 ? 0 : v > 1 ? 1 : v);
-        }
+    const plane = async (c: number) => {
+      const tilePlane = offset + c * tileOutWidth * tileOutHeight + dy * tileOutWidth + dx;
+      if (identity) {
+        // At ×4 the weighted tile goes straight into the band.
+        const base = c * bandPlane + (rowPrint.start - bandStart) * outWidth + columnPrint.start;
+        weightTile(tileOut, tilePlane, tileOutWidth, rw, cw, accumulator, base, outWidth, true);
+        return;
       }
-      if (identity) return;
-      const resized = await resizeBlockPlane(target, blockWidth, blockHeight, outBlockWidth, outBlockHeight);
+      const block = blocks[c] as Float32Array;
+      block.fill(0, 0, blockWidth * blockHeight);
+      weightTile(tileOut, tilePlane, tileOutWidth, rw, cw, block, by * blockWidth + bx, blockWidth, false);
+      const resized = await resizeBlockPlane(block, blockWidth, blockHeight, outBlockWidth, outBlockHeight);
       const base = c * bandPlane + (rb.outStart - bandStart) * outWidth + cb.outStart;
-      for (let r = 0; r < outBlockHeight; r++) {
-        const to = base + r * outWidth;
-        const from = r * outBlockWidth;
-        for (let x = 0; x < outBlockWidth; x++)
-          accumulator[to + x] = (accumulator[to + x] as number) + (resized[from + x] as number);
-      }
-    });
-    await Promise.all(planes);
+      addBlock(resized, outBlockWidth, outBlockHeight, accumulator, base, outWidth);
+    };
+    await Promise.all([0, 1, 2].map(plane));
   }
 
   return {
@@ -172,6 +158,76 @@ export function createOutputAssembler(args: OutputAssemblerArgs): OutputAssemble
       flush(outHeight);
     },
   };
+}
+
+/**
+ * target[dst + i·targetWidth + j] (+)= rw[i]·cw[j]·clamp(tileOut[src + i·tileWidth + j]): one plane of a
+ * tile, clamped to [0, 1] and feathered. Most of a tile has weight exactly 1: those runs are a clamped copy
+ * (or add). A top-level function with plain number arguments, so V8 compiles one tight loop for it.
+ */
+function weightTile(
+  tileOut: Float32Array,
+  src: number,
+  tileWidth: number,
+  rw: Float32Array,
+  cw: Float32Array,
+  target: Float32Array,
+  dst: number,
+  targetWidth: number,
+  accumulate: boolean,
+): void {
+  const span = cw.length;
+  let flatFrom = 0;
+  while (flatFrom < span && cw[flatFrom] !== 1) flatFrom++;
+  let flatTo = span;
+  while (flatTo > flatFrom && cw[flatTo - 1] !== 1) flatTo--;
+  for (let i = 0; i < rw.length; i++) {
+    const wy = rw[i] as number;
+    if (wy === 0) continue;
+    const from = src + i * tileWidth;
+    const to = dst + i * targetWidth;
+    if (wy === 1 && !accumulate) {
+      for (let j = 0; j < flatFrom; j++) {
+        const v = tileOut[from + j] as number;
+        target[to + j] = (cw[j] as number) * (v < 0 ? 0 : v > 1 ? 1 : v);
+      }
+      for (let j = flatFrom; j < flatTo; j++) {
+        const v = tileOut[from + j] as number;
+        target[to + j] = v < 0 ? 0 : v > 1 ? 1 : v;
+      }
+      for (let j = flatTo; j < span; j++) {
+        const v = tileOut[from + j] as number;
+        target[to + j] = (cw[j] as number) * (v < 0 ? 0 : v > 1 ? 1 : v);
+      }
+    } else if (accumulate) {
+      for (let j = 0; j < span; j++) {
+        const v = tileOut[from + j] as number;
+        target[to + j] = (target[to + j] as number) + wy * (cw[j] as number) * (v < 0 ? 0 : v > 1 ? 1 : v);
+      }
+    } else {
+      for (let j = 0; j < span; j++) {
+        const v = tileOut[from + j] as number;
+        target[to + j] = wy * (cw[j] as number) * (v < 0 ? 0 : v > 1 ? 1 : v);
+      }
+    }
+  }
+}
+
+/** Adds a resized block (16-bit codes of resizeBlockPlane) into the band at `base`. */
+function addBlock(
+  codes: Uint16Array,
+  width: number,
+  height: number,
+  band: Float32Array,
+  base: number,
+  bandWidth: number,
+): void {
+  for (let r = 0; r < height; r++) {
+    const to = base + r * bandWidth;
+    const from = r * width;
+    for (let x = 0; x < width; x++)
+      band[to + x] = (band[to + x] as number) + decodeBlockValue(codes[from + x] as number);
+  }
 }
 
 /** Rounds planar float RGB (a plain resize, no upscaler) into channels 0–2 of `out`. */
