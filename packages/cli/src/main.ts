@@ -11,7 +11,7 @@ import {
   type Precision,
   QUALITY_LEVELS,
 } from '@photoenhance/contracts';
-import { createEngine, parseExecutionProviders } from '@photoenhance/engine';
+import { createEngine, parseExecutionProviders, processMemoryLimit } from '@photoenhance/engine';
 import { modelStatus } from '@photoenhance/models';
 import cliProgress from 'cli-progress';
 import { Command, InvalidArgumentError, Option } from 'commander';
@@ -75,6 +75,7 @@ interface EnhanceFlags {
   precision: Precision;
   providers: string;
   threads?: number;
+  memoryBudget?: number;
 }
 
 async function runEnhance(patterns: string[], flags: EnhanceFlags): Promise<number> {
@@ -110,6 +111,10 @@ async function runEnhance(patterns: string[], flags: EnhanceFlags): Promise<numb
       executionProviders: parseExecutionProviders(flags.providers),
       ...(flags.threads ? { intraOpThreads: flags.threads } : {}),
     },
+    // A photo that would not fit is refused before decoding, with the memory it needs in the message.
+    memory: flags.memoryBudget
+      ? { budgetBytes: flags.memoryBudget * 1024 * 1024, holder: '--memory-budget' }
+      : { limitBytes: processMemoryLimit(), holder: 'this machine' },
     log: {
       info: () => {},
       warn: (obj, msg) =>
@@ -259,6 +264,11 @@ export function buildProgram(): Command {
       process.env.ORT_PROVIDERS ?? 'cpu',
     )
     .option('--threads <n>', 'intra-op threads for CPU inference', numberIn(1, 256, true))
+    .option(
+      '--memory-budget <MB>',
+      'memory one photo may use beyond the loaded models (default: what this machine has free)',
+      numberIn(1, 16_777_216, true),
+    )
     .addHelpText(
       'after',
       `

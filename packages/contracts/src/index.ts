@@ -12,6 +12,7 @@ export * from './formats.ts';
 export * from './http.ts';
 export * from './ids.ts';
 export * from './job.ts';
+export * from './memory.ts';
 export * from './options.ts';
 export * from './service.ts';
 export * from './task.ts';

@@ -2,7 +2,7 @@ import { type EncodedFormat, type OUTPUT_FORMATS, PhotoEnhanceError } from '@pho
 import sharp, { type Sharp } from 'sharp';
 import type { ImageMetadata } from './decode.ts';
 import { resetExifOrientation } from './exif.ts';
-import type { PlanarImage } from './planar.ts';
+import type { IntegerSamples, InterleavedImage, PlanarImage } from './planar.ts';
 import { flattenPlanar, maxSampleValue, planarLuma, planarToInterleaved } from './planar.ts';
 import { exifChunk, iccpChunk, insertPngChunks } from './png-chunks.ts';
 
@@ -152,6 +152,85 @@ export async function encodeImage(img: EncodableImage, opts: EncodeOptions): Pro
   const samples =
     bitDepth === 16 ? new Uint16Array(width * height * channels) : new Uint8Array(width * height * channels);
   planarToInterleaved(planes, samples, maxSampleValue(bitDepth));
+  return writeSamples({ width, height, channels, bitDepth, data: samples }, img, format, opts);
+}
+
+/** What `encodeInterleaved` needs: integer RGB or RGBA at the source's depth, and the source's facts. */
+export interface EncodableSamples {
+  /** 3 (RGB) or 4 (RGBA, straight alpha) channels. Reused in place: the caller must not read it afterwards. */
+  pixels: InterleavedImage;
+  isGrey: boolean;
+  sourceFormat: string;
+  metadata: ImageMetadata;
+}
+
+/**
+ * `encodeImage` for a result already held as integers (the engine's output: 1 or 2 bytes a sample instead
+ * of 4). The flatten, grey and depth conversions run in place in the caller's buffer, so a 200 MP result
+ * is never copied before libvips reads it.
+ */
+export async function encodeInterleaved(img: EncodableSamples, opts: EncodeOptions): Promise<EncodedImage> {
+  const { width, height, channels, bitDepth: sourceDepth } = img.pixels;
+  if (
+    (channels !== 3 && channels !== 4) ||
+    img.pixels.data.length !== width * height * channels ||
+    width < 1 ||
+    height < 1
+  )
+    throw new PhotoEnhanceError(
+      'INTERNAL',
+      `encodeInterleaved needs RGB or RGBA samples, got ${channels} channels for ${width}×${height}`,
+    );
+  const hasAlpha = channels === 4;
+  const format = resolveOutputFormat(opts.format, img.sourceFormat, hasAlpha, width, height);
+  const bitDepth: 8 | 16 = sourceDepth === 16 && (format === 'png' || format === 'tiff') ? 16 : 8;
+  const data = img.pixels.data;
+  const max = maxSampleValue(sourceDepth);
+  const flatten = hasAlpha && format === 'jpeg';
+  const outChannels = (img.isGrey ? 1 : 3) + (hasAlpha && !flatten ? 1 : 0);
+  // One pass, front to back: pixel i is written at or before where it was read, so in place is safe.
+  const pixels = width * height;
+  for (let i = 0, s = 0, o = 0; i < pixels; i++, s += channels) {
+    let r = data[s] as number;
+    let g = data[s + 1] as number;
+    let b = data[s + 2] as number;
+    const a = hasAlpha ? (data[s + 3] as number) : max;
+    if (flatten) {
+      // Onto white (JPEG_BACKGROUND), straight alpha.
+      const k = a / max;
+      r = r * k + max * (1 - k);
+      g = g * k + max * (1 - k);
+      b = b * k + max * (1 - k);
+    }
+    if (img.isGrey) {
+      data[o++] = Math.round(0.2126 * r + 0.7152 * g + 0.0722 * b);
+    } else {
+      data[o++] = Math.round(r);
+      data[o++] = Math.round(g);
+      data[o++] = Math.round(b);
+    }
+    if (hasAlpha && !flatten) data[o++] = a;
+  }
+  const count = pixels * outChannels;
+  let samples: IntegerSamples = data.subarray(0, count);
+  if (sourceDepth === 16 && bitDepth === 8) {
+    // 16 → 8 bits in the same memory: byte i is written after sample i (bytes 2i, 2i+1) was read.
+    const bytes = new Uint8Array(data.buffer, data.byteOffset, count);
+    for (let i = 0; i < count; i++) bytes[i] = Math.round((data[i] as number) / 257);
+    samples = bytes;
+  }
+  return writeSamples({ width, height, channels: outChannels, bitDepth, data: samples }, img, format, opts);
+}
+
+/** The libvips end of both encoders: interleaved samples (already grey/flattened/at the output depth) → file. */
+async function writeSamples(
+  pixels: InterleavedImage,
+  img: { isGrey: boolean; metadata: ImageMetadata },
+  format: OutputFormat,
+  opts: EncodeOptions,
+): Promise<EncodedImage> {
+  const { width, height, bitDepth, data: samples } = pixels;
+  const channels = pixels.channels as 1 | 2 | 3 | 4;
   const colourspace = bitDepth === 16 ? (img.isGrey ? 'grey16' : 'rgb16') : img.isGrey ? 'b-w' : 'srgb';
 
   const metadataChunks: Buffer[] = [];

@@ -14,6 +14,19 @@ export interface PlanarImage {
 /** 8- or 16-bit interleaved samples as sharp reads and writes them. */
 export type IntegerSamples = Uint8Array | Uint16Array;
 
+/**
+ * Integer pixels, interleaved (RGB, RGBA, grey, grey+alpha), as sharp reads and writes raw images: how a
+ * finished output is held (1 or 2 bytes per sample instead of 4 for float planes).
+ */
+export interface InterleavedImage {
+  width: number;
+  height: number;
+  channels: number;
+  bitDepth: 8 | 16;
+  /** width * height * channels samples. */
+  data: IntegerSamples;
+}
+
 export function maxSampleValue(bitDepth: 8 | 16): number {
   return bitDepth === 16 ? 65535 : 255;
 }

@@ -1,5 +1,5 @@
 import { type Backend, connectBackend, createCallbackSender, type TaskChangeChannel } from '@photoenhance/core';
-import { createThreadedEngine } from '@photoenhance/engine';
+import { createThreadedEngine, processMemoryLimit } from '@photoenhance/engine';
 import { type WorkerConfig, workerTimings } from './config.ts';
 import { createHealthServer } from './health-server.ts';
 import { createLogger } from './logger.ts';
@@ -60,6 +60,14 @@ export async function startWorkerService(options: WorkerServiceOptions): Promise
       },
       ...(config.MODEL_IDLE_SECONDS > 0 ? { modelIdleSeconds: config.MODEL_IDLE_SECONDS } : {}),
       constantWeightRestorers: config.RESTORER_CONSTANT_WEIGHTS,
+      // A job that cannot fit fails before it starts (MEMORY_BUDGET_EXCEEDED, not retried) instead of an OOM kill.
+      memory:
+        config.WORKER_MEMORY_BUDGET_MB > 0
+          ? {
+              budgetBytes: config.WORKER_MEMORY_BUDGET_MB * 1024 * 1024,
+              holder: 'this worker (WORKER_MEMORY_BUDGET_MB)',
+            }
+          : { limitBytes: processMemoryLimit(), holder: 'this worker' },
       limits: {
         maxFileBytes: config.MAX_UPLOAD_BYTES,
         maxInputPixels: config.MAX_INPUT_PIXELS,

@@ -22,6 +22,8 @@ export const ERROR_CODES = {
   RATE_LIMITED: 429,
   /** A per-key limit (active tasks, open event streams) is reached; `details` names it. */
   QUOTA_EXCEEDED: 429,
+  /** The job needs more memory than a worker has for one (memory.ts estimateJobMemory). */
+  MEMORY_BUDGET_EXCEEDED: 422,
   // engine / infrastructure
   MODEL_NOT_READY: 503,
   MODEL_INVALID: 500,

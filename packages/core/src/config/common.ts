@@ -52,6 +52,12 @@ export const CommonEnvShape = {
   MAX_INPUT_PIXELS: envInt(40_000_000, { min: 1 }),
   /** Output pixel cap (width × height × scale²). */
   MAX_OUTPUT_PIXELS: envInt(268_435_456, { min: 1 }),
+  /**
+   * Memory one job may use on a worker, in MB, on top of the loaded models (estimateJobMemory). Workers: 0 =
+   * the container's limit (or RAM) less what the worker holds when the job starts. The API refuses at
+   * submission what exceeds it when it is set (> 0); with 0 only workers decide.
+   */
+  WORKER_MEMORY_BUDGET_MB: envInt(0, { min: 0 }),
   PRESIGN_EXPIRY_SECONDS: envInt(300, { min: 10, max: 604_800 }),
   LOG_LEVEL: z.enum(LOG_LEVELS).default('info'),
   /** Local state (embedded backend, caches). */

@@ -13,7 +13,13 @@ export {
   detectFaces,
   type SkippedFace,
 } from './detect.ts';
-export { estimateAlignment, NO_RESTORER_NOTICE, type RestoreFacesArgs, restoreFaces } from './restore.ts';
+export {
+  estimateAlignment,
+  type FaceCanvas,
+  NO_RESTORER_NOTICE,
+  type RestoreFacesArgs,
+  restoreFaces,
+} from './restore.ts';
 export {
   assertFaceModelFile,
   loadRestorer,

@@ -21,10 +21,21 @@ export const NO_RESTORER_NOTICE =
   'Faces were detected but NOT restored: no face restoration model is installed. ' +
   'Install one with `npm run models -- --with gfpgan-1.4`, or pass a GFPGAN-family ONNX file with `--face-model path.onnx`.';
 
-export interface RestoreFacesArgs {
+/**
+ * A canvas that pastes restored faces itself (the engine's integer output at the requested scale): the
+ * restorer's work is the same, only the last write differs from a planar canvas.
+ */
+export interface FaceCanvas {
+  width: number;
+  height: number;
+  /** `face` is `size`×`size` (the restorer's face size), planar RGB. */
+  paste(face: Float32Array, size: number, canvasToTemplate: readonly number[], blend: number): Promise<void>;
+}
+
+export interface RestoreFacesArgs<Canvas extends PlanarImage | FaceCanvas = PlanarImage> {
   original: PlanarImage;
   /** The original × factor (Real-ESRGAN output, or a plain resize when the background upsampler is off). Modified in place. */
-  upscaled: PlanarImage;
+  upscaled: Canvas;
   factor: number;
   faces: DetectedFace[];
   /** undefined → nothing is restored and the report says why. */
@@ -53,10 +64,12 @@ function roundBox(box: readonly number[]): [number, number, number, number] {
  * batches), paste back through the inverse transform scaled by the upscale factor with the feathered
  * mask, weighted by `blend`. `upscaled` is modified in place (it can be hundreds of MB) and returned.
  */
-export async function restoreFaces(args: RestoreFacesArgs): Promise<{ image: PlanarImage; report: FaceReport }> {
+export async function restoreFaces<Canvas extends PlanarImage | FaceCanvas = PlanarImage>(
+  args: RestoreFacesArgs<Canvas>,
+): Promise<{ image: Canvas; report: FaceReport }> {
   const { original, upscaled, factor, faces, restorer, options, signal, onProgress } = args;
   assertRgb(original, 'Face restoration original');
-  assertRgb(upscaled, 'Face restoration canvas');
+  if (!('paste' in upscaled)) assertRgb(upscaled, 'Face restoration canvas');
   const sx = upscaled.width / original.width;
   const sy = upscaled.height / original.height;
   // The canvas must be the original resized edge to edge; rounding of the size is the only slack.
@@ -127,7 +140,8 @@ export async function restoreFaces(args: RestoreFacesArgs): Promise<{ image: Pla
       const m = cropTransform(batch[i]!.alignment.matrix, size);
       const canvasToTemplate =
         sx === sy ? composeScale(m, 1 / sx) : [m[0]! / sx, m[1]! / sy, m[2]!, m[3]! / sx, m[4]! / sy, m[5]!];
-      await pasteFace(upscaled, restored[i]!, size, canvasToTemplate, options.blend);
+      if ('paste' in upscaled) await upscaled.paste(restored[i]!, size, canvasToTemplate, options.blend);
+      else await pasteFace(upscaled, restored[i]!, size, canvasToTemplate, options.blend);
       report.restored++;
       onProgress?.(start + i + 1, total);
     }

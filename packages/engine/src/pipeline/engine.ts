@@ -8,6 +8,7 @@ import {
   EnhanceOptionsSchema,
   type FaceReport,
   isPhotoEnhanceError,
+  type JobMemoryInput,
   PhotoEnhanceError,
   throwIfAborted,
 } from '@photoenhance/contracts';
@@ -16,12 +17,14 @@ import {
   checkOutputSize,
   DEFAULT_LIMITS,
   decodeImage,
-  encodeImage,
+  encodeInterleaved,
   type ImageLimits,
+  type InterleavedImage,
   interleavedToPlanar,
-  planarToInterleaved,
   probeImage,
   resizePlanar,
+  resolveOutputFormat,
+  scaledSize,
 } from '@photoenhance/image';
 import {
   constantWeightCopy,
@@ -48,8 +51,19 @@ import {
   type RuntimeConfig,
   type SessionRegistry,
 } from '../runtime/index.ts';
-import { upscaleImage } from '../upscale/index.ts';
+import {
+  createOutputAssembler,
+  integerFaceCanvas,
+  planUpscale,
+  upscaleTiles,
+  writePlanarRgb,
+  writeResizedAlpha,
+} from '../upscale/index.ts';
+import { admitJob, type MemoryBudgetConfig } from './memory-admission.ts';
 import type { EnhanceResult, FrameContext, FrameResult, RgbFrame, RunContext } from './types.ts';
+
+/** What admission needs to know about a job beyond its size and options (from the probe, before decode). */
+type JobFacts = Pick<JobMemoryInput, 'alpha' | 'bitDepth' | 'fileBytes' | 'outputFormat'>;
 
 export interface EngineLogger {
   info(obj: object | string, msg?: string): void;
@@ -73,6 +87,8 @@ export interface EngineConfig {
    * since its options come from HTTP clients (a client must never make a worker open a path of its choosing).
    */
   allowModelPaths?: boolean;
+  /** Memory admission: a job whose estimate exceeds the budget fails with MEMORY_BUDGET_EXCEEDED before it runs. */
+  memory?: MemoryBudgetConfig;
 }
 
 /** A custom model file (CLI --face-model path) rather than a manifest id: how the engine tells them apart. */
@@ -359,12 +375,32 @@ export function createEngine(config: EngineConfig): Engine {
     return detectFaces(detector.session, rgb, options.face);
   }
 
+  /** The memory estimate's inputs and the check (memory-admission.ts); a no-op without a configured budget. */
+  async function admit(width: number, height: number, options: EnhanceOptions, faces: number, facts: JobFacts) {
+    if (!config.memory) return;
+    const provider = await registry.resolveProvider();
+    admitJob(config.memory, {
+      width,
+      height,
+      scale: options.scale,
+      upscaleModel: options.backgroundUpsampler ? upscaleModelFor(options, provider, width * height) : null,
+      faces,
+      tileSize: options.tileSize,
+      tilePad: options.tilePad,
+      keepMetadata: options.output.keepMetadata,
+      ...facts,
+    });
+  }
+
   /**
    * The stages between decode and encode, shared by photos and video frames: detect (unless the caller
-   * brings its faces) → upscale → restore → resize. Returns RGB (and alpha) at the requested output size.
+   * brings its faces) → upscale → restore → resize. Returns the result at the requested output size as
+   * integers (RGB, or RGBA with alpha; 8 bits, or 16 for a 16-bit source). The ×4 upscale never exists
+   * whole: each tile is resized to the requested scale as it comes out of the model (output-assembler.ts),
+   * and faces are pasted into the output at its own scale.
    */
   async function enhancePlanar(
-    pixels: { rgb: PlanarImage; alpha?: PlanarImage },
+    pixels: { rgb: PlanarImage; alpha?: PlanarImage; bitDepth?: 8 | 16; job?: JobFacts },
     options: EnhanceOptions,
     run: Run,
     given?: DetectedFace[],
@@ -390,11 +426,22 @@ export function createEngine(config: EngineConfig): Engine {
       }
       faces.detected = detected.length;
     }
+    // Admitted before decode without faces; the restorer's run is counted once there are faces to restore.
+    if (detected.length > 0) await admit(rgb.width, rgb.height, options, detected.length, pixels.job ?? {});
     run.end();
 
+    const bitDepth = pixels.bitDepth ?? 8;
+    const channels = pixels.alpha ? 4 : 3;
+    const samples = outWidth * outHeight * channels;
+    const out: InterleavedImage = {
+      width: outWidth,
+      height: outHeight,
+      channels,
+      bitDepth,
+      data: bitDepth === 16 ? new Uint16Array(samples) : new Uint8Array(samples),
+    };
+
     run.begin('upscale');
-    let canvas: PlanarImage;
-    let factor: number;
     if (options.backgroundUpsampler) {
       // Which provider really loads decides the model for 'auto'/'medium': find out before choosing.
       const provider = await registry.resolveProvider();
@@ -403,16 +450,25 @@ export function createEngine(config: EngineConfig): Engine {
       const session = await registry.get(ref);
       models.push(ref);
       // tileSize 0: the upscaler takes the whole image when it fits its memory cap, else tiles it.
-      canvas = await upscaleImage(session, rgb, MODEL_FACTOR, {
+      const upscale = {
         tileSize: options.tileSize,
         tilePad: options.tilePad,
         ...(signal ? { signal } : {}),
-        onProgress: (done, total) => report('upscale', done / total, done, total),
+        onProgress: (done: number, total: number) => report('upscale', done / total, done, total),
+      };
+      const assembler = createOutputAssembler({
+        sourceWidth: rgb.width,
+        sourceHeight: rgb.height,
+        modelScale: MODEL_FACTOR,
+        tiles: planUpscale(rgb.width, rgb.height, upscale),
+        out,
       });
-      factor = MODEL_FACTOR;
+      await upscaleTiles(session, rgb, MODEL_FACTOR, upscale, (data, offset, tile) =>
+        assembler.add(data, offset, tile),
+      );
+      assembler.finish();
     } else {
-      canvas = await resizePlanar(rgb, outWidth, outHeight);
-      factor = options.scale;
+      writePlanarRgb(await resizePlanar(rgb, outWidth, outHeight), out);
     }
     run.end();
 
@@ -422,15 +478,14 @@ export function createEngine(config: EngineConfig): Engine {
         const usable = 'missing' in restorer ? undefined : restorer;
         const restored = await restoreFaces({
           original: rgb,
-          upscaled: canvas,
-          factor,
+          upscaled: integerFaceCanvas(out),
+          factor: options.scale,
           faces: detected,
           ...(usable ? { restorer: usable } : {}),
           options: options.face,
           ...(signal ? { signal } : {}),
           onProgress: (done, total) => report('restore', done / total, done, total),
         });
-        canvas = restored.image;
         Object.assign(faces, {
           ...restored.report,
           detected: faces.detected,
@@ -450,10 +505,9 @@ export function createEngine(config: EngineConfig): Engine {
     }
     run.end();
 
+    // The colour was resized tile by tile during the upscale; what is left is the alpha plane.
     run.begin('resize');
-    if (canvas.width !== outWidth || canvas.height !== outHeight)
-      canvas = await resizePlanar(canvas, outWidth, outHeight);
-    const alpha = pixels.alpha ? await resizePlanar(pixels.alpha, outWidth, outHeight) : undefined;
+    if (pixels.alpha) await writeResizedAlpha(pixels.alpha, out);
     run.end();
 
     // Known only once a session has loaded: say so when the preferred provider (e.g. cuda) fell back.
@@ -461,7 +515,7 @@ export function createEngine(config: EngineConfig): Engine {
     if (models.length > 0 && requested !== registry.activeProvider()) {
       warnings.push(`Execution provider "${requested}" is not available here; ran on ${registry.activeProvider()}.`);
     }
-    return { rgb: canvas, ...(alpha ? { alpha } : {}), faces, models, warnings };
+    return { out, faces, models, warnings };
   }
 
   async function enhance(
@@ -476,21 +530,27 @@ export function createEngine(config: EngineConfig): Engine {
     // Header-only checks first: an oversized request is refused before any pixel is decoded.
     const probe = await probeImage(input, limits);
     checkOutputSize(probe.width, probe.height, options.scale, limits);
+    const out = scaledSize(probe.width, probe.height, options.scale);
+    const job: JobFacts = {
+      alpha: probe.hasAlpha,
+      bitDepth: probe.bitDepth,
+      fileBytes: input.length,
+      outputFormat: resolveOutputFormat(options.output.format, probe.format, probe.hasAlpha, out.width, out.height),
+    };
+    await admit(probe.width, probe.height, options, 0, job);
     const decoded = await decodeImage(input, limits);
     run.end();
 
-    const out = await enhancePlanar(
-      { rgb: decoded.rgb, ...(decoded.alpha ? { alpha: decoded.alpha } : {}) },
+    const result = await enhancePlanar(
+      { rgb: decoded.rgb, ...(decoded.alpha ? { alpha: decoded.alpha } : {}), bitDepth: decoded.bitDepth, job },
       options,
       run,
     );
 
     run.begin('encode');
-    const encoded = await encodeImage(
+    const encoded = await encodeInterleaved(
       {
-        rgb: out.rgb,
-        ...(out.alpha ? { alpha: out.alpha } : {}),
-        bitDepth: decoded.bitDepth,
+        pixels: result.out,
         isGrey: decoded.isGrey,
         sourceFormat: decoded.sourceFormat,
         metadata: decoded.metadata,
@@ -505,10 +565,10 @@ export function createEngine(config: EngineConfig): Engine {
       width: encoded.width,
       height: encoded.height,
       input: { format: decoded.sourceFormat, width: decoded.width, height: decoded.height, bytes: input.length },
-      faces: out.faces,
-      models: out.models,
+      faces: result.faces,
+      models: result.models,
       timings: run.timings,
-      warnings: out.warnings,
+      warnings: result.warnings,
     };
   }
 
@@ -534,14 +594,17 @@ export function createEngine(config: EngineConfig): Engine {
     const run = createRun(ctx);
     run.begin('decode');
     checkOutputSize(frame.width, frame.height, options.scale, limits);
+    // Faces the caller brings are counted here; detected ones once they are found.
+    const given = options.face.enabled ? (ctx.faces?.length ?? 0) : 0;
+    await admit(frame.width, frame.height, options, given, { fileBytes: frame.data.length });
     const rgb = frameToPlanar(frame);
     run.end();
     const out = await enhancePlanar({ rgb }, options, run, ctx.faces);
+    // The output is already 8-bit interleaved RGB: the frame is that buffer.
     run.begin('encode');
-    const data = planarToInterleaved([out.rgb], new Uint8Array(out.rgb.width * out.rgb.height * 3), 255);
     run.end();
     return {
-      frame: { width: out.rgb.width, height: out.rgb.height, data: data as Uint8Array },
+      frame: { width: out.out.width, height: out.out.height, data: out.out.data as Uint8Array },
       faces: out.faces,
       models: out.models,
       timings: run.timings,

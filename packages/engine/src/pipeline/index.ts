@@ -1,4 +1,5 @@
 export * from './engine.ts';
+export * from './memory-admission.ts';
 export * from './model-catalog.ts';
 export * from './threaded-engine.ts';
 export * from './types.ts';

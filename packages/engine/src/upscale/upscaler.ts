@@ -22,17 +22,41 @@ export interface UpscaleOptions {
 
 const CHANNELS = 3;
 
+/** The tiles an upscale of a `width`×`height` image runs, in the order it runs them (row after row). */
+export function planUpscale(
+  width: number,
+  height: number,
+  opts: Pick<UpscaleOptions, 'tileSize' | 'tilePad' | 'maxTilePixels'>,
+): Tile[] {
+  const tilePad = opts.tilePad ?? 10;
+  const tileSize = resolveTileSize(
+    width,
+    height,
+    opts.tileSize,
+    opts.maxTilePixels ?? DEFAULT_MAX_TILE_PIXELS,
+    tilePad,
+  );
+  return planTiles(width, height, tileSize, tilePad);
+}
+
 /**
- * Runs an image-to-image super-resolution model (NCHW float, ×scale) over `image` tile by tile and
- * cross-fades the tiles into one output clamped to [0, 1]. Memory stays bounded by the tile size:
- * only one batch of windows and its output exist besides the result.
+ * Receives each tile's model output as soon as it is made: `tileOut` holds the whole window ×scale
+ * (planar, unclamped) from `offset`; only valid until the callback's promise settles.
  */
-export async function upscaleImage(
+export type TileSink = (tileOut: Float32Array, offset: number, tile: Tile) => void | Promise<void>;
+
+/**
+ * Runs an image-to-image super-resolution model (NCHW float, ×scale) over `image` tile by tile, in
+ * row-major order, and hands every tile's output to `sink`. Nothing of the ×scale image is kept here:
+ * only one batch of windows and its output exist at a time.
+ */
+export async function upscaleTiles(
   session: ModelSession,
   image: PlanarImage,
   scale: number,
   opts: UpscaleOptions,
-): Promise<PlanarImage> {
+  sink: TileSink,
+): Promise<void> {
   const { width, height } = image;
   if (image.channels !== CHANNELS || image.data.length !== width * height * CHANNELS || width < 1 || height < 1) {
     throw new PhotoEnhanceError(
@@ -45,15 +69,7 @@ export async function upscaleImage(
   const { signal, onProgress } = opts;
   throwIfAborted(signal);
 
-  const tilePad = opts.tilePad ?? 10;
-  const tileSize = resolveTileSize(
-    width,
-    height,
-    opts.tileSize,
-    opts.maxTilePixels ?? DEFAULT_MAX_TILE_PIXELS,
-    tilePad,
-  );
-  const tiles = planTiles(width, height, tileSize, tilePad);
+  const tiles = planUpscale(width, height, opts);
   const first = tiles[0] as Tile;
   const windowWidth = first.windowWidth;
   const windowHeight = first.windowHeight;
@@ -62,9 +78,6 @@ export async function upscaleImage(
     Math.min(opts.batchTiles ?? 1, tiles.length, fixedBatch(session) ?? Number.POSITIVE_INFINITY),
   );
 
-  const outWidth = width * scale;
-  const outHeight = height * scale;
-  const out = new Float32Array(outWidth * outHeight * CHANNELS);
   const windowSize = CHANNELS * windowWidth * windowHeight;
   const input = new Float32Array(windowSize * batch);
   const inputName = session.inputNames[0] as string;
@@ -91,13 +104,36 @@ export async function upscaleImage(
       );
     }
     const data = tensor.data as Float32Array;
-    group.forEach((tile, b) => {
-      blendTile(out, outWidth, outHeight, data, b * windowSize * scale * scale, tile, scale);
-    });
+    for (let b = 0; b < group.length; b++) {
+      throwIfAborted(signal);
+      await sink(data, b * windowSize * scale * scale, group[b] as Tile);
+    }
+    tensor.dispose();
     done += group.length;
     onProgress?.(done, tiles.length);
   }
-  return { width: outWidth, height: outHeight, channels: CHANNELS, data: out };
+}
+
+/**
+ * Runs an image-to-image super-resolution model (NCHW float, ×scale) over `image` tile by tile and
+ * cross-fades the tiles into one output clamped to [0, 1], held whole as float: for tests and
+ * benchmarks of the model itself. The engine assembles tiles straight at the requested scale instead
+ * (output-assembler.ts), which never holds the ×scale image.
+ */
+export async function upscaleImage(
+  session: ModelSession,
+  image: PlanarImage,
+  scale: number,
+  opts: UpscaleOptions,
+): Promise<PlanarImage> {
+  const outWidth = image.width * scale;
+  const outHeight = image.height * scale;
+  let out: Float32Array | undefined;
+  await upscaleTiles(session, image, scale, opts, (data, offset, tile) => {
+    out ??= new Float32Array(outWidth * outHeight * CHANNELS);
+    blendTile(out, outWidth, outHeight, data, offset, tile, scale);
+  });
+  return { width: outWidth, height: outHeight, channels: CHANNELS, data: out ?? new Float32Array(0) };
 }
 
 /** The batch size a model insists on (a numeric first input dim), or undefined when it is dynamic. */

@@ -1,4 +1,5 @@
 import {
+  assertFitsMemoryBudget,
   ENHANCE_FORM_FIELDS,
   EnhanceFormSchema,
   type EnhanceOptions,
@@ -29,6 +30,38 @@ export function parseEnhanceFields(body: Record<string, unknown>): EnhanceOption
   const parsed = EnhanceFormSchema.safeParse(fields);
   if (!parsed.success) throw fromZodError(parsed.error);
   return enhanceOptionsFromForm(parsed.data);
+}
+
+/**
+ * Refuses (422 MEMORY_BUDGET_EXCEEDED, with the numbers) a photo no worker could hold when the fleet's
+ * WORKER_MEMORY_BUDGET_MB is set. Faces are not known yet and the provider picks the model for 'auto'
+ * and 'medium': the estimate takes the lighter model, so only what surely cannot fit is refused here — the
+ * worker checks the exact job again before it starts.
+ */
+export function checkWorkerMemory(
+  probe: { width: number; height: number; hasAlpha: boolean; bitDepth: 8 | 16 },
+  options: EnhanceOptions,
+  budgetMb: number,
+): void {
+  if (budgetMb <= 0) return;
+  const upscaleModel = !options.backgroundUpsampler
+    ? null
+    : (options.upscaleModel ?? (options.quality === 'high' ? 'realesrgan-x4plus' : 'realesrgan-x4fast'));
+  assertFitsMemoryBudget(
+    {
+      width: probe.width,
+      height: probe.height,
+      scale: options.scale,
+      upscaleModel,
+      faces: 0,
+      alpha: probe.hasAlpha,
+      bitDepth: probe.bitDepth,
+      tileSize: options.tileSize,
+      tilePad: options.tilePad,
+    },
+    budgetMb * 1024 * 1024,
+    'a worker (WORKER_MEMORY_BUDGET_MB)',
+  );
 }
 
 /** What a streamed file part became: stored under `key`, probed, and named safely. */

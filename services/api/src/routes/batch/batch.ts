@@ -18,7 +18,12 @@ import type { AppEnv, RouteDeps } from '../../http/env.ts';
 import { bodyTooLarge, declaredBodyLimit, requireMultipart } from '../../http/request.ts';
 import { readMultipart } from '../../upload/multipart.ts';
 import { receiveFile } from '../../upload/receive-file.ts';
-import { discardUploads, parseEnhanceFields, type StoredUpload } from '../../upload/validate-upload.ts';
+import {
+  checkWorkerMemory,
+  discardUploads,
+  parseEnhanceFields,
+  type StoredUpload,
+} from '../../upload/validate-upload.ts';
 import { presentBatch, presentBatchAccepted, readBatchState } from './batch-state.ts';
 import { createBatchZip, type ZipItem } from './batch-zip.ts';
 import { batchUrls } from './urls.ts';
@@ -95,6 +100,7 @@ export function batchRoutes(deps: RouteDeps): Hono<AppEnv> {
           checkOutputSize(upload.probe.width, upload.probe.height, options.scale, {
             maxOutputPixels: config.MAX_OUTPUT_PIXELS,
           });
+          checkWorkerMemory(upload.probe, options, config.WORKER_MEMORY_BUDGET_MB);
           accepted.push({ ...result.value, index });
         } catch (err) {
           if (!isPhotoEnhanceError(err) || err.status >= 500) throw err;

@@ -7,7 +7,12 @@ import type { AppEnv, RouteDeps } from '../../http/env.ts';
 import { bodyTooLarge, declaredBodyLimit, queuedResponse, requireMultipart } from '../../http/request.ts';
 import { readMultipart } from '../../upload/multipart.ts';
 import { receiveFile } from '../../upload/receive-file.ts';
-import { discardUploads, parseEnhanceFields, type StoredUpload } from '../../upload/validate-upload.ts';
+import {
+  checkWorkerMemory,
+  discardUploads,
+  parseEnhanceFields,
+  type StoredUpload,
+} from '../../upload/validate-upload.ts';
 
 /** Room for multipart boundaries and the small text fields on top of the file itself. */
 const MULTIPART_OVERHEAD = 64 * 1024;
@@ -67,6 +72,7 @@ export function enhanceRoutes(deps: RouteDeps): Hono<AppEnv> {
         checkOutputSize(upload.probe.width, upload.probe.height, options.scale, {
           maxOutputPixels: config.MAX_OUTPUT_PIXELS,
         });
+        checkWorkerMemory(upload.probe, options, config.WORKER_MEMORY_BUDGET_MB);
       } catch (err) {
         if (isPhotoEnhanceError(err) && err.status < 500) metrics?.uploadsRejected.inc({ code: err.code });
         throw err;

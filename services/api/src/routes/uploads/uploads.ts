@@ -21,6 +21,7 @@ import type { AppEnv, RouteDeps } from '../../http/env.ts';
 import { fromZodError } from '../../http/errors.ts';
 import { queuedResponse, unreadableBody } from '../../http/request.ts';
 import { createSemaphore } from '../../http/semaphore.ts';
+import { checkWorkerMemory } from '../../upload/validate-upload.ts';
 import { verifyStoredImage } from './verify-object.ts';
 
 /** JSON bodies of these routes are a few hundred bytes. */
@@ -196,6 +197,7 @@ export function uploadRoutes(deps: RouteDeps): Hono<AppEnv> {
           maxOutputPixels: config.MAX_OUTPUT_PIXELS,
         }),
       );
+      checkWorkerMemory(probe, options, config.WORKER_MEMORY_BUDGET_MB);
     } catch (err) {
       if (isPhotoEnhanceError(err) && !err.retryable) {
         // The stored file can never start: remove it and the pending upload, nothing is left behind.

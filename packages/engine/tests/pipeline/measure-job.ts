@@ -1,0 +1,31 @@
+/**
+ * Child process of memory-estimate.test.ts: one engine.enhance in a fresh process, printing the idle RSS
+ * after warm-up (runtime, libvips, x4fast loaded) and the process's peak RSS after the job, as JSON.
+ *
+ *   node measure-job.ts <width> <height> <scale> <tileSize>
+ */
+
+import sharp from 'sharp';
+import { createEngine } from '../../src/pipeline/engine.ts';
+
+const [width, height, scale, tileSize] = process.argv.slice(2).map(Number) as [number, number, number, number];
+const noise = Buffer.alloc(width * height * 3);
+for (let i = 0, s = 7; i < noise.length; i++) noise[i] = (s = (s * 1103515245 + 12345) >>> 0) >>> 24;
+const photo = await sharp(noise, { raw: { width, height, channels: 3 } })
+  .png()
+  .toBuffer();
+const engine = createEngine({ runtime: { executionProviders: ['cpu'], intraOpThreads: 1 } });
+const options = {
+  scale,
+  tileSize,
+  quality: 'fast' as const,
+  face: { enabled: false },
+  output: { format: 'png' as const },
+};
+await engine.warmUp(options);
+global.gc?.();
+const idle = process.memoryUsage().rss;
+const result = await engine.enhance(photo, options);
+const peak = process.resourceUsage().maxRSS * 1024;
+console.log(JSON.stringify({ idle, peak, fileBytes: photo.length, width: result.width, height: result.height }));
+await engine.close();
