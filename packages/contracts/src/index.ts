@@ -13,4 +13,5 @@ export * from './options.ts';
 export * from './task.ts';
 export * from './task-view.ts';
 export * from './upload.ts';
+export * from './video.ts';
 export * from './worker.ts';

@@ -1,0 +1,91 @@
+import { z } from 'zod';
+import { EnhanceOptionsSchema } from './options.ts';
+
+/**
+ * Video shapes: what a probe finds in a clip, the limits a clip is checked against and the options of a
+ * video task. One schema each, shared by the API (probe at upload), the worker (segments, assembly) and the CLI.
+ */
+
+const NonNegativeInt = z.number().int().min(0);
+const PositiveInt = z.number().int().min(1);
+
+/** A rational number as ffprobe writes it ("30000/1001"), kept exact: frame timing must not drift. */
+export const RationalSchema = z.object({ num: PositiveInt, den: PositiveInt });
+export type Rational = z.infer<typeof RationalSchema>;
+
+export const VideoStreamKindSchema = z.enum(['audio', 'subtitle']);
+
+/** A stream copied bit for bit into the result (audio, subtitles). */
+export const CopiedStreamSchema = z.object({
+  index: NonNegativeInt,
+  kind: VideoStreamKindSchema,
+  codec: z.string().min(1),
+  language: z.string().optional(),
+});
+export type CopiedStream = z.infer<typeof CopiedStreamSchema>;
+
+export const VideoProbeSchema = z.object({
+  /** Container as ffprobe names it ("mov,mp4,m4a,3gp,3g2,mj2", "matroska,webm"). */
+  container: z.string().min(1),
+  codec: z.string().min(1),
+  /** Size of the decoded frames as shown, rotation applied (what the engine sees). */
+  width: PositiveInt,
+  height: PositiveInt,
+  /** Display rotation in degrees as ffprobe reports the display matrix (0, 90, 180, 270); frames are decoded upright. */
+  rotation: z.union([z.literal(0), z.literal(90), z.literal(180), z.literal(270)]),
+  pixelFormat: z.string().min(1),
+  /** Bits per sample of the source (8, 10, 12); frames are decoded to 8-bit RGB. */
+  bitDepth: PositiveInt,
+  /** The stream's time base: every frame time is an integer number of these. */
+  timeBase: RationalSchema,
+  /** Average frame rate; `constantFrameRate` false when frame durations differ (VFR). */
+  frameRate: RationalSchema,
+  constantFrameRate: z.boolean(),
+  frameCount: PositiveInt,
+  durationSeconds: z.number().positive(),
+  /** The container's start time in seconds (ffmpeg's -ss counts from it). */
+  containerStartSeconds: z.number(),
+  /** Presentation time of each frame in time-base units, in display order (from a packet scan). */
+  frameTimes: z.array(z.number().int()),
+  streams: z.array(CopiedStreamSchema),
+});
+export type VideoProbe = z.infer<typeof VideoProbeSchema>;
+
+export const VideoLimitsSchema = z.object({
+  maxSeconds: z.number().positive(),
+  maxFrames: PositiveInt,
+  /** Pixels of one input frame. */
+  maxInputPixels: PositiveInt,
+  /** Pixels of one output frame (input pixels × scale²). */
+  maxOutputPixels: PositiveInt,
+});
+export type VideoLimits = z.infer<typeof VideoLimitsSchema>;
+
+export const DEFAULT_VIDEO_LIMITS: VideoLimits = {
+  maxSeconds: 600,
+  maxFrames: 18_000,
+  maxInputPixels: 3840 * 2160,
+  maxOutputPixels: 7680 * 4320,
+};
+
+export const VIDEO_CODECS = ['h264'] as const;
+
+/** How the enhanced frames are encoded; audio and subtitles are always copied, never re-encoded. */
+export const VideoOutputOptionsSchema = z.object({
+  codec: z.enum(VIDEO_CODECS).default('h264'),
+  /** x264 constant rate factor: 0 lossless … 51 worst; 18 is visually lossless for most clips. */
+  crf: z.number().int().min(0).max(51).default(18),
+  /** x264 preset: speed against size at the same quality. */
+  preset: z.enum(['ultrafast', 'veryfast', 'fast', 'medium', 'slow']).default('medium'),
+});
+export type VideoOutputOptions = z.infer<typeof VideoOutputOptionsSchema>;
+
+/** The options of a video task: the photo options for each frame plus how the result is encoded. */
+export const VideoOptionsSchema = z.object({
+  enhance: EnhanceOptionsSchema.default(EnhanceOptionsSchema.parse({})),
+  video: VideoOutputOptionsSchema.default(VideoOutputOptionsSchema.parse({})),
+  /** Track faces across frames and smooth their landmarks (steady faces); false = detect each frame anew. */
+  smoothFaces: z.boolean().default(true),
+});
+export type VideoOptions = z.infer<typeof VideoOptionsSchema>;
+export type VideoOptionsInput = z.input<typeof VideoOptionsSchema>;
