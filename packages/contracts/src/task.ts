@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { ERROR_CODES, type ErrorCode } from './errors/errors.ts';
 import { BatchIdSchema, TaskIdSchema } from './ids.ts';
 import { EnhanceOptionsSchema, FaceReportSchema } from './options.ts';
+import { VideoTaskInfoSchema } from './video.ts';
 
 export const TASK_STATUSES = ['queued', 'processing', 'completed', 'failed', 'cancelled'] as const;
 export type TaskStatus = (typeof TASK_STATUSES)[number];
@@ -98,6 +99,8 @@ export const TaskRecordSchema = z.object({
     .url({ protocol: /^https?$/ })
     .max(2048)
     .optional(),
+  /** Video tasks only: probe, segment plan, output settings and frame progress (contracts/video.ts). */
+  video: VideoTaskInfoSchema.optional(),
 });
 export type TaskRecord = z.infer<typeof TaskRecordSchema>;
 export type TaskRecordInput = z.input<typeof TaskRecordSchema>;

@@ -89,3 +89,66 @@ export const VideoOptionsSchema = z.object({
 });
 export type VideoOptions = z.infer<typeof VideoOptionsSchema>;
 export type VideoOptionsInput = z.input<typeof VideoOptionsSchema>;
+
+/** The frame range one segment job covers. */
+export const SegmentRangeSchema = z.object({
+  index: NonNegativeInt,
+  start: NonNegativeInt,
+  count: PositiveInt,
+});
+export type SegmentRange = z.infer<typeof SegmentRangeSchema>;
+
+/** Splits a clip into segments of about `size` frames (the last one takes the remainder, never a sliver). */
+export function planSegments(frameCount: number, size: number): SegmentRange[] {
+  const count = Math.max(1, Math.round(frameCount / Math.max(1, size)));
+  const base = Math.floor(frameCount / count);
+  const extra = frameCount % count;
+  const segments: SegmentRange[] = [];
+  let start = 0;
+  for (let index = 0; index < count; index++) {
+    const n = base + (index < extra ? 1 : 0);
+    segments.push({ index, start, count: n });
+    start += n;
+  }
+  return segments;
+}
+
+/**
+ * What a video task adds to its task record (`video`): the probe the API made, the segment plan and the
+ * output settings (the record's `options` are the per-frame photo options), and frame progress for clients.
+ */
+export const VideoTaskInfoSchema = z.object({
+  probe: VideoProbeSchema,
+  output: VideoOutputOptionsSchema,
+  smoothFaces: z.boolean().default(true),
+  segments: z.array(SegmentRangeSchema).min(1),
+  /** Frames enhanced so far over all segments, and the total: the progress clients see. */
+  framesDone: NonNegativeInt.default(0),
+  framesTotal: PositiveInt,
+  segmentsDone: NonNegativeInt.default(0),
+  /** Seconds left at the recent rate, once there is one. */
+  etaSeconds: z.number().min(0).optional(),
+});
+export type VideoTaskInfo = z.infer<typeof VideoTaskInfoSchema>;
+export type VideoTaskInfoInput = z.input<typeof VideoTaskInfoSchema>;
+
+/** One segment's progress (videos/{taskId}/segments/{index}.json): written only by the delivery that holds it. */
+export const SegmentRecordSchema = z.object({
+  taskId: z.string().min(1),
+  index: NonNegativeInt,
+  start: NonNegativeInt,
+  count: PositiveInt,
+  status: z.enum(['running', 'done']),
+  framesDone: NonNegativeInt,
+  /** Fencing token of the delivery running it (as a photo task's attemptId). */
+  attemptId: z.string().max(100),
+  workerId: z.string().max(200).optional(),
+  /** The encoded segment object, once done. */
+  key: z.string().optional(),
+  bytes: NonNegativeInt.optional(),
+  /** Engine seconds spent on this segment's frames. */
+  engineSeconds: z.number().min(0).default(0),
+  startedAt: z.iso.datetime({ offset: true }),
+  updatedAt: z.iso.datetime({ offset: true }),
+});
+export type SegmentRecord = z.infer<typeof SegmentRecordSchema>;

@@ -3,6 +3,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import {
   isPhotoEnhanceError,
   isTerminalStatus,
+  isVideoJob,
   mimeTypeFor,
   type PhotoEnhanceError,
   type TaskRecord,
@@ -193,7 +194,8 @@ async function processJob(run: Run): Promise<{ result: EnhanceResult; outputKey:
   const { storage, tasks, engine, timings, logger } = run.deps;
   const { signal } = run.controller;
   const job = run.message.job;
-  if (!job || !run.record) throw new Error('process() before claim()');
+  // Video jobs never come here: the worker dispatches them to video/video-runner.ts by kind.
+  if (!job || isVideoJob(job) || !run.record) throw new Error('process() before claim(), or not a photo job');
   const progress = createProgressThrottle({
     intervalMs: timings.progressIntervalMs,
     write: async (e) => {

@@ -1,0 +1,3 @@
+// Video helpers on top of the frame interface: face tracking and landmark smoothing across frames.
+export * from './face-tracker.ts';
+export * from './one-euro.ts';
