@@ -26,9 +26,21 @@ export interface FaceTrackerOptions {
   smooth?: boolean;
 }
 
-/** Measured on the moving-face clip (packages/engine/tests/video): steady at rest, no visible lag at 1 face/s. */
-export const DEFAULT_ONE_EURO: OneEuroParams = { minCutoff: 0.8, beta: 2, derivativeCutoff: 1 };
+/**
+ * Chosen on the moving-face clips of packages/engine/tests/video (a grid over minCutoff 0.5–2, beta 2–100,
+ * derivative cut-off 0.5–4): a still face is held ~3× steadier than raw detections, and the cut-off opens
+ * fast enough with speed that a swaying head is not trailed (a lower beta lags a ½ Hz sway by a few pixels,
+ * which is worse than the detector's own jitter). See bench/RESULTS.md, Video.
+ */
+export const DEFAULT_ONE_EURO: OneEuroParams = { minCutoff: 1, beta: 50, derivativeCutoff: 2 };
 const MATCH_IOU = 0.3;
+
+/**
+ * Frames before a segment that a segment worker only detects (does not enhance) to rebuild the tracker's
+ * state: at rest (1 Hz) the One-Euro filter's time constant is 0.16 s, so 8 frames (0.27 s at 30 fps, 0.33 s at 24)
+ * bring it close to where the previous segment's run left it (measured in tests/video/steady-faces.test.ts).
+ */
+export const TRACK_WARMUP_FRAMES = 8;
 
 interface Track {
   id: number;
