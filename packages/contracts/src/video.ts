@@ -152,3 +152,65 @@ export const SegmentRecordSchema = z.object({
   updatedAt: z.iso.datetime({ offset: true }),
 });
 export type SegmentRecord = z.infer<typeof SegmentRecordSchema>;
+
+/** Multipart text fields of POST /api/v1/videos on top of the photo fields (scale, quality_level, face…). */
+export const VideoFormSchema = z.object({
+  video_codec: z.enum(VIDEO_CODECS).optional(),
+  video_crf: z.coerce.number().int().min(0).max(51).optional(),
+  video_preset: VideoOutputOptionsSchema.shape.preset.unwrap().optional(),
+  smooth_faces: z.enum(['true', 'false']).optional(),
+});
+export type VideoForm = z.output<typeof VideoFormSchema>;
+export const VIDEO_FORM_FIELDS = Object.keys(VideoFormSchema.shape) as (keyof VideoForm)[];
+
+export function videoOutputFromForm(form: VideoForm): { output: VideoOutputOptions; smoothFaces: boolean } {
+  return {
+    output: VideoOutputOptionsSchema.parse({
+      ...(form.video_codec ? { codec: form.video_codec } : {}),
+      ...(form.video_crf !== undefined ? { crf: form.video_crf } : {}),
+      ...(form.video_preset ? { preset: form.video_preset } : {}),
+    }),
+    smoothFaces: form.smooth_faces !== 'false',
+  };
+}
+
+/** GET /api/v1/videos/{task_id}: a task's state with progress in frames and an ETA. */
+export const VideoStatusResponseSchema = z.object({
+  task_id: z.string(),
+  status: z.enum(['queued', 'processing', 'completed', 'failed', 'cancelled']),
+  progress: z.number(),
+  stage: z.string(),
+  frames_done: NonNegativeInt,
+  frames_total: PositiveInt,
+  segments_done: NonNegativeInt,
+  segments_total: PositiveInt,
+  eta_seconds: z.number().optional(),
+  input: z.object({
+    filename: z.string(),
+    bytes: NonNegativeInt,
+    width: PositiveInt,
+    height: PositiveInt,
+    frames: PositiveInt,
+    duration_seconds: z.number(),
+    frame_rate: z.string(),
+    variable_frame_rate: z.boolean(),
+    audio_streams: NonNegativeInt,
+  }),
+  result: z
+    .object({
+      filename: z.string(),
+      bytes: NonNegativeInt,
+      format: z.string(),
+      width: PositiveInt,
+      height: PositiveInt,
+      download_url: z.string(),
+    })
+    .optional(),
+  error: z.object({ code: z.string(), message: z.string() }).optional(),
+  created_at: z.string(),
+  updated_at: z.string(),
+  started_at: z.string().optional(),
+  completed_at: z.string().optional(),
+  events_url: z.string(),
+});
+export type VideoStatusResponse = z.infer<typeof VideoStatusResponseSchema>;
