@@ -7,3 +7,4 @@ export * from './encode.ts';
 export * from './limits.ts';
 export * from './probe.ts';
 export * from './run.ts';
+export * from './segment.ts';

@@ -139,6 +139,22 @@ describe('video jobs', () => {
     expect(await createTaskRepository(backend.storage).read(taskId)).toEqual(done);
   });
 
+  it('runs the face path: detection on every frame, tracking warmed up on the frames before each segment', async () => {
+    const backend = await stack.connect();
+    const w = startVideoWorker(backend);
+    await w.started;
+    const taskId = await submitVideo(backend, clip, {
+      enhance: { scale: 1, backgroundUpsampler: false, face: { enabled: true } },
+      output,
+      segmentFrames: 24,
+    });
+    const done = await waitForStatus(backend.storage, taskId, ['completed', 'failed'], 120_000);
+    await w.worker.stop();
+    await w.engine.close();
+    expect(done.error).toBeUndefined();
+    expect(done.result).toMatchObject({ width: 64, height: 48 });
+  });
+
   it('fails the video once, with the reason, when its input turns out damaged', async () => {
     const backend = await stack.connect();
     const w = startVideoWorker(backend);

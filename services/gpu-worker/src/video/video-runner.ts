@@ -15,7 +15,15 @@ import {
   type VideoSegmentJob,
 } from '@photoenhance/contracts';
 import { createSegmentRepository, keys, type ReceivedJob, type SegmentRepository } from '@photoenhance/core';
-import { assembleVideo, CONTAINER_MIME, decodeFrames, resultContainer, SegmentEncoder } from '@photoenhance/video';
+import { createFaceSmoother, type FrameFaceDetector, TRACK_WARMUP_FRAMES } from '@photoenhance/engine';
+import {
+  assembleVideo,
+  CONTAINER_MIME,
+  type DecodedFrame,
+  frameSeconds,
+  processSegment,
+  resultContainer,
+} from '@photoenhance/video';
 import type { WorkerTimings } from '../config.ts';
 import { startLease } from '../lease.ts';
 import type { JobOutcome } from '../metrics.ts';
@@ -28,7 +36,6 @@ import {
   type WorkerQueue,
   type WorkerTasks,
 } from '../ports.ts';
-import { createFaceSmoother, TRACK_WARMUP_FRAMES } from './face-smoother.ts';
 
 /**
  * Video jobs, the same at-least-once rules as photos (docs/design.md §4) with the unit of work a segment:
@@ -53,6 +60,12 @@ export interface VideoRunnerDeps {
   logger: WorkerLogger;
   timings: WorkerTimings;
   now?: () => Date;
+}
+
+function frameDetector(engine: WorkerEngine): FrameFaceDetector {
+  const detect = engine.detectFrameFaces?.bind(engine);
+  if (!detect) throw new PhotoEnhanceError('MODEL_NOT_READY', 'This worker cannot detect faces on video frames');
+  return { detectFrameFaces: detect };
 }
 
 /** Share of the progress bar the segments take; joining and storing the result is the rest. */
@@ -190,7 +203,8 @@ async function runSegment(run: VideoRun, job: VideoSegmentJob, record: TaskRecor
     await maybeAssemble(run, record, segments);
     return 'skipped';
   }
-  if (!engine.enhanceFrame) throw new PhotoEnhanceError('MODEL_NOT_READY', 'This worker cannot enhance video frames');
+  const enhanceFrame = engine.enhanceFrame?.bind(engine);
+  if (!enhanceFrame) throw new PhotoEnhanceError('MODEL_NOT_READY', 'This worker cannot enhance video frames');
   const base: SegmentRecord = {
     taskId: run.taskId,
     index: segment.index,
@@ -219,36 +233,33 @@ async function runSegment(run: VideoRun, job: VideoSegmentJob, record: TaskRecor
     const width = Math.max(1, Math.round(probe.width * scale));
     const height = Math.max(1, Math.round(probe.height * scale));
     const encoded = join(dir, 'segment.video');
-    const encoder = new SegmentEncoder({
+    const faces =
+      record.options.face.enabled && video.smoothFaces
+        ? createFaceSmoother(frameDetector(engine), record.options)
+        : null;
+    const tracked = async (frame: DecodedFrame) => faces?.next(frame, frameSeconds(probe, frame.index));
+    let engineSeconds = 0;
+    let lastWrite = Date.now();
+    await processSegment({
+      input,
       probe,
       start: segment.start,
       count: segment.count,
+      // Tracking state across the boundary: the frames before the segment are detected (not enhanced) so the
+      // smoothed landmarks at its first frame are what the previous segment's last frames led to.
+      warmup: faces ? TRACK_WARMUP_FRAMES : 0,
       width,
       height,
       output: video.output,
       path: encoded,
       signal,
-    });
-    const faces =
-      record.options.face.enabled && video.smoothFaces ? createFaceSmoother(engine, record.options, video.probe) : null;
-    // Tracking state across the boundary: the frames before the segment are detected (not enhanced) so the
-    // smoothed landmarks at its first frame are what the previous segment's last frames led to.
-    const warmup = faces ? Math.min(TRACK_WARMUP_FRAMES, segment.start) : 0;
-    let engineSeconds = 0;
-    let framesDone = 0;
-    let lastWrite = Date.now();
-    try {
-      for await (const frame of decodeFrames(
-        input,
-        probe,
-        { start: segment.start - warmup, count: segment.count + warmup },
-        { signal },
-      )) {
-        const rgb = { width: frame.width, height: frame.height, data: frame.data };
-        const tracked = faces ? await faces.next(rgb, frame.index) : undefined;
-        if (frame.index < segment.start) continue;
+      observe: async (frame) => {
+        await tracked(frame);
+      },
+      enhance: async (frame) => {
+        const given = await tracked(frame);
         const t0 = performance.now();
-        const out = await engine.enhanceFrame(rgb, record.options, { signal, ...(tracked ? { faces: tracked } : {}) });
+        const out = await enhanceFrame(frame, record.options, { signal, ...(given ? { faces: given } : {}) });
         engineSeconds += (performance.now() - t0) / 1000;
         if (out.frame.width !== width || out.frame.height !== height) {
           throw new PhotoEnhanceError(
@@ -256,21 +267,17 @@ async function runSegment(run: VideoRun, job: VideoSegmentJob, record: TaskRecor
             `Engine gave ${out.frame.width}×${out.frame.height}, expected ${width}×${height}`,
           );
         }
-        await encoder.write(out.frame.data);
-        framesDone++;
-        if (Date.now() - lastWrite >= timings.progressIntervalMs && framesDone < segment.count) {
-          lastWrite = Date.now();
-          await writeSegment(run, segments, { ...base, framesDone, engineSeconds, updatedAt: run.now() });
-          await publishProgress(run, segments).catch((err: unknown) => {
-            if (!signal.aborted) logger.warn({ ...run.log, err }, 'progress write failed');
-          });
-        }
-      }
-      await encoder.finish();
-    } catch (err) {
-      encoder.abort();
-      throw err;
-    }
+        return out.frame.data;
+      },
+      onFrame: async (framesDone) => {
+        if (Date.now() - lastWrite < timings.progressIntervalMs || framesDone >= segment.count) return;
+        lastWrite = Date.now();
+        await writeSegment(run, segments, { ...base, framesDone, engineSeconds, updatedAt: run.now() });
+        await publishProgress(run, segments).catch((err: unknown) => {
+          if (!signal.aborted) logger.warn({ ...run.log, err }, 'progress write failed');
+        });
+      },
+    });
     if (signal.aborted) throw signal.reason;
     const key = segments.segmentKey(run.taskId, segment.index);
     const { size } = await stat(encoded);
