@@ -13,16 +13,28 @@ const root = fileURLToPath(new URL('../../', import.meta.url));
 const ALLOWED: Record<string, string[]> = {
   '@photoenhance/contracts': [],
   '@photoenhance/image': ['@photoenhance/contracts'],
+  '@photoenhance/video': ['@photoenhance/contracts'],
   '@photoenhance/engine': ['@photoenhance/contracts', '@photoenhance/image', '@photoenhance/models'],
   '@photoenhance/core': ['@photoenhance/contracts'],
-  '@photoenhance/api': ['@photoenhance/contracts', '@photoenhance/image', '@photoenhance/core'],
-  '@photoenhance/gpu-worker': ['@photoenhance/contracts', '@photoenhance/engine', '@photoenhance/core'],
-  '@photoenhance/cli': ['@photoenhance/contracts', '@photoenhance/engine', '@photoenhance/models'],
+  '@photoenhance/api': ['@photoenhance/contracts', '@photoenhance/image', '@photoenhance/core', '@photoenhance/video'],
+  '@photoenhance/gpu-worker': [
+    '@photoenhance/contracts',
+    '@photoenhance/engine',
+    '@photoenhance/core',
+    '@photoenhance/video',
+  ],
+  '@photoenhance/cli': [
+    '@photoenhance/contracts',
+    '@photoenhance/engine',
+    '@photoenhance/models',
+    '@photoenhance/video',
+  ],
   '@photoenhance/models': [],
 };
 const DIRS: Record<string, string> = {
   '@photoenhance/contracts': 'packages/contracts',
   '@photoenhance/image': 'packages/image',
+  '@photoenhance/video': 'packages/video',
   '@photoenhance/engine': 'packages/engine',
   '@photoenhance/core': 'packages/core',
   '@photoenhance/api': 'services/api',

@@ -15,6 +15,7 @@ import { createEngine, parseExecutionProviders, processMemoryLimit } from '@phot
 import { modelStatus } from '@photoenhance/models';
 import cliProgress from 'cli-progress';
 import { Command, InvalidArgumentError, Option } from 'commander';
+import { addVideoCommand } from './video.ts';
 
 function numberIn(min: number, max: number, integer = false) {
   return (value: string): number => {
@@ -282,6 +283,8 @@ Exit status: 0 when every file was enhanced, 1 when any failed (each failure is 
     .action(async (inputs: string[], flags: EnhanceFlags) => {
       process.exitCode = await runEnhance(inputs, flags);
     });
+
+  addVideoCommand(program);
 
   program
     .command('models')

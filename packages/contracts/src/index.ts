@@ -19,4 +19,5 @@ export * from './task.ts';
 export * from './task-states.ts';
 export * from './task-view.ts';
 export * from './upload.ts';
+export * from './video.ts';
 export * from './worker.ts';

@@ -3,6 +3,7 @@ import { ERROR_CODES, type ErrorCode } from './errors/errors.ts';
 import { BatchIdSchema, OwnerIdSchema, TaskIdSchema } from './ids.ts';
 import { EnhanceOptionsSchema, FaceReportSchema } from './options.ts';
 import { TASK_STATUSES } from './task-states.ts';
+import { VideoTaskInfoSchema } from './video.ts';
 
 export const TaskStatusSchema = z.enum(TASK_STATUSES);
 
@@ -95,6 +96,8 @@ export const TaskRecordSchema = z.object({
     .url({ protocol: /^https?$/ })
     .max(2048)
     .optional(),
+  /** Video tasks only: probe, segment plan, output settings and frame progress (contracts/video.ts). */
+  video: VideoTaskInfoSchema.optional(),
 });
 export type TaskRecord = z.infer<typeof TaskRecordSchema>;
 export type TaskRecordInput = z.input<typeof TaskRecordSchema>;

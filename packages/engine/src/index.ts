@@ -4,3 +4,4 @@ export * from './face/index.ts';
 export * from './pipeline/index.ts';
 export * from './runtime/index.ts';
 export * from './upscale/index.ts';
+export * from './video/index.ts';

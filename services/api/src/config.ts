@@ -53,6 +53,15 @@ export const ApiEnvSchema = z.object({
   /** Direct uploads (presigned PUT): the largest file, and how long the URL stays valid. */
   DIRECT_UPLOAD_MAX_BYTES: envInt(256 * 1024 * 1024, { min: 1024 }),
   UPLOAD_URL_EXPIRY_SECONDS: envInt(300, { min: 1, max: 3600 }),
+  // --- video (issue 19): POST /api/v1/videos ---
+  /** The largest video upload; the clip is probed (ffprobe, no decoding) before anything is queued. */
+  VIDEO_MAX_UPLOAD_BYTES: envInt(512 * 1024 * 1024, { min: 1024 }),
+  VIDEO_MAX_SECONDS: envInt(600, { min: 1 }),
+  VIDEO_MAX_FRAMES: envInt(18_000, { min: 1 }),
+  /** Pixels of one input frame (the output frame obeys MAX_OUTPUT_PIXELS). */
+  VIDEO_MAX_INPUT_PIXELS: envInt(3840 * 2160, { min: 1 }),
+  /** Frames per segment job: each segment is one SQS job any worker takes. */
+  VIDEO_SEGMENT_FRAMES: envInt(48, { min: 1, max: 100_000 }),
   // --- worker registry, API keys, webhooks (service breadth) ---
   /** Shared secret for signed worker registration (HMAC-SHA256); registration is refused while unset. */
   WORKER_REGISTRATION_SECRET: z.string().min(16, 'must be at least 16 characters').optional(),

@@ -3,6 +3,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import {
   isPhotoEnhanceError,
   isTerminalStatus,
+  isVideoJob,
   mimeTypeFor,
   PhotoEnhanceError,
   type TaskRecord,
@@ -268,7 +269,8 @@ async function processJob(run: Run): Promise<{ result: EnhanceResult; outputKey:
   const { storage, tasks, engine, timings, logger } = run.deps;
   const { signal } = run.controller;
   const job = run.message.job;
-  if (!job || !run.record) throw new Error('process() before claim()');
+  // Video jobs never come here: the worker dispatches them to video/video-runner.ts by kind.
+  if (!job || isVideoJob(job) || !run.record) throw new Error('process() before claim(), or not a photo job');
   // Progress is a patch of the record, written at most once per PROGRESS_MIN_INTERVAL_MS (the final state is
   // complete()'s, always written): a ~1 s job writes none, a 60 s one about one per interval.
   const progress = createProgressThrottle<Pick<TaskRecord, 'stage' | 'progress'>>({

@@ -6,13 +6,22 @@
 
 import type { EnhanceOptionsInput } from '@photoenhance/contracts';
 import type { JobQueue, Storage, TaskRepository } from '@photoenhance/core';
-import type { EnhanceResult, RunContext } from '@photoenhance/engine';
+import type {
+  DetectedFace,
+  EnhanceResult,
+  FrameContext,
+  FrameResult,
+  RgbFrame,
+  RunContext,
+} from '@photoenhance/engine';
 
 /** Blobs (inputs, outputs) and the JSON objects the task repository is built on. */
 export type WorkerStorage = Pick<
   Storage,
   'getBuffer' | 'put' | 'delete' | 'readJson' | 'readJsonVersioned' | 'writeJson' | 'probeConditionalWrites'
 >;
+/** What video jobs need on top: streamed input and result, segment listing and clean-up. */
+export type VideoWorkerStorage = WorkerStorage & Pick<Storage, 'getStream' | 'upload' | 'list' | 'deletePrefix'>;
 export type WorkerTasks = Pick<
   TaskRepository,
   'read' | 'write' | 'readVersioned' | 'writeVersioned' | 'readCancelMarker'
@@ -39,6 +48,9 @@ export interface WorkerEngine {
   close(): Promise<void>;
   /** Active provider and model states, announced at registration (the core engine has it; test engines may not). */
   readiness?(): { provider: string; models: Record<string, string> };
+  /** Video frames (raw RGB in and out); a worker whose engine lacks them fails video jobs clearly. */
+  enhanceFrame?(frame: RgbFrame, options: EnhanceOptionsInput, ctx: FrameContext): Promise<FrameResult>;
+  detectFrameFaces?(frame: RgbFrame, options: EnhanceOptionsInput): Promise<DetectedFace[]>;
 }
 
 /** Why a running job was stopped from outside the engine. */

@@ -1,4 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises';
+import { isVideoJob, PhotoEnhanceError } from '@photoenhance/contracts';
 import { createTaskRepository, keys, type TaskChangeChannel } from '@photoenhance/core';
 import type { WorkerTimings } from './config.ts';
 import { reapDeadLetters } from './dlq-reaper.ts';
@@ -8,16 +9,19 @@ import { createWorkerMetrics, type JobOutcome, type WorkerMetrics } from './metr
 import {
   type FencingMode,
   JobAbort,
+  type VideoWorkerStorage,
   type WorkerEngine,
   type WorkerLogger,
   type WorkerQueue,
   type WorkerStorage,
 } from './ports.ts';
 import { withChangeNotices } from './task-change-notices.ts';
+import { runVideoJob, type VideoRunnerDeps } from './video/video-runner.ts';
 
 export interface CreateWorkerOptions {
-  storage: WorkerStorage;
-  queue: WorkerQueue;
+  /** Video jobs need the wider VideoWorkerStorage; a worker given only WorkerStorage fails them as retryable. */
+  storage: WorkerStorage | VideoWorkerStorage;
+  queue: WorkerQueue & { send?: VideoRunnerQueue['send'] };
   engine: WorkerEngine;
   config: WorkerTimings;
   logger: WorkerLogger;
@@ -46,6 +50,18 @@ export interface StopOptions {
 }
 
 export type WorkerState = 'idle' | 'warming' | 'running' | 'stopping' | 'stopped';
+
+type VideoRunnerQueue = VideoRunnerDeps['queue'];
+
+function videoStorage(storage: WorkerStorage | VideoWorkerStorage): VideoWorkerStorage {
+  if ('getStream' in storage && 'upload' in storage && 'list' in storage && 'deletePrefix' in storage) return storage;
+  throw new PhotoEnhanceError('INTERNAL', 'This worker was built without video storage access');
+}
+
+function videoQueue(queue: CreateWorkerOptions['queue']): VideoRunnerQueue {
+  if (!queue.send) throw new PhotoEnhanceError('INTERNAL', 'This worker was built without a queue it can send to');
+  return queue as VideoRunnerQueue;
+}
 
 /** Back-off after a failed receive, so an unreachable queue is not hammered. */
 const RECEIVE_RETRY_MS = [250, 500, 1000, 2000, 5000];
@@ -126,11 +142,21 @@ export function createWorker(options: CreateWorkerOptions) {
     metrics.busy.set(running.size + 1);
     let outcome: JobOutcome;
     try {
-      outcome = await runJob(
-        { storage, tasks, queue, engine, logger, timings, fencing, onFinished: finished.observe },
-        message,
-        jobController.signal,
-      );
+      // Dispatch by message kind: video segments and assembly run in video/, photos in job-runner.ts.
+      const job = message.job;
+      outcome =
+        job && isVideoJob(job)
+          ? await runVideoJob(
+              { storage: videoStorage(storage), tasks, queue: videoQueue(queue), engine, logger, timings },
+              message,
+              job,
+              jobController.signal,
+            )
+          : await runJob(
+              { storage, tasks, queue, engine, logger, timings, fencing, onFinished: finished.observe },
+              message,
+              jobController.signal,
+            );
     } catch (err) {
       // Storage/queue down while settling: the message stays in the queue and comes back after its visibility.
       logger.error({ err, taskId }, 'job could not be settled; leaving it to redelivery');

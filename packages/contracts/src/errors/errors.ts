@@ -24,6 +24,8 @@ export const ERROR_CODES = {
   QUOTA_EXCEEDED: 429,
   /** The job needs more memory than a worker has for one (memory.ts estimateJobMemory). */
   MEMORY_BUDGET_EXCEEDED: 422,
+  CORRUPT_VIDEO: 422,
+  VIDEO_TOO_LONG: 422,
   // engine / infrastructure
   MODEL_NOT_READY: 503,
   MODEL_INVALID: 500,

@@ -11,6 +11,7 @@ export * from './batches.ts';
 export * from './replays.ts';
 export * from './tasks.ts';
 export * from './uploads.ts';
+export * from './video-segments.ts';
 export * from './workers.ts';
 
 /** One repository per record kind, all over the same object store. */

@@ -1,0 +1,195 @@
+import { createReadStream } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import {
+  type EnhanceAccepted,
+  isPhotoEnhanceError,
+  isTerminalStatus,
+  newId,
+  PhotoEnhanceError,
+  parseId,
+  type TaskDeleted,
+  taskUrls,
+  VIDEO_FORM_FIELDS,
+  VideoFormSchema,
+  videoOutputFromForm,
+} from '@photoenhance/contracts';
+import { createSegmentRepository, keys, safeName } from '@photoenhance/core';
+import { checkVideoLimits, probeVideo } from '@photoenhance/video';
+import { Hono } from 'hono';
+import { acceptCallbackUrl } from '../../callbacks/callback-field.ts';
+import type { AppEnv, RouteDeps } from '../../http/env.ts';
+import { fromZodError } from '../../http/errors.ts';
+import { presentAccepted } from '../../http/present.ts';
+import { bodyTooLarge, declaredBodyLimit, requireMultipart } from '../../http/request.ts';
+import { readMultipart } from '../../upload/multipart.ts';
+import { parseEnhanceFields } from '../../upload/validate-upload.ts';
+import { presentVideo } from './present-video.ts';
+import { receiveVideoFile } from './receive-video.ts';
+import { submitVideo } from './submit-video.ts';
+
+const MULTIPART_OVERHEAD = 64 * 1024;
+const FILE_FIELD = new Set(['file']);
+
+function videoUrls(base: string | undefined, taskId: string) {
+  const root = (base ?? '').replace(/\/+$/, '');
+  return {
+    status: `${root}/api/v1/videos/${taskId}`,
+    download: taskUrls(base, taskId).download,
+    events: `${root}/api/v1/tasks/${taskId}/events`,
+  };
+}
+
+function parseVideoFields(fields: Record<string, string>) {
+  const picked: Record<string, string> = {};
+  for (const name of VIDEO_FORM_FIELDS) if (fields[name] !== undefined) picked[name] = fields[name];
+  const parsed = VideoFormSchema.safeParse(picked);
+  if (!parsed.success) throw fromZodError(parsed.error);
+  return videoOutputFromForm(parsed.data);
+}
+
+/**
+ * Videos: POST /api/v1/videos (multipart `file` + the photo options + video_crf / video_preset / video_codec /
+ * smooth_faces), GET and DELETE /api/v1/videos/{id}. The API never decodes a frame: the upload goes to a
+ * scratch file (bounded by VIDEO_MAX_UPLOAD_BYTES), ffprobe scans its packets, the limits are checked, and only
+ * then is it stored and split into segment jobs. Events and download are the photo routes
+ * (/api/v1/tasks/{id}/events, /api/v1/download/{id}): a video task is a task record with `video` fields.
+ */
+export function videoRoutes(deps: RouteDeps): Hono<AppEnv> {
+  const { storage, records, queue, config, metrics } = deps;
+  const app = new Hono<AppEnv>();
+  const maxBytes = config.VIDEO_MAX_UPLOAD_BYTES;
+  const tooLarge = () => bodyTooLarge(maxBytes, 'video', 'maxFileBytes');
+  const limits = {
+    maxSeconds: config.VIDEO_MAX_SECONDS,
+    maxFrames: config.VIDEO_MAX_FRAMES,
+    maxInputPixels: config.VIDEO_MAX_INPUT_PIXELS,
+    maxOutputPixels: config.MAX_OUTPUT_PIXELS,
+  };
+
+  app.post('/api/v1/videos', declaredBodyLimit(maxBytes + MULTIPART_OVERHEAD, tooLarge), async (c) => {
+    const log = c.get('logger');
+    requireMultipart(c, 'file', 'the video');
+    const taskId = newId();
+    const dir = await mkdtemp(join(tmpdir(), 'pe-video-upload-'));
+    try {
+      const form = await readMultipart(c, {
+        fileFields: FILE_FIELD,
+        maxFiles: 1,
+        maxBodyBytes: maxBytes + MULTIPART_OVERHEAD,
+        tooLarge,
+        fatal: () => true,
+        onFile: async ({ filename, stream }) => {
+          const name = safeName(filename, 'video');
+          const path = join(dir, 'upload');
+          const bytes = await receiveVideoFile(stream, path, maxBytes);
+          return { name, path, bytes };
+        },
+      });
+      let accepted: {
+        upload: { name: string; path: string; bytes: number };
+        probe: Awaited<ReturnType<typeof probeVideo>>;
+        options: ReturnType<typeof parseEnhanceFields>;
+        video: ReturnType<typeof parseVideoFields>;
+        callbackUrl: string | undefined;
+      };
+      try {
+        const callbackUrl = acceptCallbackUrl(form.fields.callback_url, config);
+        const options = parseEnhanceFields(form.fields);
+        const video = parseVideoFields(form.fields);
+        if (form.error) throw form.error;
+        const part = form.files[0];
+        if (!part) {
+          throw new PhotoEnhanceError('INVALID_INPUT', 'Send the video as the multipart field "file"', {
+            details: { field: 'file' },
+          });
+        }
+        if (part.result.status === 'rejected') throw part.result.reason;
+        const upload = part.result.value;
+        const probe = await probeVideo(upload.path);
+        checkVideoLimits(probe, limits, options.scale);
+        accepted = { upload, probe, options, video, callbackUrl };
+      } catch (err) {
+        if (isPhotoEnhanceError(err) && err.status < 500) metrics?.uploadsRejected.inc({ code: err.code });
+        throw err;
+      }
+
+      const { upload, probe, options, video, callbackUrl } = accepted;
+      const inputKey = keys.input(taskId, upload.name);
+      let createdAt: string;
+      try {
+        await storage.upload(inputKey, createReadStream(upload.path), {
+          contentType: probe.container.includes('matroska') ? 'video/x-matroska' : 'video/mp4',
+        });
+        ({ createdAt } = await submitVideo(
+          { queue, tasks: records.tasks },
+          {
+            taskId,
+            inputKey,
+            filename: upload.name,
+            bytes: upload.bytes,
+            probe,
+            options,
+            output: video.output,
+            smoothFaces: video.smoothFaces,
+            segmentFrames: config.VIDEO_SEGMENT_FRAMES,
+            callbackUrl,
+          },
+        ));
+      } catch (err) {
+        await Promise.allSettled([storage.deletePrefix(keys.inputPrefix(taskId)), records.tasks.delete(taskId)]);
+        throw err;
+      }
+      metrics?.tasksCreated.inc();
+      log.info({ taskId, bytes: upload.bytes, frames: probe.frameCount, scale: options.scale }, 'video queued');
+      const urls = videoUrls(config.PUBLIC_BASE_URL, taskId);
+      const body: EnhanceAccepted = {
+        ...presentAccepted(taskId, createdAt, config.PUBLIC_BASE_URL),
+        status_url: urls.status,
+        download_url: urls.download,
+        message: `Video queued (${probe.frameCount} frames); poll status_url or follow the task's events`,
+      };
+      c.header('Location', urls.status);
+      return c.json(body, 202);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  app.get('/api/v1/videos/:task_id', async (c) => {
+    const taskId = parseId(c.req.param('task_id'));
+    const record = await deps.taskStates.read(taskId);
+    if (!record?.video) throw new PhotoEnhanceError('NOT_FOUND', `No video task ${taskId}`);
+    c.header('Cache-Control', 'no-store');
+    return c.json(presentVideo(record, videoUrls(config.PUBLIC_BASE_URL, taskId)));
+  });
+
+  /** Cancel (segments stop at their next cancel check) or delete; the clip, result and segments are removed. */
+  app.delete('/api/v1/videos/:task_id', async (c) => {
+    const taskId = parseId(c.req.param('task_id'));
+    const record = await records.tasks.readState(taskId);
+    if (!record?.video) throw new PhotoEnhanceError('NOT_FOUND', `No video task ${taskId}`);
+    deps.taskStates.forget(taskId);
+    const removeFiles = () =>
+      Promise.all([
+        storage.deletePrefix(keys.inputPrefix(taskId)),
+        storage.deletePrefix(keys.outputPrefix(taskId)),
+        createSegmentRepository(storage).deleteAll(taskId),
+      ]);
+    let body: TaskDeleted;
+    if (isTerminalStatus(record.status)) {
+      await removeFiles();
+      await records.tasks.delete(taskId);
+      body = { task_id: taskId, status: 'deleted', message: 'Video task and its files deleted' };
+    } else {
+      await records.tasks.writeCancelMarker(taskId, 'cancelled by client');
+      await removeFiles();
+      body = { task_id: taskId, status: 'cancelled', message: 'Video task cancelled and its files deleted' };
+    }
+    c.get('logger').info({ taskId, outcome: body.status }, 'video task deleted');
+    return c.json(body);
+  });
+
+  return app;
+}

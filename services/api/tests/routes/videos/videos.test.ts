@@ -1,0 +1,118 @@
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createTaskRepository } from '@photoenhance/core';
+import { ffmpegBinaries, runTool } from '@photoenhance/video';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { readJson, startTestApi, type TestApi, uploadForm } from '../../harness.ts';
+
+let api: TestApi;
+let tight: TestApi;
+let dir: string;
+let clip: Buffer;
+
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'api-video-'));
+  const path = join(dir, 'clip.mp4');
+  await runTool(ffmpegBinaries().ffmpeg, [
+    ...['-v', 'error', '-y', '-f', 'lavfi', '-i', 'testsrc=size=64x48:rate=24:duration=2'],
+    ...['-f', 'lavfi', '-i', 'sine=frequency=440:duration=2', '-c:v', 'libx264', '-preset', 'veryfast'],
+    ...['-pix_fmt', 'yuv420p', '-c:a', 'aac', '-shortest', '-movflags', '+faststart', path],
+  ]);
+  clip = await readFile(path);
+  [api, tight] = await Promise.all([
+    startTestApi({ VIDEO_SEGMENT_FRAMES: '10' }),
+    startTestApi({
+      VIDEO_MAX_FRAMES: '40',
+      VIDEO_MAX_UPLOAD_BYTES: String(clip.length - 1),
+      MAX_OUTPUT_PIXELS: '20000',
+    }),
+  ]);
+});
+afterAll(async () => {
+  await Promise.all([api?.dispose(), tight?.dispose()]);
+  await rm(dir, { recursive: true, force: true });
+});
+
+const post = (target: TestApi, body: FormData) => target.app.request('/api/v1/videos', { method: 'POST', body });
+
+describe('POST /api/v1/videos', () => {
+  it('probes the clip, stores it, plans segments and queues one job per segment', async () => {
+    const res = await post(
+      api,
+      uploadForm(clip, 'My Clip.mp4', { scale: '2', video_crf: '20', quality_level: 'fast' }),
+    );
+    expect(res.status).toBe(202);
+    const body = await readJson(res);
+    expect(body.status_url).toBe(`/api/v1/videos/${body.task_id}`);
+    const record = await createTaskRepository(api.backend.storage).read(body.task_id);
+    expect(record?.video?.output).toMatchObject({ codec: 'h264', crf: 20 });
+    expect(record?.video?.segments.map((s) => s.count)).toEqual([10, 10, 10, 9, 9]);
+    expect(record?.input).toMatchObject({ filename: 'My_Clip.mp4', bytes: clip.length, width: 64, height: 48 });
+    const jobs = await api.backend.queue.receive({ max: 10, waitTimeSeconds: 0 });
+    expect(jobs.map((j) => j.job && 'kind' in j.job && j.job.kind)).toEqual(Array(5).fill('video-segment'));
+    const status = await readJson(await api.app.request(`/api/v1/videos/${body.task_id}`));
+    expect(status).toMatchObject({
+      status: 'queued',
+      frames_done: 0,
+      frames_total: 48,
+      segments_total: 5,
+      input: { frames: 48, frame_rate: '24/1', variable_frame_rate: false, audio_streams: 1 },
+    });
+    expect(JSON.stringify(status)).not.toContain('frameTimes');
+  });
+
+  it.each([
+    ['text', () => uploadForm(Buffer.from('not a video at all\n'.repeat(20)), 'a.mp4'), 415, 'UNSUPPORTED_FORMAT'],
+    ['a cut clip', () => uploadForm(clip.subarray(0, 4000), 'cut.mp4'), 422, 'CORRUPT_VIDEO'],
+    ['a bad CRF', () => uploadForm(clip, 'a.mp4', { video_crf: '99' }), 400, 'INVALID_OPTIONS'],
+  ])('refuses %s with a clear error, storing and queueing nothing', async (_what, form, status, code) => {
+    const before = await api.snapshot();
+    const res = await post(api, form());
+    expect(res.status).toBe(status);
+    expect((await readJson(res)).error.code).toBe(code);
+    expect(await api.snapshot()).toEqual(before);
+  });
+
+  it('refuses a clip over the frame, byte and output limits', async () => {
+    const before = await tight.snapshot();
+    const big = await post(tight, uploadForm(clip, 'a.mp4'));
+    expect(big.status).toBe(413);
+    expect(await tight.snapshot()).toEqual(before);
+    const strict = await startTestApi({ VIDEO_MAX_FRAMES: '40', MAX_OUTPUT_PIXELS: '20000' });
+    try {
+      const long = await post(strict, uploadForm(clip, 'a.mp4', { scale: '1' }));
+      expect(long.status).toBe(422);
+      expect((await readJson(long)).error).toMatchObject({
+        code: 'VIDEO_TOO_LONG',
+        message: expect.stringContaining('VIDEO_MAX_FRAMES'),
+      });
+      const strict2 = await startTestApi({ MAX_OUTPUT_PIXELS: '20000' });
+      try {
+        const wide = await post(strict2, uploadForm(clip, 'a.mp4', { scale: '4' }));
+        expect(wide.status).toBe(422);
+        expect((await readJson(wide)).error.code).toBe('OUTPUT_TOO_LARGE');
+        expect((await strict2.snapshot()).keys).toEqual([]);
+      } finally {
+        await strict2.dispose();
+      }
+    } finally {
+      await strict.dispose();
+    }
+  });
+});
+
+describe('GET and DELETE /api/v1/videos/{id}', () => {
+  it('answers 404 for an unknown id, and DELETE removes the clip and cancels', async () => {
+    const res = await post(api, uploadForm(clip, 'c.mp4'));
+    const { task_id } = await readJson(res);
+    const unknown = await api.app.request('/api/v1/videos/00000000-0000-4000-8000-000000000000');
+    expect(unknown.status).toBe(404);
+    const del = await api.app.request(`/api/v1/videos/${task_id}`, { method: 'DELETE' });
+    expect(await readJson(del)).toMatchObject({ status: 'cancelled' });
+    const keys = (await api.snapshot()).keys.filter((k) => k.includes(task_id));
+    expect(keys.filter((k) => !k.startsWith('tasks/'))).toEqual([]);
+    const after = await readJson(await api.app.request(`/api/v1/videos/${task_id}`));
+    expect(after.status).toBe('cancelled');
+  });
+});

@@ -1,0 +1,519 @@
+import { randomUUID } from 'node:crypto';
+import { createReadStream, createWriteStream } from 'node:fs';
+import { mkdtemp, rm, stat } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pipeline } from 'node:stream/promises';
+import {
+  isPhotoEnhanceError,
+  isTerminalStatus,
+  PhotoEnhanceError,
+  type SegmentRecord,
+  type TaskRecord,
+  type VideoAssembleJob,
+  type VideoJobMessage,
+  type VideoSegmentJob,
+} from '@photoenhance/contracts';
+import { createSegmentRepository, keys, type ReceivedJob, type SegmentRepository } from '@photoenhance/core';
+import { createFaceSmoother, type FrameFaceDetector, TRACK_WARMUP_FRAMES } from '@photoenhance/engine';
+import {
+  assembleVideo,
+  CONTAINER_MIME,
+  type DecodedFrame,
+  frameSeconds,
+  processSegment,
+  resultContainer,
+} from '@photoenhance/video';
+import type { WorkerTimings } from '../config.ts';
+import { startLease } from '../lease.ts';
+import type { JobOutcome } from '../metrics.ts';
+import {
+  abortKind,
+  JobAbort,
+  type VideoWorkerStorage,
+  type WorkerEngine,
+  type WorkerLogger,
+  type WorkerQueue,
+  type WorkerTasks,
+} from '../ports.ts';
+
+/**
+ * Video jobs, the same at-least-once rules as photos (docs/design.md §4) with the unit of work a segment:
+ *
+ * - segment job: lease → the task must exist and not be finished or cancelled → the segment record is claimed
+ *   with a fresh attemptId (the fence: a later delivery of the same segment takes it over, the older one stops
+ *   at its next write) → decode the range, enhance each frame, encode → the segment object at its deterministic
+ *   key → record `done` → if every segment is done, send the assemble job → acknowledge. A killed worker loses
+ *   only its own segment; a redelivered segment that is already done only re-checks the assemble trigger.
+ * - assemble job: claims the task record like a photo job (attemptId), joins the segments without re-encoding,
+ *   copies the sound, stores the result, writes `completed` and removes the segments.
+ *
+ * Two workers finishing the last two segments at once may both send the assemble job: the second delivery
+ * finds the task completed and is only acknowledged. Neither can miss it: each lists the segments after its own
+ * record is written, so the later of the two sees both done.
+ */
+export interface VideoRunnerDeps {
+  storage: VideoWorkerStorage;
+  tasks: WorkerTasks;
+  queue: WorkerQueue & { send(message: VideoJobMessage): Promise<string> };
+  engine: WorkerEngine;
+  logger: WorkerLogger;
+  timings: WorkerTimings;
+  now?: () => Date;
+}
+
+function frameDetector(engine: WorkerEngine): FrameFaceDetector {
+  const detect = engine.detectFrameFaces?.bind(engine);
+  if (!detect) throw new PhotoEnhanceError('MODEL_NOT_READY', 'This worker cannot detect faces on video frames');
+  return { detectFrameFaces: detect };
+}
+
+/** Share of the progress bar the segments take; joining and storing the result is the rest. */
+const SEGMENTS_PROGRESS_SHARE = 95;
+
+interface VideoRun {
+  deps: VideoRunnerDeps;
+  message: ReceivedJob;
+  taskId: string;
+  log: Record<string, unknown>;
+  controller: AbortController;
+  attemptId: string;
+  now(): string;
+}
+
+function abortRun(run: VideoRun, kind: ConstructorParameters<typeof JobAbort>[0]): never {
+  if (!run.controller.signal.aborted) run.controller.abort(new JobAbort(kind));
+  throw run.controller.signal.reason;
+}
+
+async function acknowledge(run: VideoRun): Promise<void> {
+  await run.deps.queue.delete(run.message.receiptHandle).catch((err: unknown) => {
+    run.deps.logger.warn({ ...run.log, err }, 'message not deleted; its next delivery finds the work done');
+  });
+}
+
+/** The task record, waiting a bounded time for one the API has not written yet (as photo jobs do). */
+async function awaitRecord(run: VideoRun): Promise<TaskRecord | null> {
+  const { tasks, timings } = run.deps;
+  const deadline = (run.message.sentAt?.getTime() ?? Date.now()) + timings.recordGraceMs;
+  for (;;) {
+    const record = await tasks.read(run.taskId);
+    if (record || Date.now() >= deadline) return record;
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    if (run.controller.signal.aborted) throw run.controller.signal.reason;
+  }
+}
+
+/** Downloads the input clip to a scratch file (ffmpeg seeks in it; the stream is never held whole in memory). */
+async function downloadInput(run: VideoRun, key: string, dir: string): Promise<string> {
+  const path = join(dir, 'input');
+  const { body } = await run.deps.storage.getStream(key);
+  await pipeline(body, createWriteStream(path), { signal: run.controller.signal });
+  return path;
+}
+
+type Gate = { kind: 'run'; record: TaskRecord } | { kind: 'done'; outcome: JobOutcome };
+
+/** Whether a delivery runs: a task that is unknown, cancelled or finished is only acknowledged. */
+async function gate(run: VideoRun): Promise<Gate> {
+  const record = await awaitRecord(run);
+  if (!record?.video) {
+    run.deps.logger.warn(run.log, 'video job for an unknown task; deleting the message');
+    return { kind: 'done', outcome: 'invalid' };
+  }
+  if (await run.deps.tasks.readCancelMarker(run.taskId)) {
+    if (!isTerminalStatus(record.status)) {
+      await run.deps.tasks.write({
+        ...record,
+        status: 'cancelled',
+        stage: 'cancelled',
+        message: 'Task cancelled',
+        updatedAt: run.now(),
+        completedAt: run.now(),
+      });
+    }
+    return { kind: 'done', outcome: 'cancelled' };
+  }
+  if (isTerminalStatus(record.status)) return { kind: 'done', outcome: 'skipped' };
+  return { kind: 'run', record };
+}
+
+/** Fenced write of this delivery's segment record: dropped (the run superseded) when another delivery holds it. */
+async function writeSegment(run: VideoRun, segments: SegmentRepository, patch: SegmentRecord): Promise<void> {
+  const current = await segments.read(run.taskId, patch.index);
+  if (current && current.attemptId !== run.attemptId) {
+    run.deps.logger.warn({ ...run.log, heldBy: current.attemptId }, 'segment taken over by a newer delivery');
+    abortRun(run, 'lease-lost');
+  }
+  await segments.write(patch);
+}
+
+/**
+ * Frame progress on the task record, summed from every segment record. Segment workers write it concurrently;
+ * each writes a sum read from the segment records themselves, so the last write is never far behind and the
+ * assemble job writes the final state. Skipped once the task is finished (a failed or cancelled task stays so).
+ */
+async function publishProgress(run: VideoRun, segments: SegmentRepository): Promise<void> {
+  const { tasks } = run.deps;
+  const [record, all] = await Promise.all([tasks.read(run.taskId), segments.list(run.taskId)]);
+  if (!record?.video || isTerminalStatus(record.status)) return;
+  const framesDone = all.reduce((sum, s) => sum + (s.status === 'done' ? s.count : s.framesDone), 0);
+  const framesTotal = record.video.framesTotal;
+  const startedAt = record.startedAt ?? run.now();
+  const elapsed = (Date.parse(run.now()) - Date.parse(startedAt)) / 1000;
+  const etaSeconds = framesDone > 0 && elapsed > 0 ? (elapsed * (framesTotal - framesDone)) / framesDone : undefined;
+  await tasks.write({
+    ...record,
+    status: 'processing',
+    stage: 'enhance',
+    startedAt,
+    progress: Math.round((framesDone / framesTotal) * SEGMENTS_PROGRESS_SHARE * 10) / 10,
+    message: undefined,
+    video: {
+      ...record.video,
+      framesDone,
+      segmentsDone: all.filter((s) => s.status === 'done').length,
+      ...(etaSeconds === undefined ? {} : { etaSeconds: Math.round(etaSeconds * 10) / 10 }),
+    },
+    updatedAt: run.now(),
+  });
+}
+
+/** Sends the assemble job when every segment is done (maybe twice; the second is acknowledged as a duplicate). */
+async function maybeAssemble(run: VideoRun, record: TaskRecord, segments: SegmentRepository): Promise<void> {
+  const plan = record.video?.segments ?? [];
+  const done = new Set((await segments.list(run.taskId)).filter((s) => s.status === 'done').map((s) => s.index));
+  if (!plan.every((s) => done.has(s.index))) return;
+  await run.deps.queue.send({ version: 1, kind: 'video-assemble', taskId: run.taskId, inputKey: record.input.key });
+  run.deps.logger.info(run.log, 'last segment done; assemble job sent');
+}
+
+async function runSegment(run: VideoRun, job: VideoSegmentJob, record: TaskRecord): Promise<JobOutcome> {
+  const { storage, engine, logger, timings } = run.deps;
+  const video = record.video as NonNullable<TaskRecord['video']>;
+  const segments = createSegmentRepository(storage);
+  const { segment } = job;
+  const planned = video.segments[segment.index];
+  if (!planned || planned.start !== segment.start || planned.count !== segment.count) {
+    throw new PhotoEnhanceError('INVALID_INPUT', `Segment ${segment.index} is not in the task's plan`);
+  }
+  const existing = await segments.read(run.taskId, segment.index);
+  if (existing?.status === 'done') {
+    // Redelivered after it finished (the acknowledgement or the assemble trigger may have been lost).
+    await maybeAssemble(run, record, segments);
+    return 'skipped';
+  }
+  const enhanceFrame = engine.enhanceFrame?.bind(engine);
+  if (!enhanceFrame) throw new PhotoEnhanceError('MODEL_NOT_READY', 'This worker cannot enhance video frames');
+  const base: SegmentRecord = {
+    taskId: run.taskId,
+    index: segment.index,
+    start: segment.start,
+    count: segment.count,
+    status: 'running',
+    framesDone: 0,
+    attemptId: run.attemptId,
+    workerId: timings.workerId,
+    engineSeconds: 0,
+    startedAt: run.now(),
+    updatedAt: run.now(),
+  };
+  await segments.write(base);
+  logger.info({ ...run.log, segment: segment.index, frames: segment.count }, 'video segment started');
+  await publishProgress(run, segments).catch((err: unknown) =>
+    logger.warn({ ...run.log, err }, 'progress write failed'),
+  );
+
+  const dir = await mkdtemp(join(tmpdir(), 'pe-segment-'));
+  const { signal } = run.controller;
+  try {
+    const input = await downloadInput(run, job.inputKey, dir);
+    const probe = video.probe;
+    const scale = record.options.scale;
+    const width = Math.max(1, Math.round(probe.width * scale));
+    const height = Math.max(1, Math.round(probe.height * scale));
+    const encoded = join(dir, 'segment.video');
+    const faces =
+      record.options.face.enabled && video.smoothFaces
+        ? createFaceSmoother(frameDetector(engine), record.options)
+        : null;
+    const tracked = async (frame: DecodedFrame) => faces?.next(frame, frameSeconds(probe, frame.index));
+    let engineSeconds = 0;
+    let lastWrite = Date.now();
+    await processSegment({
+      input,
+      probe,
+      start: segment.start,
+      count: segment.count,
+      // Tracking state across the boundary: the frames before the segment are detected (not enhanced) so the
+      // smoothed landmarks at its first frame are what the previous segment's last frames led to.
+      warmup: faces ? TRACK_WARMUP_FRAMES : 0,
+      width,
+      height,
+      output: video.output,
+      path: encoded,
+      signal,
+      observe: async (frame) => {
+        await tracked(frame);
+      },
+      enhance: async (frame) => {
+        const given = await tracked(frame);
+        const t0 = performance.now();
+        const out = await enhanceFrame(frame, record.options, { signal, ...(given ? { faces: given } : {}) });
+        engineSeconds += (performance.now() - t0) / 1000;
+        if (out.frame.width !== width || out.frame.height !== height) {
+          throw new PhotoEnhanceError(
+            'INTERNAL',
+            `Engine gave ${out.frame.width}×${out.frame.height}, expected ${width}×${height}`,
+          );
+        }
+        return out.frame.data;
+      },
+      onFrame: async (framesDone) => {
+        if (Date.now() - lastWrite < timings.progressIntervalMs || framesDone >= segment.count) return;
+        lastWrite = Date.now();
+        await writeSegment(run, segments, { ...base, framesDone, engineSeconds, updatedAt: run.now() });
+        await publishProgress(run, segments).catch((err: unknown) => {
+          if (!signal.aborted) logger.warn({ ...run.log, err }, 'progress write failed');
+        });
+      },
+    });
+    if (signal.aborted) throw signal.reason;
+    const key = segments.segmentKey(run.taskId, segment.index);
+    const { size } = await stat(encoded);
+    await storage.upload(key, createReadStream(encoded), { contentType: 'video/mp4' });
+    await writeSegment(run, segments, {
+      ...base,
+      status: 'done',
+      framesDone: segment.count,
+      key,
+      bytes: size,
+      engineSeconds,
+      updatedAt: run.now(),
+    });
+    logger.info({ ...run.log, segment: segment.index, engineSeconds }, 'video segment done');
+    await publishProgress(run, segments).catch((err: unknown) =>
+      logger.warn({ ...run.log, err }, 'progress write failed'),
+    );
+    await maybeAssemble(run, record, segments);
+    return 'completed';
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+/** Fenced task-record write for the assemble job (the photo rule: only the delivery holding attemptId writes). */
+async function writeTask(run: VideoRun, patch: Partial<TaskRecord>): Promise<TaskRecord> {
+  const current = await run.deps.tasks.read(run.taskId);
+  if (!current || current.attemptId !== run.attemptId || isTerminalStatus(current.status)) abortRun(run, 'lease-lost');
+  return run.deps.tasks.write({ ...current, ...patch, updatedAt: run.now() });
+}
+
+async function runAssemble(run: VideoRun, job: VideoAssembleJob, record: TaskRecord): Promise<JobOutcome> {
+  const { storage, tasks, logger } = run.deps;
+  const video = record.video as NonNullable<TaskRecord['video']>;
+  const segments = createSegmentRepository(storage);
+  const all = new Map((await segments.list(run.taskId)).map((s) => [s.index, s]));
+  const missing = video.segments.filter((s) => all.get(s.index)?.status !== 'done');
+  if (missing.length > 0) {
+    // Only sent once all were done; a segment record gone missing is a storage fault: retried, then EXHAUSTED.
+    throw new PhotoEnhanceError('STORAGE_ERROR', `Segments not done: ${missing.map((s) => s.index).join(', ')}`);
+  }
+  await tasks.write({
+    ...record,
+    status: 'processing',
+    stage: 'assemble',
+    attemptId: run.attemptId,
+    attempts: record.attempts + 1,
+    progress: SEGMENTS_PROGRESS_SHARE,
+    video: { ...video, framesDone: video.framesTotal, segmentsDone: video.segments.length, etaSeconds: 0 },
+    updatedAt: run.now(),
+  });
+  const dir = await mkdtemp(join(tmpdir(), 'pe-assemble-'));
+  const { signal } = run.controller;
+  try {
+    const input = await downloadInput(run, job.inputKey, dir);
+    const files = [];
+    for (const s of video.segments) {
+      const path = join(dir, `segment-${s.index}.mp4`);
+      const { body } = await storage.getStream(segments.segmentKey(run.taskId, s.index));
+      await pipeline(body, createWriteStream(path), { signal });
+      files.push({ start: s.start, path });
+    }
+    const container = resultContainer(video.probe);
+    const output = join(dir, `result.${container}`);
+    await assembleVideo({
+      probe: video.probe,
+      original: input,
+      segments: files,
+      listPath: join(dir, 'list.txt'),
+      output,
+      signal,
+    });
+    const outputKey = keys.output(run.taskId, record.input.filename, container);
+    const { size } = await stat(output);
+    await storage.upload(outputKey, createReadStream(output), { contentType: CONTAINER_MIME[container] });
+    if (signal.aborted || (await tasks.readCancelMarker(run.taskId))) {
+      await storage.delete(outputKey).catch(() => undefined);
+      if (!signal.aborted) abortRun(run, 'cancelled');
+      throw signal.reason;
+    }
+    const engineSeconds = [...all.values()].reduce((sum, s) => sum + s.engineSeconds, 0);
+    const scale = record.options.scale;
+    const width = Math.round(video.probe.width * scale);
+    const height = Math.round(video.probe.height * scale);
+    await writeTask(run, {
+      status: 'completed',
+      stage: 'done',
+      progress: 100,
+      message: 'Completed',
+      completedAt: run.now(),
+      result: {
+        key: outputKey,
+        filename: outputKey.slice(outputKey.lastIndexOf('/') + 1),
+        bytes: size,
+        format: container,
+        width: width - (width % 2),
+        height: height - (height % 2),
+        faces: { detected: 0, restored: 0, skipped: [] },
+        models: [],
+        timings: { enhance: Math.round(engineSeconds * 1000) / 1000 },
+        warnings: [],
+      },
+    });
+    logger.info({ ...run.log, outputKey, bytes: size }, 'video assembled');
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+  await segments
+    .deleteAll(run.taskId)
+    .catch((err: unknown) => logger.warn({ ...run.log, err }, 'segment clean-up failed'));
+  return 'completed';
+}
+
+/** What happens on each error class, as for photos (job-runner.ts settle()). */
+async function settle(run: VideoRun, err: unknown, claimedTask: boolean): Promise<JobOutcome> {
+  const { queue, tasks, logger, timings } = run.deps;
+  const kind = abortKind(run.controller.signal);
+  switch (kind) {
+    case 'killed':
+    case 'lease-lost':
+      logger.warn({ ...run.log, kind }, 'video job abandoned without acknowledging');
+      return 'released';
+    case 'shutdown':
+      await queue.changeVisibility(run.message.receiptHandle, 0).catch(() => undefined);
+      return 'released';
+    case 'cancelled': {
+      const record = await tasks.read(run.taskId).catch(() => null);
+      if (record && !isTerminalStatus(record.status)) {
+        await tasks
+          .write({
+            ...record,
+            status: 'cancelled',
+            stage: 'cancelled',
+            message: 'Task cancelled',
+            updatedAt: run.now(),
+            completedAt: run.now(),
+          })
+          .catch(() => undefined);
+      }
+      await acknowledge(run);
+      return 'cancelled';
+    }
+    default:
+      break;
+  }
+  const retryable = isPhotoEnhanceError(err) ? err.retryable : true;
+  if (retryable) {
+    const backoff = Math.min(
+      timings.visibilityTimeoutSeconds,
+      timings.retryBackoffSeconds * 2 ** Math.max(0, run.message.receiveCount - 1),
+    );
+    logger.warn({ ...run.log, err, backoffSeconds: backoff }, 'transient video failure; the job will be retried');
+    await queue.changeVisibility(run.message.receiptHandle, backoff).catch(() => undefined);
+    return 'retry';
+  }
+  // Permanent (a damaged clip, a plan that does not match): the whole video fails once.
+  const error = isPhotoEnhanceError(err)
+    ? { code: err.code, message: err.message }
+    : { code: 'INTERNAL' as const, message: String(err) };
+  logger.warn({ ...run.log, err, claimedTask }, 'permanent video failure; failing the task');
+  try {
+    const record = await tasks.read(run.taskId);
+    if (record && !isTerminalStatus(record.status)) {
+      await tasks.write({
+        ...record,
+        status: 'failed',
+        stage: 'failed',
+        message: 'Failed',
+        error,
+        updatedAt: run.now(),
+        completedAt: run.now(),
+      });
+    }
+  } catch {
+    return 'retry';
+  }
+  await acknowledge(run);
+  return 'failed';
+}
+
+export async function runVideoJob(
+  deps: VideoRunnerDeps,
+  message: ReceivedJob,
+  job: VideoJobMessage,
+  stopSignal: AbortSignal,
+): Promise<JobOutcome> {
+  const { queue, tasks, logger, timings } = deps;
+  const controller = new AbortController();
+  const run: VideoRun = {
+    deps,
+    message,
+    taskId: job.taskId,
+    log: {
+      taskId: job.taskId,
+      kind: job.kind,
+      ...(job.kind === 'video-segment' ? { segment: job.segment.index } : {}),
+      messageId: message.messageId,
+      receiveCount: message.receiveCount,
+    },
+    controller,
+    attemptId: randomUUID(),
+    now: () => (deps.now ?? (() => new Date()))().toISOString(),
+  };
+  const onStop = () => controller.abort(stopSignal.reason);
+  if (stopSignal.aborted) onStop();
+  else stopSignal.addEventListener('abort', onStop, { once: true });
+  const lease = startLease({
+    queue,
+    tasks,
+    logger,
+    taskId: job.taskId,
+    receiptHandle: message.receiptHandle,
+    visibilityTimeoutSeconds: timings.visibilityTimeoutSeconds,
+    heartbeatMs: timings.heartbeatMs,
+    cancelPollMs: timings.cancelPollMs,
+    controller,
+  });
+  try {
+    const gated = await gate(run);
+    if (gated.kind === 'done') {
+      lease.stop();
+      await acknowledge(run);
+      return gated.outcome;
+    }
+    const outcome =
+      job.kind === 'video-segment'
+        ? await runSegment(run, job, gated.record)
+        : await runAssemble(run, job, gated.record);
+    lease.stop();
+    await acknowledge(run);
+    return outcome;
+  } catch (err) {
+    lease.stop();
+    return await settle(run, err, job.kind === 'video-assemble');
+  } finally {
+    lease.stop();
+    stopSignal.removeEventListener('abort', onStop);
+  }
+}
