@@ -74,11 +74,17 @@ export function eventRoutes(deps: RouteDeps): Hono<AppEnv> {
     }
   };
 
-  // Owner and retention are checked before a watch exists: another tenant's id or an expired task is a 404/410.
+  // Owner and retention are checked on every state the watch holds (no read of its own, so viewers still share
+  // one read loop): another tenant's id is a 404 like an unknown one, an expired task a 410 that ends the stream.
   app.get('/api/v1/tasks/:task_id/events', async (c) => {
-    const { taskId } = await access.task(c.get('tenant'), c.req.param('task_id'));
+    const taskId = parseId(c.req.param('task_id'));
+    const tenant = c.get('tenant');
     const watch = taskWatch.watch([taskId]);
-    return serve(c, watch, () => taskSnapshotFromWatch(watch, taskId, config.PUBLIC_BASE_URL));
+    return serve(c, watch, () => {
+      const state = watch.state(taskId);
+      if (state && 'record' in state) access.check(tenant, state.record, taskId);
+      return taskSnapshotFromWatch(watch, taskId, config.PUBLIC_BASE_URL);
+    });
   });
   app.get('/api/v1/batch/events/:batch_task_id', async (c) => {
     // The batch record never changes after it is written: read once per stream.
