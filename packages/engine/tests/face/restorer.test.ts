@@ -136,17 +136,18 @@ describe('runRestorer', () => {
     expect(out.map((f) => Number(f[1000]!.toFixed(4)))).toEqual([0.1, 0.5, 0.9]);
   });
 
-  it('passes the fidelity weight to models that take one (CodeFormer-style)', async () => {
+  it.each([512, 256])('passes the fidelity weight to %i models that take one (CodeFormer-style)', async (size) => {
     // output = input · weight: the weight must arrive for the output to be scaled.
     const bytes = new OnnxGraphBuilder('weighted')
-      .input('input', [1, 3, 512, 512])
+      .input('input', [1, 3, size, size])
       .input('weight', [1])
-      .output('output', [1, 3, 512, 512])
+      .output('output', [1, 3, size, size])
       .node('Mul', ['input', 'weight'], ['output'])
       .toBytes();
     const restorer = await loadRestorer(await sessionFrom(bytes));
     expect(restorer.fidelity?.name).toBe('weight');
-    const face = new Float32Array(FACE).fill(1); // model sees +1
+    expect(restorer.faceSize).toBe(size);
+    const face = new Float32Array(3 * size * size).fill(1); // model sees +1
     for (const w of [0.25, 0.7]) {
       const [out] = await runRestorer(restorer, [face], w);
       expect(out![0]).toBeCloseTo((w + 1) / 2, 6);
