@@ -186,6 +186,9 @@ describe("PhotoEnhanceAI's clients, unchanged but for the base URL", () => {
     expect(link.body.url).toMatch(/^http/);
     const redirect = await client.request(`/api/v1/download/${upload.body.task_id}?redirect=true`);
     expect(redirect.status).toBe(302);
+    const presigned = await fetch(redirect.headers.get('location') as string);
+    expect(presigned.status).toBe(200);
+    expect(Buffer.from(await presigned.arrayBuffer()).equals(download.body)).toBe(true);
 
     const deleted = await client.delete(upload.body.task_id);
     expect(deleted.status).toBe(200);

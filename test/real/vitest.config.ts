@@ -8,7 +8,12 @@ import { defineConfig } from 'vitest/config';
 export default defineConfig({
   root: fileURLToPath(new URL('../..', import.meta.url)),
   test: {
-    include: ['test/e2e/**/*.test.ts', 'test/integration/**/*.test.ts', 'test/real/**/*.test.ts'],
+    include: [
+      'test/e2e/**/*.test.ts',
+      'test/integration/**/*.test.ts',
+      'test/compat/**/*.test.ts',
+      'test/real/**/*.test.ts',
+    ],
     testTimeout: 120_000,
     hookTimeout: 180_000,
     maxWorkers: 2,
