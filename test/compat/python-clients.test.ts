@@ -210,13 +210,14 @@ describe("PhotoEnhanceAI's clients, unchanged but for the base URL", () => {
     expect((await client.download(upload.body.task_id)).status).toBe(409);
   });
 
-  it('runs the batch flow: batch_task_id → status until partial_completed → ZIP', async () => {
+  it('runs the batch page flow: batch_task_id → status until partial_completed → ZIP', async () => {
     const files = [
       await photo('one.png'),
       await photo('two.png', 16, 16),
       { name: 'broken.png', bytes: await pngWithCorruptPixels(16, 16), type: 'image/png' },
     ];
-    const accepted = await client.enhanceBatch(files, { quality_level: 'fast', tile_size: '256' });
+    // The batch page's own form fields: tile_size 400, quality_level high (x4plus: fine for these small files).
+    const accepted = await client.enhanceBatch(files, { tile_size: '400', quality_level: 'high' });
     expect(accepted.status).toBe(200);
     const { batch_task_id: batchId, sub_tasks: subTasks } = accepted.body;
     expect(typeof batchId).toBe('string');
