@@ -186,6 +186,9 @@ describe("PhotoEnhanceAI's clients, unchanged but for the base URL", () => {
     expect(link.body.url).toMatch(/^http/);
     const redirect = await client.request(`/api/v1/download/${upload.body.task_id}?redirect=true`);
     expect(redirect.status).toBe(302);
+    const presigned = await fetch(redirect.headers.get('location') as string);
+    expect(presigned.status).toBe(200);
+    expect(Buffer.from(await presigned.arrayBuffer()).equals(download.body)).toBe(true);
 
     const deleted = await client.delete(upload.body.task_id);
     expect(deleted.status).toBe(200);
@@ -207,13 +210,14 @@ describe("PhotoEnhanceAI's clients, unchanged but for the base URL", () => {
     expect((await client.download(upload.body.task_id)).status).toBe(409);
   });
 
-  it('runs the batch flow: batch_task_id → status until partial_completed → ZIP', async () => {
+  it('runs the batch page flow: batch_task_id → status until partial_completed → ZIP', async () => {
     const files = [
       await photo('one.png'),
       await photo('two.png', 16, 16),
       { name: 'broken.png', bytes: await pngWithCorruptPixels(16, 16), type: 'image/png' },
     ];
-    const accepted = await client.enhanceBatch(files, { quality_level: 'fast', tile_size: '256' });
+    // The batch page's own form fields: tile_size 400, quality_level high (x4plus: fine for these small files).
+    const accepted = await client.enhanceBatch(files, { tile_size: '400', quality_level: 'high' });
     expect(accepted.status).toBe(200);
     const { batch_task_id: batchId, sub_tasks: subTasks } = accepted.body;
     expect(typeof batchId).toBe('string');

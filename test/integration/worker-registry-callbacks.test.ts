@@ -199,7 +199,8 @@ describe('worker registry, webhooks and metrics', () => {
     );
     expect(JSON.parse(delivery.body)).toMatchObject({
       event: 'task.failed',
-      error: { code: 'OUTPUT_TOO_LARGE' },
+      error: expect.any(String),
+      error_code: 'OUTPUT_TOO_LARGE',
     });
     expect(sample(await workerMetrics(), 'photoenhance_worker_task_failures_total{code="OUTPUT_TOO_LARGE"}')).toBe(1);
   });

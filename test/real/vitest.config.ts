@@ -12,6 +12,7 @@ export default defineConfig({
     include: [
       'test/e2e/**/*.test.ts',
       'test/integration/**/*.test.ts',
+      'test/compat/**/*.test.ts',
       'test/real/**/*.test.ts',
       'test/security/**/*.test.ts',
     ],

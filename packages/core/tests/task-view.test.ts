@@ -81,6 +81,8 @@ describe('task views', () => {
     });
     const payload = taskCallbackPayload(record, 'https://photos.example/');
     expect(payload?.status_url).toBe(`https://photos.example/api/v1/status/${taskId}`);
+    expect(payload?.created_at).toBe(Date.parse(now) / 1000);
+    expect(payload?.created_at_iso).toBe(now);
     expect(payload?.result).toStrictEqual({
       filename: 'me_enhanced.png',
       format: 'png',

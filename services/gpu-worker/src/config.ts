@@ -81,6 +81,17 @@ export const WorkerEnvSchema = z.object({
   REGISTER_URL: envUrl().optional(),
   /** An external gateway endpoint that receives every register/heartbeat/deregister (same signed body). */
   GATEWAY_URL: envUrl().optional(),
+  /**
+   * signed (default): GATEWAY_URL gets this project's HMAC-signed announcements. photoenhanceai: a gateway built
+   * for PhotoEnhanceAI gets its one register POST {"ip", "port", "secret"}, the secret in clear in the body.
+   */
+  GATEWAY_PROTOCOL: z.enum(['signed', 'photoenhanceai']).default('signed'),
+  /** photoenhanceai protocol: the shared secret put in the body (PhotoEnhanceAI's SECRET). Never logged. */
+  GATEWAY_SECRET: z.string().min(1).optional(),
+  /** photoenhanceai protocol: the port announced, where the gateway sends clients: the API's (8000). */
+  GATEWAY_ANNOUNCE_PORT: envInt(8000, { min: 1, max: 65_535 }),
+  /** photoenhanceai protocol: allow an http:// GATEWAY_URL (the secret then crosses the network readable). */
+  GATEWAY_ALLOW_HTTP: envBool(false),
   /** Shared HMAC secret for registration; required once REGISTER_URL or GATEWAY_URL is set. Never logged. */
   WORKER_REGISTRATION_SECRET: z.string().min(16, 'must be at least 16 characters').optional(),
   /** URL where this worker's health/metrics server is reachable; skips address discovery. */
@@ -125,7 +136,8 @@ const WorkerEnvRules = WorkerEnvSchema.superRefine((env, ctx) => {
       message: 'is a stand-in engine for benches and tests only; it is refused when NODE_ENV=production',
     });
   }
-  if ((env.REGISTER_URL || env.GATEWAY_URL) && !env.WORKER_REGISTRATION_SECRET) {
+  const seedGateway = env.GATEWAY_PROTOCOL === 'photoenhanceai';
+  if ((env.REGISTER_URL || (env.GATEWAY_URL && !seedGateway)) && !env.WORKER_REGISTRATION_SECRET) {
     ctx.addIssue({
       code: 'custom',
       path: ['WORKER_REGISTRATION_SECRET'],
@@ -139,6 +151,29 @@ const WorkerEnvRules = WorkerEnvSchema.superRefine((env, ctx) => {
       path: ['CALLBACK_SECRET'],
       message: 'is required in production (NODE_ENV=production): webhooks are always signed (16+ characters)',
     });
+  }
+  if (seedGateway) {
+    if (!env.GATEWAY_URL) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['GATEWAY_URL'],
+        message: 'is required when GATEWAY_PROTOCOL=photoenhanceai',
+      });
+    } else if (new URL(env.GATEWAY_URL).protocol !== 'https:' && !env.GATEWAY_ALLOW_HTTP) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['GATEWAY_URL'],
+        message:
+          'must be https:// with GATEWAY_PROTOCOL=photoenhanceai (the secret travels in the body); set GATEWAY_ALLOW_HTTP=true to send it over plain HTTP anyway',
+      });
+    }
+    if (!env.GATEWAY_SECRET) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['GATEWAY_SECRET'],
+        message: 'is required when GATEWAY_PROTOCOL=photoenhanceai',
+      });
+    }
   }
 });
 

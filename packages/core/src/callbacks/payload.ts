@@ -1,9 +1,9 @@
 import {
   ErrorCodeSchema,
+  epochSeconds,
   imageSummary,
   type TaskRecord,
   TaskStatusSchema,
-  taskErrorView,
   taskUrls,
 } from '@photoenhance/contracts';
 import { z } from 'zod';
@@ -15,14 +15,19 @@ export const EVENT_HEADER = 'x-photoenhance-event';
 /** Same for every retry of one delivery, so receivers can drop duplicates. */
 export const DELIVERY_HEADER = 'x-photoenhance-delivery';
 
-/** The JSON body POSTed to a task's callback_url (snake_case like the rest of the client API). */
+/**
+ * The JSON body POSTed to a task's callback_url (snake_case like the rest of the client API, and the same
+ * units as the status body: `created_at` in epoch seconds beside `created_at_iso`, `error` as text beside
+ * `error_code`).
+ */
 export const TaskCallbackSchema = z.object({
   event: z.enum(CALLBACK_EVENTS),
   delivery_id: z.string(),
   task_id: z.string(),
   batch_id: z.string().optional(),
   status: TaskStatusSchema,
-  created_at: z.string(),
+  created_at: z.number(),
+  created_at_iso: z.string(),
   completed_at: z.string().optional(),
   attempts: z.number().int(),
   status_url: z.string(),
@@ -36,7 +41,8 @@ export const TaskCallbackSchema = z.object({
       download_url: z.string(),
     })
     .optional(),
-  error: z.object({ code: ErrorCodeSchema, message: z.string() }).optional(),
+  error: z.string().optional(),
+  error_code: ErrorCodeSchema.optional(),
 });
 export type TaskCallback = z.infer<typeof TaskCallbackSchema>;
 
@@ -54,7 +60,8 @@ export function taskCallbackPayload(record: TaskRecord, baseUrl?: string): TaskC
     delivery_id: `${record.taskId}.${record.status}`,
     task_id: record.taskId,
     status: record.status,
-    created_at: record.createdAt,
+    created_at: epochSeconds(record.createdAt),
+    created_at_iso: record.createdAt,
     attempts: record.attempts,
     status_url: urls.status,
   };
@@ -63,6 +70,9 @@ export function taskCallbackPayload(record: TaskRecord, baseUrl?: string): TaskC
   if (record.status === 'completed' && record.result) {
     body.result = { ...imageSummary(record.result), download_url: urls.download };
   }
-  if (record.error) body.error = taskErrorView(record.error);
+  if (record.error) {
+    body.error = record.error.message;
+    body.error_code = record.error.code;
+  }
   return body;
 }

@@ -8,6 +8,7 @@ import type { Worker } from '../worker.ts';
 import { type DiscoveredAddress, discoverAddress } from './address-discovery.ts';
 import { probeGpus } from './gpu-info.ts';
 import { createRegistrar, type Registrar, registrationTargets } from './registrar.ts';
+import { createSeedGatewayRegistrar } from './seed-gateway.ts';
 
 const WORKER_VERSION = (() => {
   try {
@@ -34,22 +35,40 @@ export interface RegistrationDeps {
   fetch?: typeof fetch;
 }
 
+/** Several registrars started and stopped as one. */
+function allOf(registrars: Registrar[]): Registrar | undefined {
+  if (registrars.length <= 1) return registrars[0];
+  return {
+    start: () => {
+      for (const r of registrars) r.start();
+    },
+    stop: async (timeoutMs) => {
+      await Promise.allSettled(registrars.map((r) => r.stop(timeoutMs)));
+    },
+    registeredWith: () => registrars.flatMap((r) => r.registeredWith()),
+  };
+}
+
 /**
  * The registrar for this worker process, or undefined when neither REGISTER_URL nor GATEWAY_URL is set. The
  * address and GPUs are looked up once, on the first announcement; state, current task and job counts are read
- * fresh for every heartbeat.
+ * fresh for every heartbeat. GATEWAY_PROTOCOL=photoenhanceai sends the gateway PhotoEnhanceAI's unsigned
+ * {"ip", "port", "secret"} instead (seed-gateway.ts); REGISTER_URL always gets the signed announcements.
  */
 export function createWorkerRegistration(deps: RegistrationDeps): Registrar | undefined {
   const { config, worker, engine, logger, metrics } = deps;
-  const targets = registrationTargets({ registerUrl: config.REGISTER_URL, gatewayUrl: config.GATEWAY_URL });
+  const seedGateway = config.GATEWAY_PROTOCOL === 'photoenhanceai';
+  const targets = registrationTargets({
+    registerUrl: config.REGISTER_URL,
+    gatewayUrl: seedGateway ? undefined : config.GATEWAY_URL,
+  });
   const secret = config.WORKER_REGISTRATION_SECRET;
-  if (targets.length === 0 || !secret) return undefined;
   const startedAt = new Date().toISOString();
   let address: Promise<DiscoveredAddress | undefined> | undefined;
   let gpus: ReturnType<typeof probeGpus> | undefined;
   let catalog: ReturnType<typeof modelCatalog> | undefined;
 
-  async function describe(): Promise<WorkerInfoInput> {
+  function lookUpAddress(): Promise<DiscoveredAddress | undefined> {
     address ??= discoverAddress({
       publicUrl: config.PUBLIC_URL,
       methods: config.ADDRESS_DISCOVERY,
@@ -63,8 +82,12 @@ export function createWorkerRegistration(deps: RegistrationDeps): Registrar | un
       logger.info({ url: found?.url ?? null, source: found?.source ?? null }, 'worker address discovered');
       return found;
     });
+    return address;
+  }
+
+  async function describe(): Promise<WorkerInfoInput> {
     gpus ??= probeGpus();
-    const [found, gpu] = await Promise.all([address, gpus]);
+    const [found, gpu] = await Promise.all([lookUpAddress(), gpus]);
     const readiness = engine.readiness?.();
     // Installed files do not change while the worker runs; a failed look-up is retried on the next heartbeat.
     catalog ??= modelCatalog(readiness?.provider ?? config.EXECUTION_PROVIDERS[0] ?? 'cpu').catch((err: unknown) => {
@@ -96,13 +119,33 @@ export function createWorkerRegistration(deps: RegistrationDeps): Registrar | un
     };
   }
 
-  return createRegistrar({
-    targets,
-    secret,
-    describe,
-    heartbeatMs: config.REGISTRATION_HEARTBEAT_MS,
-    logger,
-    ...(deps.fetch ? { fetch: deps.fetch } : {}),
-    onResult: (target, event, ok) => metrics.announcements.inc({ target, event, outcome: ok ? 'ok' : 'failed' }),
-  });
+  const registrars: Registrar[] = [];
+  if (targets.length > 0 && secret) {
+    registrars.push(
+      createRegistrar({
+        targets,
+        secret,
+        describe,
+        heartbeatMs: config.REGISTRATION_HEARTBEAT_MS,
+        logger,
+        ...(deps.fetch ? { fetch: deps.fetch } : {}),
+        onResult: (target, event, ok) => metrics.announcements.inc({ target, event, outcome: ok ? 'ok' : 'failed' }),
+      }),
+    );
+  }
+  if (seedGateway && config.GATEWAY_URL && config.GATEWAY_SECRET) {
+    registrars.push(
+      createSeedGatewayRegistrar({
+        url: config.GATEWAY_URL,
+        secret: config.GATEWAY_SECRET,
+        announcePort: config.GATEWAY_ANNOUNCE_PORT,
+        address: lookUpAddress,
+        logger,
+        ...(deps.fetch ? { fetch: deps.fetch } : {}),
+        onResult: (ok) =>
+          metrics.announcements.inc({ target: 'gateway', event: 'register', outcome: ok ? 'ok' : 'failed' }),
+      }),
+    );
+  }
+  return allOf(registrars);
 }

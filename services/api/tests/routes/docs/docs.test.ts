@@ -20,6 +20,34 @@ describe('docs', () => {
     expect(doc.components.schemas.Error.properties.error.properties.code.enum).toContain('FILE_TOO_LARGE');
   });
 
+  it("documents PhotoEnhanceAI's shapes: 200 answers, query options, fractions, epoch seconds, detail", async () => {
+    const doc = await readJson(await api.app.request('/openapi.json'));
+    const enhance = doc.paths['/api/v1/enhance'].post;
+    expect(Object.keys(enhance.responses)).toContain('200');
+    expect(Object.keys(enhance.responses)).not.toContain('202');
+    expect(enhance.parameters.map((p: { name: string; in: string }) => `${p.in}:${p.name}`)).toEqual([
+      'query:tile_size',
+      'query:quality_level',
+    ]);
+    const accepted = enhance.responses['200'].content['application/json'].schema;
+    expect(accepted.properties.created_at.type).toBe('number');
+    const status = doc.paths['/api/v1/status/{task_id}'].get.responses['200'].content['application/json'].schema;
+    expect(status.properties.progress).toMatchObject({ minimum: 0, maximum: 1 });
+    expect(status.properties.percent).toMatchObject({ minimum: 0, maximum: 100 });
+    expect(status.properties.error.type).toEqual(['string', 'null']);
+    const health = doc.paths['/health'].get.responses['200'].content['application/json'].schema;
+    expect(Object.keys(health.properties.model_status.properties).sort()).toEqual([
+      'cuda_available',
+      'device',
+      'initialized',
+    ]);
+    expect(doc.paths['/api/v1/tasks'].get.responses).toHaveProperty('200');
+    expect(doc.paths['/api/v1/download/{task_id}'].get.responses['200'].content).toHaveProperty(
+      'application/octet-stream',
+    );
+    expect(doc.components.schemas.Error.required).toEqual(expect.arrayContaining(['error', 'detail']));
+  });
+
   it('serves Swagger UI from the swagger-ui-dist package (no CDN), reading /openapi.json', async () => {
     const res = await api.app.request('/docs');
     expect(res.status).toBe(200);
