@@ -96,8 +96,9 @@ async function main(): Promise<void> {
         LOG_LEVEL: 'info',
         S3_ENDPOINT: s3,
         SQS_ENDPOINT: sqs,
-        S3_ACCESS_KEY_ID: process.env.S3_ACCESS_KEY_ID ?? 'photoenhance',
-        S3_SECRET_ACCESS_KEY: process.env.S3_SECRET_ACCESS_KEY ?? 'photoenhance-secret',
+        // The real servers' credentials (scripts/real-servers env.sh); the embedded fauxqs takes anything.
+        AWS_ACCESS_KEY_ID: process.env.AWS_ACCESS_KEY_ID ?? 'test',
+        AWS_SECRET_ACCESS_KEY: process.env.AWS_SECRET_ACCESS_KEY ?? 'test',
         ...(process.env.S3_BUCKET ? { S3_BUCKET: process.env.S3_BUCKET } : {}),
         SQS_QUEUE_NAME: `scale-jobs-${suffix}`,
         SQS_DLQ_NAME: `scale-dlq-${suffix}`,
