@@ -112,7 +112,7 @@ async function main(): Promise<void> {
       const tasks = createTaskRepository(backend.storage);
       const children: ChildProcess[] = [];
       try {
-        for (let i = 0; i < n; i++) children.push(await startWorker(env, i));
+        children.push(...(await Promise.all(Array.from({ length: n }, (_, i) => startWorker(env, i)))));
         // What the API does per task, 8 at a time: input, record, job.
         const ids = Array.from({ length: TASKS }, () => newId());
         const options = EnhanceOptionsSchema.parse({ scale: 1 });
