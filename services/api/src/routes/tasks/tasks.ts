@@ -114,6 +114,8 @@ export function taskRoutes(deps: RouteDeps): Hono<AppEnv> {
       ]);
       body = { task_id: taskId, status: 'cancelled', message: 'Task cancelled and its images deleted' };
     }
+    // Viewers of this task on this instance see the cancel (or the deletion) now, not at the next safety-net read.
+    deps.taskChanges?.publish({ taskId });
     log.info({ taskId, outcome: body.status }, 'task deleted');
     return c.json(body);
   });
