@@ -86,8 +86,9 @@ async function main(): Promise<void> {
     DATA_DIR: dataDir,
     SQS_QUEUE_NAME: `cost-jobs-${suffix}`,
     SQS_DLQ_NAME: `cost-dlq-${suffix}`,
-    S3_ACCESS_KEY_ID: process.env.S3_ACCESS_KEY_ID ?? 'photoenhance',
-    S3_SECRET_ACCESS_KEY: process.env.S3_SECRET_ACCESS_KEY ?? 'photoenhance-secret',
+    // The real servers' credentials (scripts/real-servers env.sh); the embedded fauxqs takes anything.
+    AWS_ACCESS_KEY_ID: process.env.AWS_ACCESS_KEY_ID ?? 'test',
+    AWS_SECRET_ACCESS_KEY: process.env.AWS_SECRET_ACCESS_KEY ?? 'test',
     ...(process.env.S3_BUCKET ? { S3_BUCKET: process.env.S3_BUCKET } : {}),
   };
   const channel = createInProcessTaskChannel();

@@ -96,8 +96,9 @@ async function main(): Promise<void> {
         LOG_LEVEL: 'info',
         S3_ENDPOINT: s3,
         SQS_ENDPOINT: sqs,
-        S3_ACCESS_KEY_ID: process.env.S3_ACCESS_KEY_ID ?? 'photoenhance',
-        S3_SECRET_ACCESS_KEY: process.env.S3_SECRET_ACCESS_KEY ?? 'photoenhance-secret',
+        // The real servers' credentials (scripts/real-servers env.sh); the embedded fauxqs takes anything.
+        AWS_ACCESS_KEY_ID: process.env.AWS_ACCESS_KEY_ID ?? 'test',
+        AWS_SECRET_ACCESS_KEY: process.env.AWS_SECRET_ACCESS_KEY ?? 'test',
         ...(process.env.S3_BUCKET ? { S3_BUCKET: process.env.S3_BUCKET } : {}),
         SQS_QUEUE_NAME: `scale-jobs-${suffix}`,
         SQS_DLQ_NAME: `scale-dlq-${suffix}`,
@@ -111,7 +112,7 @@ async function main(): Promise<void> {
       const tasks = createTaskRepository(backend.storage);
       const children: ChildProcess[] = [];
       try {
-        for (let i = 0; i < n; i++) children.push(await startWorker(env, i));
+        children.push(...(await Promise.all(Array.from({ length: n }, (_, i) => startWorker(env, i)))));
         // What the API does per task, 8 at a time: input, record, job.
         const ids = Array.from({ length: TASKS }, () => newId());
         const options = EnhanceOptionsSchema.parse({ scale: 1 });

@@ -158,6 +158,29 @@ describe('task watch hub', () => {
     expect(one).toBe(2 * (1 + 4 + 1));
   });
 
+  it('a cancel through this instance reaches its viewers at once, not at the next safety-net read', async () => {
+    const channel = createInProcessTaskChannel();
+    const config = loadApiConfig({
+      ...Object.fromEntries(Object.entries(api.config).map(([k, v]) => [k, String(v)])),
+      SSE_FALLBACK_POLL_MS: '300000',
+      SSE_KEEPALIVE_MS: '300000',
+    });
+    const app = createApp({
+      storage: api.backend.storage,
+      queue: api.backend.queue,
+      config,
+      logger: pino({ level: 'silent' }),
+      taskChanges: channel,
+    });
+    const taskId = newId();
+    await createTaskRepository(api.backend.storage).write(queuedRecord(taskId));
+    const stream = collect(await app.request(`/api/v1/tasks/${taskId}/events`));
+    await until(() => stream.events.length === 1, 'the first event');
+    expect((await app.request(`/api/v1/tasks/${taskId}`, { method: 'DELETE' })).status).toBe(200);
+    await stream.done;
+    expect(stream.events.map((e) => e.event)).toEqual(['progress', 'cancelled']);
+  });
+
   it('a batch stream reads each task once per change, and a finished task never again', async () => {
     const channel = createInProcessTaskChannel();
     const { storage, counts } = countingStorage(api.backend.storage);

@@ -139,6 +139,8 @@ export function taskRoutes(deps: RouteDeps): Hono<AppEnv> {
       body = { message: 'Task cancelled and its images deleted', task_id: taskId, status: 'cancelled' };
     }
     await submitter.release(record.owner, [taskId]);
+    // Viewers of this task on this instance see the cancel (or the deletion) now, not at the next safety-net read.
+    deps.taskChanges?.publish({ taskId });
     log.info({ taskId, outcome: body.status }, 'task deleted');
     return c.json(body);
   });
