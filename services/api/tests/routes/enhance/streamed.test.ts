@@ -31,7 +31,7 @@ beforeAll(async () => {
   bigTiff = ifdFirstTiff(800, 600);
   // Twice the big JPEG is over the limit; the JPEG itself is not.
   api = await startTestApi({ MAX_UPLOAD_BYTES: String(bigJpeg.length + MiB) });
-}, 60_000);
+}, 180_000);
 afterAll(async () => {
   await api?.dispose();
 });
