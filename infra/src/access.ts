@@ -12,8 +12,15 @@ function objects(bucket: s3.IBucket, prefixes: Prefix[]): string[] {
  * s3:ListBucket on the bucket itself: HeadBucket (readiness) needs it, and without it S3 answers 403
  * instead of 404 for a missing key, which would turn "no cancel marker" or "unknown task" into errors.
  */
-function listBucket(bucket: s3.IBucket): iam.PolicyStatement {
-  return new iam.PolicyStatement({ sid: 'ListBucket', actions: ['s3:ListBucket'], resources: [bucket.bucketArn] });
+function listBucket(bucket: s3.IBucket, prefixes: Prefix[]): iam.PolicyStatement {
+  return new iam.PolicyStatement({
+    sid: 'ListBucket',
+    actions: ['s3:ListBucket'],
+    resources: [bucket.bucketArn],
+    // A listing names a prefix the role works in; requests without one (HeadBucket, S3's own 404-or-403
+    // check for a missing key) carry no s3:prefix and stay allowed (IfExists).
+    conditions: { StringLikeIfExists: { 's3:prefix': prefixes.map((prefix) => `${prefix}*`) } },
+  });
 }
 
 /**
@@ -23,7 +30,7 @@ function listBucket(bucket: s3.IBucket): iam.PolicyStatement {
 export function grantApiAccess(grantee: iam.IGrantable, bucket: s3.IBucket, queues: JobQueues): void {
   const { inputs, outputs, tasks, batches, workers, uploads, replays } = PREFIXES;
   const statements = [
-    listBucket(bucket),
+    listBucket(bucket, [inputs, outputs, tasks, batches, workers, uploads, replays]),
     new iam.PolicyStatement({
       sid: 'WriteUploadsAndRecords',
       actions: ['s3:PutObject'],
@@ -56,7 +63,7 @@ export function grantApiAccess(grantee: iam.IGrantable, bucket: s3.IBucket, queu
 export function grantWorkerAccess(grantee: iam.IGrantable, bucket: s3.IBucket, queues: JobQueues): void {
   const { inputs, outputs, tasks } = PREFIXES;
   const statements = [
-    listBucket(bucket),
+    listBucket(bucket, [inputs, outputs, tasks]),
     new iam.PolicyStatement({
       sid: 'ReadInputsAndRecords',
       actions: ['s3:GetObject'],
@@ -65,7 +72,8 @@ export function grantWorkerAccess(grantee: iam.IGrantable, bucket: s3.IBucket, q
     new iam.PolicyStatement({
       sid: 'WriteResultsAndRecords',
       actions: ['s3:PutObject'],
-      resources: objects(bucket, [outputs, tasks]),
+      // Task records only (tasks/{id}.json): a cancel marker (tasks/{id}.cancel) is the API's alone to write.
+      resources: [...objects(bucket, [outputs]), bucket.arnForObjects(`${tasks}*.json`)],
     }),
     new iam.PolicyStatement({
       sid: 'DeleteAbandonedResults',

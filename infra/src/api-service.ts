@@ -16,6 +16,8 @@ export interface ApiServiceProps {
     DeploymentSettings,
     'apiCpu' | 'apiMemoryMiB' | 'apiDesiredCount' | 'apiMaxCount' | 'certificateArn' | 'corsOrigins'
   >;
+  /** Secrets Manager values given to the container as secrets (API_KEYS, ADMIN_API_KEY, …), never plain env. */
+  secrets?: Record<string, ecs.Secret>;
 }
 
 export const API_PORT = 8000;
@@ -58,14 +60,22 @@ export class ApiService extends Construct {
         environment: {
           ...props.environment,
           PORT: String(API_PORT),
-          CORS_ORIGINS: settings.corsOrigins.join(','),
+          // CORS_ORIGINS is added below: with the default (*) it is the load balancer's own origin, since the
+          // image runs with NODE_ENV=production, which refuses CORS for any origin.
           // Downloads answer 200 with the file (streamed from S3), as PhotoEnhanceAI's clients expect; clients that
           // follow redirects ask for the presigned URL with ?redirect=true and take the bytes straight from S3.
           DOWNLOAD_MODE: 'proxy',
         },
+        ...(props.secrets ? { secrets: props.secrets } : {}),
         logDriver: ecs.LogDrivers.awsLogs({ logGroup: this.logGroup, streamPrefix: 'api' }),
       },
     });
+    const ownOrigin = `${certificate ? 'https' : 'http'}://${this.service.loadBalancer.loadBalancerDnsName}`;
+    const origins = settings.corsOrigins.filter((origin) => origin !== '*');
+    this.service.taskDefinition.defaultContainer?.addEnvironment(
+      'CORS_ORIGINS',
+      (origins.length > 0 ? origins : [ownOrigin]).join(','),
+    );
     this.service.targetGroup.configureHealthCheck({
       path: '/ready',
       healthyHttpCodes: '200',

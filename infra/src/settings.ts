@@ -55,6 +55,8 @@ export const DeploymentSettingsSchema = z
       .string()
       .regex(/^arn:aws[a-z-]*:acm:/, 'must be an ACM certificate ARN')
       .optional(),
+    /** WAF rate-based rule: requests one IP may send in 5 minutes before it is blocked (AWS minimum 10). */
+    wafRequestsPer5Minutes: intSetting(2000, 10, 2_000_000_000),
     /** Prebuilt images (e.g. in ECR); without them `cdk deploy` builds infra/docker/*.Dockerfile. */
     apiImage: z.string().min(1).optional(),
     workerImage: z.string().min(1).optional(),

@@ -13,6 +13,7 @@ import { ApiService } from './api-service.ts';
 import { commonEnvironment } from './environment.ts';
 import type { ServiceImages } from './images.ts';
 import { JobQueues } from './queues.ts';
+import { createAccessLogBucket, createServiceSecrets, rateLimitLoadBalancer } from './security.ts';
 import type { DeploymentSettings } from './settings.ts';
 import { createJobBucket } from './storage.ts';
 import { GpuWorkerService } from './worker-service.ts';
@@ -45,7 +46,8 @@ export class PhotoEnhanceStack extends Stack {
       natGateways: 1,
       gatewayEndpoints: { S3: { service: ec2.GatewayVpcEndpointAwsService.S3 } },
     });
-    this.bucket = createJobBucket(this, settings);
+    this.bucket = createJobBucket(this, settings, createAccessLogBucket(this));
+    const secrets = createServiceSecrets(this);
     this.queues = new JobQueues(this, 'Queues', settings);
     this.cluster = new ecs.Cluster(this, 'Cluster', {
       vpc: this.vpc,
@@ -53,7 +55,18 @@ export class PhotoEnhanceStack extends Stack {
     });
 
     const environment = commonEnvironment(this, this.bucket, this.queues, settings);
-    this.api = new ApiService(this, 'Api', { cluster: this.cluster, image: images.api, environment, settings });
+    this.api = new ApiService(this, 'Api', {
+      cluster: this.cluster,
+      image: images.api,
+      environment,
+      settings,
+      secrets: {
+        API_KEYS: ecs.Secret.fromSecretsManager(secrets.apiKeys),
+        ADMIN_API_KEY: ecs.Secret.fromSecretsManager(secrets.adminKey),
+        WORKER_REGISTRATION_SECRET: ecs.Secret.fromSecretsManager(secrets.registration),
+      },
+    });
+    rateLimitLoadBalancer(this, this.api.service.loadBalancer.loadBalancerArn, settings.wafRequestsPer5Minutes);
     grantApiAccess(this.api.service.taskDefinition.taskRole, this.bucket, this.queues);
 
     this.workers = new GpuWorkerService(this, 'Workers', {
@@ -63,6 +76,10 @@ export class PhotoEnhanceStack extends Stack {
       queues: this.queues,
       environment,
       settings,
+      secrets: {
+        CALLBACK_SECRET: ecs.Secret.fromSecretsManager(secrets.callback),
+        WORKER_REGISTRATION_SECRET: ecs.Secret.fromSecretsManager(secrets.registration),
+      },
     });
     grantWorkerAccess(this.workers.service.taskDefinition.taskRole, this.bucket, this.queues);
 

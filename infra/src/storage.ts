@@ -22,8 +22,11 @@ export const PREFIXES = {
 export function createJobBucket(
   scope: Construct,
   settings: Pick<DeploymentSettings, 'retentionDays' | 'recordRetentionDays' | 'corsOrigins'>,
+  accessLogs?: s3.IBucket,
 ): s3.Bucket {
   return new s3.Bucket(scope, 'Bucket', {
+    // Who read or wrote which photo (issue 17): S3 server access logs into a bucket of their own.
+    ...(accessLogs ? { serverAccessLogsBucket: accessLogs, serverAccessLogsPrefix: 'job-bucket/' } : {}),
     encryption: s3.BucketEncryption.S3_MANAGED,
     blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL,
     objectOwnership: s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,

@@ -19,6 +19,8 @@ export interface GpuWorkerServiceProps {
   queues: JobQueues;
   environment: Record<string, string>;
   settings: Pick<DeploymentSettings, 'gpuInstanceType' | 'minWorkers' | 'maxWorkers' | 'workerMemoryMiB'>;
+  /** Secrets Manager values given to the container as secrets (CALLBACK_SECRET, WORKER_REGISTRATION_SECRET). */
+  secrets?: Record<string, ecs.Secret>;
 }
 
 export const WORKER_PORT = 8001;
@@ -54,6 +56,9 @@ export class GpuWorkerService extends Construct {
       userData: ec2.UserData.forLinux(),
       role: instanceRole,
       requireImdsv2: true,
+      // Hop limit 1: a container (one network hop further) cannot reach the instance metadata service, so a
+      // compromised job cannot take the instance role's credentials. Tasks get theirs from the ECS agent.
+      httpPutResponseHopLimit: 1,
       securityGroup: new ec2.SecurityGroup(this, 'InstanceSecurityGroup', {
         vpc: props.vpc,
         description: 'PhotoEnhance GPU workers: no inbound traffic, outbound to S3, SQS and ECR',
@@ -96,6 +101,7 @@ export class GpuWorkerService extends Construct {
         WORKER_PORT: String(WORKER_PORT),
         WORKER_SHUTDOWN_GRACE_MS: String(SHUTDOWN_GRACE_MS),
       },
+      ...(props.secrets ? { secrets: props.secrets } : {}),
       logging: ecs.LogDrivers.awsLogs({ logGroup: this.logGroup, streamPrefix: 'gpu-worker' }),
       stopTimeout: STOP_TIMEOUT,
       healthCheck: {

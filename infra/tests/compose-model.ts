@@ -14,12 +14,15 @@ const PortSchema = z.union([
   z.string().transform((text) => {
     // [ip:]published:target[/proto] or a bare target
     const parts = text.split('/')[0]?.split(':') ?? [];
-    return { published: parts.length >= 2 ? (parts.at(-2) ?? null) : null, target: Number(parts.at(-1)) };
+    return {
+      published: parts.length >= 2 ? (parts.at(-2) ?? null) : null,
+      target: Number(parts.at(-1)),
+      host_ip: parts.length >= 3 ? (parts.at(-3) ?? null) : null,
+    };
   }),
-  z.object({ published: z.coerce.string().optional(), target: z.coerce.number() }).transform((p) => ({
-    published: p.published ?? null,
-    target: p.target,
-  })),
+  z
+    .object({ published: z.coerce.string().optional(), target: z.coerce.number(), host_ip: z.string().optional() })
+    .transform((p) => ({ published: p.published ?? null, target: p.target, host_ip: p.host_ip ?? null })),
 ]);
 
 const VolumeSchema = z.union([
@@ -85,10 +88,23 @@ export interface LoadedModel {
   reason?: string;
 }
 
+/**
+ * What an operator's .env must set: the compose file refuses to resolve without them (`${VAR:?…}`), so no
+ * deployment runs on a default MinIO password, without API keys or with unsigned webhooks.
+ */
+export const OPERATOR_ENV: Record<string, string> = {
+  MINIO_ROOT_PASSWORD: 'operator-chosen-minio-password',
+  API_KEYS: 'operator-chosen-client-key-0001',
+  CALLBACK_SECRET: 'operator-chosen-callback-secret',
+};
+
 /** A clean environment: variables from the test process must not leak into the interpolation. */
-function cleanEnv(): Record<string, string> {
+function cleanEnv(extra: Record<string, string> = {}): Record<string, string> {
   const keep = ['PATH', 'HOME', 'DOCKER_CONFIG'];
-  return Object.fromEntries(keep.flatMap((k) => (process.env[k] ? [[k, process.env[k] as string]] : [])));
+  return {
+    ...Object.fromEntries(keep.flatMap((k) => (process.env[k] ? [[k, process.env[k] as string]] : []))),
+    ...extra,
+  };
 }
 
 export function composeCliVersion(): string | undefined {
@@ -103,34 +119,49 @@ export function composeCliVersion(): string | undefined {
   }
 }
 
-/** `${VAR:-default}`, `${VAR-default}` and `${VAR}` with no variables set, and `$$` → `$`, as Compose does. */
-function interpolate(value: unknown): unknown {
+/**
+ * `${VAR:-default}`, `${VAR-default}`, `${VAR:?message}` (an error when unset or empty) and `${VAR}` against
+ * `env`, and `$$` → `$`, as Compose does.
+ */
+function interpolate(value: unknown, env: Record<string, string>): unknown {
   if (typeof value === 'string') {
     return value
       .replace(
-        /\$\{([A-Za-z_][A-Za-z0-9_]*)(?::?-([^}]*))?\}/g,
-        (_m, _name: string, fallback?: string) => fallback ?? '',
+        /\$\{([A-Za-z_][A-Za-z0-9_]*)(?:(:?-|:\?)([^}]*))?\}/g,
+        (_m, name: string, op?: string, rest?: string) => {
+          const set = env[name];
+          if (op === ':?') {
+            if (!set) throw new Error(`required variable ${name} is missing a value: ${rest}`);
+            return set;
+          }
+          if (op === ':-') return set || (rest ?? '');
+          if (op === '-') return set ?? rest ?? '';
+          return set ?? '';
+        },
       )
       .replace(/\$\$/g, '$');
   }
-  if (Array.isArray(value)) return value.map(interpolate);
+  if (Array.isArray(value)) return value.map((v) => interpolate(v, env));
   if (value && typeof value === 'object') {
-    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, interpolate(v)]));
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, interpolate(v, env)]));
   }
   return value;
 }
 
-export function parseComposeYaml(file: string): unknown {
+export function parseComposeYaml(file: string, env: Record<string, string> = OPERATOR_ENV): unknown {
   // Compose's own tags (`!reset`, `!override`) stay unresolved here: the tagged value is kept as written.
-  return interpolate(parse(readFileSync(join(REPO_ROOT, file), 'utf8'), { merge: true, logLevel: 'error' }));
+  return interpolate(parse(readFileSync(join(REPO_ROOT, file), 'utf8'), { merge: true, logLevel: 'error' }), env);
 }
 
-export function loadComposeModel(files: string[] = ['docker-compose.yml']): LoadedModel {
+export function loadComposeModel(
+  files: string[] = ['docker-compose.yml'],
+  env: Record<string, string> = OPERATOR_ENV,
+): LoadedModel {
   const version = composeCliVersion();
   if (version !== undefined) {
     const args = ['compose', '--project-directory', REPO_ROOT, ...files.flatMap((f) => ['-f', join(REPO_ROOT, f)])];
     const json = execFileSync('docker', [...args, 'config', '--format', 'json'], {
-      env: cleanEnv(),
+      env: cleanEnv(env),
       encoding: 'utf8',
       stdio: 'pipe',
     });
@@ -138,7 +169,7 @@ export function loadComposeModel(files: string[] = ['docker-compose.yml']): Load
   }
   if (files.length !== 1) throw new Error('merging several compose files needs the Compose CLI');
   return {
-    model: ComposeModelSchema.parse(parseComposeYaml(files[0] as string)),
+    model: ComposeModelSchema.parse(parseComposeYaml(files[0] as string, env)),
     via: 'yaml',
     reason: 'the Docker Compose CLI plugin is not installed (`docker compose version` failed)',
   };

@@ -4,7 +4,14 @@ import { loadApiConfig } from '@photoenhance/api';
 import { loadWorkerConfig } from '@photoenhance/gpu-worker';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { REPO_ROOT } from '../src/images.ts';
-import { type ComposeModel, type LoadedModel, loadComposeModel, parseComposeYaml, service } from './compose-model.ts';
+import {
+  type ComposeModel,
+  type LoadedModel,
+  loadComposeModel,
+  OPERATOR_ENV,
+  parseComposeYaml,
+  service,
+} from './compose-model.ts';
 
 let loaded: LoadedModel;
 let model: ComposeModel;
@@ -43,10 +50,10 @@ describe('docker-compose.yml', () => {
 
   it('publishes the API on 8000 and presigns for the address browsers reach MinIO at', () => {
     const api = service(model, 'api');
-    expect(api.ports).toContainEqual({ published: '8000', target: 8000 });
+    expect(api.ports).toContainEqual({ published: '8000', target: 8000, host_ip: '127.0.0.1' });
     expect(api.environment.S3_ENDPOINT).toBe('http://minio:9000');
     expect(api.environment.S3_PUBLIC_ENDPOINT).toBe('http://localhost:9000');
-    expect(service(model, 'minio').ports).toContainEqual({ published: '9000', target: 9000 });
+    expect(service(model, 'minio').ports).toContainEqual({ published: '9000', target: 9000, host_ip: '127.0.0.1' });
   });
 
   it('starts the services only once the bucket and queues exist', () => {
@@ -103,6 +110,39 @@ describe('docker-compose.yml', () => {
     const graceMs = Number(worker.environment.WORKER_SHUTDOWN_GRACE_MS);
     const stopSeconds = Number(/^(\d+)s$/.exec(worker.stop_grace_period ?? '')?.[1]);
     expect(stopSeconds * 1000).toBeGreaterThan(graceMs);
+  });
+});
+
+describe('docker-compose.yml is secure by default (issue 17)', () => {
+  it('publishes ports on loopback only', () => {
+    const published = Object.entries(model.services).flatMap(([name, svc]) =>
+      svc.ports.filter((p) => p.published !== null).map((p) => ({ name, ...p })),
+    );
+    expect(published.length).toBeGreaterThan(0);
+    for (const port of published) expect(port.host_ip, `${port.name}:${port.published}`).toBe('127.0.0.1');
+  });
+
+  it('has no default MinIO password, API keys or callback secret: it will not resolve without them', () => {
+    for (const missing of Object.keys(OPERATOR_ENV)) {
+      const env = { ...OPERATOR_ENV };
+      delete env[missing];
+      expect(() => loadComposeModel(['docker-compose.yml'], env), missing).toThrow(new RegExp(missing));
+    }
+    const text = JSON.stringify(model);
+    expect(text).not.toContain('photoenhance-secret');
+    expect(service(model, 'minio').environment.MINIO_ROOT_PASSWORD).toBe(OPERATOR_ENV.MINIO_ROOT_PASSWORD);
+  });
+
+  it('gives the production images what they require: keys, a callback secret, CORS never *', () => {
+    const production = { NODE_ENV: 'production' };
+    const api = loadApiConfig({ ...service(model, 'api').environment, ...production, HOST: '0.0.0.0' });
+    expect(api.API_KEYS).toEqual([OPERATOR_ENV.API_KEYS]);
+    expect(api.CORS_ORIGINS).not.toContain('*');
+    const worker = loadWorkerConfig({ ...service(model, 'gpu-worker').environment, ...production });
+    expect(worker.CALLBACK_SECRET).toBe(OPERATOR_ENV.CALLBACK_SECRET);
+    for (const name of ['minio', 'localstack']) {
+      expect(JSON.stringify(service(model, name).environment), name).not.toMatch(/"\*"/);
+    }
   });
 });
 

@@ -35,7 +35,7 @@ beforeAll(() => {
   const queueId = (dlq: boolean) =>
     logicalIdOf(template, 'AWS::SQS::Queue', (p) => (p.RedrivePolicy === undefined) === dlq);
   ids = {
-    bucket: logicalIdOf(template, 'AWS::S3::Bucket'),
+    bucket: logicalIdOf(template, 'AWS::S3::Bucket', (p) => p.LoggingConfiguration !== undefined),
     jobs: queueId(false),
     dlq: queueId(true),
     apiTask: logicalIdOf(
@@ -168,7 +168,7 @@ describe('least-privilege task roles', () => {
       's3:GetObject bucket/inputs/*',
       's3:GetObject bucket/tasks/*',
       's3:PutObject bucket/outputs/*',
-      's3:PutObject bucket/tasks/*',
+      's3:PutObject bucket/tasks/*.json',
       'sqs:ReceiveMessage queue:jobs',
       'sqs:DeleteMessage queue:jobs',
       'sqs:ChangeMessageVisibility queue:jobs',
@@ -178,6 +178,8 @@ describe('least-privilege task roles', () => {
       expect(worker).toContain(expected);
     }
     expect([...worker].filter((g) => g.startsWith('s3:PutObject bucket/inputs'))).toEqual([]);
+    // Cancel markers (tasks/{id}.cancel) are the API's: a worker can write task records only.
+    expect([...worker].filter((g) => g.startsWith('s3:PutObject bucket/tasks/') && !g.endsWith('/*.json'))).toEqual([]);
     expect([...worker].filter((g) => g.startsWith('sqs:SendMessage'))).toEqual([]);
   });
 
@@ -187,7 +189,7 @@ describe('least-privilege task roles', () => {
         const [action, resource] = grant.split(' ');
         expect(action, grant).toMatch(/^(s3|sqs):[A-Za-z]+$/);
         expect(resource, grant).toMatch(
-          /^(bucket(\/(inputs|outputs|tasks|batches|workers|uploads|replays)\/\*)?|queue:(jobs|dlq))$/,
+          /^(bucket(\/(inputs|outputs|tasks|batches|workers|uploads|replays)\/\*(\.json)?)?|queue:(jobs|dlq))$/,
         );
       }
     }

@@ -12,7 +12,10 @@ import type { StartedTestContainer } from 'testcontainers';
 export const MINIO_IMAGE = 'minio/minio:RELEASE.2025-09-07T16-13-09Z';
 export const LOCALSTACK_IMAGE = 'localstack/localstack:4.14.0';
 
-/** MinIO root credentials (as in docker-compose.yml); LocalStack accepts any, so one pair serves both. */
+/**
+ * MinIO root credentials of the throw-away test containers (docker-compose.yml has no default password);
+ * LocalStack accepts any, so one pair serves both.
+ */
 export const CONTAINER_CREDENTIALS = { accessKeyId: 'photoenhance', secretAccessKey: 'photoenhance-secret' } as const;
 export const CONTAINER_REGION = 'us-east-1';
 

@@ -7,7 +7,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createApp, loadApiConfig, type RunningApi, startApiServer } from '@photoenhance/api';
-import { newId } from '@photoenhance/contracts';
+import { newId, publicErrorMessage, taskErrorView } from '@photoenhance/contracts';
 import {
   CommonEnvSchema,
   connectBackend,
@@ -136,6 +136,25 @@ describe('error bodies', () => {
       backend.close();
       await rm(dir, { recursive: true, force: true });
     }
+  });
+});
+
+describe('task errors as clients see them (status, batch, webhooks)', () => {
+  it('carry no storage key, and storage or queue failures no SDK detail', () => {
+    const id = newId();
+    expect(taskErrorView({ code: 'NOT_FOUND', message: `Object not found: inputs/${id}/face.jpg` }).message).toBe(
+      'Object not found: (stored object)',
+    );
+    const storage = taskErrorView({
+      code: 'STORAGE_ERROR',
+      message: `Storage get failed tasks/${id}.json: NoSuchBucket`,
+    });
+    expect(storage.message).not.toMatch(/tasks\/|NoSuch/);
+    expect(publicErrorMessage('QUEUE_ERROR', 'Queue send failed: AWS.SimpleQueueService.NonExistentQueue')).not.toMatch(
+      /AWS\.|NonExistent/,
+    );
+    // Ordinary messages pass unchanged.
+    expect(publicErrorMessage('INVALID_OPTIONS', 'scale: must be at most 16')).toBe('scale: must be at most 16');
   });
 });
 

@@ -1,3 +1,4 @@
+import { publicErrorMessage } from './errors/public-message.ts';
 import type { TaskStatusResponse } from './http.ts';
 import type { TaskError } from './task.ts';
 
@@ -35,7 +36,7 @@ export function imageSummary(image: ImageSummary): ImageSummary {
   };
 }
 
-/** A task error as clients see it: code and message only. */
+/** A task error as clients see it: code and message only, the message without storage keys or SDK names. */
 export function taskErrorView(error: TaskError): TaskError {
-  return { code: error.code, message: error.message };
+  return { code: error.code, message: publicErrorMessage(error.code, error.message) };
 }

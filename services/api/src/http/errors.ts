@@ -4,6 +4,7 @@ import {
   type ErrorCode,
   isPhotoEnhanceError,
   PhotoEnhanceError,
+  publicErrorMessage,
 } from '@photoenhance/contracts';
 import type { Context } from 'hono';
 import { HTTPException } from 'hono/http-exception';
@@ -44,22 +45,10 @@ export function toClientError(err: unknown): PhotoEnhanceError {
   return new PhotoEnhanceError('INTERNAL', 'Internal server error', { cause: err });
 }
 
-/**
- * What a client may read of an error: storage and queue failures say what happened in plain words, never the
- * object key, bucket layout or SDK error name behind them (those stay in the log); any storage key left in
- * another message is replaced. Issue 17 §4.
- */
-const PUBLIC_MESSAGES: Partial<Record<ErrorCode, string>> = {
-  STORAGE_ERROR: 'Storage is unavailable or refused the request; try again shortly',
-  QUEUE_ERROR: 'The job queue is unavailable; try again shortly',
-  INTERNAL: 'Internal server error',
-};
-const STORAGE_KEY = /\b(?:inputs|outputs|tasks|batches|uploads|workers|replays)\/[^\s"'`,;)]+/g;
-
+/** An error's JSON body as a client may read it (publicErrorMessage: no storage keys or SDK names). */
 export function publicBody(err: PhotoEnhanceError): ReturnType<PhotoEnhanceError['toJSON']> {
   const body = err.toJSON();
-  const message = PUBLIC_MESSAGES[err.code] ?? body.message.replace(STORAGE_KEY, '(stored object)');
-  return { ...body, message };
+  return { ...body, message: publicErrorMessage(err.code, body.message) };
 }
 
 /**

@@ -36,7 +36,7 @@ export function securityHeaders(
       defaultSrc: ["'self'"],
       scriptSrc: ["'self'"],
       // Swagger UI writes style attributes in its markup: /docs alone allows inline style (never inline script).
-      styleSrc: ["'self'", (c) => (c.req.path === '/docs' ? "'unsafe-inline'" : '')],
+      styleSrc: [(c) => (c.req.path === '/docs' ? "'self' 'unsafe-inline'" : "'self'")],
       imgSrc: ["'self'", 'data:', 'blob:', ...storage],
       connectSrc: ["'self'", ...storage],
       objectSrc: ["'none'"],

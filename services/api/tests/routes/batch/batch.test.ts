@@ -316,4 +316,14 @@ describe('uniqueNames', () => {
       'noext-2',
     ]);
   });
+
+  it('makes every record name safe before it becomes an entry: no paths, no parent directories', () => {
+    expect(uniqueNames(['../../etc/evil.png', '/abs/x.jpg', 'dir\\win.png', '..', 'ok.png'])).toEqual([
+      'evil.png',
+      'x.jpg',
+      'win.png',
+      'result',
+      'ok.png',
+    ]);
+  });
 });
