@@ -16,7 +16,7 @@ function defaultMessage(record: TaskRecord): string {
 }
 
 /** Task record → the seed-compatible status body (task_id, status, progress, message, result, error). */
-export function presentTask(record: TaskRecord, downloadUrl: string): TaskStatusResponse {
+export function presentTask(record: TaskRecord, downloadUrl: string, expiresAt?: Date): TaskStatusResponse {
   const body: TaskStatusResponse = {
     task_id: record.taskId,
     status: record.status,
@@ -31,6 +31,7 @@ export function presentTask(record: TaskRecord, downloadUrl: string): TaskStatus
   if (record.batchId) body.batch_id = record.batchId;
   if (record.startedAt) body.started_at = record.startedAt;
   if (record.completedAt) body.completed_at = record.completedAt;
+  if (expiresAt) body.expires_at = expiresAt.toISOString();
   if (record.status === 'completed' && record.result) {
     const r = record.result;
     body.result = {

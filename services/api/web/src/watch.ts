@@ -1,4 +1,4 @@
-import { apiJson, getApiKey, type TaskView } from './api.ts';
+import { ApiError, apiJson, getApiKey, type TaskView } from './api.ts';
 
 /** Event streams open at once: a browser allows 6 HTTP/1.1 connections per host, uploads need some too. */
 const MAX_STREAMS = 3;
@@ -60,6 +60,11 @@ export function watchTask(taskId: string, handlers: WatchHandlers, signal: Abort
         if (view.status === 'completed' || view.status === 'failed' || view.status === 'cancelled') finish(view);
         else handlers.progress(view);
       } catch (err) {
+        // Too many requests for this key: wait as long as the service asks, then go on polling.
+        if (err instanceof ApiError && err.status === 429 && !signal.aborted) {
+          await new Promise((r) => setTimeout(r, Math.max(POLL_MS, (err.retryAfter ?? 5) * 1000)));
+          continue;
+        }
         if (!signal.aborted) handlers.error(err);
         return;
       }

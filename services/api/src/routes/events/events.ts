@@ -62,7 +62,7 @@ export function eventRoutes(deps: RouteDeps): Hono<AppEnv> {
   app.get('/api/v1/tasks/:task_id/events', (c) => {
     const tenant = c.get('tenant');
     const tasks = { readState: (taskId: string) => access.task(tenant, taskId) };
-    return serve(c, taskSnapshotReader(tasks, c.req.param('task_id'), config.PUBLIC_BASE_URL));
+    return serve(c, taskSnapshotReader(tasks, c.req.param('task_id'), config.PUBLIC_BASE_URL, access.expiresAt));
   });
   app.get('/api/v1/batch/events/:batch_task_id', (c) =>
     serve(

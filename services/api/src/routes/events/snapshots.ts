@@ -19,13 +19,13 @@ import {
 import type { Snapshot } from './sse-poller.ts';
 
 /** progress while unfinished; the terminal status itself (completed, failed, cancelled) as the last event. */
-export function taskSnapshot(record: TaskRecord, baseUrl: string | undefined): Snapshot {
+export function taskSnapshot(record: TaskRecord, baseUrl: string | undefined, expiresAt?: Date): Snapshot {
   const id = Date.parse(record.updatedAt);
   if (isTerminalStatus(record.status)) {
     return {
       id,
       event: record.status,
-      data: presentTask(record, taskUrls(baseUrl, record.taskId).download),
+      data: presentTask(record, taskUrls(baseUrl, record.taskId).download, expiresAt),
       terminal: true,
       fingerprint: record.status,
     };
@@ -47,12 +47,13 @@ export function taskSnapshotReader(
   tasks: Pick<TaskRepository, 'readState'>,
   rawId: string,
   baseUrl: string | undefined,
+  expiresAt?: (record: TaskRecord) => Date | undefined,
 ): () => Promise<Snapshot> {
   const taskId = parseId(rawId);
   return async () => {
     const record = await tasks.readState(taskId);
     if (!record) throw new PhotoEnhanceError('NOT_FOUND', `No task ${taskId}`);
-    return taskSnapshot(record, baseUrl);
+    return taskSnapshot(record, baseUrl, expiresAt?.(record));
   };
 }
 
