@@ -7,6 +7,7 @@ import {
 } from 'aws-cdk-lib';
 import { Construct } from 'constructs';
 import type { DeploymentSettings } from './settings.ts';
+import { ApiRateFirewall } from './waf.ts';
 
 export interface ApiServiceProps {
   cluster: ecs.ICluster;
@@ -14,7 +15,14 @@ export interface ApiServiceProps {
   environment: Record<string, string>;
   settings: Pick<
     DeploymentSettings,
-    'apiCpu' | 'apiMemoryMiB' | 'apiDesiredCount' | 'apiMaxCount' | 'certificateArn' | 'corsOrigins'
+    | 'apiCpu'
+    | 'apiMemoryMiB'
+    | 'apiDesiredCount'
+    | 'apiMaxCount'
+    | 'certificateArn'
+    | 'corsOrigins'
+    | 'retentionHours'
+    | 'wafRequestsPer5Minutes'
   >;
 }
 
@@ -61,6 +69,7 @@ export class ApiService extends Construct {
           CORS_ORIGINS: settings.corsOrigins.join(','),
           // Browsers download straight from S3 through presigned URLs; the API never streams results.
           DOWNLOAD_MODE: 'redirect',
+          RETENTION_HOURS: String(settings.retentionHours),
         },
         logDriver: ecs.LogDrivers.awsLogs({ logGroup: this.logGroup, streamPrefix: 'api' }),
       },
@@ -74,6 +83,11 @@ export class ApiService extends Construct {
     });
     // In-flight uploads get time to finish when a task is replaced.
     this.service.targetGroup.setAttribute('deregistration_delay.timeout_seconds', '30');
+
+    new ApiRateFirewall(this, 'RateFirewall', {
+      loadBalancer: this.service.loadBalancer,
+      requestsPer5Minutes: settings.wafRequestsPer5Minutes,
+    });
 
     this.service.service
       .autoScaleTaskCount({ minCapacity: settings.apiDesiredCount, maxCapacity: settings.apiMaxCount })
