@@ -9,6 +9,7 @@ import { createTenantDirectory } from './auth/tenants.ts';
 import type { AppDeps, AppEnv, RouteDeps } from './http/env.ts';
 import { errorResponse } from './http/errors.ts';
 import { rateLimit } from './http/rate-limit.ts';
+import { createSemaphore } from './http/semaphore.ts';
 import { createTaskStateCache } from './http/task-state-cache.ts';
 import { batchRoutes } from './routes/batch/batch.ts';
 import { batchGroupRoutes } from './routes/batch/group.ts';
@@ -39,6 +40,11 @@ export function createApp(appDeps: AppDeps): Hono<AppEnv> {
     tenants,
     access: createTaskAccess({ records, taskStates, tenants, retentionHours: appDeps.config.RETENTION_HOURS }),
     submitter: createTaskSubmitter({ storage: appDeps.storage, records, queue: appDeps.queue, quota }),
+    verifications: createSemaphore(
+      appDeps.config.MAX_CONCURRENT_VERIFICATIONS,
+      'MAX_CONCURRENT_VERIFICATIONS',
+      'uploads being read back for checks on this server',
+    ),
   };
   const { config, logger, metrics } = deps;
   const app = new Hono<AppEnv>();

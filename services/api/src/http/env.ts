@@ -5,6 +5,7 @@ import type { ApiConfig } from '../config.ts';
 import type { ApiMetrics } from '../metrics.ts';
 import type { TaskAccess } from '../tasks/access.ts';
 import type { TaskSubmitter } from '../tasks/submit.ts';
+import type { Semaphore } from './semaphore.ts';
 import type { TaskStateCache } from './task-state-cache.ts';
 
 /** Per-request values set by the app's middleware. */
@@ -38,4 +39,6 @@ export interface RouteDeps extends AppDeps {
   access: TaskAccess;
   /** The one way tasks are created (owner, quota, input → message → record, undo). */
   submitter: TaskSubmitter;
+  /** Stored objects read back whole or streamed for checks at once (MAX_CONCURRENT_VERIFICATIONS). */
+  verifications: Semaphore;
 }

@@ -20,7 +20,6 @@ import { acceptCallbackUrl } from '../../callbacks/callback-field.ts';
 import type { AppEnv, RouteDeps } from '../../http/env.ts';
 import { fromZodError } from '../../http/errors.ts';
 import { queuedResponse, unreadableBody } from '../../http/request.ts';
-import { createSemaphore } from '../../http/semaphore.ts';
 import { verifyStoredImage } from './verify-object.ts';
 
 /** A start claim older than this with no task record is a start whose API died mid-way (see startUpload). */
@@ -76,15 +75,10 @@ function parseStartOptions(body: Record<string, unknown>): EnhanceOptions {
  * verifies the stored object like an upload before the task is queued.
  */
 export function uploadRoutes(deps: RouteDeps): Hono<AppEnv> {
-  const { storage, records, access, submitter, config, metrics } = deps;
+  const { storage, records, access, submitter, verifications, config, metrics } = deps;
   const app = new Hono<AppEnv>();
   /** Starts in progress on this instance, per task: a concurrent second start for one upload waits its turn. */
   const starting = new Map<string, Promise<unknown>>();
-  const verifications = createSemaphore(
-    config.MAX_CONCURRENT_VERIFICATIONS,
-    'MAX_CONCURRENT_VERIFICATIONS',
-    'direct uploads being verified on this server',
-  );
 
   app.post('/api/v1/uploads', jsonLimit(), async (c) => {
     const parsed = DirectUploadRequestSchema.safeParse(await readBody(c));
