@@ -4,6 +4,8 @@ import { ApiError, apiJson, getApiKey, type TaskView } from './api.ts';
 const MAX_STREAMS = 3;
 const POLL_MS = 1000;
 let streams = 0;
+/** Photos being polled right now: together they poll about once a second, within the service's rate limit. */
+let pollers = 0;
 
 export interface WatchHandlers {
   progress(view: Pick<TaskView, 'status' | 'stage' | 'progress' | 'message'>): void;
@@ -53,6 +55,14 @@ export function watchTask(taskId: string, handlers: WatchHandlers, signal: Abort
   };
 
   const poll = async (streamsAllowed: boolean) => {
+    pollers += 1;
+    try {
+      await pollLoop(streamsAllowed);
+    } finally {
+      pollers -= 1;
+    }
+  };
+  const pollLoop = async (streamsAllowed: boolean) => {
     while (!finished && !signal.aborted) {
       if (streamsAllowed && streams < MAX_STREAMS) return stream();
       try {
@@ -68,7 +78,7 @@ export function watchTask(taskId: string, handlers: WatchHandlers, signal: Abort
         if (!signal.aborted) handlers.error(err);
         return;
       }
-      await new Promise((r) => setTimeout(r, POLL_MS));
+      await new Promise((r) => setTimeout(r, POLL_MS * Math.max(1, pollers)));
     }
   };
 
