@@ -69,6 +69,8 @@ export async function startBenchStack(options: BenchStackOptions = {}): Promise<
       LOG_LEVEL: 'silent',
       DATA_DIR: dataDir,
       ...embeddedEnv(embedded),
+      // The load generators send thousands of requests a minute from one address.
+      RATE_LIMIT_PER_MINUTE: '0',
       ...options.env,
     };
     const apiConfig = loadApiConfig({ ...env, PORT: '0', HOST: '127.0.0.1', EMBEDDED_BACKEND: 'false' });

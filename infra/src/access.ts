@@ -28,13 +28,13 @@ function listBucket(bucket: s3.IBucket, prefixes: Prefix[]): iam.PolicyStatement
  * deletes a cancelled task's files, and enqueues jobs. It never receives from the queue.
  */
 export function grantApiAccess(grantee: iam.IGrantable, bucket: s3.IBucket, queues: JobQueues): void {
-  const { inputs, outputs, tasks, batches, workers, uploads, replays } = PREFIXES;
+  const { inputs, outputs, tasks, batches, workers, uploads, replays, active } = PREFIXES;
   const statements = [
     listBucket(bucket, [inputs, outputs, tasks, batches, workers, uploads, replays]),
     new iam.PolicyStatement({
       sid: 'WriteUploadsAndRecords',
       actions: ['s3:PutObject'],
-      resources: objects(bucket, [inputs, tasks, batches, workers, uploads, replays]),
+      resources: objects(bucket, [inputs, tasks, batches, workers, uploads, replays, active]),
     }),
     new iam.PolicyStatement({
       sid: 'ReadObjects',
@@ -42,9 +42,10 @@ export function grantApiAccess(grantee: iam.IGrantable, bucket: s3.IBucket, queu
       resources: objects(bucket, [inputs, outputs, tasks, batches, workers, uploads, replays]),
     }),
     new iam.PolicyStatement({
+      // Cancelled and deleted tasks, and the retention sweeper (expired tasks, orphan inputs, quota markers).
       sid: 'DeleteCancelledTasks',
       actions: ['s3:DeleteObject'],
-      resources: objects(bucket, [inputs, outputs, tasks, batches, workers, uploads]),
+      resources: objects(bucket, [inputs, outputs, tasks, batches, workers, uploads, active]),
     }),
     new iam.PolicyStatement({
       sid: 'EnqueueJobs',

@@ -14,7 +14,7 @@ export interface ApiServiceProps {
   environment: Record<string, string>;
   settings: Pick<
     DeploymentSettings,
-    'apiCpu' | 'apiMemoryMiB' | 'apiDesiredCount' | 'apiMaxCount' | 'certificateArn' | 'corsOrigins'
+    'apiCpu' | 'apiMemoryMiB' | 'apiDesiredCount' | 'apiMaxCount' | 'certificateArn' | 'corsOrigins' | 'retentionHours'
   >;
   /** Secrets Manager values given to the container as secrets (API_KEYS, ADMIN_API_KEY, …), never plain env. */
   secrets?: Record<string, ecs.Secret>;
@@ -65,6 +65,7 @@ export class ApiService extends Construct {
           // Downloads answer 200 with the file (streamed from S3), as PhotoEnhanceAI's clients expect; clients that
           // follow redirects ask for the presigned URL with ?redirect=true and take the bytes straight from S3.
           DOWNLOAD_MODE: 'proxy',
+          RETENTION_HOURS: String(settings.retentionHours),
         },
         ...(props.secrets ? { secrets: props.secrets } : {}),
         logDriver: ecs.LogDrivers.awsLogs({ logGroup: this.logGroup, streamPrefix: 'api' }),

@@ -23,10 +23,16 @@ const intSetting = (fallback: number, min: number, max: number) =>
  */
 export const DeploymentSettingsSchema = z
   .object({
-    /** Days before uploads (inputs/) and results (outputs/) expire. */
-    retentionDays: intSetting(7, 1, 3650),
-    /** Days before task and batch records expire (after their files, so a late poll still gets an answer). */
-    recordRetentionDays: intSetting(30, 1, 3650),
+    /**
+     * Hours a finished task's photos, result and record are kept (the API's RETENTION_HOURS, decimals allowed).
+     * The API answers 410 EXPIRED and sweeps at that exact time; the bucket's lifecycle rules back it up in whole
+     * days (lifecycleDays).
+     */
+    retentionHours: z.coerce
+      .number()
+      .positive()
+      .max(24 * 3650)
+      .default(24),
     /** Browser origins allowed to PUT uploads and GET results straight from the bucket, and to call the API. */
     corsOrigins: z.union([commaList, z.array(z.string().min(1)).min(1)]).default(['*']),
     /** Receives before a job is dead-lettered (the task then fails with EXHAUSTED). */
@@ -68,6 +74,15 @@ export const DeploymentSettingsSchema = z
   });
 
 export type DeploymentSettings = z.output<typeof DeploymentSettingsSchema>;
+
+/**
+ * RETENTION_HOURS as S3 lifecycle days: rounded up, as S3 expires only in whole days counted from an object's
+ * creation, plus one day because an input is created when the task is queued, not when it finishes (a task may
+ * wait and run before its retention even starts). The API's own check and sweeper stay exact.
+ */
+export function lifecycleDays(retentionHours: number): number {
+  return Math.ceil(retentionHours / 24) + 1;
+}
 
 export const SETTING_NAMES = Object.keys(DeploymentSettingsSchema.shape) as (keyof DeploymentSettings)[];
 

@@ -1,6 +1,6 @@
 import { Duration, aws_s3 as s3 } from 'aws-cdk-lib';
 import type { Construct } from 'constructs';
-import type { DeploymentSettings } from './settings.ts';
+import { type DeploymentSettings, lifecycleDays } from './settings.ts';
 
 /** Key prefixes of the one-bucket layout (design.md §3). */
 export const PREFIXES = {
@@ -13,6 +13,8 @@ export const PREFIXES = {
   uploads: 'uploads/',
   /** Worker-registration signatures already accepted (the replay guard every API instance shares). */
   replays: 'replays/',
+  /** One marker per unfinished task of a tenant (MAX_ACTIVE_TASKS_PER_KEY). */
+  active: 'active/',
 } as const;
 
 /**
@@ -21,9 +23,10 @@ export const PREFIXES = {
  */
 export function createJobBucket(
   scope: Construct,
-  settings: Pick<DeploymentSettings, 'retentionDays' | 'recordRetentionDays' | 'corsOrigins'>,
+  settings: Pick<DeploymentSettings, 'retentionHours' | 'corsOrigins'>,
   accessLogs?: s3.IBucket,
 ): s3.Bucket {
+  const days = Duration.days(lifecycleDays(settings.retentionHours));
   return new s3.Bucket(scope, 'Bucket', {
     // Who read or wrote which photo (issue 17): S3 server access logs into a bucket of their own.
     ...(accessLogs ? { serverAccessLogsBucket: accessLogs, serverAccessLogsPrefix: 'job-bucket/' } : {}),
@@ -41,10 +44,12 @@ export function createJobBucket(
       },
     ],
     lifecycleRules: [
-      { id: 'expire-inputs', prefix: PREFIXES.inputs, expiration: Duration.days(settings.retentionDays) },
-      { id: 'expire-outputs', prefix: PREFIXES.outputs, expiration: Duration.days(settings.retentionDays) },
-      { id: 'expire-task-records', prefix: PREFIXES.tasks, expiration: Duration.days(settings.recordRetentionDays) },
-      { id: 'expire-batch-records', prefix: PREFIXES.batches, expiration: Duration.days(settings.recordRetentionDays) },
+      // Backing up the API's own retention sweep (exact, RETENTION_HOURS): whole days, see lifecycleDays.
+      { id: 'expire-inputs', prefix: PREFIXES.inputs, expiration: days },
+      { id: 'expire-outputs', prefix: PREFIXES.outputs, expiration: days },
+      { id: 'expire-task-records', prefix: PREFIXES.tasks, expiration: days },
+      { id: 'expire-batch-records', prefix: PREFIXES.batches, expiration: days },
+      { id: 'expire-active-markers', prefix: PREFIXES.active, expiration: days },
       // Short-lived by nature: a never-started direct upload (its object is under inputs/) and replay marks.
       { id: 'expire-upload-records', prefix: PREFIXES.uploads, expiration: Duration.days(1) },
       { id: 'expire-replay-marks', prefix: PREFIXES.replays, expiration: Duration.days(1) },

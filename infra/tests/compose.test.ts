@@ -23,6 +23,21 @@ beforeAll(() => {
 });
 
 describe('docker-compose.yml', () => {
+  it('backs the API retention (RETENTION_HOURS) with bucket rules on photos, results and records', () => {
+    expect(loadApiConfig(service(model, 'api').environment).RETENTION_HOURS).toBe(24);
+    // Interpolated as Compose does: $$ is a literal $ for the container's shell, ${VAR:-default} its default.
+    const raw = parseComposeYaml('docker-compose.yml') as {
+      services: Record<string, { command?: string[] | string; environment?: Record<string, string> }>;
+    };
+    const init = raw.services['minio-init'];
+    const script = [init?.command ?? []].flat().join('\n');
+    for (const prefix of ['inputs/', 'outputs/', 'tasks/', 'batches/', 'active/']) {
+      expect(script).toContain(`{"Prefix": "${prefix}"}, "Expiration": {"Days": $RETENTION_DAYS}`);
+    }
+    // ceil(24 h / 24) + 1: see infra/src/settings.ts lifecycleDays.
+    expect(init?.environment?.RETENTION_DAYS).toBe('2');
+  });
+
   it('runs MinIO, LocalStack, the API and GPU workers', () => {
     expect(Object.keys(model.services).sort()).toEqual(['api', 'gpu-worker', 'localstack', 'minio', 'minio-init']);
   });

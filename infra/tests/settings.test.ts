@@ -8,7 +8,7 @@ describe('deployment settings from CDK context', () => {
   it('has defaults for an empty context', () => {
     const settings = fromContext({})();
     expect(settings).toMatchObject({
-      retentionDays: 7,
+      retentionHours: 24,
       maxReceiveCount: 3,
       visibilityTimeoutSeconds: 300,
       minWorkers: 0,
@@ -20,13 +20,13 @@ describe('deployment settings from CDK context', () => {
   it('reads `-c key=value` strings and cdk.json values alike', () => {
     const settings = fromContext({
       maxWorkers: '12',
-      retentionDays: 3,
+      retentionHours: '0.5',
       corsOrigins: ' https://a.example ,https://b.example,',
       gpuInstanceType: 'g6.2xlarge',
       apiCpu: '2048',
     })();
     expect(settings.maxWorkers).toBe(12);
-    expect(settings.retentionDays).toBe(3);
+    expect(settings.retentionHours).toBe(0.5);
     expect(settings.corsOrigins).toEqual(['https://a.example', 'https://b.example']);
     expect(settings.gpuInstanceType).toBe('g6.2xlarge');
     expect(settings.apiCpu).toBe(2048);
@@ -40,7 +40,7 @@ describe('deployment settings from CDK context', () => {
         maxWorkers: '2',
         minWorkers: '3',
         apiCpu: '300',
-        retentionDays: 'soon',
+        retentionHours: 'soon',
       })();
     } catch (err) {
       caught = err;
@@ -48,7 +48,7 @@ describe('deployment settings from CDK context', () => {
     expect(isPhotoEnhanceError(caught)).toBe(true);
     const error = caught as Error & { code: string; details: { settings: string[] } };
     expect(error.code).toBe('INVALID_OPTIONS');
-    expect(error.details.settings).toEqual(expect.arrayContaining(['gpuInstanceType', 'apiCpu', 'retentionDays']));
+    expect(error.details.settings).toEqual(expect.arrayContaining(['gpuInstanceType', 'apiCpu', 'retentionHours']));
     expect(error.message).toContain('gpuInstanceType');
   });
 

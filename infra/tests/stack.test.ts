@@ -16,8 +16,8 @@ import {
 
 // Non-default values throughout, so every assertion proves the setting was wired, not just defaulted.
 const CONTEXT = {
-  retentionDays: '5',
-  recordRetentionDays: '21',
+  retentionHours: '36.5',
+  wafRequestsPer5Minutes: '900',
   corsOrigins: 'https://app.example, https://admin.example',
   maxReceiveCount: '4',
   visibilityTimeoutSeconds: '600',
@@ -110,22 +110,42 @@ describe('bucket', () => {
     });
   });
 
-  it('expires inputs and outputs after retentionDays, records after recordRetentionDays', () => {
+  it('backs RETENTION_HOURS with lifecycle rules in whole days (rounded up, plus the day a task may wait)', () => {
     const bucket = propertiesOf(template, ids.bucket);
     const rules = (
       bucket.LifecycleConfiguration as { Rules: { Prefix?: string; ExpirationInDays?: number; Status: string }[] }
     ).Rules;
     const expiry = Object.fromEntries(rules.filter((r) => r.Prefix).map((r) => [r.Prefix, r.ExpirationInDays]));
+    // 36.5 h → 2 days rounded up, + 1.
     expect(expiry).toEqual({
-      'inputs/': settings.retentionDays,
-      'outputs/': settings.retentionDays,
-      'tasks/': settings.recordRetentionDays,
-      'batches/': settings.recordRetentionDays,
+      'inputs/': 3,
+      'outputs/': 3,
+      'tasks/': 3,
+      'batches/': 3,
+      'active/': 3,
       'uploads/': 1,
       'replays/': 1,
     });
-    expect(settings.retentionDays).toBe(5);
+    expect(settings.retentionHours).toBe(36.5);
     expect(rules.every((r) => r.Status === 'Enabled')).toBe(true);
+  });
+});
+
+describe('rate firewall', () => {
+  it("puts a WAF rate-based rule per client address on the API's load balancer", () => {
+    template.hasResourceProperties('AWS::WAFv2::WebACL', {
+      Scope: 'REGIONAL',
+      DefaultAction: { Allow: {} },
+      Rules: [
+        Match.objectLike({
+          Action: { Block: {} },
+          Statement: { RateBasedStatement: { Limit: 900, AggregateKeyType: 'IP' } },
+        }),
+      ],
+    });
+    const association = propertiesOf(template, logicalIdOf(template, 'AWS::WAFv2::WebACLAssociation'));
+    const loadBalancer = logicalIdOf(template, 'AWS::ElasticLoadBalancingV2::LoadBalancer');
+    expect(association.ResourceArn).toEqual({ Ref: loadBalancer });
   });
 });
 
@@ -189,7 +209,7 @@ describe('least-privilege task roles', () => {
         const [action, resource] = grant.split(' ');
         expect(action, grant).toMatch(/^(s3|sqs):[A-Za-z]+$/);
         expect(resource, grant).toMatch(
-          /^(bucket(\/(inputs|outputs|tasks|batches|workers|uploads|replays)\/\*(\.json)?)?|queue:(jobs|dlq))$/,
+          /^(bucket(\/(inputs|outputs|tasks|batches|workers|uploads|replays|active)\/\*(\.json)?)?|queue:(jobs|dlq))$/,
         );
       }
     }
@@ -358,6 +378,7 @@ describe('container environments', () => {
     expect(api.SQS_QUEUE_URL).toContain('JobsQueue');
     expect(api.BOOTSTRAP_RESOURCES).toBe(false);
     expect(api.AWS_ACCESS_KEY_ID).toBeUndefined();
+    expect(api.RETENTION_HOURS).toBe(36.5);
     const worker = loadWorkerConfig(resolved(containerEnv(ids.workerTask)));
     expect(worker.SQS_DLQ_URL).toContain('DeadLetterQueue');
     expect(worker.EXECUTION_PROVIDERS).toEqual(['cuda', 'cpu']);

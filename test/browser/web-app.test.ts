@@ -215,6 +215,42 @@ describe('web app in Chromium', () => {
     }
   });
 
+  it('works with keys and, once the service has deleted a finished photo (RETENTION_HOURS), says so in plain words', async () => {
+    const key = 'browser-retention-key-0123456789';
+    // 10.8 s: long enough to finish the photo and read "Kept until", short enough to watch it expire.
+    const keyed = await startStack({ apiEnv: { API_KEYS: key, RETENTION_HOURS: '0.003' }, ownBucket: true });
+    await keyed.startWorker({ engine });
+    const context = await browser.newContext();
+    try {
+      const { page, problems } = await openApp(context, keyed.apiUrl);
+      await fastSettings(page);
+      await page.locator('#files').setInputFiles([await photo('coffee.jpg', 96)]);
+      const dialog = page.getByRole('dialog', { name: 'API key' });
+      await expect.poll(() => dialog.isVisible()).toBe(true);
+      await page.getByLabel('Key', { exact: true }).fill(key);
+      await dialog.getByRole('button', { name: 'Save' }).click();
+      const coffee = card(page, 'coffee.jpg');
+      await expect.poll(() => coffee.getAttribute('data-phase'), { timeout: 30_000 }).toBe('completed');
+      expect(await coffee.locator('.facts').textContent()).toMatch(/Kept until.*then deleted from the service/);
+      await expect
+        .poll(() => coffee.locator('.status').textContent(), { timeout: 30_000 })
+        .toMatch(/^Expired at .*: the service has deleted this photo and its result\. The copy shown here stays/);
+      expect(await coffee.getAttribute('data-expired')).toBe('true');
+      // The server agrees: the task answers 410 EXPIRED.
+      const taskId = (await coffee.getAttribute('data-task-id')) as string;
+      const status = await fetch(`${keyed.apiUrl}/api/v1/status/${taskId}`, {
+        headers: { authorization: `Bearer ${key}` },
+      });
+      expect(status.status).toBe(410);
+      await page.screenshot({ path: join(SHOTS, 'expired-card.png'), fullPage: true });
+      expect(problems.errors).toEqual([]);
+      expect(problems.httpErrors.filter((line) => !line.includes('status of 401'))).toEqual([]);
+    } finally {
+      await context.close();
+      await keyed.stop();
+    }
+  });
+
   it('runs several photos to results with progress, before/after, downloads and the ZIP; refuses a text file on its own card', async () => {
     // A registered worker with a face restorer installed: the page offers it.
     await announceWorker([

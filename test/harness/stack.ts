@@ -126,7 +126,13 @@ async function startApi(
   logger: Logger = log,
 ): Promise<{ url: string; server: ServerType }> {
   const api = await import('@photoenhance/api');
-  const apiConfig = api.loadApiConfig({ ...configToEnv(config), PORT: String(port), ...env });
+  // Tests poll every 100 ms from one address: no rate limit unless a test sets one (test/security/limits does).
+  const apiConfig = api.loadApiConfig({
+    ...configToEnv(config),
+    PORT: String(port),
+    RATE_LIMIT_PER_MINUTE: '0',
+    ...env,
+  });
   const app = api.createApp({ storage: backend.storage, queue: backend.queue, config: apiConfig, logger });
   const server = serve({ fetch: app.fetch, port, hostname: '127.0.0.1' });
   await new Promise<void>((resolve) => server.once('listening', () => resolve()));

@@ -10,6 +10,7 @@ import type { AppDeps, AppEnv, RouteDeps } from './http/env.ts';
 import { errorResponse } from './http/errors.ts';
 import { rateLimit } from './http/rate-limit.ts';
 import { securityHeaders } from './http/security-headers.ts';
+import { createSemaphore } from './http/semaphore.ts';
 import { createTaskStateCache } from './http/task-state-cache.ts';
 import { createTaskWatchHub } from './progress/task-watch-hub.ts';
 import { batchRoutes } from './routes/batch/batch.ts';
@@ -51,6 +52,11 @@ export function createApp(appDeps: AppDeps): Hono<AppEnv> {
         channel: appDeps.taskChanges,
         logger: appDeps.logger,
       }),
+    verifications: createSemaphore(
+      appDeps.config.MAX_CONCURRENT_VERIFICATIONS,
+      'MAX_CONCURRENT_VERIFICATIONS',
+      'uploads being read back for checks on this server',
+    ),
   };
   const { config, logger, metrics } = deps;
   const app = new Hono<AppEnv>();

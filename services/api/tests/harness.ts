@@ -32,6 +32,8 @@ export async function startTestApi(env: Record<string, string> = {}): Promise<Te
     ...embeddedEnv(embedded),
     LOG_LEVEL: 'silent',
     DOWNLOAD_MODE: 'redirect',
+    // app.request() has no socket, so every anonymous request would share one address's budget.
+    RATE_LIMIT_PER_MINUTE: '0',
     ...env,
   });
   const backend = await connectBackend(config);

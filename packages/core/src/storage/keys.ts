@@ -65,6 +65,8 @@ export const keys = {
   batchRecord: (batchId: string) => `batches/${parseId(batchId, 'batch_id')}.json`,
   /** Pending direct upload (URL handed out, task not started yet). */
   uploadRecord: (taskId: string) => `uploads/${parseId(taskId)}.json`,
+  /** Claimed by the one start of a direct upload that may send its job (create-only write). */
+  uploadStartClaim: (taskId: string) => `uploads/${parseId(taskId)}.start`,
   /** A signature already accepted (replay guard shared by every API instance). */
   replay: (digest: string) => {
     if (!/^[0-9a-f]{16,128}$/.test(digest)) throw new TypeError('replay digest must be lowercase hex');

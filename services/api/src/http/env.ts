@@ -6,6 +6,7 @@ import type { ApiMetrics } from '../metrics.ts';
 import type { TaskWatchHub } from '../progress/task-watch-hub.ts';
 import type { TaskAccess } from '../tasks/access.ts';
 import type { TaskSubmitter } from '../tasks/submit.ts';
+import type { Semaphore } from './semaphore.ts';
 import type { TaskStateCache } from './task-state-cache.ts';
 
 /** Per-request values set by the app's middleware. */
@@ -47,4 +48,6 @@ export interface RouteDeps extends AppDeps {
   /** The one way tasks are created (owner, quota, input → message → record, undo). */
   submitter: TaskSubmitter;
   taskWatch: TaskWatchHub;
+  /** Stored objects read back whole or streamed for checks at once (MAX_CONCURRENT_VERIFICATIONS). */
+  verifications: Semaphore;
 }

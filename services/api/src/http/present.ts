@@ -39,7 +39,7 @@ function processingTime(record: TaskRecord): number | null {
  * Task record → the status body: PhotoEnhanceAI's fields with its types and units (progress 0–1, error text,
  * epoch seconds) and this API's richer forms under their own names (percent, error_code, *_at_iso, result…).
  */
-export function presentTask(record: TaskRecord, downloadUrl: string): TaskStatusResponse {
+export function presentTask(record: TaskRecord, downloadUrl: string, expiresAt?: Date): TaskStatusResponse {
   const completed = record.status === 'completed' && record.result !== undefined;
   const body: TaskStatusResponse = {
     task_id: record.taskId,
@@ -61,6 +61,7 @@ export function presentTask(record: TaskRecord, downloadUrl: string): TaskStatus
   if (record.error) body.error_code = record.error.code;
   if (record.startedAt) body.started_at = record.startedAt;
   if (record.completedAt) body.completed_at = record.completedAt;
+  if (expiresAt) body.expires_at = expiresAt.toISOString();
   if (completed && record.result) {
     const r = record.result;
     body.result = {

@@ -6,11 +6,14 @@ import { mapLimit } from '../routes/batch/map-limit.ts';
 /** A marker whose task record has not appeared after this long belongs to a request that died: not counted. */
 const MARKER_GRACE_MS = 5 * 60 * 1000;
 const READ_CONCURRENCY = 8;
+/** How long a task seen unfinished is taken as still unfinished without reading it again. */
+const RECHECK_MS = 2000;
+const MAX_REMEMBERED = 100_000;
 
 /**
  * MAX_ACTIVE_TASKS_PER_KEY: queued + processing tasks per tenant. Counted from the tenant's own active/ markers
- * (one listing), each checked against its task's state; markers of finished or vanished tasks are removed as
- * they are found. Reservations of one tenant are serialised on this instance, so concurrent requests cannot
+ * (one listing); only when there are too many markers for the request are they checked against their tasks' states,
+ * and markers of finished or vanished tasks removed as they are found. Reservations of one tenant are serialised on this instance, so concurrent requests cannot
  * both take the last slot here; across API instances the count can overshoot by the requests in flight at once.
  * The anonymous tenant (no API_KEYS) and the operator key are not limited.
  */
@@ -27,14 +30,30 @@ export function createActiveTaskQuota(deps: { records: Records; limit: number; n
   const { records, limit } = deps;
   const now = deps.now ?? Date.now;
   const queues = new Map<string, Promise<unknown>>();
+  /** Tasks seen unfinished, and when: a client retrying at its limit does not cost a read per task each time. */
+  const stillRunning = new Map<string, number>();
+  const remember = (taskId: string) => {
+    if (stillRunning.size >= MAX_REMEMBERED) stillRunning.delete(stillRunning.keys().next().value as string);
+    stillRunning.set(taskId, now());
+  };
 
   const limited = (tenant: Tenant): string | undefined =>
     limit > 0 && !tenant.admin && tenant.owner ? tenant.owner : undefined;
 
-  async function countActive(owner: string): Promise<number> {
+  /** Unfinished tasks, or at most that many: markers are only checked (and pruned) when their count nears the limit. */
+  async function countActive(owner: string, adding: number): Promise<number> {
     const markers = await records.active.list(owner);
+    // Every unfinished task has a marker, so fewer markers than the limit proves room without reading any task.
+    if (markers.length + adding <= limit) return markers.length;
     const active = await mapLimit(markers, READ_CONCURRENCY, async ({ taskId, since }) => {
-      const task = await records.tasks.readState(taskId);
+      const seen = stillRunning.get(taskId);
+      if (seen !== undefined && now() - seen < RECHECK_MS) return true;
+      // The record alone (one GET): a task cancelled by DELETE has its marker removed by the route itself.
+      const task = await records.tasks.read(taskId);
+      if (task && !isTerminalStatus(task.status)) {
+        remember(taskId);
+        return true;
+      }
       const young = since !== undefined && now() - since.getTime() < MARKER_GRACE_MS;
       if (task ? !isTerminalStatus(task.status) : young) return true;
       await records.active.remove(owner, taskId);
@@ -44,7 +63,7 @@ export function createActiveTaskQuota(deps: { records: Records; limit: number; n
   }
 
   async function check(owner: string, adding: number): Promise<void> {
-    const active = await countActive(owner);
+    const active = await countActive(owner, adding);
     if (active + adding > limit) {
       throw new PhotoEnhanceError(
         'QUOTA_EXCEEDED',

@@ -2,6 +2,7 @@ import { Readable } from 'node:stream';
 import { isPhotoEnhanceError, mimeTypeFor, PhotoEnhanceError } from '@photoenhance/contracts';
 import type { Storage } from '@photoenhance/core';
 import { type ProbeResult, probeImage, sniffContainer } from '@photoenhance/image';
+import type { Semaphore } from '../http/semaphore.ts';
 import { assertImageComplete, completenessCheck, needsWholeFileCheck } from './completeness.ts';
 
 /**
@@ -14,6 +15,8 @@ export const HEAD_BYTES = 1024 * 1024;
 export interface ReceiveLimits {
   maxFileBytes: number;
   maxInputPixels: number;
+  /** Caps the read-backs (GIF, TIFF, a header past the prefix) running at once; each holds up to maxFileBytes. */
+  readBack?: Semaphore;
 }
 
 export interface ReceivedFile {
@@ -98,14 +101,19 @@ export async function receiveFile(
       contentType: sniffed && sniffed !== 'isobmff' ? mimeTypeFor(sniffed) : 'application/octet-stream',
     });
 
+    const readBack = <T>(fn: () => Promise<T>): Promise<T> => (limits.readBack ? limits.readBack.run(fn) : fn());
     if (!probe) {
       // The slow path: the header lies past the prefix, so read the object back once (bounded by maxFileBytes).
-      const whole = await storage.getBuffer(key);
-      probe = await probeImage(whole, probeLimits);
-      assertImageComplete(whole, probe.format);
+      probe = await readBack(async () => {
+        const whole = await storage.getBuffer(key);
+        const found = await probeImage(whole, probeLimits);
+        assertImageComplete(whole, found.format);
+        return found;
+      });
     } else if (!wholeInHead && needsWholeFileCheck(probe.format)) {
       // GIF and TIFF have no streaming check (TIFF directories point anywhere): read back once, bounded.
-      assertImageComplete(await storage.getBuffer(key), probe.format);
+      const format = probe.format;
+      await readBack(async () => assertImageComplete(await storage.getBuffer(key), format));
     }
     return { key, bytes: total, probe: { ...probe, bytes: total } };
   } catch (err) {

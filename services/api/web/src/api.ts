@@ -10,10 +10,13 @@ const KEY_STORAGE = 'photoenhance.apiKey';
 export class ApiError extends Error {
   readonly status: number;
   readonly code: string;
-  constructor(status: number, code: string, message: string) {
+  /** Seconds the service asked to wait (Retry-After of a 429 or 503), when it said. */
+  readonly retryAfter: number | undefined;
+  constructor(status: number, code: string, message: string, retryAfter?: number) {
     super(message);
     this.status = status;
     this.code = code;
+    this.retryAfter = retryAfter;
   }
 }
 
@@ -32,11 +35,12 @@ export function authHeaders(): Record<string, string> {
 }
 
 /** The error body `{"error": {"code", "message"}}`, or words for whatever else came back. */
-export function errorFromBody(status: number, text: string): ApiError {
+export function errorFromBody(status: number, text: string, retryAfter?: string | null): ApiError {
+  const wait = retryAfter ? Number(retryAfter) : Number.NaN;
   try {
     const body = JSON.parse(text) as { error?: { code?: unknown; message?: unknown } };
     if (body.error && typeof body.error.code === 'string' && typeof body.error.message === 'string') {
-      return new ApiError(status, body.error.code, body.error.message);
+      return new ApiError(status, body.error.code, body.error.message, Number.isFinite(wait) ? wait : undefined);
     }
   } catch {
     // not JSON: a proxy's page, an empty body
@@ -79,7 +83,7 @@ export async function apiFetch(path: string, init: RequestInit = {}): Promise<Re
     if (init.signal?.aborted) throw err;
     throw new ApiError(0, 'NETWORK', 'The service could not be reached');
   }
-  if (!res.ok) throw errorFromBody(res.status, await res.text());
+  if (!res.ok) throw errorFromBody(res.status, await res.text(), res.headers.get('Retry-After'));
   return res;
 }
 

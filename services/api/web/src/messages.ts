@@ -33,6 +33,11 @@ export function errorWords(err: unknown): string {
     case 'EMPTY_FILE':
     case 'CORRUPT_IMAGE':
       return `The file is empty or damaged. ${err.message}`;
+    case 'EXPIRED':
+      return 'Expired: the service has deleted this photo and its result, as it does a set time after each one finishes. Add the photo again to enhance it again.';
+    case 'RATE_LIMITED':
+    case 'QUOTA_EXCEEDED':
+      return `The service is busy with your other photos. ${err.message}`;
     case 'UNAUTHORIZED':
       return 'This service needs an API key: enter it with the “API key” button.';
     case 'NETWORK':
@@ -50,4 +55,9 @@ export function formatBytes(bytes: number): string {
 
 export function formatSeconds(seconds: number): string {
   return seconds < 10 ? `${seconds.toFixed(1)} s` : `${Math.round(seconds)} s`;
+}
+
+/** A time of day in the viewer's own clock, for "kept until". */
+export function formatTime(iso: string): string {
+  return new Date(iso).toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' });
 }

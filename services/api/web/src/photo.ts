@@ -12,7 +12,7 @@ import {
 } from './api.ts';
 import { compareView } from './compare.ts';
 import { h } from './dom.ts';
-import { errorWords, formatBytes, formatSeconds, stageWords } from './messages.ts';
+import { errorWords, formatBytes, formatSeconds, formatTime, stageWords } from './messages.ts';
 import { enhanceFields, type Settings } from './settings.ts';
 import { watchTask } from './watch.ts';
 
@@ -229,6 +229,24 @@ export class Photo {
     this.showResult(view);
     const seconds = (performance.now() - this.startedAt) / 1000;
     this.set('completed', `Done in ${formatSeconds(seconds)}`, 100);
+    if (view.expires_at) this.expireAt(view.expires_at);
+  }
+
+  /**
+   * The service deletes the photo and its result RETENTION_HOURS after it finished: from then on the card says so
+   * in plain words (the copy already on the page stays; the server's links no longer work).
+   */
+  private expireAt(expiresAt: string): void {
+    const signal = this.abort.signal;
+    const timer = setTimeout(
+      () => {
+        if (signal.aborted || this.phase !== 'completed') return;
+        this.card.dataset.expired = 'true';
+        this.status.textContent = `Expired at ${formatTime(expiresAt)}: the service has deleted this photo and its result. The copy shown here stays until you close the page.`;
+      },
+      Math.max(0, Date.parse(expiresAt) - Date.now()),
+    );
+    signal.addEventListener('abort', () => clearTimeout(timer), { once: true });
   }
 
   private showResult(view: TaskView): void {
@@ -252,6 +270,9 @@ export class Photo {
       h('dd', {}, `${faces.detected} detected, ${faces.restored} restored`),
       h('dt', {}, 'Time'),
       h('dd', {}, `${formatSeconds(engine)} of processing`),
+      ...(view.expires_at
+        ? [h('dt', {}, 'Kept until'), h('dd', {}, `${formatTime(view.expires_at)}, then deleted from the service`)]
+        : []),
     );
     // The worker's notice says how to install a restorer; the headline says what happened, in plain words.
     const notice =

@@ -1,10 +1,12 @@
 import { TERMINAL_STATUSES } from '@photoenhance/contracts/task-states';
-import { apiJson, getApiKey, type TaskView } from './api.ts';
+import { ApiError, apiJson, getApiKey, type TaskView } from './api.ts';
 
 /** Event streams open at once: a browser allows 6 HTTP/1.1 connections per host, uploads need some too. */
 const MAX_STREAMS = 3;
 const POLL_MS = 1000;
 let streams = 0;
+/** Photos being polled right now: together they poll about once a second, within the service's rate limit. */
+let pollers = 0;
 
 export interface WatchHandlers {
   progress(view: Pick<TaskView, 'status' | 'stage' | 'progress' | 'percent' | 'message'>): void;
@@ -55,6 +57,14 @@ export function watchTask(taskId: string, handlers: WatchHandlers, signal: Abort
   };
 
   const poll = async (streamsAllowed: boolean) => {
+    pollers += 1;
+    try {
+      await pollLoop(streamsAllowed);
+    } finally {
+      pollers -= 1;
+    }
+  };
+  const pollLoop = async (streamsAllowed: boolean) => {
     while (!finished && !signal.aborted) {
       if (streamsAllowed && streams < MAX_STREAMS) return stream();
       try {
@@ -62,10 +72,15 @@ export function watchTask(taskId: string, handlers: WatchHandlers, signal: Abort
         if (TERMINAL_STATUSES.has(view.status)) finish(view);
         else handlers.progress(view);
       } catch (err) {
+        // Too many requests for this key: wait as long as the service asks, then go on polling.
+        if (err instanceof ApiError && err.status === 429 && !signal.aborted) {
+          await new Promise((r) => setTimeout(r, Math.max(POLL_MS, (err.retryAfter ?? 5) * 1000)));
+          continue;
+        }
         if (!signal.aborted) handlers.error(err);
         return;
       }
-      await new Promise((r) => setTimeout(r, POLL_MS));
+      await new Promise((r) => setTimeout(r, POLL_MS * Math.max(1, pollers)));
     }
   };
 

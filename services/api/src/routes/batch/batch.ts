@@ -71,6 +71,7 @@ export function batchRoutes(deps: RouteDeps): Hono<AppEnv> {
         const received = await receiveFile(stream, keys.input(taskId, name), storage, {
           maxFileBytes: config.MAX_UPLOAD_BYTES,
           maxInputPixels: config.MAX_INPUT_PIXELS,
+          readBack: deps.verifications,
         });
         return { index: -1, taskId, upload: { ...received, filename: name } };
       },

@@ -55,6 +55,26 @@ function applyClientSecurity(paths: PathItems): void {
   }
 }
 
+/**
+ * Every client operation may answer 429 (RATE_LIMIT_PER_MINUTE, or a per-key quota); reads of one task answer
+ * 410 once its retention has passed.
+ */
+function applyLimitResponses(paths: PathItems): void {
+  for (const [path, item] of Object.entries(paths)) {
+    if (!isClientRoute(path)) continue;
+    for (const [method, operation] of Object.entries(item)) {
+      operation.responses ??= {};
+      const responses = operation.responses as Record<string, unknown>;
+      responses['429'] ??= errorResponses({
+        429: 'RATE_LIMITED (Retry-After, RateLimit-* headers) or QUOTA_EXCEEDED (details name the limit)',
+      })['429'];
+      if (method === 'get' && path.includes('{task_id}')) {
+        responses['410'] ??= errorResponses({ 410: 'EXPIRED: the task finished more than RETENTION_HOURS ago' })['410'];
+      }
+    }
+  }
+}
+
 const fileParam = (description: string) => ({
   name: 'file',
   in: 'path',
@@ -270,6 +290,7 @@ export function buildOpenApiDocument(options: OpenApiOptions): Record<string, un
     uploadPaths({ maxDirectUploadBytes: options.maxDirectUploadBytes ?? options.maxUploadBytes }),
   );
   Object.assign(document.paths, SERVICE_PATHS, workerPaths());
+  applyLimitResponses(document.paths as PathItems);
   if (options.apiKeysRequired) applyClientSecurity(document.paths as PathItems);
   return document;
 }

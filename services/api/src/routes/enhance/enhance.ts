@@ -46,6 +46,7 @@ export function enhanceRoutes(deps: RouteDeps): Hono<AppEnv> {
         const received = await receiveFile(stream, keys.input(taskId, name), storage, {
           maxFileBytes: config.MAX_UPLOAD_BYTES,
           maxInputPixels: config.MAX_INPUT_PIXELS,
+          readBack: deps.verifications,
         });
         return { ...received, filename: name };
       },

@@ -83,7 +83,7 @@ export function eventRoutes(deps: RouteDeps): Hono<AppEnv> {
     return serve(c, watch, () => {
       const state = watch.state(taskId);
       if (state && 'record' in state) access.check(tenant, state.record, taskId);
-      return taskSnapshotFromWatch(watch, taskId, config.PUBLIC_BASE_URL);
+      return taskSnapshotFromWatch(watch, taskId, config.PUBLIC_BASE_URL, access.expiresAt);
     });
   });
   app.get('/api/v1/batch/events/:batch_task_id', async (c) => {

@@ -13,13 +13,13 @@ import { presentBatch } from '../batch/batch-state.ts';
 import type { Snapshot } from './sse-poller.ts';
 
 /** progress while unfinished; the terminal status itself (completed, failed, cancelled) as the last event. */
-export function taskSnapshot(record: TaskRecord, baseUrl: string | undefined): Snapshot {
+export function taskSnapshot(record: TaskRecord, baseUrl: string | undefined, expiresAt?: Date): Snapshot {
   const id = Date.parse(record.updatedAt);
   if (isTerminalStatus(record.status)) {
     return {
       id,
       event: record.status,
-      data: presentTask(record, taskUrls(baseUrl, record.taskId).download),
+      data: presentTask(record, taskUrls(baseUrl, record.taskId).download, expiresAt),
       terminal: true,
       fingerprint: record.status,
     };
@@ -47,10 +47,15 @@ function watchedRecord(watch: TaskWatch, taskId: string): TaskRecord | null {
 }
 
 /** The task stream's snapshot, from the hub's memory (no storage read). */
-export function taskSnapshotFromWatch(watch: TaskWatch, taskId: string, baseUrl: string | undefined): Snapshot {
+export function taskSnapshotFromWatch(
+  watch: TaskWatch,
+  taskId: string,
+  baseUrl: string | undefined,
+  expiresAt?: (record: TaskRecord) => Date | undefined,
+): Snapshot {
   const record = watchedRecord(watch, taskId);
   if (!record) throw new PhotoEnhanceError('NOT_FOUND', `No task ${taskId}`);
-  return taskSnapshot(record, baseUrl);
+  return taskSnapshot(record, baseUrl, expiresAt?.(record));
 }
 
 /**

@@ -27,10 +27,7 @@ export function taskRoutes(deps: RouteDeps): Hono<AppEnv> {
 
   const status = async (c: Context<AppEnv>) => {
     const record = await access.task(c.get('tenant'), c.req.param('task_id') ?? '');
-    const body = presentTask(record, taskUrls(config.PUBLIC_BASE_URL, record.taskId).download);
-    const expiresAt = access.expiresAt(record);
-    if (expiresAt) body.expires_at = expiresAt.toISOString();
-    return body;
+    return presentTask(record, taskUrls(config.PUBLIC_BASE_URL, record.taskId).download, access.expiresAt(record));
   };
   /**
    * The caller's own tasks (PhotoEnhanceAI's debugging listing, scoped): only with API keys, where each key is

@@ -20,9 +20,11 @@ import { acceptCallbackUrl } from '../../callbacks/callback-field.ts';
 import type { AppEnv, RouteDeps } from '../../http/env.ts';
 import { fromZodError } from '../../http/errors.ts';
 import { queuedResponse, unreadableBody } from '../../http/request.ts';
-import { createSemaphore } from '../../http/semaphore.ts';
 import { checkWorkerMemory } from '../../upload/validate-upload.ts';
 import { verifyStoredImage } from './verify-object.ts';
+
+/** A start claim older than this with no task record is a start whose API died mid-way (see startUpload). */
+const START_CLAIM_STALE_MS = 2 * 60 * 1000;
 
 /** JSON bodies of these routes are a few hundred bytes. */
 const MAX_JSON_BYTES = 16 * 1024;
@@ -74,15 +76,10 @@ function parseStartOptions(body: Record<string, unknown>): EnhanceOptions {
  * verifies the stored object like an upload before the task is queued.
  */
 export function uploadRoutes(deps: RouteDeps): Hono<AppEnv> {
-  const { storage, records, access, submitter, config, metrics } = deps;
+  const { storage, records, access, submitter, verifications, config, metrics } = deps;
   const app = new Hono<AppEnv>();
   /** Starts in progress on this instance, per task: a concurrent second start for one upload waits its turn. */
   const starting = new Map<string, Promise<unknown>>();
-  const verifications = createSemaphore(
-    config.MAX_CONCURRENT_VERIFICATIONS,
-    'MAX_CONCURRENT_VERIFICATIONS',
-    'direct uploads being verified on this server',
-  );
 
   app.post('/api/v1/uploads', jsonLimit(), async (c) => {
     const parsed = DirectUploadRequestSchema.safeParse(await readBody(c));
@@ -208,14 +205,39 @@ export function uploadRoutes(deps: RouteDeps): Hono<AppEnv> {
       throw err;
     }
 
+    // Across API instances: a create-only claim, so of two starts racing on different instances one sends the
+    // job (stores without conditional writes ignore it; the per-instance queue above still holds there).
+    const claim = keys.uploadStartClaim(taskId);
+    const takeClaim = () => storage.put(claim, '', { contentType: 'text/plain', ifNoneMatch: '*' });
+    try {
+      await takeClaim();
+    } catch (err) {
+      if (!isPhotoEnhanceError(err) || err.code !== 'CONFLICT') throw err;
+      // A claim with no task record after this long belongs to a start whose API died: it may be taken over.
+      const held = await storage.head(claim);
+      const stale = held?.lastModified && Date.now() - held.lastModified.getTime() > START_CLAIM_STALE_MS;
+      if (!stale || (await records.tasks.read(taskId))) {
+        throw new PhotoEnhanceError('CONFLICT', `Task ${taskId} has already been started`, { cause: err });
+      }
+      await storage.delete(claim);
+      await takeClaim();
+    }
     // Quota, message, record (with the owner); a failure leaves the upload startable again.
-    const { createdAt } = await submitter.submit(
-      [{ taskId, inputKey: upload.key, filename: upload.filename, bytes: object.bytes, probe, options, callbackUrl }],
-      { tenant, fromDirectUpload: true },
-    );
+    let createdAt: string;
+    try {
+      ({ createdAt } = await submitter.submit(
+        [{ taskId, inputKey: upload.key, filename: upload.filename, bytes: object.bytes, probe, options, callbackUrl }],
+        { tenant, fromDirectUpload: true },
+      ));
+    } catch (err) {
+      await storage.delete(claim).catch(() => undefined);
+      throw err;
+    }
     await records.uploads.delete(taskId).catch((err: unknown) => {
       log.warn({ err }, 'pending upload record not deleted; the task record guards against a second start');
     });
+    // The task record now answers every later start (409); the claim has done its work.
+    await storage.delete(claim).catch(() => undefined);
     metrics?.tasksCreated.inc();
     log.info({ bytes: object.bytes, format: probe.format, scale: options.scale }, 'direct upload started');
     return createdAt;

@@ -1,15 +1,22 @@
 import { PhotoEnhanceError } from '@photoenhance/contracts';
 import type { ObjectInfo, Storage } from '@photoenhance/core';
 import { checkOutputSize, type ProbeResult, probeImage } from '@photoenhance/image';
-import { assertImageComplete } from '../../upload/completeness.ts';
+import {
+  assertImageComplete,
+  type CompletenessCheck,
+  completenessCheck,
+  needsWholeFileCheck,
+} from '../../upload/completeness.ts';
 
 export interface ObjectLimits {
   /** Largest direct upload. */
   maxFileBytes: number;
-  /** Objects up to this size are read whole and checked like a multipart upload (completeness included). */
+  /** The largest object ever read whole (GIF, TIFF, a header past the prefix): bigger ones are refused. */
   fullReadBytes: number;
   maxInputPixels: number;
   maxOutputPixels: number;
+  /** Bytes the header is probed from (default 4 MiB). */
+  prefixBytes?: number;
 }
 
 /** Enough for every supported header in practice (EXIF and ICC blocks before a JPEG's SOF included). */
@@ -33,11 +40,28 @@ export async function readPrefix(storage: Pick<Storage, 'getStream'>, key: strin
   return Buffer.concat(chunks, length).subarray(0, limit);
 }
 
+/** Streams the whole object through a format's incremental completeness check: one chunk in memory at a time. */
+async function streamThroughCheck(
+  storage: Pick<Storage, 'getStream'>,
+  key: string,
+  check: CompletenessCheck,
+): Promise<void> {
+  const { body } = await storage.getStream(key);
+  try {
+    for await (const chunk of body) check.push(Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk as Uint8Array));
+  } finally {
+    body.destroy();
+  }
+  check.end();
+}
+
 /**
  * The checks a multipart upload gets, for an object the client PUT directly: size, sniffed format, header
- * pixel limits and the output size for `scale`. Objects small enough are read whole (and checked for
- * truncation); bigger ones are probed from a prefix, falling back to the whole object when the header does
- * not fit in it (a TIFF may keep its directory at the end).
+ * pixel limits, completeness and the output size for `scale`, with bounded memory. The header is probed from
+ * the first 4 MiB; JPEG, PNG, WebP and HEIF/AVIF are then streamed through their incremental completeness check
+ * (never held whole). Only GIF and TIFF (no streaming check: TIFF directories point anywhere) and files whose
+ * header lies past the prefix are read whole, and only up to `fullReadBytes` (MAX_UPLOAD_BYTES): a bigger one
+ * is refused rather than held in memory. The route caps how many run at once (MAX_CONCURRENT_VERIFICATIONS).
  */
 export async function verifyStoredImage(
   storage: Pick<Storage, 'getStream'>,
@@ -54,19 +78,33 @@ export async function verifyStoredImage(
     );
   }
   const probeLimits = { maxFileBytes: limits.maxFileBytes, maxInputPixels: limits.maxInputPixels };
-  let probe: ProbeResult;
-  if (object.bytes <= limits.fullReadBytes) {
-    const bytes = await readPrefix(storage, object.key, object.bytes);
-    probe = await probeImage(bytes, probeLimits);
-    assertImageComplete(bytes, probe.format);
+  const prefix = await readPrefix(storage, object.key, Math.min(limits.prefixBytes ?? PREFIX_BYTES, object.bytes));
+  const whole = prefix.length >= object.bytes;
+  let probe: ProbeResult | undefined;
+  try {
+    probe = await probeImage(prefix, probeLimits);
+  } catch (err) {
+    // A header past the prefix is read from the whole object below; anything else refuses now.
+    if (whole || !(err instanceof PhotoEnhanceError) || err.code !== 'CORRUPT_IMAGE') throw err;
+  }
+
+  if (whole && probe) {
+    assertImageComplete(prefix, probe.format);
+  } else if (probe && !needsWholeFileCheck(probe.format)) {
+    const check = completenessCheck(probe.format);
+    if (check) await streamThroughCheck(storage, object.key, check);
   } else {
-    const prefix = await readPrefix(storage, object.key, PREFIX_BYTES);
-    try {
-      probe = await probeImage(prefix, probeLimits);
-    } catch (err) {
-      if (!(err instanceof PhotoEnhanceError) || err.code !== 'CORRUPT_IMAGE') throw err;
-      probe = await probeImage(await readPrefix(storage, object.key, object.bytes), probeLimits);
+    if (object.bytes > limits.fullReadBytes) {
+      const what = probe ? probe.format.toUpperCase() : `file whose header lies past its first ${prefix.length} bytes`;
+      throw new PhotoEnhanceError(
+        'FILE_TOO_LARGE',
+        `A ${what} is checked whole, which is done up to ${limits.fullReadBytes} bytes; this one is ${object.bytes} bytes (send it as JPEG, PNG or WebP, or upload it through POST /api/v1/enhance)`,
+        { details: { bytes: object.bytes, maxWholeCheckBytes: limits.fullReadBytes } },
+      );
     }
+    const bytes = await readPrefix(storage, object.key, object.bytes);
+    probe ??= await probeImage(bytes, probeLimits);
+    assertImageComplete(bytes, probe.format);
   }
   checkOutputSize(probe.width, probe.height, scale, { maxOutputPixels: limits.maxOutputPixels });
   return { ...probe, bytes: object.bytes };
