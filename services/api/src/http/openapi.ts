@@ -26,8 +26,7 @@ export type ResponseConfig = Exclude<RouteConfig['responses'][string], { $ref: s
  * parameter names itself (`task_id must be a UUID v4`, as parseId says it) with INVALID_INPUT; anything else is
  * an option, INVALID_OPTIONS naming the field (fromZodError), as the handlers' own parsing answers.
  */
-// biome-ignore lint/suspicious/noExplicitAny: the library's own defaultHook type takes any input and path
-export const validationHook: Hook<any, AppEnv, any, undefined> = (result) => {
+export const validationHook: Hook<unknown, AppEnv, string, undefined> = (result) => {
   if (result.success) return undefined;
   if (result.target === 'param') {
     const issue = result.error.issues[0];
