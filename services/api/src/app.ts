@@ -1,6 +1,6 @@
+import type { OpenAPIHono } from '@hono/zod-openapi';
 import { PhotoEnhanceError } from '@photoenhance/contracts';
 import { createRecords } from '@photoenhance/core';
-import { Hono } from 'hono';
 import { cors } from 'hono/cors';
 import { requestId } from 'hono/request-id';
 import { routePath } from 'hono/route';
@@ -8,6 +8,7 @@ import { adminKeyAuth, clientKeyAuth, isWorkerRoute } from './auth/api-keys.ts';
 import { createTenantDirectory } from './auth/tenants.ts';
 import type { AppDeps, AppEnv, RouteDeps } from './http/env.ts';
 import { errorResponse } from './http/errors.ts';
+import { createRouter } from './http/openapi.ts';
 import { rateLimit } from './http/rate-limit.ts';
 import { securityHeaders } from './http/security-headers.ts';
 import { createSemaphore } from './http/semaphore.ts';
@@ -16,6 +17,7 @@ import { createTaskWatchHub } from './progress/task-watch-hub.ts';
 import { batchRoutes } from './routes/batch/batch.ts';
 import { batchGroupRoutes } from './routes/batch/group.ts';
 import { docsRoutes } from './routes/docs/docs.ts';
+import { buildOpenApiDocument } from './routes/docs/document.ts';
 import { enhanceRoutes } from './routes/enhance/enhance.ts';
 import { eventRoutes } from './routes/events/events.ts';
 import { serviceRoutes } from './routes/service/service.ts';
@@ -31,7 +33,7 @@ import { createTaskSubmitter } from './tasks/submit.ts';
 const QUIET_PATHS = new Set(['/health', '/ready', '/metrics']);
 
 /** The HTTP API. Everything it touches comes in through `deps`, so tests run it against a real fauxqs. */
-export function createApp(appDeps: AppDeps): Hono<AppEnv> {
+export function createApp(appDeps: AppDeps): OpenAPIHono<AppEnv> {
   const records = appDeps.records ?? createRecords(appDeps.storage);
   const taskStates = appDeps.taskStates ?? createTaskStateCache(records.tasks, appDeps.config.STATUS_CACHE_MS);
   const tenants = createTenantDirectory(appDeps.config);
@@ -59,7 +61,8 @@ export function createApp(appDeps: AppDeps): Hono<AppEnv> {
     ),
   };
   const { config, logger, metrics } = deps;
-  const app = new Hono<AppEnv>();
+  // Routes register their OpenAPI description with them (app.openapi); route() gathers them into this app.
+  const app = createRouter();
 
   const origins = config.CORS_ORIGINS.split(',')
     .map((o) => o.trim())
@@ -104,7 +107,10 @@ export function createApp(appDeps: AppDeps): Hono<AppEnv> {
   app.route('/', uploadRoutes(deps));
   app.route('/', videoRoutes(deps));
   app.route('/', workerRoutes(deps));
-  app.route('/', docsRoutes(deps));
+  app.route(
+    '/',
+    docsRoutes(() => buildOpenApiDocument(app, { apiKeysRequired: config.API_KEYS.length > 0 })),
+  );
   app.route('/', webRoutes());
 
   app.notFound((c) =>

@@ -1,6 +1,9 @@
+import { createRoute, type OpenAPIHono } from '@hono/zod-openapi';
 import {
   type BatchAccepted,
+  BatchAcceptedSchema,
   type BatchRejection,
+  BatchStatusResponseSchema,
   type EnhanceOptions,
   isPhotoEnhanceError,
   isTerminalStatus,
@@ -11,10 +14,20 @@ import {
 } from '@photoenhance/contracts';
 import { keys, safeName } from '@photoenhance/core';
 import { checkOutputSize } from '@photoenhance/image';
-import { Hono } from 'hono';
 import { stream } from 'hono/streaming';
 import { acceptCallbackUrl } from '../../callbacks/callback-field.ts';
 import type { AppEnv, RouteDeps } from '../../http/env.ts';
+import {
+  batchIdParams,
+  bodyResponse,
+  createRouter,
+  enhanceFormProperties,
+  errorResponses,
+  flagQueryParam,
+  jsonResponse,
+  multipartBody,
+  seedQueryParams,
+} from '../../http/openapi.ts';
 import { bodyTooLarge, declaredBodyLimit, requireMultipart } from '../../http/request.ts';
 import { readMultipart } from '../../upload/multipart.ts';
 import { receiveFile } from '../../upload/receive-file.ts';
@@ -31,6 +44,32 @@ import { uniqueNames } from './zip-names.ts';
 
 /** Multipart field names that carry the batch's files (browsers send `files` or `files[]`; `file` repeated works too). */
 const FILE_FIELDS = new Set(['files', 'files[]', 'file']);
+
+const statusRoute = createRoute({
+  method: 'get',
+  path: '/api/v1/batch/status/{batch_task_id}',
+  summary: 'Batch status: per-task states, counts and overall progress',
+  request: { params: batchIdParams },
+  responses: {
+    200: jsonResponse('Batch', BatchStatusResponseSchema),
+    ...errorResponses({ 400: 'Malformed id', 404: 'Unknown batch' }),
+  },
+});
+const downloadRoute = createRoute({
+  method: 'get',
+  path: '/api/v1/batch/download/{batch_task_id}',
+  summary: 'ZIP of the finished results (streamed from storage) with manifest.json listing failures',
+  request: { params: batchIdParams },
+  // Described only: the handler reads it; anything but `true` keeps the 409 while tasks run.
+  parameters: [
+    flagQueryParam('partial', 'true: zip what has finished so far instead of answering 409 while tasks run'),
+  ],
+  responses: {
+    200: bodyResponse('The archive', { 'application/zip': { type: 'string', format: 'binary' } }),
+    ...errorResponses({ 400: 'Malformed id', 404: 'Unknown batch', 409: 'Tasks still running' }),
+  },
+});
+
 interface AcceptedFile {
   index: number;
   taskId: string;
@@ -42,12 +81,42 @@ interface AcceptedFile {
  * A batch is a list of ordinary tasks (one SQS message each, so every worker takes a share) plus a batch
  * record naming them; its state is always computed from the tasks' own records.
  */
-export function batchRoutes(deps: RouteDeps): Hono<AppEnv> {
+export function batchRoutes(deps: RouteDeps): OpenAPIHono<AppEnv> {
   const { storage, submitter, access, config, metrics } = deps;
-  const app = new Hono<AppEnv>();
+  const app = createRouter();
 
   const tooLarge = () => bodyTooLarge(config.BATCH_MAX_BYTES, 'batch', 'maxBatchBytes');
-  app.post('/api/v1/enhance/batch', declaredBodyLimit(config.BATCH_MAX_BYTES, tooLarge), async (c) => {
+  const submitRoute = createRoute({
+    method: 'post',
+    path: '/api/v1/enhance/batch',
+    summary: 'Queue many images with shared options (one task each; refused files are reported, the rest run)',
+    middleware: [declaredBodyLimit(config.BATCH_MAX_BYTES, tooLarge)] as const,
+    parameters: seedQueryParams(),
+    request: {
+      body: multipartBody(
+        'files',
+        {
+          type: 'array',
+          items: { type: 'string', format: 'binary' },
+          maxItems: config.BATCH_MAX_FILES,
+          description: `Images (field files or files[]), each at most ${config.MAX_UPLOAD_BYTES} bytes`,
+        },
+        enhanceFormProperties(),
+      ),
+    },
+    responses: {
+      200: jsonResponse('Queued (rejected lists files refused at upload)', BatchAcceptedSchema),
+      ...errorResponses({
+        400: 'No files, too many files, or an invalid option',
+        413: 'Batch over the size limit',
+        415: 'No file is a supported image',
+        422: 'No file was accepted (empty, corrupt, too many pixels)',
+        429: 'Over the rate limit or the active-task quota',
+        503: 'Storage or queue unavailable (retry)',
+      }),
+    },
+  });
+  app.openapi(submitRoute, async (c) => {
     const log = c.get('logger');
     requireMultipart(c, 'files', 'the images');
     await submitter.precheck(c.get('tenant'));
@@ -156,7 +225,7 @@ export function batchRoutes(deps: RouteDeps): Hono<AppEnv> {
     return c.json(body, 200);
   });
 
-  app.get('/api/v1/batch/status/:batch_task_id', async (c) => {
+  app.openapi(statusRoute, async (c) => {
     const state = await readBatchState(
       access.batchSource(c.get('tenant'), { fresh: true }),
       c.req.param('batch_task_id'),
@@ -169,7 +238,7 @@ export function batchRoutes(deps: RouteDeps): Hono<AppEnv> {
    * The finished results as one ZIP, streamed from S3 (never held whole). Refused with 409 while tasks are
    * still running unless ?partial=true, which zips what has finished so far (the rest is listed as pending).
    */
-  app.get('/api/v1/batch/download/:batch_task_id', async (c) => {
+  app.openapi(downloadRoute, async (c) => {
     const state = await readBatchState(
       access.batchSource(c.get('tenant'), { fresh: true }),
       c.req.param('batch_task_id'),

@@ -1,9 +1,10 @@
+import { createRoute, type OpenAPIHono } from '@hono/zod-openapi';
 import { newId, PhotoEnhanceError, TaskIdSchema } from '@photoenhance/contracts';
-import { Hono } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import { z } from 'zod';
 import type { AppEnv, RouteDeps } from '../../http/env.ts';
 import { fromZodError } from '../../http/errors.ts';
+import { createRouter, describedJsonBody, errorResponses, jsonResponse } from '../../http/openapi.ts';
 import { mapLimit } from './map-limit.ts';
 import { batchUrls } from './urls.ts';
 
@@ -33,9 +34,9 @@ export type BatchGrouped = z.infer<typeof BatchGroupedSchema>;
  * Groups tasks that were queued one by one into a batch record, so the batch status, events and ZIP routes
  * work for them: a client can stream photos in as they are picked and still offer "download all".
  */
-export function batchGroupRoutes(deps: RouteDeps): Hono<AppEnv> {
+export function batchGroupRoutes(deps: RouteDeps): OpenAPIHono<AppEnv> {
   const { records, access, config } = deps;
-  const app = new Hono<AppEnv>();
+  const app = createRouter();
   const limit = bodyLimit({
     maxSize: MAX_BODY_BYTES,
     onError: () => {
@@ -43,7 +44,18 @@ export function batchGroupRoutes(deps: RouteDeps): Hono<AppEnv> {
     },
   });
 
-  app.post('/api/v1/batches', limit, async (c) => {
+  const route = createRoute({
+    method: 'post',
+    path: '/api/v1/batches',
+    summary: 'Group tasks queued one by one into a batch (batch status, events and ZIP then work for them)',
+    middleware: [limit] as const,
+    request: { body: describedJsonBody(BatchGroupRequestSchema) },
+    responses: {
+      201: jsonResponse('Batch created', BatchGroupedSchema),
+      ...errorResponses({ 400: 'Not {"task_ids": [...]} with 1–500 distinct ids', 404: 'A task does not exist' }),
+    },
+  });
+  app.openapi(route, async (c) => {
     let json: unknown;
     try {
       json = await c.req.json();

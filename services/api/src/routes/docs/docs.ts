@@ -1,10 +1,12 @@
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
-import { Hono } from 'hono';
+import { createRoute, type OpenAPIHono } from '@hono/zod-openapi';
+import type { OpenAPIObject } from 'openapi3-ts/oas31';
 import swaggerPackage from 'swagger-ui-dist/package.json' with { type: 'json' };
-import type { AppEnv, RouteDeps } from '../../http/env.ts';
-import { buildOpenApiDocument } from './openapi.ts';
+import { z } from 'zod';
+import type { AppEnv } from '../../http/env.ts';
+import { createRouter, fileParams } from '../../http/openapi.ts';
 
 /** swagger-ui-dist's folder: Swagger UI is served from the installed package, never from a CDN. */
 const SWAGGER_DIR = dirname(createRequire(import.meta.url).resolve('swagger-ui-dist/package.json'));
@@ -44,18 +46,45 @@ const OWN_FILES: Record<string, { type: string; body: string }> = {
   },
 };
 
-export function docsRoutes(deps: RouteDeps): Hono<AppEnv> {
-  const app = new Hono<AppEnv>();
-  const document = buildOpenApiDocument({
-    maxUploadBytes: deps.config.MAX_UPLOAD_BYTES,
-    apiKeysRequired: deps.config.API_KEYS.length > 0,
-    batchMaxFiles: deps.config.BATCH_MAX_FILES,
-    maxDirectUploadBytes: deps.config.DIRECT_UPLOAD_MAX_BYTES,
+const openApiRoute = createRoute({
+  method: 'get',
+  path: '/openapi.json',
+  summary: 'This OpenAPI 3.1 document',
+  responses: {
+    200: {
+      description: 'OpenAPI document',
+      content: { 'application/json': { schema: z.record(z.string(), z.unknown()) } },
+    },
+  },
+});
+const pageRoute = createRoute({
+  method: 'get',
+  path: '/docs',
+  summary: 'Swagger UI over this document, with "Try it out"',
+  responses: { 200: { description: 'HTML page', content: { 'text/html': { schema: z.string() } } } },
+});
+const assetRoute = createRoute({
+  method: 'get',
+  path: '/docs/{file}',
+  summary: 'Swagger UI assets (from the swagger-ui-dist package)',
+  request: { params: fileParams('swagger-ui.css, swagger-ui-bundle.js or favicon-32x32.png') },
+  responses: { 200: { description: 'Asset' }, 404: { description: 'No such asset' } },
+});
+
+/**
+ * /openapi.json, /docs and its assets. `document` is the app's generated document (routes/docs/document.ts),
+ * asked for on the first request, once every route module has registered its routes.
+ */
+export function docsRoutes(document: () => OpenAPIObject): OpenAPIHono<AppEnv> {
+  const app = createRouter();
+  let built: OpenAPIObject | undefined;
+  app.openapi(openApiRoute, (c) => {
+    built ??= document();
+    return c.json(built, 200);
   });
-  app.get('/openapi.json', (c) => c.json(document));
-  app.get('/docs', (c) => c.html(PAGE));
+  app.openapi(pageRoute, (c) => c.html(PAGE));
   const files = new Map<string, Uint8Array<ArrayBuffer>>();
-  app.get('/docs/:file', (c) => {
+  app.openapi(assetRoute, (c) => {
     const name = c.req.param('file');
     const own = OWN_FILES[name];
     if (own) {

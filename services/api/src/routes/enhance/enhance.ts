@@ -1,9 +1,23 @@
-import { isPhotoEnhanceError, newId, PhotoEnhanceError, withSeedQueryOptions } from '@photoenhance/contracts';
+import { createRoute, type OpenAPIHono } from '@hono/zod-openapi';
+import {
+  EnhanceAcceptedSchema,
+  isPhotoEnhanceError,
+  newId,
+  PhotoEnhanceError,
+  withSeedQueryOptions,
+} from '@photoenhance/contracts';
 import { keys, safeName } from '@photoenhance/core';
 import { checkOutputSize } from '@photoenhance/image';
-import { Hono } from 'hono';
 import { acceptCallbackUrl } from '../../callbacks/callback-field.ts';
 import type { AppEnv, RouteDeps } from '../../http/env.ts';
+import {
+  createRouter,
+  enhanceFormProperties,
+  errorResponses,
+  jsonResponse,
+  multipartBody,
+  seedQueryParams,
+} from '../../http/openapi.ts';
 import { bodyTooLarge, declaredBodyLimit, queuedResponse, requireMultipart } from '../../http/request.ts';
 import { readMultipart } from '../../upload/multipart.ts';
 import { receiveFile } from '../../upload/receive-file.ts';
@@ -23,12 +37,37 @@ const FILE_FIELD = new Set(['file']);
  * size-checked on the way, see receiveFile), then the form's options are checked; a refused request removes
  * what it stored before answering. Then the task submitter queues it (quota, owner, input → message → record).
  */
-export function enhanceRoutes(deps: RouteDeps): Hono<AppEnv> {
+export function enhanceRoutes(deps: RouteDeps): OpenAPIHono<AppEnv> {
   const { storage, submitter, config, metrics } = deps;
-  const app = new Hono<AppEnv>();
+  const app = createRouter();
   const tooLarge = () => bodyTooLarge(config.MAX_UPLOAD_BYTES, 'upload', 'maxFileBytes');
 
-  app.post('/api/v1/enhance', declaredBodyLimit(config.MAX_UPLOAD_BYTES + MULTIPART_OVERHEAD, tooLarge), async (c) => {
+  const route = createRoute({
+    method: 'post',
+    path: '/api/v1/enhance',
+    summary: 'Queue an image for enhancement',
+    middleware: [declaredBodyLimit(config.MAX_UPLOAD_BYTES + MULTIPART_OVERHEAD, tooLarge)] as const,
+    parameters: seedQueryParams(),
+    request: {
+      body: multipartBody(
+        'file',
+        { type: 'string', format: 'binary', description: `Image, at most ${config.MAX_UPLOAD_BYTES} bytes` },
+        enhanceFormProperties(),
+      ),
+    },
+    responses: {
+      200: jsonResponse('Queued (200, as PhotoEnhanceAI answers; created_at in epoch seconds)', EnhanceAcceptedSchema),
+      ...errorResponses({
+        400: 'Missing file or invalid option (INVALID_INPUT, INVALID_OPTIONS)',
+        413: 'Upload over the limit (FILE_TOO_LARGE)',
+        415: 'Not a supported image (UNSUPPORTED_FORMAT)',
+        422: 'Empty, corrupt, too many pixels or output too large',
+        429: 'Over the rate limit or the active-task quota',
+        503: 'Storage or queue unavailable (retry)',
+      }),
+    },
+  });
+  app.openapi(route, async (c) => {
     const log = c.get('logger');
     requireMultipart(c, 'file', 'the image');
     // Over the active-task quota: refused before a byte of the body is stored.

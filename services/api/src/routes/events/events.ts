@@ -1,7 +1,17 @@
-import { parseId } from '@photoenhance/contracts';
-import { type Context, Hono } from 'hono';
+import { createRoute, type OpenAPIHono } from '@hono/zod-openapi';
+import { parseId, TaskProgressEventSchema } from '@photoenhance/contracts';
+import type { Context } from 'hono';
 import { streamSSE } from 'hono/streaming';
 import type { AppEnv, RouteDeps } from '../../http/env.ts';
+import {
+  batchIdParams,
+  bodyResponse,
+  createRouter,
+  errorResponses,
+  jsonSchema,
+  type ResponseConfig,
+  taskIdParams,
+} from '../../http/openapi.ts';
 import { clientAddress } from '../../http/rate-limit.ts';
 import { createStreamSlots } from '../../http/stream-slots.ts';
 import type { TaskWatch } from '../../progress/task-watch-hub.ts';
@@ -14,14 +24,51 @@ const RETRY_MS = 2000;
 /** Long streams are ended now and then so load balancers rebalance; Last-Event-ID makes that lossless. */
 const MAX_STREAM_MS = 30 * 60 * 1000;
 
+/** Described only: parseLastEventId reads it, and a malformed one counts as absent (a fresh stream). */
+const lastEventId = {
+  name: 'Last-Event-ID',
+  in: 'header',
+  required: false,
+  description: 'Id of the last event received: only newer states are sent (EventSource sends it on reconnect)',
+  schema: { type: 'string' },
+} as const;
+
+function sseResponses(what: string): Record<number, ResponseConfig> {
+  return {
+    200: bodyResponse(
+      `text/event-stream: \`progress\` events while ${what} runs, then one \`completed\`, \`failed\` or \`cancelled\` event (same body as the status route) and the stream closes; \`: keep-alive\` comments in between; ids grow monotonically`,
+      'text/event-stream',
+      { 'x-progress-event-data': jsonSchema(TaskProgressEventSchema, 'output') },
+    ),
+    204: { description: 'Reconnect after the final event: nothing more will come (EventSource stops)' },
+  };
+}
+
+const taskEventsRoute = createRoute({
+  method: 'get',
+  path: '/api/v1/tasks/{task_id}/events',
+  summary: 'Live task progress (Server-Sent Events)',
+  request: { params: taskIdParams },
+  parameters: [lastEventId],
+  responses: { ...sseResponses('the task'), ...errorResponses({ 400: 'Malformed id', 404: 'Unknown task' }) },
+});
+const batchEventsRoute = createRoute({
+  method: 'get',
+  path: '/api/v1/batch/events/{batch_task_id}',
+  summary: 'Live batch progress (Server-Sent Events; event data is the batch status body)',
+  request: { params: batchIdParams },
+  parameters: [lastEventId],
+  responses: { ...sseResponses('the batch'), ...errorResponses({ 400: 'Malformed id', 404: 'Unknown batch' }) },
+});
+
 /**
  * GET /api/v1/tasks/{task_id}/events and GET /api/v1/batch/events/{batch_task_id}: Server-Sent Events from the
  * stored state, so any API instance can serve any client. The state comes from the instance's task watch hub:
  * one read loop per task however many streams watch it, woken by change notices (docs/design.md §7).
  */
-export function eventRoutes(deps: RouteDeps): Hono<AppEnv> {
+export function eventRoutes(deps: RouteDeps): OpenAPIHono<AppEnv> {
   const { config, access, taskWatch } = deps;
-  const app = new Hono<AppEnv>();
+  const app = createRouter();
   const slots = createStreamSlots(config.MAX_EVENT_STREAMS_PER_KEY, config.MAX_EVENT_STREAMS);
 
   /** Streams `read` (memory: the watch's state) until a final state; the watch is closed whatever happens. */
@@ -76,7 +123,7 @@ export function eventRoutes(deps: RouteDeps): Hono<AppEnv> {
 
   // Owner and retention are checked on every state the watch holds (no read of its own, so viewers still share
   // one read loop): another tenant's id is a 404 like an unknown one, an expired task a 410 that ends the stream.
-  app.get('/api/v1/tasks/:task_id/events', async (c) => {
+  app.openapi(taskEventsRoute, async (c) => {
     const taskId = parseId(c.req.param('task_id'));
     const tenant = c.get('tenant');
     const watch = taskWatch.watch([taskId]);
@@ -86,7 +133,7 @@ export function eventRoutes(deps: RouteDeps): Hono<AppEnv> {
       return taskSnapshotFromWatch(watch, taskId, config.PUBLIC_BASE_URL, access.expiresAt);
     });
   });
-  app.get('/api/v1/batch/events/:batch_task_id', async (c) => {
+  app.openapi(batchEventsRoute, async (c) => {
     // The batch record never changes after it is written: read once per stream.
     const record = await readBatchRecord(access.batchSource(c.get('tenant')).batches, c.req.param('batch_task_id'));
     const watch = taskWatch.watch(record.taskIds);

@@ -1,6 +1,13 @@
-import type { HealthResponse, ServiceInfo } from '@photoenhance/contracts';
-import { Hono } from 'hono';
+import { createRoute, type OpenAPIHono } from '@hono/zod-openapi';
+import {
+  type HealthResponse,
+  HealthResponseSchema,
+  type ServiceInfo,
+  ServiceInfoSchema,
+} from '@photoenhance/contracts';
+import { z } from 'zod';
 import type { AppEnv, RouteDeps } from '../../http/env.ts';
+import { bodyResponse, createRouter, jsonResponse } from '../../http/openapi.ts';
 import { prefersHtml, webPage } from '../web/web.ts';
 import { createWorkerRegistry } from '../workers/registry.ts';
 import { cachedRead, modelStatus } from './health.ts';
@@ -27,14 +34,45 @@ async function check(run: () => Promise<void>): Promise<string> {
   }
 }
 
+const infoRoute = createRoute({
+  method: 'get',
+  path: '/',
+  summary: 'Service information (JSON), or the web app for a browser (Accept: text/html)',
+  responses: {
+    200: {
+      description:
+        "Service info (PhotoEnhanceAI's service, version, status, endpoints; plus limits); the web app page when text/html is preferred",
+      content: { 'application/json': { schema: ServiceInfoSchema }, 'text/html': { schema: z.string() } },
+    },
+  },
+});
+const healthRoute = createRoute({
+  method: 'get',
+  path: '/health',
+  summary: "Process is up: PhotoEnhanceAI's body (status healthy, timestamp, active_tasks, model_status)",
+  responses: { 200: jsonResponse('Healthy', HealthResponseSchema) },
+});
+const readyRoute = createRoute({
+  method: 'get',
+  path: '/ready',
+  summary: 'S3 and SQS reachable',
+  responses: { 200: { description: 'Ready' }, 503: { description: 'Not ready' } },
+});
+const metricsRoute = createRoute({
+  method: 'get',
+  path: '/metrics',
+  summary: 'Prometheus metrics (text exposition format)',
+  responses: { 200: bodyResponse('Metrics', 'text/plain') },
+});
+
 /** GET / (service info), /health (process is up, PhotoEnhanceAI's body), /ready (S3 and SQS answer), /metrics. */
-export function serviceRoutes(deps: RouteDeps): Hono<AppEnv> {
+export function serviceRoutes(deps: RouteDeps): OpenAPIHono<AppEnv> {
   const { storage, queue, config, metrics, records } = deps;
-  const app = new Hono<AppEnv>();
+  const app = createRouter();
   const startedAt = Date.now();
 
   // Browsers get the web app; API clients (curl, fetch, SDKs, PhotoEnhanceAI's clients) get the JSON service info.
-  app.get('/', (c) => {
+  app.openapi(infoRoute, (c) => {
     c.header('Vary', 'Accept');
     if (prefersHtml(c.req.header('accept'))) return webPage(c);
     const body: ServiceInfo = {
@@ -87,7 +125,7 @@ export function serviceRoutes(deps: RouteDeps): Hono<AppEnv> {
     [],
     health,
   );
-  app.get('/health', async (c) => {
+  app.openapi(healthRoute, async (c) => {
     const [active, alive] = await Promise.all([inFlightJobs(), aliveWorkers()]);
     const body: HealthResponse = {
       status: 'healthy',
@@ -100,7 +138,7 @@ export function serviceRoutes(deps: RouteDeps): Hono<AppEnv> {
     return c.json(body);
   });
 
-  app.get('/ready', async (c) => {
+  app.openapi(readyRoute, async (c) => {
     const [storageCheck, queueCheck] = await Promise.all([check(() => storage.ping()), check(() => queue.ping())]);
     const ready = storageCheck === 'ok' && queueCheck === 'ok';
     return c.json(
@@ -110,7 +148,7 @@ export function serviceRoutes(deps: RouteDeps): Hono<AppEnv> {
   });
 
   if (metrics) {
-    app.get('/metrics', async (c) => {
+    app.openapi(metricsRoute, async (c) => {
       c.header('Content-Type', metrics.registry.contentType);
       return c.body(await metrics.registry.metrics());
     });

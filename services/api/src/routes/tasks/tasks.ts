@@ -1,16 +1,30 @@
+import { createRoute, type OpenAPIHono } from '@hono/zod-openapi';
 import {
   type DownloadLink,
+  DownloadLinkSchema,
   isTerminalStatus,
   PhotoEnhanceError,
   type TaskDeleted,
+  TaskDeletedSchema,
+  TaskListResponseSchema,
   type TaskRecord,
+  TaskStatusResponseSchema,
   taskUrls,
 } from '@photoenhance/contracts';
 import { keys, safeName } from '@photoenhance/core';
-import { type Context, Hono } from 'hono';
+import type { Context } from 'hono';
 import { stream } from 'hono/streaming';
 import { resolveDownloadMode } from '../../config.ts';
 import type { AppEnv, RouteDeps } from '../../http/env.ts';
+import {
+  bodyResponse,
+  createRouter,
+  errorResponses,
+  flagQueryParam,
+  jsonResponse,
+  jsonSchema,
+  taskIdParams,
+} from '../../http/openapi.ts';
 import { presentTask, presentTaskList } from '../../http/present.ts';
 import { mapLimit } from '../batch/map-limit.ts';
 
@@ -18,11 +32,72 @@ import { mapLimit } from '../batch/map-limit.ts';
 const MAX_LISTED_TASKS = 1000;
 const LIST_READ_CONCURRENCY = 8;
 
+const listRoute = createRoute({
+  method: 'get',
+  path: '/api/v1/tasks',
+  summary: "The caller's own tasks (PhotoEnhanceAI's listing; needs API keys: a key sees the tasks it created)",
+  responses: {
+    200: jsonResponse('Tasks, newest first', TaskListResponseSchema),
+    ...errorResponses({ 403: 'The service runs without API keys, so no caller has tasks of their own' }),
+  },
+});
+const statusResponses = {
+  200: jsonResponse('Task', TaskStatusResponseSchema),
+  ...errorResponses({ 400: 'Malformed id', 404: 'Unknown task', 410: 'Past its retention (EXPIRED)' }),
+};
+const statusRoute = createRoute({
+  method: 'get',
+  path: '/api/v1/status/{task_id}',
+  summary:
+    'Task status: progress as a fraction 0–1 (percent 0–100), error as text (error_code), epoch-second times (*_at_iso), result',
+  request: { params: taskIdParams },
+  responses: statusResponses,
+});
+const taskRoute = createRoute({
+  method: 'get',
+  path: '/api/v1/tasks/{task_id}',
+  summary: 'Same as /api/v1/status/{task_id}',
+  request: { params: taskIdParams },
+  responses: statusResponses,
+});
+const downloadRoute = createRoute({
+  method: 'get',
+  path: '/api/v1/download/{task_id}',
+  summary:
+    'Download the result: 200 with the file (streamed) by default; ?redirect=true for a 302 to a short-lived URL, ?redirect=false for that URL as JSON',
+  request: { params: taskIdParams },
+  // Described only: the handler reads it, and any other value means "the file" as before.
+  parameters: [
+    flagQueryParam('redirect', 'true: 302 to a presigned URL; false: the presigned URL as JSON; absent: the file'),
+  ],
+  responses: {
+    200: bodyResponse('The file (default), or the JSON link for redirect=false', {
+      'application/octet-stream': { type: 'string', format: 'binary' },
+      'application/json': jsonSchema(DownloadLinkSchema, 'output'),
+    }),
+    302: { description: 'Redirect to a presigned object URL (redirect=true, or DOWNLOAD_MODE=redirect)' },
+    ...errorResponses({ 400: 'Malformed id', 404: 'Unknown task', 409: 'Not completed yet', 410: 'Expired' }),
+  },
+});
+const deleteRoute = createRoute({
+  method: 'delete',
+  path: '/api/v1/tasks/{task_id}',
+  summary: 'Cancel a running task or delete a finished one (and its images)',
+  request: { params: taskIdParams },
+  responses: {
+    200: jsonResponse(
+      'Cancelled or deleted ({"message": …} as PhotoEnhanceAI, plus task_id and status)',
+      TaskDeletedSchema,
+    ),
+    ...errorResponses({ 400: 'Malformed id', 404: 'Unknown task' }),
+  },
+});
+
 /** Status, download and cancel/delete for one task; ids are validated (400) before any storage call. */
-export function taskRoutes(deps: RouteDeps): Hono<AppEnv> {
+export function taskRoutes(deps: RouteDeps): OpenAPIHono<AppEnv> {
   const { storage, records, access, submitter, config } = deps;
   const downloadMode = resolveDownloadMode(config);
-  const app = new Hono<AppEnv>();
+  const app = createRouter();
   const statusCache = deps.taskStates;
 
   const status = async (c: Context<AppEnv>) => {
@@ -34,7 +109,7 @@ export function taskRoutes(deps: RouteDeps): Hono<AppEnv> {
    * a caller; without keys there is no caller to scope to, and listing everyone's task ids would hand out
    * everyone's photos, so it is refused.
    */
-  app.get('/api/v1/tasks', async (c) => {
+  app.openapi(listRoute, async (c) => {
     const owner = c.get('tenant').owner;
     if (!owner) {
       throw new PhotoEnhanceError(
@@ -48,16 +123,16 @@ export function taskRoutes(deps: RouteDeps): Hono<AppEnv> {
     return c.json(presentTaskList(found.filter((r): r is TaskRecord => r !== null && r.owner === owner)));
   });
 
-  app.get('/api/v1/status/:task_id', async (c) => {
+  app.openapi(statusRoute, async (c) => {
     c.header('Cache-Control', 'no-store');
     return c.json(await status(c));
   });
-  app.get('/api/v1/tasks/:task_id', async (c) => {
+  app.openapi(taskRoute, async (c) => {
     c.header('Cache-Control', 'no-store');
     return c.json(await status(c));
   });
 
-  app.get('/api/v1/download/:task_id', async (c) => {
+  app.openapi(downloadRoute, async (c) => {
     const record = await access.task(c.get('tenant'), c.req.param('task_id'), { fresh: true });
     c.get('logger').debug({ taskId: record.taskId, status: record.status }, 'download requested');
     if (record.status !== 'completed' || !record.result) {
@@ -100,7 +175,7 @@ export function taskRoutes(deps: RouteDeps): Hono<AppEnv> {
    * either way its images are removed. The marker is authoritative because the worker owns the record once
    * it has claimed the task (see TaskRecordSchema).
    */
-  app.delete('/api/v1/tasks/:task_id', async (c) => {
+  app.openapi(deleteRoute, async (c) => {
     // An expired task can still be deleted at once (its owner need not wait for the sweeper).
     const record = await access.task(c.get('tenant'), c.req.param('task_id'), { fresh: true, allowExpired: true });
     const { taskId } = record;

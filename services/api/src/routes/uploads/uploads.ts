@@ -1,6 +1,10 @@
+import { createRoute, type OpenAPIHono } from '@hono/zod-openapi';
 import {
+  DIRECT_UPLOAD_CONTENT_TYPES,
   type DirectUploadCreated,
+  DirectUploadCreatedSchema,
   DirectUploadRequestSchema,
+  EnhanceAcceptedSchema,
   EnhanceFormSchema,
   type EnhanceOptions,
   enhanceOptionsFromForm,
@@ -12,13 +16,21 @@ import {
   type UploadRecordInput,
 } from '@photoenhance/contracts';
 import { keys, safeName } from '@photoenhance/core';
-import { type Context, Hono } from 'hono';
+import type { Context } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import type { Logger } from 'pino';
 import type { Tenant } from '../../auth/tenants.ts';
 import { acceptCallbackUrl } from '../../callbacks/callback-field.ts';
 import type { AppEnv, RouteDeps } from '../../http/env.ts';
 import { fromZodError } from '../../http/errors.ts';
+import {
+  createRouter,
+  describedJsonBody,
+  errorResponses,
+  jsonResponse,
+  jsonSchema,
+  taskIdParams,
+} from '../../http/openapi.ts';
 import { queuedResponse, unreadableBody } from '../../http/request.ts';
 import { checkWorkerMemory } from '../../upload/validate-upload.ts';
 import { verifyStoredImage } from './verify-object.ts';
@@ -70,18 +82,63 @@ function parseStartOptions(body: Record<string, unknown>): EnhanceOptions {
   return enhanceOptionsFromForm(parsed.data);
 }
 
+const startRoute = createRoute({
+  method: 'post',
+  path: '/api/v1/tasks/{task_id}/start',
+  summary: 'Start a directly uploaded task: the stored file is verified (size, format, pixels), then queued',
+  middleware: [jsonLimit()] as const,
+  request: { params: taskIdParams, body: describedJsonBody(EnhanceFormSchema, { required: false }) },
+  responses: {
+    202: jsonResponse('Queued', EnhanceAcceptedSchema),
+    ...errorResponses({
+      400: 'Invalid option, or the stored size differs from the declared one',
+      404: 'No pending upload for this task',
+      409: 'Not uploaded yet, or already started',
+      413: 'Stored file over the limit',
+      415: 'The stored file is not a supported image',
+      422: 'Empty, corrupt, too many pixels or output too large',
+    }),
+  },
+});
+
+/** The upload request as JSON Schema, naming the accepted types and this server's size limit. */
+function uploadRequestBody(maxBytes: number) {
+  const request = jsonSchema(DirectUploadRequestSchema, 'input');
+  // The input side of a trimmed, lower-cased enum is a plain string: name the accepted values.
+  request.properties = {
+    ...request.properties,
+    content_type: { type: 'string', enum: [...DIRECT_UPLOAD_CONTENT_TYPES] },
+    size: { type: 'integer', minimum: 1, maximum: maxBytes },
+  };
+  return { required: true, content: { 'application/json': { schema: request } } };
+}
+
 /**
  * Direct uploads for big files: POST /api/v1/uploads hands out a presigned PUT (type and size signed, short
  * expiry) so the bytes go straight to storage, not through the API; POST /api/v1/tasks/{id}/start then
  * verifies the stored object like an upload before the task is queued.
  */
-export function uploadRoutes(deps: RouteDeps): Hono<AppEnv> {
+export function uploadRoutes(deps: RouteDeps): OpenAPIHono<AppEnv> {
   const { storage, records, access, submitter, verifications, config, metrics } = deps;
-  const app = new Hono<AppEnv>();
+  const app = createRouter();
   /** Starts in progress on this instance, per task: a concurrent second start for one upload waits its turn. */
   const starting = new Map<string, Promise<unknown>>();
 
-  app.post('/api/v1/uploads', jsonLimit(), async (c) => {
+  const createUploadRoute = createRoute({
+    method: 'post',
+    path: '/api/v1/uploads',
+    summary: 'Direct upload for big files: a presigned PUT URL (content type and size signed, short expiry)',
+    middleware: [jsonLimit()] as const,
+    request: { body: uploadRequestBody(config.DIRECT_UPLOAD_MAX_BYTES) },
+    responses: {
+      201: jsonResponse(
+        `Upload URL issued (files up to ${config.DIRECT_UPLOAD_MAX_BYTES} bytes)`,
+        DirectUploadCreatedSchema,
+      ),
+      ...errorResponses({ 400: 'Invalid body or content type', 413: 'File over the direct-upload limit' }),
+    },
+  });
+  app.openapi(createUploadRoute, async (c) => {
     const parsed = DirectUploadRequestSchema.safeParse(await readBody(c));
     if (!parsed.success) throw fromZodError(parsed.error);
     const request = parsed.data;
@@ -125,7 +182,7 @@ export function uploadRoutes(deps: RouteDeps): Hono<AppEnv> {
     return c.json(body, 201);
   });
 
-  app.post('/api/v1/tasks/:task_id/start', jsonLimit(), async (c) => {
+  app.openapi(startRoute, async (c) => {
     const taskId = parseId(c.req.param('task_id'));
     const log = c.get('logger');
     // Options first: a typo is fixed by calling start again, so it must not cost the upload.

@@ -2,25 +2,37 @@ import { createReadStream } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { createRoute, type OpenAPIHono } from '@hono/zod-openapi';
 import {
   type EnhanceAccepted,
+  EnhanceAcceptedSchema,
   isPhotoEnhanceError,
   isTerminalStatus,
   newId,
   PhotoEnhanceError,
   parseId,
   type TaskDeleted,
+  TaskDeletedSchema,
   taskUrls,
   VIDEO_FORM_FIELDS,
   VideoFormSchema,
+  VideoStatusResponseSchema,
   videoOutputFromForm,
 } from '@photoenhance/contracts';
 import { createSegmentRepository, keys, safeName } from '@photoenhance/core';
 import { checkVideoLimits, probeVideo } from '@photoenhance/video';
-import { Hono } from 'hono';
 import { acceptCallbackUrl } from '../../callbacks/callback-field.ts';
 import type { AppEnv, RouteDeps } from '../../http/env.ts';
 import { fromZodError } from '../../http/errors.ts';
+import {
+  createRouter,
+  enhanceFormProperties,
+  errorResponses,
+  jsonResponse,
+  jsonSchema,
+  multipartBody,
+  taskIdParams,
+} from '../../http/openapi.ts';
 import { presentAccepted } from '../../http/present.ts';
 import { bodyTooLarge, declaredBodyLimit, requireMultipart } from '../../http/request.ts';
 import { readMultipart } from '../../upload/multipart.ts';
@@ -49,6 +61,27 @@ function parseVideoFields(fields: Record<string, string>) {
   return videoOutputFromForm(parsed.data);
 }
 
+const statusRoute = createRoute({
+  method: 'get',
+  path: '/api/v1/videos/{task_id}',
+  summary: "A video task's state: progress in frames, an ETA, the result once done",
+  request: { params: taskIdParams },
+  responses: {
+    200: jsonResponse('Video task', VideoStatusResponseSchema),
+    ...errorResponses({ 400: 'Malformed id', 404: 'No such video task' }),
+  },
+});
+const deleteRoute = createRoute({
+  method: 'delete',
+  path: '/api/v1/videos/{task_id}',
+  summary: 'Cancel a running video task or delete a finished one (clip, result and segments removed)',
+  request: { params: taskIdParams },
+  responses: {
+    200: jsonResponse('Cancelled or deleted', TaskDeletedSchema),
+    ...errorResponses({ 400: 'Malformed id', 404: 'No such video task' }),
+  },
+});
+
 /**
  * Videos: POST /api/v1/videos (multipart `file` + the photo options + video_crf / video_preset / video_codec /
  * smooth_faces), GET and DELETE /api/v1/videos/{id}. The API never decodes a frame: the upload goes to a
@@ -56,9 +89,9 @@ function parseVideoFields(fields: Record<string, string>) {
  * then is it stored and split into segment jobs. Events and download are the photo routes
  * (/api/v1/tasks/{id}/events, /api/v1/download/{id}): a video task is a task record with `video` fields.
  */
-export function videoRoutes(deps: RouteDeps): Hono<AppEnv> {
+export function videoRoutes(deps: RouteDeps): OpenAPIHono<AppEnv> {
   const { storage, records, queue, config, metrics } = deps;
-  const app = new Hono<AppEnv>();
+  const app = createRouter();
   const maxBytes = config.VIDEO_MAX_UPLOAD_BYTES;
   const tooLarge = () => bodyTooLarge(maxBytes, 'video', 'maxFileBytes');
   const limits = {
@@ -68,7 +101,30 @@ export function videoRoutes(deps: RouteDeps): Hono<AppEnv> {
     maxOutputPixels: config.MAX_OUTPUT_PIXELS,
   };
 
-  app.post('/api/v1/videos', declaredBodyLimit(maxBytes + MULTIPART_OVERHEAD, tooLarge), async (c) => {
+  const submitRoute = createRoute({
+    method: 'post',
+    path: '/api/v1/videos',
+    summary: 'Queue a video: its frames are enhanced like photos, in segments spread over the workers',
+    middleware: [declaredBodyLimit(maxBytes + MULTIPART_OVERHEAD, tooLarge)] as const,
+    request: {
+      body: multipartBody(
+        'file',
+        { type: 'string', format: 'binary', description: `Video, at most ${maxBytes} bytes` },
+        { ...enhanceFormProperties(), ...jsonSchema(VideoFormSchema, 'input').properties },
+      ),
+    },
+    responses: {
+      202: jsonResponse('Queued; poll status_url or follow events_url', EnhanceAcceptedSchema),
+      ...errorResponses({
+        400: 'Missing file or invalid option (INVALID_INPUT, INVALID_OPTIONS)',
+        413: 'Upload over VIDEO_MAX_UPLOAD_BYTES',
+        415: 'Not a supported video',
+        422: 'Over the duration, frame or pixel limits, or unreadable',
+        503: 'Storage or queue unavailable (retry)',
+      }),
+    },
+  });
+  app.openapi(submitRoute, async (c) => {
     const log = c.get('logger');
     requireMultipart(c, 'file', 'the video');
     const taskId = newId();
@@ -157,7 +213,7 @@ export function videoRoutes(deps: RouteDeps): Hono<AppEnv> {
     }
   });
 
-  app.get('/api/v1/videos/:task_id', async (c) => {
+  app.openapi(statusRoute, async (c) => {
     const taskId = parseId(c.req.param('task_id'));
     const record = await deps.taskStates.read(taskId);
     if (!record?.video) throw new PhotoEnhanceError('NOT_FOUND', `No video task ${taskId}`);
@@ -166,7 +222,7 @@ export function videoRoutes(deps: RouteDeps): Hono<AppEnv> {
   });
 
   /** Cancel (segments stop at their next cancel check) or delete; the clip, result and segments are removed. */
-  app.delete('/api/v1/videos/:task_id', async (c) => {
+  app.openapi(deleteRoute, async (c) => {
     const taskId = parseId(c.req.param('task_id'));
     const record = await records.tasks.readState(taskId);
     if (!record?.video) throw new PhotoEnhanceError('NOT_FOUND', `No video task ${taskId}`);

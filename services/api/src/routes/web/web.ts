@@ -1,8 +1,9 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { createRoute, type OpenAPIHono } from '@hono/zod-openapi';
 import type { Context } from 'hono';
-import { Hono } from 'hono';
 import type { AppEnv } from '../../http/env.ts';
+import { createRouter, fileParams } from '../../http/openapi.ts';
 
 /** The built web app (services/api/web/dist, committed; rebuilt with `npm run build:web`). */
 const DIST = join(import.meta.dirname, '..', '..', '..', 'web', 'dist');
@@ -43,9 +44,17 @@ export function webPage(c: Context<AppEnv>): Response {
 }
 
 /** GET /app/{file}: the page's script and style sheet; URLs carry a content hash, so they cache for long. */
-export function webRoutes(): Hono<AppEnv> {
-  const app = new Hono<AppEnv>();
-  app.get('/app/:file', (c) => {
+const assetRoute = createRoute({
+  method: 'get',
+  path: '/app/{file}',
+  summary: "The web app's script and style sheet (app.js, app.css)",
+  request: { params: fileParams('app.js or app.css') },
+  responses: { 200: { description: 'Asset' }, 404: { description: 'No such asset' } },
+});
+
+export function webRoutes(): OpenAPIHono<AppEnv> {
+  const app = createRouter();
+  app.openapi(assetRoute, (c) => {
     const name = c.req.param('file');
     const body = assets.get(name);
     if (!body) return c.notFound();

@@ -48,6 +48,26 @@ describe('docs', () => {
     expect(doc.components.schemas.Error.required).toEqual(expect.arrayContaining(['error', 'detail']));
   });
 
+  it("validates path ids by the route definition, answering in the API's own error shape", async () => {
+    const cases: [string, string, string][] = [
+      ['GET', '/api/v1/status/not-a-uuid', 'task_id'],
+      ['DELETE', '/api/v1/tasks/123', 'task_id'],
+      ['GET', '/api/v1/tasks/nope/events', 'task_id'],
+      ['POST', '/api/v1/tasks/nope/start', 'task_id'],
+      ['GET', '/api/v1/videos/nope', 'task_id'],
+      ['GET', '/api/v1/batch/status/nope', 'batch_task_id'],
+      ['GET', '/api/v1/batch/download/nope', 'batch_task_id'],
+    ];
+    for (const [method, path, field] of cases) {
+      const res = await api.app.request(path, { method });
+      expect(res.status, `${method} ${path}`).toBe(400);
+      expect(await readJson(res), `${method} ${path}`).toEqual({
+        error: { code: 'INVALID_INPUT', message: `${field} must be a UUID v4`, details: { field } },
+        detail: `${field} must be a UUID v4`,
+      });
+    }
+  });
+
   it('serves Swagger UI from the swagger-ui-dist package (no CDN), reading /openapi.json', async () => {
     const res = await api.app.request('/docs');
     expect(res.status).toBe(200);
