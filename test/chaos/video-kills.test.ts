@@ -22,7 +22,7 @@ import {
 } from './procs.ts';
 
 const KILLS = 3;
-const DEADLINE_MS = 300_000;
+const DEADLINE_MS = 420_000;
 const env = scenarioEnv('video-kills', {
   WORKER_LEASE_SECONDS: '5',
   VISIBILITY_TIMEOUT: '30',
@@ -69,8 +69,8 @@ beforeAll(async () => {
   clip = join(dir, 'clip.mp4');
   // 160×120 through x4fast: a fraction of a second per frame, so a segment of 8 runs long enough to be hit.
   await runTool(ffmpegBinaries().ffmpeg, [
-    ...['-v', 'error', '-y', '-f', 'lavfi', '-i', 'testsrc=size=160x120:rate=24:duration=3'],
-    ...['-f', 'lavfi', '-i', 'sine=frequency=440:duration=3', '-c:v', 'libx264', '-preset', 'veryfast'],
+    ...['-v', 'error', '-y', '-f', 'lavfi', '-i', 'testsrc=size=160x120:rate=24:duration=2'],
+    ...['-f', 'lavfi', '-i', 'sine=frequency=440:duration=2', '-c:v', 'libx264', '-preset', 'veryfast'],
     ...['-pix_fmt', 'yuv420p', '-c:a', 'aac', '-shortest', clip],
   ]);
   api = await startApi(env);
