@@ -67,10 +67,11 @@ describe('web app video card in Chromium', () => {
         (videos as HTMLVideoElement[]).map(
           (v) =>
             new Promise<string>((resolve) => {
+              // The first frame decoded and painted (H.264 plays in this browser), not only the header read.
               const done = () => resolve(`${v.videoWidth}x${v.videoHeight}`);
-              if (v.readyState >= 1) done();
+              if (v.readyState >= 2) done();
               else {
-                v.addEventListener('loadedmetadata', done, { once: true });
+                v.addEventListener('loadeddata', done, { once: true });
                 v.addEventListener('error', () => resolve(`error ${v.error?.code}`), { once: true });
               }
             }),

@@ -145,7 +145,7 @@ export class VideoItem {
           muted: true,
           loop: true,
           playsinline: true,
-          preload: 'metadata',
+          preload: 'auto',
           'aria-label': label,
         }),
         h('figcaption', {}, label),
