@@ -168,5 +168,7 @@ describe('video jobs', () => {
     await w.engine.close();
     expect(failed.status).toBe('failed');
     expect(failed.error?.code).toBe('CORRUPT_VIDEO');
+    // The worker's scratch path is not in what the client sees.
+    expect(failed.error?.message).not.toMatch(/pe-segment-|\/tmp\//);
   });
 });
