@@ -37,6 +37,7 @@ export function docsRoutes(deps: RouteDeps): Hono<AppEnv> {
     apiKeysRequired: deps.config.API_KEYS.length > 0,
     batchMaxFiles: deps.config.BATCH_MAX_FILES,
     maxDirectUploadBytes: deps.config.DIRECT_UPLOAD_MAX_BYTES,
+    maxVideoBytes: deps.config.VIDEO_MAX_UPLOAD_BYTES,
   });
   app.get('/openapi.json', (c) => c.json(document));
   app.get('/docs', (c) => c.html(PAGE));

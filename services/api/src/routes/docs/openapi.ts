@@ -12,6 +12,7 @@ import {
 import { batchPaths } from '../batch/openapi.ts';
 import { eventPaths } from '../events/openapi.ts';
 import { uploadPaths } from '../uploads/openapi.ts';
+import { videoPaths } from '../videos/openapi.ts';
 import { workerPaths } from '../workers/openapi.ts';
 import {
   errorResponses,
@@ -31,6 +32,7 @@ export interface OpenApiOptions {
   /** BATCH_MAX_FILES and DIRECT_UPLOAD_MAX_BYTES, shown in the batch and direct-upload docs. */
   batchMaxFiles?: number;
   maxDirectUploadBytes?: number;
+  maxVideoBytes?: number;
 }
 
 /** Client routes take the API keys; worker routes have their own security (signatures, admin key). */
@@ -228,6 +230,7 @@ export function buildOpenApiDocument(options: OpenApiOptions): Record<string, un
     batchPaths({ maxFiles: options.batchMaxFiles ?? 20, maxUploadBytes: options.maxUploadBytes }),
     eventPaths(),
     uploadPaths({ maxDirectUploadBytes: options.maxDirectUploadBytes ?? options.maxUploadBytes }),
+    videoPaths({ maxVideoBytes: options.maxVideoBytes ?? options.maxUploadBytes }),
   );
   Object.assign(document.paths, SERVICE_PATHS, workerPaths());
   if (options.apiKeysRequired) applyClientSecurity(document.paths as PathItems);
