@@ -153,6 +153,9 @@ describe('video jobs', () => {
     await w.engine.close();
     expect(done.error).toBeUndefined();
     expect(done.result).toMatchObject({ width: 64, height: 48 });
+    // Test card, no face: nothing detected, and the result says so as a photo's would.
+    expect(done.result?.faces).toMatchObject({ detected: 0, restored: 0 });
+    expect(done.result?.models).toContain('blazeface-back');
   });
 
   it('fails the video once, with the reason, when its input turns out damaged', async () => {
