@@ -16,7 +16,7 @@ import {
   type VideoSegmentJob,
 } from '@photoenhance/contracts';
 import { createSegmentRepository, keys, type ReceivedJob, type SegmentRepository } from '@photoenhance/core';
-import { createFaceSmoother, type FrameFaceDetector, TRACK_WARMUP_FRAMES } from '@photoenhance/engine';
+import { createFaceSmoother, DETECTOR_MODEL, type FrameFaceDetector, TRACK_WARMUP_FRAMES } from '@photoenhance/engine';
 import {
   assembleVideo,
   CONTAINER_MIME,
@@ -244,7 +244,8 @@ async function runSegment(run: VideoRun, job: VideoSegmentJob, record: TaskRecor
     let lastWrite = Date.now();
     // Summed over the frames, so the result says what a photo's does (faces restored or why not, models).
     const faceReport: FaceReport = { detected: 0, restored: 0, skipped: [] };
-    const models = new Set<string>();
+    // Faces found by detectFrameFaces (tracking) are handed in, so the engine does not list the detector itself.
+    const models = new Set<string>(faces ? [DETECTOR_MODEL] : []);
     await processSegment({
       input,
       probe,
