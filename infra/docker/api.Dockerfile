@@ -15,6 +15,7 @@ COPY scripts/check-node.mjs scripts/
 COPY models/package.json models/
 COPY packages/contracts/package.json packages/contracts/
 COPY packages/image/package.json packages/image/
+COPY packages/video/package.json packages/video/
 COPY packages/engine/package.json packages/engine/
 COPY packages/core/package.json packages/core/
 COPY packages/cli/package.json packages/cli/
@@ -38,6 +39,7 @@ COPY --from=deps /app /app
 # sources (model manifest, static assets) come along.
 COPY packages/contracts/ packages/contracts/
 COPY packages/image/ packages/image/
+COPY packages/video/ packages/video/
 COPY packages/core/ packages/core/
 COPY services/api/ services/api/
 # The base image's unprivileged user; the API writes nothing to disk.

@@ -17,6 +17,7 @@ COPY scripts/check-node.mjs scripts/
 COPY models/package.json models/
 COPY packages/contracts/package.json packages/contracts/
 COPY packages/image/package.json packages/image/
+COPY packages/video/package.json packages/video/
 COPY packages/engine/package.json packages/engine/
 COPY packages/core/package.json packages/core/
 COPY packages/cli/package.json packages/cli/
@@ -37,6 +38,7 @@ RUN npm run cuda \
 COPY models/ models/
 COPY packages/contracts/ packages/contracts/
 COPY packages/image/ packages/image/
+COPY packages/video/ packages/video/
 COPY packages/engine/ packages/engine/
 COPY packages/core/ packages/core/
 COPY services/gpu-worker/ services/gpu-worker/

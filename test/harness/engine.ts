@@ -11,6 +11,9 @@ export function createTestEngine(): WorkerEngine {
   return {
     warmUp: () => engine.warmUp(FAST_OPTIONS),
     enhance: (input, options, ctx) => engine.enhance(input, options, ctx),
+    // Video frames (segment jobs) through the same engine.
+    enhanceFrame: (frame, options, ctx) => engine.enhanceFrame(frame, options, ctx),
+    detectFrameFaces: (frame, options) => engine.detectFrameFaces(frame, options),
     close: () => engine.close(),
   };
 }

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { EnhanceOptionsSchema } from './options.ts';
+import { EnhanceOptionsSchema, FaceReportSchema } from './options.ts';
 
 /**
  * Video shapes: what a probe finds in a clip, the limits a clip is checked against and the options of a
@@ -148,6 +148,10 @@ export const SegmentRecordSchema = z.object({
   bytes: NonNegativeInt.optional(),
   /** Engine seconds spent on this segment's frames. */
   engineSeconds: z.number().min(0).default(0),
+  /** Faces over the segment's frames (detections and restorations summed; the notice when none could be restored). */
+  faces: FaceReportSchema.optional(),
+  /** Models the engine used (id@variant), as for a photo. */
+  models: z.array(z.string()).default([]),
   startedAt: z.iso.datetime({ offset: true }),
   updatedAt: z.iso.datetime({ offset: true }),
 });

@@ -80,7 +80,9 @@ export async function* decodeFrames(
     const code = await exited;
     if (options.signal?.aborted) throw new PhotoEnhanceError('CANCELLED', 'The operation was cancelled');
     if (code !== 0) {
-      throw new PhotoEnhanceError('CORRUPT_VIDEO', `The video could not be decoded: ${stderrTail(stderr, 2)}`);
+      // ffmpeg names the file: the worker's scratch path is replaced before the message reaches the task record.
+      const reason = stderrTail(stderr, 2).replaceAll(path, 'input');
+      throw new PhotoEnhanceError('CORRUPT_VIDEO', `The video could not be decoded: ${reason}`);
     }
     if (index - range.start !== range.count || pendingBytes !== 0) {
       throw new PhotoEnhanceError(

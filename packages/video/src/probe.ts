@@ -101,7 +101,8 @@ export async function probeVideo(path: string, options: ProbeOptions = {}): Prom
     if (err instanceof PhotoEnhanceError) throw err;
     throw new PhotoEnhanceError('UNSUPPORTED_FORMAT', 'The file is not a video ffprobe can read', {
       cause: err,
-      details: { reason: stderrTail((err as { stderr?: string }).stderr ?? '', 2) },
+      // ffprobe names the file: the scratch path is the server's business, not the client's.
+      details: { reason: stderrTail((err as { stderr?: string }).stderr ?? '', 2).replaceAll(path, 'input') },
     });
   }
   const parsed = ProbeJsonSchema.safeParse(JSON.parse(stdout.toString('utf8')));

@@ -153,6 +153,9 @@ describe('video jobs', () => {
     await w.engine.close();
     expect(done.error).toBeUndefined();
     expect(done.result).toMatchObject({ width: 64, height: 48 });
+    // Test card, no face: nothing detected, and the result says so as a photo's would.
+    expect(done.result?.faces).toMatchObject({ detected: 0, restored: 0 });
+    expect(done.result?.models).toContain('blazeface-back');
   });
 
   it('fails the video once, with the reason, when its input turns out damaged', async () => {
@@ -168,5 +171,7 @@ describe('video jobs', () => {
     await w.engine.close();
     expect(failed.status).toBe('failed');
     expect(failed.error?.code).toBe('CORRUPT_VIDEO');
+    // The worker's scratch path is not in what the client sees.
+    expect(failed.error?.message).not.toMatch(/pe-segment-|\/tmp\//);
   });
 });

@@ -125,7 +125,7 @@ describe('steady faces', () => {
     return { raw, smooth };
   }
 
-  // Measured (2-core Zen 5, ORT 1 thread, deterministic): still 0.408 → 0.121 px/frame, slow sway 0.440 → 0.391,
+  // Measured (2-core Intel Xeon, ORT 1 thread, deterministic): still 0.408 → 0.121 px/frame, slow sway 0.440 → 0.391,
   // fast sway 0.590 → 0.572 (bench/RESULTS.md, Video). BlazeFace is steady on a clean face; what smoothing
   // removes is the frame-to-frame wobble a still face shows, without trailing a moving one.
   it('smoothing does not trail a face moving slowly or fast on a known path', async () => {

@@ -2,6 +2,7 @@ import { apiFetch, apiJson, getApiKey, type ModelRow, type ServiceInfo, setApiKe
 import { errorWords } from './messages.ts';
 import { Photo } from './photo.ts';
 import { bindSettings } from './settings.ts';
+import { isVideoFile, VideoItem } from './video.ts';
 
 const $ = <T extends Element>(selector: string): T => {
   const el = document.querySelector<T>(selector);
@@ -22,6 +23,7 @@ const keyInput = $<HTMLInputElement>('#api-key');
 const keyButton = $<HTMLButtonElement>('#key-button');
 
 const photos: Photo[] = [];
+const videos: VideoItem[] = [];
 let limits: ServiceInfo['limits'] | undefined;
 
 /**
@@ -34,19 +36,28 @@ function enqueue(photo: Photo): void {
 }
 
 function refresh(): void {
-  const done = photos.filter((p) => p.phase === 'completed').length;
-  const failed = photos.filter((p) => p.phase === 'failed').length;
-  const running = photos.filter((p) => !p.finished).length;
+  const items = [...photos, ...videos];
+  const done = items.filter((p) => p.phase === 'completed').length;
+  const failed = items.filter((p) => p.phase === 'failed').length;
+  const running = items.filter((p) => !p.finished).length;
   summary.textContent =
-    photos.length === 0
+    items.length === 0
       ? 'No photos yet.'
-      : `${done} of ${photos.length} done${failed ? `, ${failed} failed` : ''}${running ? `, ${running} in progress` : ''}.`;
-  downloadAll.disabled = done === 0;
-  clearDone.disabled = !photos.some((p) => p.finished);
+      : `${done} of ${items.length} done${failed ? `, ${failed} failed` : ''}${running ? `, ${running} in progress` : ''}.`;
+  downloadAll.disabled = !photos.some((p) => p.phase === 'completed');
+  clearDone.disabled = !items.some((p) => p.finished);
 }
 
 function addFiles(files: Iterable<File>): void {
   for (const file of files) {
+    if (isVideoFile(file)) {
+      // A video is its own task kind (POST /api/v1/videos): frames, a player and a download on its card.
+      const video = new VideoItem(file, settings.get, refresh);
+      videos.push(video);
+      list.append(video.card);
+      uploads = uploads.then(() => video.upload());
+      continue;
+    }
     const photo: Photo = new Photo(file, settings.get, {
       changed: refresh,
       needsKey: askForKey,
@@ -106,6 +117,10 @@ clearDone.addEventListener('click', () => {
   for (const photo of photos.filter((p) => p.finished)) {
     photo.dispose();
     photos.splice(photos.indexOf(photo), 1);
+  }
+  for (const video of videos.filter((v) => v.finished)) {
+    video.dispose();
+    videos.splice(videos.indexOf(video), 1);
   }
   refresh();
 });

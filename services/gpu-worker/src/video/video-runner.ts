@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import {
+  type FaceReport,
   isPhotoEnhanceError,
   isTerminalStatus,
   PhotoEnhanceError,
@@ -15,7 +16,7 @@ import {
   type VideoSegmentJob,
 } from '@photoenhance/contracts';
 import { createSegmentRepository, keys, type ReceivedJob, type SegmentRepository } from '@photoenhance/core';
-import { createFaceSmoother, type FrameFaceDetector, TRACK_WARMUP_FRAMES } from '@photoenhance/engine';
+import { createFaceSmoother, DETECTOR_MODEL, type FrameFaceDetector, TRACK_WARMUP_FRAMES } from '@photoenhance/engine';
 import {
   assembleVideo,
   CONTAINER_MIME,
@@ -215,6 +216,7 @@ async function runSegment(run: VideoRun, job: VideoSegmentJob, record: TaskRecor
     attemptId: run.attemptId,
     workerId: timings.workerId,
     engineSeconds: 0,
+    models: [],
     startedAt: run.now(),
     updatedAt: run.now(),
   };
@@ -240,6 +242,10 @@ async function runSegment(run: VideoRun, job: VideoSegmentJob, record: TaskRecor
     const tracked = async (frame: DecodedFrame) => faces?.next(frame, frameSeconds(probe, frame.index));
     let engineSeconds = 0;
     let lastWrite = Date.now();
+    // Summed over the frames, so the result says what a photo's does (faces restored or why not, models).
+    const faceReport: FaceReport = { detected: 0, restored: 0, skipped: [] };
+    // Faces found by detectFrameFaces (tracking) are handed in, so the engine does not list the detector itself.
+    const models = new Set<string>(faces ? [DETECTOR_MODEL] : []);
     await processSegment({
       input,
       probe,
@@ -261,6 +267,11 @@ async function runSegment(run: VideoRun, job: VideoSegmentJob, record: TaskRecor
         const t0 = performance.now();
         const out = await enhanceFrame(frame, record.options, { signal, ...(given ? { faces: given } : {}) });
         engineSeconds += (performance.now() - t0) / 1000;
+        faceReport.detected += out.faces.detected;
+        faceReport.restored += out.faces.restored;
+        if (out.faces.notice) faceReport.notice = out.faces.notice;
+        if (out.faces.model) faceReport.model = out.faces.model;
+        for (const m of out.models) models.add(m);
         if (out.frame.width !== width || out.frame.height !== height) {
           throw new PhotoEnhanceError(
             'INTERNAL',
@@ -289,6 +300,8 @@ async function runSegment(run: VideoRun, job: VideoSegmentJob, record: TaskRecor
       key,
       bytes: size,
       engineSeconds,
+      faces: faceReport,
+      models: [...models],
       updatedAt: run.now(),
     });
     logger.info({ ...run.log, segment: segment.index, engineSeconds }, 'video segment done');
@@ -375,8 +388,8 @@ async function runAssemble(run: VideoRun, job: VideoAssembleJob, record: TaskRec
         format: container,
         width: width - (width % 2),
         height: height - (height % 2),
-        faces: { detected: 0, restored: 0, skipped: [] },
-        models: [],
+        faces: sumFaces([...all.values()]),
+        models: [...new Set([...all.values()].flatMap((s) => s.models))],
         timings: { enhance: Math.round(engineSeconds * 1000) / 1000 },
         warnings: [],
       },
@@ -389,6 +402,18 @@ async function runAssemble(run: VideoRun, job: VideoAssembleJob, record: TaskRec
     .deleteAll(run.taskId)
     .catch((err: unknown) => logger.warn({ ...run.log, err }, 'segment clean-up failed'));
   return 'completed';
+}
+
+/** The faces of a whole clip: detections and restorations over every frame, the notice when none was restored. */
+function sumFaces(segments: SegmentRecord[]): FaceReport {
+  const report: FaceReport = { detected: 0, restored: 0, skipped: [] };
+  for (const s of segments) {
+    report.detected += s.faces?.detected ?? 0;
+    report.restored += s.faces?.restored ?? 0;
+    if (s.faces?.notice) report.notice = s.faces.notice;
+    if (s.faces?.model) report.model = s.faces.model;
+  }
+  return report;
 }
 
 /** What happens on each error class, as for photos (job-runner.ts settle()). */

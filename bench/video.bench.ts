@@ -1,0 +1,266 @@
+/**
+ * Video benchmark (not a test), `npm run bench:video`:
+ *  1. per-frame cost of the video path vs the photo path on the same frames (one process, one ORT thread):
+ *     photo = engine.enhance() of each frame as a PNG; video = processSegment (decode → enhanceFrame →
+ *     encode) over the clip. Goal: video ≤ 1.1× the photo path's engine time.
+ *  2. fan-out: one clip in segments on N = 1, 2, 4, 8 worker processes with a stand-in frame stage of fixed
+ *     cost (bench/system/video-worker.ts), so coordination (queue, storage, decode/encode, assembly) is what
+ *     is measured; efficiency = T(1) / (N · T(N)), goal ≥ 0.9.
+ *  3. the real engine: 2 worker processes × 1 ORT thread vs 1 × 1.
+ * Prints a markdown section; --write puts it in bench/RESULTS.md under `## Video` (replacing an older one).
+ *
+ *   npm run bench:video -- --frames-ms 100 --write
+ */
+import { spawn } from 'node:child_process';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { cpus, loadavg, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { EnhanceOptionsSchema, newId } from '@photoenhance/contracts';
+import {
+  type Backend,
+  CommonEnvSchema,
+  connectBackend,
+  createTaskRepository,
+  keys,
+  loadConfig,
+  startEmbeddedBackend,
+} from '@photoenhance/core';
+import { createEngine } from '@photoenhance/engine';
+import {
+  decodeFrames,
+  ffmpegBinaries,
+  outputFrameSize,
+  probeVideo,
+  processSegment,
+  runTool,
+} from '@photoenhance/video';
+import sharp from 'sharp';
+import { submitVideo } from '../services/api/src/routes/videos/submit-video.ts';
+import { cpuFlags, median } from './measure.ts';
+
+const { values: args } = parseArgs({
+  options: {
+    'frame-ms': { type: 'string', default: '100' },
+    workers: { type: 'string', default: '1,2,4,8' },
+    write: { type: 'boolean', default: false },
+  },
+});
+const frameMs = Number(args['frame-ms']);
+const fanOut = String(args.workers).split(',').map(Number);
+const WORKER = fileURLToPath(new URL('./system/video-worker.ts', import.meta.url));
+const RESULTS = fileURLToPath(new URL('./RESULTS.md', import.meta.url));
+
+async function makeClip(path: string, size: string, seconds: number): Promise<string> {
+  await runTool(ffmpegBinaries().ffmpeg, [
+    ...['-v', 'error', '-y', '-f', 'lavfi', '-i', `testsrc=size=${size}:rate=24:duration=${seconds}`],
+    ...['-f', 'lavfi', '-i', `sine=frequency=440:duration=${seconds}`, '-c:v', 'libx264', '-preset', 'veryfast'],
+    ...['-pix_fmt', 'yuv420p', '-c:a', 'aac', '-shortest', path],
+  ]);
+  return path;
+}
+
+/** 1: the same frames through engine.enhance (PNG in/out) and through the video path. */
+async function perFrame(dir: string) {
+  const clip = await makeClip(join(dir, 'frames.mp4'), '160x120', 1);
+  const probe = await probeVideo(clip);
+  const engine = createEngine({ runtime: { executionProviders: ['cpu'], intraOpThreads: 1 } });
+  const options = { scale: 2, quality: 'fast', face: { enabled: false } } as const;
+  await engine.warmUp(options);
+  const pngs: Buffer[] = [];
+  for await (const f of decodeFrames(clip, probe, { start: 0, count: probe.frameCount })) {
+    pngs.push(
+      await sharp(Buffer.from(f.data), { raw: { width: f.width, height: f.height, channels: 3 } })
+        .png()
+        .toBuffer(),
+    );
+  }
+  const rounds = 3;
+  const photo: number[] = [];
+  const video: number[] = [];
+  const videoEngine: number[] = [];
+  const size = outputFrameSize(probe, 2);
+  for (let r = 0; r < rounds; r++) {
+    let t = performance.now();
+    for (const png of pngs) await engine.enhance(png, { ...options, output: { format: 'png' } });
+    photo.push((performance.now() - t) / pngs.length);
+    let inEngine = 0;
+    t = performance.now();
+    await processSegment({
+      input: clip,
+      probe,
+      start: 0,
+      count: probe.frameCount,
+      width: size.width,
+      height: size.height,
+      output: { codec: 'h264', crf: 18, preset: 'medium' },
+      path: join(dir, 'out.mp4'),
+      enhance: async (frame) => {
+        const t0 = performance.now();
+        const out = await engine.enhanceFrame(frame, options);
+        inEngine += performance.now() - t0;
+        return out.frame.data;
+      },
+    });
+    video.push((performance.now() - t) / probe.frameCount);
+    videoEngine.push(inEngine / probe.frameCount);
+  }
+  await engine.close();
+  return { frames: probe.frameCount, photo: median(photo), video: median(video), videoEngine: median(videoEngine) };
+}
+
+interface WorkerProc {
+  kill(): Promise<void>;
+  ready: Promise<void>;
+}
+
+function spawnWorker(env: Record<string, string>): WorkerProc {
+  const child = spawn(process.execPath, [WORKER], {
+    env: { PATH: process.env.PATH ?? '', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  const ready = new Promise<void>((resolve, reject) => {
+    child.stdout.on('data', (d: Buffer) => {
+      out += d.toString();
+      if (out.includes('worker ready; receiving jobs')) resolve();
+    });
+    child.stderr.on('data', (d: Buffer) => {
+      out += d.toString();
+    });
+    child.once('exit', (code) => reject(new Error(`worker exited ${code}: ${out.slice(-2000)}`)));
+  });
+  const exited = new Promise((resolve) => child.once('exit', resolve));
+  return {
+    ready,
+    async kill() {
+      child.kill('SIGTERM');
+      await exited;
+    },
+  };
+}
+
+/** Wall time of one clip from submission to completed on `n` worker processes. */
+async function runFleet(
+  n: number,
+  base: Record<string, string>,
+  clip: string,
+  options: { enhance: Record<string, unknown>; segmentFrames: number; extraEnv: Record<string, string> },
+): Promise<number> {
+  const suffix = newId().slice(0, 8);
+  const env = { ...base, SQS_QUEUE_NAME: `bench-${suffix}`, SQS_DLQ_NAME: `bench-dlq-${suffix}`, ...options.extraEnv };
+  const backend: Backend = await connectBackend(loadConfig(CommonEnvSchema, { ...env, BOOTSTRAP_RESOURCES: 'true' }));
+  const workers = Array.from({ length: n }, (_, i) => spawnWorker({ ...env, WORKER_ID: `bench-${suffix}-${i}` }));
+  try {
+    await Promise.all(workers.map((w) => w.ready));
+    const probe = await probeVideo(clip);
+    const taskId = newId();
+    const inputKey = keys.input(taskId, 'clip.mp4');
+    const bytes = await readFile(clip);
+    await backend.storage.put(inputKey, bytes, { contentType: 'video/mp4' });
+    const tasks = createTaskRepository(backend.storage);
+    const t0 = performance.now();
+    await submitVideo(
+      { queue: backend.queue, tasks },
+      {
+        taskId,
+        inputKey,
+        filename: 'clip.mp4',
+        bytes: bytes.length,
+        probe,
+        options: EnhanceOptionsSchema.parse(options.enhance),
+        output: { codec: 'h264', crf: 18, preset: 'veryfast' },
+        smoothFaces: false,
+        segmentFrames: options.segmentFrames,
+      },
+    );
+    for (;;) {
+      const r = await tasks.read(taskId);
+      if (r?.status === 'completed') break;
+      if (r && ['failed', 'cancelled'].includes(r.status))
+        throw new Error(`bench video ${r.status}: ${r.error?.message}`);
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    return (performance.now() - t0) / 1000;
+  } finally {
+    await Promise.all(workers.map((w) => w.kill()));
+    backend.close();
+  }
+}
+
+const dir = await mkdtemp(join(tmpdir(), 'pe-bench-video-'));
+const embedded = await startEmbeddedBackend({ dataDir: join(dir, 'data'), port: 0 });
+const base = {
+  S3_ENDPOINT: embedded.s3Endpoint,
+  SQS_ENDPOINT: embedded.sqsEndpoint,
+  LOG_LEVEL: 'info',
+  WORKER_PORT: '0',
+  WORKER_HOST: '127.0.0.1',
+  WORKER_WAIT_TIME_SECONDS: '1',
+  WORKER_PROGRESS_INTERVAL_MS: '1000',
+  ORT_INTRA_OP_THREADS: '1',
+};
+try {
+  const load0 = loadavg()[0] ?? 0;
+  const pf = await perFrame(dir);
+  const standinClip = await makeClip(join(dir, 'fleet.mp4'), '64x48', 8);
+  const fleet: { n: number; seconds: number }[] = [];
+  for (const n of fanOut) {
+    fleet.push({
+      n,
+      seconds: await runFleet(n, base, standinClip, {
+        enhance: { scale: 1, face: { enabled: false } },
+        segmentFrames: 12,
+        extraEnv: { BENCH_FRAME_MS: String(frameMs) },
+      }),
+    });
+  }
+  const realClip = await makeClip(join(dir, 'real.mp4'), '160x120', 2);
+  const real = { enhance: { scale: 2, quality: 'fast', face: { enabled: false } }, segmentFrames: 8, extraEnv: {} };
+  const real1 = await runFleet(1, base, realClip, real);
+  const real2 = await runFleet(2, base, realClip, real);
+  const load1 = loadavg()[0] ?? 0;
+  const t1 = fleet.find((f) => f.n === 1)?.seconds ?? Number.NaN;
+  const lines = [
+    '## Video',
+    '',
+    `\`npm run bench:video -- --frame-ms ${frameMs}\` on ${cpus()[0]?.model ?? 'unknown CPU'} (${cpus().length} cores; ${await cpuFlags()}), load average ${load0.toFixed(1)} → ${load1.toFixed(1)} (a shared machine: other jobs ran meanwhile).`,
+    '',
+    `Per frame, ${pf.frames} frames of 160×120 at scale 2 (x4fast, 1 ORT thread, faces off, median of 3):`,
+    '',
+    '| path | ms per frame | × photo engine |',
+    '|---|---|---|',
+    `| photo: engine.enhance(PNG) | ${pf.photo.toFixed(1)} | 1.00 |`,
+    `| video: enhanceFrame alone | ${pf.videoEngine.toFixed(1)} | ${(pf.videoEngine / pf.photo).toFixed(2)} |`,
+    `| video: decode → enhanceFrame → encode (processSegment) | ${pf.video.toFixed(1)} | ${(pf.video / pf.photo).toFixed(2)} |`,
+    '',
+    `Fan-out: 192 frames (64×48, 8 s) in 16 segments of 12, stand-in frame stage of ${frameMs} ms, N worker processes:`,
+    '',
+    '| workers | wall s | speed-up | efficiency T1/(N·TN) |',
+    '|---|---|---|---|',
+    ...fleet.map(
+      (f) =>
+        `| ${f.n} | ${f.seconds.toFixed(1)} | ${(t1 / f.seconds).toFixed(2)} | ${(t1 / (f.n * f.seconds)).toFixed(2)} |`,
+    ),
+    '',
+    `Real engine, 48 frames of 160×120 at scale 2 (x4fast), segments of 8: 1 worker × 1 thread ${real1.toFixed(1)} s, 2 workers × 1 thread ${real2.toFixed(1)} s (speed-up ${(real1 / real2).toFixed(2)}).`,
+    '',
+  ];
+  const section = lines.join('\n');
+  process.stdout.write(`${section}\n`);
+  if (args.write) {
+    const text = await readFile(RESULTS, 'utf8');
+    const start = text.indexOf('\n## Video\n');
+    const next = start >= 0 ? text.indexOf('\n## ', start + 1) : -1;
+    const updated =
+      start >= 0
+        ? `${text.slice(0, start + 1)}${section}${next >= 0 ? text.slice(next) : ''}`
+        : `${text.trimEnd()}\n\n${section}`;
+    await writeFile(RESULTS, updated);
+  }
+} finally {
+  await embedded.stop();
+  await rm(dir, { recursive: true, force: true });
+}

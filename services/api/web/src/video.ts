@@ -1,0 +1,240 @@
+import { ApiError, apiFetch, apiJson, authHeaders, send } from './api.ts';
+import { h } from './dom.ts';
+import { errorWords, formatBytes, formatSeconds } from './messages.ts';
+import { enhanceFields, type Settings } from './settings.ts';
+
+/** File types the page sends to POST /api/v1/videos (by type, or by extension when the browser gives none). */
+export function isVideoFile(file: File): boolean {
+  return file.type.startsWith('video/') || /\.(mp4|m4v|mov|mkv|webm)$/i.test(file.name);
+}
+
+/** GET /api/v1/videos/{id} (the fields the card uses). */
+interface VideoView {
+  task_id: string;
+  status: 'queued' | 'processing' | 'completed' | 'failed' | 'cancelled';
+  progress: number;
+  frames_done: number;
+  frames_total: number;
+  eta_seconds?: number;
+  input: { width: number; height: number; frames: number; duration_seconds: number };
+  result?: { filename: string; bytes: number; format: string; width: number; height: number };
+  error?: { code: string; message: string };
+}
+
+const POLL_MS = 1000;
+let counter = 0;
+
+/**
+ * One picked video: its card (upload in bytes, then frames done / total and the ETA), then the result in a
+ * player beside the original and a download. Polls the video status (frames live there, not in the events).
+ */
+export class VideoItem {
+  readonly id = `video-${++counter}`;
+  phase: 'uploading' | 'queued' | 'processing' | 'completed' | 'failed' | 'cancelled' = 'uploading';
+  taskId: string | undefined;
+  readonly card: HTMLLIElement;
+  private readonly status: HTMLParagraphElement;
+  private readonly bar: HTMLProgressElement;
+  private readonly actions: HTMLDivElement;
+  private readonly result: HTMLDivElement;
+  private readonly originalUrl: string;
+  private resultUrl: string | undefined;
+  private resultName = '';
+  private readonly abort = new AbortController();
+  private readonly startedAt = performance.now();
+
+  readonly file: File;
+  private readonly settings: () => Settings;
+  private readonly changed: () => void;
+
+  constructor(file: File, settings: () => Settings, changed: () => void) {
+    this.file = file;
+    this.settings = settings;
+    this.changed = changed;
+    this.originalUrl = URL.createObjectURL(file);
+    this.status = h('p', { class: 'status', id: `${this.id}-status` }, 'Waiting to upload');
+    this.bar = h('progress', { max: '100', value: '0', 'aria-label': `Progress of ${file.name}` });
+    this.actions = h('div', { class: 'actions' });
+    this.result = h('div', { class: 'result' });
+    this.card = h(
+      'li',
+      { class: 'card video-card', 'data-phase': 'uploading', 'aria-labelledby': `${this.id}-name` },
+      h(
+        'div',
+        { class: 'card-head' },
+        h('div', { class: 'thumb' }, h('span', { class: 'placeholder' }, 'Video')),
+        h(
+          'div',
+          { class: 'card-info' },
+          h('h3', { id: `${this.id}-name`, class: 'name', title: file.name }, file.name),
+          h('p', { class: 'meta' }, `${formatBytes(file.size)} · video`),
+          this.bar,
+          h('div', { 'aria-live': 'polite', 'aria-atomic': 'true' }, this.status),
+          this.actions,
+        ),
+      ),
+      this.result,
+    );
+    this.renderActions();
+  }
+
+  get finished(): boolean {
+    return this.phase === 'completed' || this.phase === 'failed' || this.phase === 'cancelled';
+  }
+
+  async upload(): Promise<void> {
+    const form = new FormData();
+    form.append('file', this.file, this.file.name);
+    // Photo output formats do not apply to a video; the rest of the settings do.
+    const { output_format: _format, ...fields } = enhanceFields(this.settings());
+    for (const [name, value] of Object.entries(fields)) form.append(name, value);
+    try {
+      const text = await send({
+        method: 'POST',
+        url: '/api/v1/videos',
+        body: form,
+        headers: { ...authHeaders(), Accept: 'application/json' },
+        onProgress: (sent, total) => {
+          this.bar.value = total > 0 ? (sent / total) * 100 : 0;
+          this.status.textContent = `Uploading ${formatBytes(sent)} of ${formatBytes(total)}`;
+        },
+        signal: this.abort.signal,
+      });
+      this.taskId = (JSON.parse(text) as { task_id: string }).task_id;
+      this.card.dataset.taskId = this.taskId;
+      this.set('queued', 'Waiting for a worker', 0);
+    } catch (err) {
+      if (!this.abort.signal.aborted) this.set('failed', videoErrorWords(err), 0);
+      return;
+    }
+    // The upload queue moves on; the task is followed in the background.
+    void this.follow(this.taskId).catch((err: unknown) => {
+      if (!this.abort.signal.aborted) this.set('failed', videoErrorWords(err), 0);
+    });
+  }
+
+  private async follow(taskId: string): Promise<void> {
+    while (!this.abort.signal.aborted) {
+      const view = await apiJson<VideoView>(`/api/v1/videos/${taskId}`, { signal: this.abort.signal });
+      if (view.status === 'completed') return this.finish(view);
+      if (view.status === 'failed' || view.status === 'cancelled') {
+        const error = view.error ?? { code: 'INTERNAL', message: `The video was ${view.status}` };
+        return this.set(view.status, videoErrorWords(new ApiError(0, error.code, error.message)), 0);
+      }
+      if (view.status === 'processing') {
+        const eta = view.eta_seconds !== undefined ? ` · about ${formatSeconds(view.eta_seconds)} left` : '';
+        this.set('processing', `Enhancing frame ${view.frames_done} of ${view.frames_total}${eta}`, view.progress);
+      }
+      await new Promise((resolve) => setTimeout(resolve, POLL_MS));
+    }
+  }
+
+  private async finish(view: VideoView): Promise<void> {
+    this.set('processing', 'Fetching the result', 100);
+    const blob = await (await apiFetch(`/api/v1/download/${view.task_id}`, { signal: this.abort.signal })).blob();
+    this.resultUrl = URL.createObjectURL(blob);
+    const r = view.result;
+    this.resultName = r?.filename ?? `${this.file.name}_enhanced.mp4`;
+    const player = (label: string, src: string) =>
+      h(
+        'figure',
+        {},
+        h('video', {
+          src,
+          controls: true,
+          muted: true,
+          loop: true,
+          playsinline: true,
+          preload: 'auto',
+          'aria-label': label,
+        }),
+        h('figcaption', {}, label),
+      );
+    this.result.replaceChildren(
+      h(
+        'div',
+        { class: 'video-compare' },
+        player(`Original ${view.input.width}×${view.input.height}`, this.originalUrl),
+        player(`Enhanced ${r?.width ?? ''}×${r?.height ?? ''}`, this.resultUrl),
+      ),
+      h(
+        'dl',
+        { class: 'facts' },
+        h('dt', {}, 'Frames'),
+        h('dd', {}, `${view.input.frames} (${formatSeconds(view.input.duration_seconds)})`),
+        h('dt', {}, 'Size'),
+        h(
+          'dd',
+          {},
+          r
+            ? `${view.input.width}×${view.input.height} → ${r.width}×${r.height} (${formatBytes(r.bytes)}, ${r.format})`
+            : '',
+        ),
+      ),
+    );
+    this.set('completed', `Done in ${formatSeconds((performance.now() - this.startedAt) / 1000)}`, 100);
+  }
+
+  private async cancel(): Promise<void> {
+    this.abort.abort();
+    this.set('cancelled', 'Cancelled', 0);
+    if (this.taskId) await apiFetch(`/api/v1/videos/${this.taskId}`, { method: 'DELETE' }).catch(() => undefined);
+  }
+
+  dispose(): void {
+    this.abort.abort();
+    URL.revokeObjectURL(this.originalUrl);
+    if (this.resultUrl) URL.revokeObjectURL(this.resultUrl);
+    this.card.remove();
+  }
+
+  private set(phase: VideoItem['phase'], text: string, progress: number): void {
+    const changed = phase !== this.phase;
+    this.phase = phase;
+    this.card.dataset.phase = phase;
+    this.status.textContent = text;
+    this.bar.value = progress;
+    if (changed) {
+      this.renderActions();
+      this.changed();
+    }
+  }
+
+  private renderActions(): void {
+    const label = this.file.name;
+    const buttons: HTMLElement[] = [];
+    if (!this.finished) {
+      buttons.push(
+        h(
+          'button',
+          { type: 'button', class: 'secondary', 'aria-label': `Cancel ${label}`, onclick: () => this.cancel() },
+          'Cancel',
+        ),
+      );
+    }
+    if (this.phase === 'completed' && this.resultUrl) {
+      buttons.push(
+        h(
+          'a',
+          { class: 'button', href: this.resultUrl, download: this.resultName, 'aria-label': `Download ${label}` },
+          'Download',
+        ),
+      );
+    }
+    this.actions.replaceChildren(...buttons);
+  }
+}
+
+function videoErrorWords(err: unknown): string {
+  if (err instanceof ApiError) {
+    switch (err.code) {
+      case 'UNSUPPORTED_FORMAT':
+        return `Not a video this service can read. ${err.message}`;
+      case 'CORRUPT_VIDEO':
+        return `The video is damaged or cut short. ${err.message}`;
+      case 'VIDEO_TOO_LONG':
+        return `Too long. ${err.message}`;
+    }
+  }
+  return errorWords(err);
+}
