@@ -109,7 +109,7 @@ describe('photoenhance CLI', () => {
     const refused = await cli([...args, '--memory-budget', '50']);
     expect(refused.code).toBe(1);
     expect(refused.stdout).toMatch(
-      /✖ a\.jpg: MEMORY_BUDGET_EXCEEDED: A 20×14 photo at ×4 needs about \d+ MB; --memory-budget has 50 MB for one job/,
+      /✖ a\.jpg: MEMORY_BUDGET_EXCEEDED: A 20×14 photo at ×4 needs about \d+ MB; this run \(--memory-budget\) has 50 MB for one job/,
     );
     expect(existsSync(out)).toBe(false);
     const fits = await cli([...args, '--memory-budget', '4096']);
