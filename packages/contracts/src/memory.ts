@@ -132,8 +132,8 @@ export function estimateJobMemory(job: JobMemoryInput): JobMemoryEstimate {
     const tensors = windowPixels * 12 * (1 + MODEL_SCALE * MODEL_SCALE);
     const blockIn = blockSpan(width, outWidth, core.w, pad) * blockSpan(height, outHeight, core.h, pad);
     const outRatio = outPixels / (inPixels * MODEL_SCALE * MODEL_SCALE);
-    // One float block (planes go one after another), its resize (16-bit codes) and the band of float rows.
-    const blocks = blockIn === 0 ? 0 : blockIn * 4 + Math.ceil(blockIn * outRatio) * 2;
+    // A float block per plane (resized side by side), their resizes (16-bit codes) and the band of float rows.
+    const blocks = blockIn === 0 ? 0 : 3 * (blockIn * 4 + Math.ceil(blockIn * outRatio) * 2);
     const bandRows = Math.ceil(blockSpan(height, outHeight, core.h, pad) * (outHeight / (height * MODEL_SCALE))) + 1;
     const band = outWidth * bandRows * 12;
     upscale = working + tensors + blocks + band;
