@@ -32,6 +32,8 @@ const { values: args } = (await import('node:util')).parseArgs({
     'max-tiles': { type: 'string', default: '0' },
     'before-cap-gb': { type: 'string', default: '6' },
     'max-output-mp': { type: 'string', default: '268.4' },
+    /** 'before,after' (default) or one of them, e.g. to re-measure the engine alone. */
+    variants: { type: 'string', default: 'before,after' },
     image: { type: 'string', default: 'packages/engine/tests/fixtures/faces/astronaut.jpg' },
   },
 });
@@ -105,8 +107,8 @@ try {
         continue;
       }
       const beforePeak = input.width * input.height * 204 + outPixels * 15;
-      const variants: ('before' | 'after')[] =
-        beforePeak <= Number(args['before-cap-gb']) * GB ? ['before', 'after'] : ['after'];
+      const wanted = args.variants.split(',') as ('before' | 'after')[];
+      const variants = wanted.filter((v) => v === 'after' || beforePeak <= Number(args['before-cap-gb']) * GB);
       const estimate = estimateJobMemory({
         width: input.width,
         height: input.height,
@@ -124,7 +126,7 @@ try {
           );
         }
       }
-      if (variants.length === 1)
+      if (wanted.includes('before') && !variants.includes('before'))
         console.log(
           `| ${mp} MP | ×${scale} | | before | not run: needs ≈ ${fmt(beforePeak)} over the idle worker |||||||`,
         );

@@ -114,7 +114,7 @@ async function runEnhance(patterns: string[], flags: EnhanceFlags): Promise<numb
     },
     // A photo that would not fit is refused before decoding, with the memory it needs in the message.
     memory: flags.memoryBudget
-      ? { budgetBytes: flags.memoryBudget * 1024 * 1024, holder: '--memory-budget' }
+      ? { budgetBytes: flags.memoryBudget * 1024 * 1024, holder: 'this run (--memory-budget)' }
       : { limitBytes: processMemoryLimit(), holder: 'this machine' },
     log: {
       info: () => {},

@@ -103,6 +103,19 @@ describe('photoenhance CLI', () => {
     expect(bad.stderr).toMatch(/precision/);
   });
 
+  it('says how much memory a photo needs when it will not fit the budget, and exits 1', async () => {
+    const out = join(dir, 'budget.png');
+    const args = ['enhance', join(dir, 'a.jpg'), '-o', out, '-q', 'fast', '--no-face', '--scale', '4'];
+    const refused = await cli([...args, '--memory-budget', '50']);
+    expect(refused.code).toBe(1);
+    expect(refused.stdout).toMatch(
+      /✖ a\.jpg: MEMORY_BUDGET_EXCEEDED: A 20×14 photo at ×4 needs about \d+ MB; this run \(--memory-budget\) has 50 MB for one job/,
+    );
+    expect(existsSync(out)).toBe(false);
+    const fits = await cli([...args, '--memory-budget', '4096']);
+    expect(fits.code).toBe(0);
+  });
+
   it('lists models and their readiness', async () => {
     const r = await cli(['models']);
     expect(r.code).toBe(0);

@@ -65,6 +65,12 @@ export const RESTORER_RUN_BYTES = 1_320_000_000;
 const PER_FACE_BYTES = 8_000_000;
 /** JavaScript heap churn, libvips' operation cache and thread stacks, face detection's small tiles. */
 const FIXED_BYTES = 120_000_000;
+/**
+ * Above this many pixels JPEG results are written without Huffman optimisation (image/encode.ts): optimising
+ * makes libjpeg keep every DCT coefficient of the image (2 bytes a sample: 288 MB for a 48 MP result at
+ * 4:4:4; measured 0.66 GB of RSS and 7× the time) where plain coding streams rows; the file is bigger (+12 % on noise).
+ */
+export const JPEG_OPTIMISE_MAX_PIXELS = 16_000_000;
 
 function gcd(a: number, b: number): number {
   let x = a;
@@ -126,8 +132,8 @@ export function estimateJobMemory(job: JobMemoryInput): JobMemoryEstimate {
     const tensors = windowPixels * 12 * (1 + MODEL_SCALE * MODEL_SCALE);
     const blockIn = blockSpan(width, outWidth, core.w, pad) * blockSpan(height, outHeight, core.h, pad);
     const outRatio = outPixels / (inPixels * MODEL_SCALE * MODEL_SCALE);
-    // Three float planes of the block, each block's resize (16-bit, then float) and the band of float rows.
-    const blocks = blockIn === 0 ? 0 : 3 * blockIn * 4 + 3 * Math.ceil(blockIn * outRatio) * 6;
+    // A float block per plane (resized side by side), their resizes (16-bit codes) and the band of float rows.
+    const blocks = blockIn === 0 ? 0 : 3 * (blockIn * 4 + Math.ceil(blockIn * outRatio) * 2);
     const bandRows = Math.ceil(blockSpan(height, outHeight, core.h, pad) * (outHeight / (height * MODEL_SCALE))) + 1;
     const band = outWidth * bandRows * 12;
     upscale = working + tensors + blocks + band;
@@ -137,9 +143,21 @@ export function estimateJobMemory(job: JobMemoryInput): JobMemoryEstimate {
   const faces = job.faces > 0 ? RESTORER_RUN_BYTES + job.faces * PER_FACE_BYTES : 0;
 
   const format = job.outputFormat ?? 'jpeg';
-  // JPEG and WebP land well under a byte a pixel; PNG/TIFF can approach the raw size on photos.
-  const encodedBytes = format === 'png' || format === 'tiff' ? outPixels * channels * sampleBytes : outPixels;
-  const encode = encodedBytes + (job.keepMetadata ? outPixels * channels * sampleBytes : 0);
+  const raw = outPixels * channels * sampleBytes;
+  let encodedBytes: number;
+  if (format === 'png' || format === 'tiff') {
+    // libvips streams rows into the encoder; on photos the file can approach the raw size.
+    encodedBytes = raw;
+  } else if (format === 'webp') {
+    // libwebp takes the whole picture (ARGB, then YUV) before it encodes.
+    encodedBytes = outPixels * 6 + outPixels;
+  } else {
+    // The file (≈ 1 byte a pixel at quality 92 on photos), plus libjpeg's whole-image coefficient buffer
+    // (2 bytes a sample, 4:4:4) while Huffman optimisation is on: up to JPEG_OPTIMISE_MAX_PIXELS (image/encode.ts).
+    encodedBytes = outPixels + (outPixels <= JPEG_OPTIMISE_MAX_PIXELS ? outPixels * 6 : 0);
+  }
+  // With metadata kept, an uncompressed PNG carries the pixels to the final encoder.
+  const encode = encodedBytes + (job.keepMetadata ? raw : 0);
 
   const bytes = FIXED_BYTES + held + Math.max(decode, upscale, faces, encode);
   return { bytes, parts: { held, decode, upscale, faces, encode, fixed: FIXED_BYTES } };

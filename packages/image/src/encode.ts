@@ -1,4 +1,9 @@
-import { type EncodedFormat, type OUTPUT_FORMATS, PhotoEnhanceError } from '@photoenhance/contracts';
+import {
+  type EncodedFormat,
+  JPEG_OPTIMISE_MAX_PIXELS,
+  type OUTPUT_FORMATS,
+  PhotoEnhanceError,
+} from '@photoenhance/contracts';
 import sharp, { type Sharp } from 'sharp';
 import type { ImageMetadata } from './decode.ts';
 import { resetExifOrientation } from './exif.ts';
@@ -94,11 +99,21 @@ function getSrgbProfile(): Promise<Buffer> {
   return srgbProfile;
 }
 
-function applyFormat(pipeline: Sharp, format: OutputFormat, quality: number, pngCompression: number): Sharp {
+function applyFormat(
+  pipeline: Sharp,
+  format: OutputFormat,
+  quality: number,
+  pngCompression: number,
+  pixels = 0,
+): Sharp {
   switch (format) {
     case 'jpeg':
       // Restored faces and fine detail suffer from chroma subsampling; keep full chroma at high quality.
-      return pipeline.jpeg({ quality, chromaSubsampling: quality >= 90 ? '4:4:4' : '4:2:0' });
+      return pipeline.jpeg({
+        quality,
+        chromaSubsampling: quality >= 90 ? '4:4:4' : '4:2:0',
+        optimiseCoding: pixels <= JPEG_OPTIMISE_MAX_PIXELS,
+      });
     case 'webp':
       return pipeline.webp({ quality });
     case 'png':
@@ -248,7 +263,7 @@ async function writeSamples(
       sharp(samples, { raw: { width, height, channels }, limitInputPixels: false }).toColourspace(colourspace);
     let data: Buffer;
     if (metadataChunks.length === 0) {
-      data = await applyFormat(fromRaw(), format, opts.quality, 6).toBuffer();
+      data = await applyFormat(fromRaw(), format, opts.quality, 6, width * height).toBuffer();
     } else {
       // sharp cannot attach raw EXIF/ICC bytes to raw pixels: write them into a PNG (uncompressed
       // unless PNG is the target) and let libvips carry them into the requested container.
@@ -266,6 +281,7 @@ async function writeSamples(
               format,
               opts.quality,
               6,
+              width * height,
             ).toBuffer();
     }
     return { data, format, width, height };

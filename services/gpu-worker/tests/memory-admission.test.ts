@@ -60,6 +60,8 @@ describe('worker memory admission', () => {
       const ok = await submitTask(backend, await pngImage(small.width, small.height), { ...options, scale: 1 });
       const done = await waitForStatus(backend.storage, ok, ['failed', 'completed'], 60_000);
       expect(done.status).toBe('completed');
+      // The outcome is reported once the message is acknowledged, just after the record is written.
+      await waitFor(async () => outcomes.length === 2);
       expect(outcomes).toEqual(['failed', 'completed']);
       // Acknowledged, not left to redelivery or the dead-letter queue.
       await waitFor(async () => {

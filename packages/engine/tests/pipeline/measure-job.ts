@@ -5,12 +5,14 @@
  *   node measure-job.ts <width> <height> <scale> <tileSize>
  */
 
+import { mulberry32 } from '@photoenhance/models';
 import sharp from 'sharp';
 import { createEngine } from '../../src/pipeline/engine.ts';
 
 const [width, height, scale, tileSize] = process.argv.slice(2).map(Number) as [number, number, number, number];
 const noise = Buffer.alloc(width * height * 3);
-for (let i = 0, s = 7; i < noise.length; i++) noise[i] = (s = (s * 1103515245 + 12345) >>> 0) >>> 24;
+const random = mulberry32(7);
+for (let i = 0; i < noise.length; i++) noise[i] = Math.floor(random() * 256);
 const photo = await sharp(noise, { raw: { width, height, channels: 3 } })
   .png()
   .toBuffer();
