@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { EnhanceOptionsSchema, FaceReportSchema } from './options.ts';
+import { TASK_STATUSES } from './task-states.ts';
 
 /**
  * Video shapes: what a probe finds in a clip, the limits a clip is checked against and the options of a
@@ -181,7 +182,7 @@ export function videoOutputFromForm(form: VideoForm): { output: VideoOutputOptio
 /** GET /api/v1/videos/{task_id}: a task's state with progress in frames and an ETA. */
 export const VideoStatusResponseSchema = z.object({
   task_id: z.string(),
-  status: z.enum(['queued', 'processing', 'completed', 'failed', 'cancelled']),
+  status: z.enum(TASK_STATUSES),
   progress: z.number(),
   stage: z.string(),
   frames_done: NonNegativeInt,

@@ -1,3 +1,5 @@
+import type { TaskStatus } from '@photoenhance/contracts/task-states';
+import type { VideoStatusResponse } from '@photoenhance/contracts/video';
 import { ApiError, apiFetch, apiJson, authHeaders, send } from './api.ts';
 import { h } from './dom.ts';
 import { errorWords, formatBytes, formatSeconds } from './messages.ts';
@@ -8,18 +10,8 @@ export function isVideoFile(file: File): boolean {
   return file.type.startsWith('video/') || /\.(mp4|m4v|mov|mkv|webm)$/i.test(file.name);
 }
 
-/** GET /api/v1/videos/{id} (the fields the card uses). */
-interface VideoView {
-  task_id: string;
-  status: 'queued' | 'processing' | 'completed' | 'failed' | 'cancelled';
-  progress: number;
-  frames_done: number;
-  frames_total: number;
-  eta_seconds?: number;
-  input: { width: number; height: number; frames: number; duration_seconds: number };
-  result?: { filename: string; bytes: number; format: string; width: number; height: number };
-  error?: { code: string; message: string };
-}
+/** GET /api/v1/videos/{id}: the contract's shape (the card uses part of it). */
+type VideoView = VideoStatusResponse;
 
 const POLL_MS = 1000;
 let counter = 0;
@@ -30,7 +22,7 @@ let counter = 0;
  */
 export class VideoItem {
   readonly id = `video-${++counter}`;
-  phase: 'uploading' | 'queued' | 'processing' | 'completed' | 'failed' | 'cancelled' = 'uploading';
+  phase: 'uploading' | TaskStatus = 'uploading';
   taskId: string | undefined;
   readonly card: HTMLLIElement;
   private readonly status: HTMLParagraphElement;
