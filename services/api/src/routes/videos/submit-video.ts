@@ -1,5 +1,6 @@
 import {
   type EnhanceOptions,
+  type OwnerId,
   planSegments,
   type TaskRecordInput,
   type VideoOutputOptions,
@@ -8,6 +9,8 @@ import {
 import type { JobQueue, TaskRepository } from '@photoenhance/core';
 
 export interface VideoSubmission {
+  /** The caller's owner id (tenant); absent when the API runs without keys. Only that tenant sees the task. */
+  owner?: OwnerId | undefined;
   taskId: string;
   inputKey: string;
   filename: string;
@@ -47,6 +50,7 @@ export function queuedVideoRecord(input: VideoSubmission): TaskRecordInput {
       segments: planSegments(input.probe.frameCount, input.segmentFrames),
       framesTotal: input.probe.frameCount,
     },
+    ...(input.owner ? { owner: input.owner } : {}),
     ...(input.callbackUrl ? { callbackUrl: input.callbackUrl } : {}),
     createdAt: now,
     updatedAt: now,

@@ -90,7 +90,7 @@ const deleteRoute = createRoute({
  * (/api/v1/tasks/{id}/events, /api/v1/download/{id}): a video task is a task record with `video` fields.
  */
 export function videoRoutes(deps: RouteDeps): OpenAPIHono<AppEnv> {
-  const { storage, records, queue, config, metrics } = deps;
+  const { storage, records, queue, config, metrics, access, submitter } = deps;
   const app = createRouter();
   const maxBytes = config.VIDEO_MAX_UPLOAD_BYTES;
   const tooLarge = () => bodyTooLarge(maxBytes, 'video', 'maxFileBytes');
@@ -127,6 +127,9 @@ export function videoRoutes(deps: RouteDeps): OpenAPIHono<AppEnv> {
   app.openapi(submitRoute, async (c) => {
     const log = c.get('logger');
     requireMultipart(c, 'file', 'the video');
+    // A video is a task of its caller like a photo: over the active-task quota it is refused before the body is read.
+    const tenant = c.get('tenant');
+    await submitter.precheck(tenant);
     const taskId = newId();
     const dir = await mkdtemp(join(tmpdir(), 'pe-video-upload-'));
     try {
@@ -182,6 +185,7 @@ export function videoRoutes(deps: RouteDeps): OpenAPIHono<AppEnv> {
           { queue, tasks: records.tasks },
           {
             taskId,
+            owner: tenant.owner,
             inputKey,
             filename: upload.name,
             bytes: upload.bytes,
@@ -213,10 +217,11 @@ export function videoRoutes(deps: RouteDeps): OpenAPIHono<AppEnv> {
     }
   });
 
+  // Owner and retention checks as for photos: another tenant's video is a 404 like an unknown id.
   app.openapi(statusRoute, async (c) => {
     const taskId = parseId(c.req.param('task_id'));
-    const record = await deps.taskStates.read(taskId);
-    if (!record?.video) throw new PhotoEnhanceError('NOT_FOUND', `No video task ${taskId}`);
+    const record = await access.task(c.get('tenant'), taskId);
+    if (!record.video) throw new PhotoEnhanceError('NOT_FOUND', `No video task ${taskId}`);
     c.header('Cache-Control', 'no-store');
     return c.json(presentVideo(record, videoUrls(config.PUBLIC_BASE_URL, taskId)));
   });
@@ -224,8 +229,8 @@ export function videoRoutes(deps: RouteDeps): OpenAPIHono<AppEnv> {
   /** Cancel (segments stop at their next cancel check) or delete; the clip, result and segments are removed. */
   app.openapi(deleteRoute, async (c) => {
     const taskId = parseId(c.req.param('task_id'));
-    const record = await records.tasks.readState(taskId);
-    if (!record?.video) throw new PhotoEnhanceError('NOT_FOUND', `No video task ${taskId}`);
+    const record = await access.task(c.get('tenant'), taskId, { fresh: true, allowExpired: true });
+    if (!record.video) throw new PhotoEnhanceError('NOT_FOUND', `No video task ${taskId}`);
     deps.taskStates.forget(taskId);
     const removeFiles = () =>
       Promise.all([

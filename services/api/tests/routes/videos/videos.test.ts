@@ -116,3 +116,37 @@ describe('GET and DELETE /api/v1/videos/{id}', () => {
     expect(after.status).toBe('cancelled');
   });
 });
+
+describe('videos and tenants', () => {
+  it("answers another tenant's video exactly like an unknown id, and records the owner, never the key", async () => {
+    const [keyA, keyB] = ['video-key-a-0123456789', 'video-key-b-0123456789'];
+    const keyed = await startTestApi({ API_KEYS: `${keyA},${keyB}`, VIDEO_SEGMENT_FRAMES: '24' });
+    try {
+      const as = (key: string) => ({ Authorization: `Bearer ${key}` });
+      const res = await keyed.app.request('/api/v1/videos', {
+        method: 'POST',
+        body: uploadForm(clip, 'mine.mp4', { quality_level: 'fast' }),
+        headers: as(keyA),
+      });
+      expect(res.status).toBe(202);
+      const { task_id: taskId } = await readJson(res);
+      const record = await createTaskRepository(keyed.backend.storage).read(taskId);
+      expect(record?.owner).toMatch(/^key_[0-9a-f]{24}$/);
+      expect(JSON.stringify(record)).not.toContain(keyA);
+
+      expect((await keyed.app.request(`/api/v1/videos/${taskId}`, { headers: as(keyA) })).status).toBe(200);
+      const unknown = '00000000-0000-4000-8000-000000000000';
+      for (const method of ['GET', 'DELETE']) {
+        const theirs = await keyed.app.request(`/api/v1/videos/${taskId}`, { method, headers: as(keyB) });
+        const missing = await keyed.app.request(`/api/v1/videos/${unknown}`, { method, headers: as(keyB) });
+        expect(theirs.status, method).toBe(404);
+        expect(missing.status, method).toBe(404);
+        expect((await readJson(theirs)).error.code).toBe((await readJson(missing)).error.code);
+      }
+      // B's DELETE touched nothing: A's clip and record are still there.
+      expect(await createTaskRepository(keyed.backend.storage).read(taskId)).not.toBeNull();
+    } finally {
+      await keyed.dispose();
+    }
+  });
+});
