@@ -302,8 +302,11 @@ describe('web app in Chromium', () => {
     }
     expect(
       seen.some((line) =>
-        /\|processing\|(Reading the photo|Finding faces|Upscaling|Resizing|Saving the result) · \d+ %/.test(line),
+        /\|processing\|(Getting the photo|Reading the photo|Finding faces|Upscaling|Resizing|Saving the result|Storing the result) · \d+ %/.test(
+          line,
+        ),
       ),
+      seen.join(' / '),
     ).toBe(true);
 
     for (const p of photos) {

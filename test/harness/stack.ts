@@ -127,10 +127,13 @@ async function startApi(
 ): Promise<{ url: string; server: ServerType }> {
   const api = await import('@photoenhance/api');
   // Tests poll every 100 ms from one address: no rate limit unless a test sets one (test/security/limits does).
+  // The stack's API and workers share no change channel (as separate processes would not), so event streams poll;
+  // at the 500 ms default a sub-second test job would show no stage between queued and done.
   const apiConfig = api.loadApiConfig({
     ...configToEnv(config),
     PORT: String(port),
     RATE_LIMIT_PER_MINUTE: '0',
+    SSE_POLL_MS: '100',
     ...env,
   });
   const app = api.createApp({ storage: backend.storage, queue: backend.queue, config: apiConfig, logger });

@@ -15,3 +15,7 @@ export type Precision = (typeof PRECISIONS)[number];
 /** The engine's stages in pipeline order: progress weights and the task record's `stage` come from this list. */
 export const ENGINE_STAGES = ['decode', 'detect', 'upscale', 'restore', 'resize', 'encode'] as const;
 export type EngineStage = (typeof ENGINE_STAGES)[number];
+
+/** The worker's own stages of a photo job around the engine's: fetching the input, storing the result. */
+export const WORKER_STAGES = ['download', 'store'] as const;
+export type WorkerStage = (typeof WORKER_STAGES)[number];

@@ -7,6 +7,7 @@ import {
   mimeTypeFor,
   PhotoEnhanceError,
   type TaskRecord,
+  type WorkerStage,
 } from '@photoenhance/contracts';
 import { keys, type ReceivedJob, type VersionedTask } from '@photoenhance/core';
 import type { EnhanceResult } from '@photoenhance/engine';
@@ -222,7 +223,7 @@ async function claim(run: Run): Promise<Claim> {
       {
         ...stored,
         status: 'processing',
-        stage: 'download',
+        stage: 'download' satisfies WorkerStage,
         progress: 0,
         attempts: Math.max(stored.attempts + 1, run.message.receiveCount),
         attemptId: run.attemptId,
@@ -292,7 +293,7 @@ async function processJob(run: Run): Promise<{ result: EnhanceResult; outputKey:
         progress.onProgress({ stage: e.stage, progress: Math.round(e.progress * ENGINE_PROGRESS_SHARE * 10) / 10 }),
     });
     if (signal.aborted) throw signal.reason;
-    progress.onProgress({ stage: 'store', progress: ENGINE_PROGRESS_SHARE });
+    progress.onProgress({ stage: 'store' satisfies WorkerStage, progress: ENGINE_PROGRESS_SHARE });
     outputKey = keys.output(run.taskId, run.record.input.filename, result.format);
     await storage.put(outputKey, result.data, { contentType: mimeTypeFor(result.format) });
   } finally {

@@ -1,17 +1,19 @@
-import type { EngineStage } from '@photoenhance/contracts/choices';
+import type { EngineStage, WorkerStage } from '@photoenhance/contracts/choices';
 import { INPUT_FORMAT_LABELS } from '@photoenhance/contracts/formats';
 import type { TaskStatus } from '@photoenhance/contracts/task-states';
 import { ApiError } from './api.ts';
 
-/** Words for every engine stage (the type makes a new stage a compile error here until it has words). */
-const STAGES: Record<EngineStage | Extract<TaskStatus, 'queued'>, string> = {
+/** Words for every stage (the type makes a new stage a compile error here until it has words). */
+const STAGES: Record<EngineStage | WorkerStage | Extract<TaskStatus, 'queued'>, string> = {
   queued: 'Waiting for a worker',
+  download: 'Getting the photo',
   decode: 'Reading the photo',
   detect: 'Finding faces',
   upscale: 'Upscaling',
   restore: 'Restoring faces',
   resize: 'Resizing',
   encode: 'Saving the result',
+  store: 'Storing the result',
 };
 
 export function stageWords(stage: string): string {
