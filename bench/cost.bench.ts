@@ -69,6 +69,9 @@ async function main(): Promise<void> {
   const backendName = s3Target && sqsTarget ? `external (S3 ${s3Target}, SQS ${sqsTarget})` : 'embedded fauxqs';
   if (!s3Target || !sqsTarget) {
     embedded = await startEmbeddedBackend({ dataDir, port: 0 });
+    // The embedded backend accepts only its own (random) credentials: every process below signs with them.
+    process.env.AWS_ACCESS_KEY_ID = embedded.credentials.accessKeyId;
+    process.env.AWS_SECRET_ACCESS_KEY = embedded.credentials.secretAccessKey;
     s3Target = embedded.s3Endpoint;
     sqsTarget = embedded.sqsEndpoint;
   }
@@ -86,7 +89,7 @@ async function main(): Promise<void> {
     DATA_DIR: dataDir,
     SQS_QUEUE_NAME: `cost-jobs-${suffix}`,
     SQS_DLQ_NAME: `cost-dlq-${suffix}`,
-    // The real servers' credentials (scripts/real-servers env.sh); the embedded fauxqs takes anything.
+    // The real servers' credentials (scripts/real-servers env.sh); or the embedded backend's own, set above.
     AWS_ACCESS_KEY_ID: process.env.AWS_ACCESS_KEY_ID ?? 'test',
     AWS_SECRET_ACCESS_KEY: process.env.AWS_SECRET_ACCESS_KEY ?? 'test',
     ...(process.env.S3_BUCKET ? { S3_BUCKET: process.env.S3_BUCKET } : {}),

@@ -74,6 +74,9 @@ async function main(): Promise<void> {
   const backendName = s3 && sqs ? `external (S3 ${s3}, SQS ${sqs})` : 'embedded fauxqs';
   if (!s3 || !sqs) {
     embedded = await startEmbeddedBackend({ dataDir, port: 0 });
+    // The embedded backend accepts only its own (random) credentials: every process below signs with them.
+    process.env.AWS_ACCESS_KEY_ID = embedded.credentials.accessKeyId;
+    process.env.AWS_SECRET_ACCESS_KEY = embedded.credentials.secretAccessKey;
     s3 = embedded.s3Endpoint;
     sqs = embedded.sqsEndpoint;
   }

@@ -8,7 +8,14 @@ import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createActiveTaskQuota, ownerIdForKey } from '@photoenhance/api';
 import { newId } from '@photoenhance/contracts';
-import { CommonEnvSchema, connectBackend, createRecords, loadConfig, startEmbeddedBackend } from '@photoenhance/core';
+import {
+  CommonEnvSchema,
+  connectBackend,
+  createRecords,
+  embeddedEnv,
+  loadConfig,
+  startEmbeddedBackend,
+} from '@photoenhance/core';
 import { median, time } from './measure.ts';
 
 const RUNS = 15;
@@ -16,6 +23,7 @@ const dataDir = await mkdtemp(join(tmpdir(), 'pe-quota-bench-'));
 const embedded = await startEmbeddedBackend({ dataDir, port: 0 });
 const backend = await connectBackend(
   loadConfig(CommonEnvSchema, {
+    ...embeddedEnv(embedded),
     S3_ENDPOINT: embedded.s3Endpoint,
     SQS_ENDPOINT: embedded.sqsEndpoint,
     LOG_LEVEL: 'silent',

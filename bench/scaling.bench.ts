@@ -73,6 +73,9 @@ async function main(): Promise<void> {
   const backendName = s3 && sqs ? `external (S3 ${s3}, SQS ${sqs})` : 'embedded fauxqs (in the bench process)';
   if (!s3 || !sqs) {
     embedded = await startEmbeddedBackend({ dataDir, port: 0 });
+    // The embedded backend accepts only its own (random) credentials: every process below signs with them.
+    process.env.AWS_ACCESS_KEY_ID = embedded.credentials.accessKeyId;
+    process.env.AWS_SECRET_ACCESS_KEY = embedded.credentials.secretAccessKey;
     s3 = embedded.s3Endpoint;
     sqs = embedded.sqsEndpoint;
   }
@@ -96,7 +99,7 @@ async function main(): Promise<void> {
         LOG_LEVEL: 'info',
         S3_ENDPOINT: s3,
         SQS_ENDPOINT: sqs,
-        // The real servers' credentials (scripts/real-servers env.sh); the embedded fauxqs takes anything.
+        // The real servers' credentials (scripts/real-servers env.sh); or the embedded backend's own, set above.
         AWS_ACCESS_KEY_ID: process.env.AWS_ACCESS_KEY_ID ?? 'test',
         AWS_SECRET_ACCESS_KEY: process.env.AWS_SECRET_ACCESS_KEY ?? 'test',
         ...(process.env.S3_BUCKET ? { S3_BUCKET: process.env.S3_BUCKET } : {}),

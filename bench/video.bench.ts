@@ -24,6 +24,7 @@ import {
   CommonEnvSchema,
   connectBackend,
   createTaskRepository,
+  embeddedEnv,
   keys,
   loadConfig,
   startEmbeddedBackend,
@@ -193,6 +194,7 @@ async function runFleet(
 const dir = await mkdtemp(join(tmpdir(), 'pe-bench-video-'));
 const embedded = await startEmbeddedBackend({ dataDir: join(dir, 'data'), port: 0 });
 const base = {
+  ...embeddedEnv(embedded),
   S3_ENDPOINT: embedded.s3Endpoint,
   SQS_ENDPOINT: embedded.sqsEndpoint,
   LOG_LEVEL: 'info',

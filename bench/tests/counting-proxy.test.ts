@@ -2,7 +2,7 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { CommonEnvSchema, connectBackend, loadConfig, startEmbeddedBackend } from '@photoenhance/core';
+import { CommonEnvSchema, connectBackend, embeddedEnv, loadConfig, startEmbeddedBackend } from '@photoenhance/core';
 import { describe, expect, it } from 'vitest';
 import { startCountingProxy } from '../cost/counting-proxy.ts';
 
@@ -14,7 +14,13 @@ describe('counting proxy', () => {
     const sqs = await startCountingProxy(embedded.sqsEndpoint, 'sqs');
     try {
       const backend = await connectBackend(
-        loadConfig(CommonEnvSchema, { S3_ENDPOINT: s3.url, SQS_ENDPOINT: sqs.url, SQS_QUEUE_NAME: 'proxy-jobs' }),
+        // The embedded backend takes only its own credentials; the proxy forwards the signed requests unchanged.
+        loadConfig(CommonEnvSchema, {
+          ...embeddedEnv(embedded),
+          S3_ENDPOINT: s3.url,
+          SQS_ENDPOINT: sqs.url,
+          SQS_QUEUE_NAME: 'proxy-jobs',
+        }),
       );
       s3.reset();
       sqs.reset();

@@ -113,6 +113,10 @@ export function createS3Storage(options: CreateStorageOptions): Storage {
       if (typeof (body as Readable).pipe === 'function' && putOptions.contentLength === undefined) {
         throw new PhotoEnhanceError('INTERNAL', 'Stream uploads need contentLength');
       }
+      // A known length for in-memory bodies too: the SDK warns about (and may buffer) an empty body of unknown length.
+      const contentLength =
+        putOptions.contentLength ??
+        (typeof body === 'string' ? Buffer.byteLength(body) : body instanceof Uint8Array ? body.byteLength : undefined);
       const out = await send('put', key, () =>
         client.send(
           new PutObjectCommand({
@@ -120,7 +124,7 @@ export function createS3Storage(options: CreateStorageOptions): Storage {
             Key: key,
             Body: body,
             ContentType: putOptions.contentType,
-            ContentLength: putOptions.contentLength,
+            ContentLength: contentLength,
             ContentDisposition: putOptions.contentDisposition,
             Metadata: putOptions.metadata,
             ...(putOptions.ifNoneMatch ? { IfNoneMatch: putOptions.ifNoneMatch } : {}),

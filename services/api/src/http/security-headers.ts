@@ -17,6 +17,9 @@ export function storageOrigins(
   ];
 }
 
+/** Result downloads (task and batch): see the CORP exception below. */
+const DOWNLOAD_PATH = /^\/api\/v1\/(download|batch\/download)\//;
+
 /** One year, as browsers' preload lists expect; only ever sent on HTTPS answers. */
 const HSTS = 'max-age=31536000; includeSubDomains';
 
@@ -38,6 +41,8 @@ export function securityHeaders(
       // Swagger UI writes style attributes in its markup: /docs alone allows inline style (never inline script).
       styleSrc: [(c) => (c.req.path === '/docs' ? "'self' 'unsafe-inline'" : "'self'")],
       imgSrc: ["'self'", 'data:', 'blob:', ...storage],
+      // The video card plays the picked clip and the fetched result from blob: URLs.
+      mediaSrc: ["'self'", 'blob:', ...storage],
       connectSrc: ["'self'", ...storage],
       objectSrc: ["'none'"],
       baseUri: ["'none'"],
@@ -53,6 +58,9 @@ export function securityHeaders(
   });
   return async (c, next) => {
     await headers(c, next);
+    // Results are embedded by pages on other origins too (PhotoEnhanceAI's stream page shows each one as an <img>
+    // from its own origin): downloads are readable cross-origin; who may fetch them is decided by keys and owners.
+    if (DOWNLOAD_PATH.test(c.req.path)) c.res.headers.set('Cross-Origin-Resource-Policy', 'cross-origin');
     const proto = c.req.header('x-forwarded-proto')?.split(',')[0]?.trim().toLowerCase();
     if (new URL(c.req.url).protocol === 'https:' || proto === 'https')
       c.res.headers.set('Strict-Transport-Security', HSTS);
