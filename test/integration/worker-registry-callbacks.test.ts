@@ -79,6 +79,8 @@ function sample(text: string, line: string): number {
 
 beforeAll(async () => {
   stack = await startStack({
+    // Counts registered workers: a bucket of its own, so other suites' workers on the same servers are not counted.
+    ownBucket: true,
     apiEnv: {
       WORKER_REGISTRATION_SECRET: REGISTRATION_SECRET,
       ADMIN_API_KEY: ADMIN_KEY,

@@ -12,9 +12,18 @@ import type { TaskWatch } from '../../progress/task-watch-hub.ts';
 import { presentBatch } from '../batch/batch-state.ts';
 import type { Snapshot } from './sse-poller.ts';
 
+/**
+ * The event id of a state: twice its update time in ms, plus one for a final state, so a final state written in
+ * the same millisecond as the last progress still has the greater id, and every stream (a resumed one too)
+ * gives one state the same id.
+ */
+export function eventId(updatedAt: string, terminal: boolean): number {
+  return Date.parse(updatedAt) * 2 + (terminal ? 1 : 0);
+}
+
 /** progress while unfinished; the terminal status itself (completed, failed, cancelled) as the last event. */
 export function taskSnapshot(record: TaskRecord, baseUrl: string | undefined, expiresAt?: Date): Snapshot {
-  const id = Date.parse(record.updatedAt);
+  const id = eventId(record.updatedAt, isTerminalStatus(record.status));
   if (isTerminalStatus(record.status)) {
     return {
       id,
@@ -73,7 +82,7 @@ export function batchSnapshotFromWatch(record: BatchRecord, watch: TaskWatch, ba
       ? 'completed'
       : body.status;
   return {
-    id: Date.parse(body.updated_at_iso),
+    id: eventId(body.updated_at_iso, terminal),
     event,
     data: body,
     terminal,

@@ -5,7 +5,7 @@ import { publicBody } from '../../http/errors.ts';
 
 /** One observation of the watched state, already turned into the event it would send. */
 export interface Snapshot {
-  /** Grows with every change of the state (ms of its last update): the SSE event id. */
+  /** Grows with every change of the state (from its last update time, snapshots.ts eventId): the SSE event id. */
   id: number;
   event: string;
   data: unknown;
