@@ -8,7 +8,7 @@
  * and every client either saw an error or got tasks that complete.
  */
 
-import { isTerminalStatus } from '@photoenhance/contracts';
+import { isTerminalStatus, isValidId } from '@photoenhance/contracts';
 import { createBatchRepository } from '@photoenhance/core';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -180,7 +180,8 @@ describe('API process killed mid-upload and mid-batch', () => {
     const recordIds = async () =>
       (await backend.storage.list('tasks/'))
         .map((o) => /^tasks\/(.+)\.json$/.exec(o.key)?.[1])
-        .filter((id): id is string => Boolean(id));
+        // Task records only: the worker's conditional-write probe lives under tasks/ too.
+        .filter((id): id is string => id !== undefined && isValidId(id));
     for (;;) {
       if (Date.now() - t0 > DEADLINE_MS) throw new Error(`processing not finished in ${DEADLINE_MS} ms`);
       const ids = await recordIds();

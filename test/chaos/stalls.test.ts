@@ -6,6 +6,7 @@
  * failed, and no record is left waiting for a job. ElasticMQ keeps its queues and messages on disk
  * (scripts/real-servers/start.sh), as a deployment must: SQS never forgets a queue.
  */
+import { isValidId } from '@photoenhance/contracts';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
@@ -128,7 +129,10 @@ describe('storage and queue servers frozen, then stopped and restarted, while ta
       records = await Promise.all(accepted.map((id) => tasks.read(id)));
     }
     // Every record in the bucket (also of refused uploads, if any was left) is finished: none waits forever.
-    const all = (await backend.storage.list('tasks/')).filter((o) => o.key.endsWith('.json'));
+    // Task records only: the worker's conditional-write probe lives under tasks/ too.
+    const all = (await backend.storage.list('tasks/')).filter(
+      (o) => o.key.endsWith('.json') && isValidId(o.key.slice('tasks/'.length, -'.json'.length)),
+    );
     const unfinished = (
       await Promise.all(all.map((o) => tasks.read(o.key.slice('tasks/'.length, -'.json'.length))))
     ).filter((r) => r && r.status !== 'completed');
@@ -257,7 +261,10 @@ describe('storage and queue servers stopped (SIGKILL) and restarted on the same 
       90_000,
       500,
     );
-    const all = (await backend.storage.list('tasks/')).filter((o) => o.key.endsWith('.json'));
+    // Task records only: the worker's conditional-write probe lives under tasks/ too.
+    const all = (await backend.storage.list('tasks/')).filter(
+      (o) => o.key.endsWith('.json') && isValidId(o.key.slice('tasks/'.length, -'.json'.length)),
+    );
     const unfinished = (
       await Promise.all(all.map((o) => tasks.read(o.key.slice('tasks/'.length, -'.json'.length))))
     ).filter((r) => r && r.status !== 'completed');
