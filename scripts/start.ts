@@ -65,7 +65,7 @@ try {
   refuse(err);
 }
 
-const logger = createLogger(apiConfig.LOG_LEVEL);
+const logger = createLogger(apiConfig.LOG_LEVEL, apiConfig.LOG_REF_SECRET);
 // API and worker share this process: the worker's record writes reach the event streams as plain calls, so a
 // watched task costs one storage read per change (docs/design.md §7).
 const taskChanges = createInProcessTaskChannel();

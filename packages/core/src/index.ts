@@ -4,6 +4,7 @@ export * from './backend/index.ts';
 export * from './callbacks/index.ts';
 export * from './config/index.ts';
 export * from './embedded/index.ts';
+export * from './logging/log-refs.ts';
 export * from './logging/logger.ts';
 export * from './progress/index.ts';
 export * from './queue/index.ts';

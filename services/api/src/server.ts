@@ -33,7 +33,7 @@ export interface StartApiOptions {
 
 export async function startApiServer(
   config: ApiConfig,
-  logger: Logger = createLogger(config.LOG_LEVEL),
+  logger: Logger = createLogger(config.LOG_LEVEL, config.LOG_REF_SECRET),
   options: StartApiOptions = {},
 ): Promise<RunningApi> {
   let embedded: EmbeddedBackend | undefined;
@@ -146,7 +146,7 @@ async function main(): Promise<void> {
     process.stderr.write(`${err instanceof Error ? err.message : String(err)}\n`);
     process.exit(2);
   }
-  const logger = createLogger(config.LOG_LEVEL);
+  const logger = createLogger(config.LOG_LEVEL, config.LOG_REF_SECRET);
   const api = await startApiServer(config, logger);
   let stopping = false;
   const shutdown = (signal: string) => {

@@ -1,6 +1,6 @@
 import { createServiceLogger } from '@photoenhance/core';
 
-/** JSON logs on stdout in the format every service shares; the worker id is on every line. */
-export function createLogger(level: string, bindings: Record<string, unknown> = {}) {
-  return createServiceLogger('gpu-worker', level, bindings);
+/** The shared JSON log format; task ids are written as refs keyed by LOG_REF_SECRET (see the core logger). */
+export function createLogger(level: string, bindings: Record<string, unknown> = {}, logRefSecret?: string) {
+  return createServiceLogger('gpu-worker', level, bindings, undefined, { logRefSecret });
 }

@@ -15,7 +15,7 @@ try {
   process.exit(1);
 }
 
-const logger = createLogger(config.LOG_LEVEL, { workerId: config.WORKER_ID });
+const logger = createLogger(config.LOG_LEVEL, { workerId: config.WORKER_ID }, config.LOG_REF_SECRET);
 try {
   const service = await startWorkerService({ config, logger });
   let signalled = false;

@@ -34,7 +34,8 @@ export interface WorkerService {
  */
 export async function startWorkerService(options: WorkerServiceOptions): Promise<WorkerService> {
   const { config } = options;
-  const logger = options.logger ?? createLogger(config.LOG_LEVEL, { workerId: config.WORKER_ID });
+  const logger =
+    options.logger ?? createLogger(config.LOG_LEVEL, { workerId: config.WORKER_ID }, config.LOG_REF_SECRET);
   const ownBackend = !options.backend;
   // Bounded calls: a stalled server fails the call (retried, never a task failure) instead of hanging the job;
   // the long poll needs its wait time on top.

@@ -60,6 +60,11 @@ export const CommonEnvShape = {
   WORKER_MEMORY_BUDGET_MB: envInt(0, { min: 0 }),
   PRESIGN_EXPIRY_SECONDS: envInt(300, { min: 10, max: 604_800 }),
   LOG_LEVEL: z.enum(LOG_LEVELS).default('info'),
+  /**
+   * Keys the refs that stand in for task/batch/upload ids in logs (packages/core/src/logging/log-refs.ts). Set the
+   * same value on the API and every worker so one task's lines share a ref; unset = plain SHA-256 refs.
+   */
+  LOG_REF_SECRET: z.string().min(16, 'must be at least 16 characters').optional(),
   /** Local state (embedded backend, caches). */
   DATA_DIR: z.string().min(1).default('.data'),
 } as const;
