@@ -22,3 +22,14 @@ export const TaskProgressEventSchema = z.object({
   updated_at: z.string(),
 });
 export type TaskProgressEvent = z.infer<typeof TaskProgressEventSchema>;
+
+/**
+ * POST /api/v1/tasks/{task_id}/stream-token and POST /api/v1/batch/stream-token/{batch_task_id}: a short-lived token
+ * that opens that one event stream (`?token=`), for browsers whose EventSource cannot send an Authorization header.
+ */
+export const StreamTokenSchema = z.object({
+  token: z.string().meta({ description: 'Opaque; valid only for this task or batch, until expires_at' }),
+  expires_at: z.iso.datetime().meta({ description: 'When the token stops opening the stream (ISO 8601)' }),
+  events_url: z.string().meta({ description: 'The event stream with the token: give it to EventSource as is' }),
+});
+export type StreamToken = z.infer<typeof StreamTokenSchema>;

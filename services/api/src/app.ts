@@ -5,6 +5,7 @@ import { cors } from 'hono/cors';
 import { requestId } from 'hono/request-id';
 import { routePath } from 'hono/route';
 import { adminKeyAuth, clientKeyAuth, isWorkerRoute } from './auth/api-keys.ts';
+import { createStreamTokens, streamTokenSecret } from './auth/stream-tokens.ts';
 import { createTenantDirectory } from './auth/tenants.ts';
 import type { AppDeps, AppEnv, RouteDeps } from './http/env.ts';
 import { errorResponse } from './http/errors.ts';
@@ -54,6 +55,12 @@ export function createApp(appDeps: AppDeps): OpenAPIHono<AppEnv> {
         channel: appDeps.taskChanges,
         logger: appDeps.logger,
       }),
+    streamTokens:
+      appDeps.streamTokens ??
+      createStreamTokens({
+        secret: streamTokenSecret(appDeps.config),
+        ttlSeconds: appDeps.config.STREAM_TOKEN_TTL_SECONDS,
+      }),
     verifications: createSemaphore(
       appDeps.config.MAX_CONCURRENT_VERIFICATIONS,
       'MAX_CONCURRENT_VERIFICATIONS',
@@ -94,7 +101,7 @@ export function createApp(appDeps: AppDeps): OpenAPIHono<AppEnv> {
 
   // Worker registration is HMAC-signed and paced by the workers themselves; everything else under /api/v1 counts.
   app.use('/api/v1/*', rateLimit(tenants, config.RATE_LIMIT_PER_MINUTE, { skip: (c) => isWorkerRoute(c.req.path) }));
-  app.use('/api/v1/*', clientKeyAuth(tenants));
+  app.use('/api/v1/*', clientKeyAuth(tenants, deps.streamTokens));
   // Operator route: with client keys configured, metrics (queue depths, worker counts) are for the admin key only.
   app.use('/metrics', async (c, next) => (tenants.keysRequired ? adminKeyAuth(config, tenants)(c, next) : next()));
   metrics?.bindQueue(deps.queue);

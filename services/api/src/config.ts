@@ -73,6 +73,14 @@ export const ApiEnvSchema = z.object({
   API_KEYS: envList(z.string().min(16, 'each key must be at least 16 characters')),
   /** Key for admin routes (GET /api/v1/workers); also accepted on client routes. */
   ADMIN_API_KEY: z.string().min(16, 'must be at least 16 characters').optional(),
+  /**
+   * Signs the short-lived stream tokens a browser's EventSource presents instead of ?api_key= (auth/stream-tokens.ts).
+   * Unset: derived from API_KEYS + ADMIN_API_KEY (the same on every instance of a deployment). Set it so rotating
+   * a key does not end the tokens in flight, and give every API instance the same value.
+   */
+  STREAM_TOKEN_SECRET: z.string().min(32, 'must be at least 32 characters').optional(),
+  /** How long a stream token opens its task's or batch's event stream. */
+  STREAM_TOKEN_TTL_SECONDS: envInt(600, { min: 10, max: 86_400 }),
   /** Let callback_url point at loopback/private addresses (on-premises receivers, local tests). */
   CALLBACK_ALLOW_PRIVATE: envBool(false),
   // --- bounds (issue 11): a stalled dependency or a slow client never holds a request open for long ---

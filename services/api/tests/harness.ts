@@ -12,6 +12,7 @@ import { pino } from 'pino';
 import sharp from 'sharp';
 import { createApp } from '../src/app.ts';
 import { type ApiConfig, loadApiConfig } from '../src/config.ts';
+import type { AppDeps } from '../src/http/env.ts';
 import { createApiMetrics } from '../src/metrics.ts';
 
 export interface TestApi {
@@ -25,7 +26,10 @@ export interface TestApi {
 }
 
 /** The real app on a real fauxqs (temp dir, free port); no mocks. */
-export async function startTestApi(env: Record<string, string> = {}): Promise<TestApi> {
+export async function startTestApi(
+  env: Record<string, string> = {},
+  deps: Pick<AppDeps, 'streamTokens'> = {},
+): Promise<TestApi> {
   const dataDir = await mkdtemp(join(tmpdir(), 'pe-api-'));
   const embedded = await startEmbeddedBackend({ dataDir, port: 0 });
   const config = loadApiConfig({
@@ -43,6 +47,7 @@ export async function startTestApi(env: Record<string, string> = {}): Promise<Te
     config,
     logger: pino({ level: 'silent' }),
     metrics: createApiMetrics({ defaultMetrics: false }),
+    ...deps,
   });
   return {
     app,

@@ -2,7 +2,8 @@ import { PhotoEnhanceError } from '@photoenhance/contracts';
 import type { Context, MiddlewareHandler } from 'hono';
 import type { ApiConfig } from '../config.ts';
 import type { AppEnv } from '../http/env.ts';
-import { ANONYMOUS, type TenantDirectory } from './tenants.ts';
+import { type StreamTokens, streamScopeOf } from './stream-tokens.ts';
+import { ANONYMOUS, type Tenant, type TenantDirectory } from './tenants.ts';
 
 /** Paths under /api/v1 that do not take client keys: worker routes use HMAC signatures or the admin key. */
 const NOT_CLIENT_ROUTES = /^\/api\/v1\/workers(\/|$)/;
@@ -13,7 +14,11 @@ export function isWorkerRoute(path: string): boolean {
 
 type KeyConfig = Pick<ApiConfig, 'API_KEYS' | 'ADMIN_API_KEY'>;
 
-/** Event streams, where a browser's EventSource cannot send headers: the key may ride in `?api_key=`. */
+/**
+ * Event streams, where a browser's EventSource cannot send headers: `?token=` (a stream token, see
+ * stream-tokens.ts) is the way; the key itself in `?api_key=` is the legacy form, kept for PhotoEnhanceAI's
+ * stream page. Neither is ever logged (request lines carry the path without its query).
+ */
 const EVENT_STREAM = /\/events$/;
 
 /** `Authorization: Bearer <key>` or `X-API-Key: <key>`; for GET event streams also `?api_key=<key>`. */
@@ -30,16 +35,28 @@ function unauthorized(c: Context, message: string): PhotoEnhanceError {
 }
 
 /**
- * Client routes (/api/v1/*) need one of API_KEYS (or the admin key) once API_KEYS is configured; with none
- * configured they stay open, as in the embedded single-machine default. Sets the caller's tenant either way.
+ * The tenant a `?token=` on a GET event stream stands for: the owner it was issued for, only on the stream it
+ * was issued for (401 otherwise). Undefined when the request carries no token or is not an event stream.
  */
-export function clientKeyAuth(tenants: TenantDirectory): MiddlewareHandler<AppEnv> {
+function streamTokenTenant(c: Context, tokens: StreamTokens): Tenant | undefined {
+  const token = c.req.method === 'GET' ? c.req.query('token') : undefined;
+  const scope = token === undefined ? undefined : streamScopeOf(c.req.path);
+  if (token === undefined || !scope) return undefined;
+  return { owner: tokens.verify(token, scope), admin: false };
+}
+
+/**
+ * Client routes (/api/v1/*) need one of API_KEYS (or the admin key), or on an event stream its stream token, once
+ * API_KEYS is configured; with none configured they stay open, as in the embedded single-machine default. Sets
+ * the caller's tenant either way.
+ */
+export function clientKeyAuth(tenants: TenantDirectory, streamTokens: StreamTokens): MiddlewareHandler<AppEnv> {
   return async (c, next) => {
     if (!tenants.keysRequired || c.req.method === 'OPTIONS' || NOT_CLIENT_ROUTES.test(c.req.path)) {
       c.set('tenant', tenants.resolve(presentedKey(c)) ?? ANONYMOUS);
       return next();
     }
-    const tenant = tenants.resolve(presentedKey(c));
+    const tenant = tenants.resolve(presentedKey(c)) ?? streamTokenTenant(c, streamTokens);
     if (!tenant) throw unauthorized(c, 'A valid API key is required (Authorization: Bearer <key>)');
     c.set('tenant', tenant);
     return next();

@@ -1,5 +1,6 @@
 import type { JobQueue, Records, Storage, TaskChangeChannel } from '@photoenhance/core';
 import type { Logger } from 'pino';
+import type { StreamTokens } from '../auth/stream-tokens.ts';
 import type { Tenant, TenantDirectory } from '../auth/tenants.ts';
 import type { ApiConfig } from '../config.ts';
 import type { ApiMetrics } from '../metrics.ts';
@@ -36,6 +37,8 @@ export interface AppDeps {
   taskChanges?: TaskChangeChannel;
   /** The event streams' read loops; createApp makes one when absent. */
   taskWatch?: TaskWatchHub;
+  /** Stream tokens (`?token=` on event streams); createApp makes them from the config when absent (tests inject a clock). */
+  streamTokens?: StreamTokens;
 }
 
 /** What the routes get: AppDeps with the derived parts filled in by createApp. */
@@ -48,6 +51,7 @@ export interface RouteDeps extends AppDeps {
   /** The one way tasks are created (owner, quota, input → message → record, undo). */
   submitter: TaskSubmitter;
   taskWatch: TaskWatchHub;
+  streamTokens: StreamTokens;
   /** Stored objects read back whole or streamed for checks at once (MAX_CONCURRENT_VERIFICATIONS). */
   verifications: Semaphore;
 }

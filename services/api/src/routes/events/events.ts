@@ -1,13 +1,15 @@
 import { createRoute, type OpenAPIHono } from '@hono/zod-openapi';
-import { parseId, TaskProgressEventSchema } from '@photoenhance/contracts';
+import { type OwnerId, parseId, StreamTokenSchema, TaskProgressEventSchema } from '@photoenhance/contracts';
 import type { Context } from 'hono';
 import { streamSSE } from 'hono/streaming';
+import type { StreamScope } from '../../auth/stream-tokens.ts';
 import type { AppEnv, RouteDeps } from '../../http/env.ts';
 import {
   batchIdParams,
   bodyResponse,
   createRouter,
   errorResponses,
+  jsonResponse,
   jsonSchema,
   type ResponseConfig,
   taskIdParams,
@@ -23,6 +25,16 @@ import { parseLastEventId, pollToSse, type Snapshot } from './sse-poller.ts';
 const RETRY_MS = 2000;
 /** Long streams are ended now and then so load balancers rebalance; Last-Event-ID makes that lossless. */
 const MAX_STREAM_MS = 30 * 60 * 1000;
+
+/** Described only: the key middleware reads it (auth/stream-tokens.ts). */
+const streamTokenParam = {
+  name: 'token',
+  in: 'query',
+  required: false,
+  description:
+    'A stream token from POST …/stream-token: opens this one stream until it expires, for EventSource (no headers). `api_key=<key>` is the legacy form, still accepted.',
+  schema: { type: 'string' },
+} as const;
 
 /** Described only: parseLastEventId reads it, and a malformed one counts as absent (a fresh stream). */
 const lastEventId = {
@@ -49,16 +61,54 @@ const taskEventsRoute = createRoute({
   path: '/api/v1/tasks/{task_id}/events',
   summary: 'Live task progress (Server-Sent Events)',
   request: { params: taskIdParams },
-  parameters: [lastEventId],
-  responses: { ...sseResponses('the task'), ...errorResponses({ 400: 'Malformed id', 404: 'Unknown task' }) },
+  parameters: [lastEventId, streamTokenParam],
+  responses: {
+    ...sseResponses('the task'),
+    ...errorResponses({ 400: 'Malformed id', 401: 'Missing key, or an invalid or expired token', 404: 'Unknown task' }),
+  },
 });
 const batchEventsRoute = createRoute({
   method: 'get',
   path: '/api/v1/batch/events/{batch_task_id}',
   summary: 'Live batch progress (Server-Sent Events; event data is the batch status body)',
   request: { params: batchIdParams },
-  parameters: [lastEventId],
-  responses: { ...sseResponses('the batch'), ...errorResponses({ 400: 'Malformed id', 404: 'Unknown batch' }) },
+  parameters: [lastEventId, streamTokenParam],
+  responses: {
+    ...sseResponses('the batch'),
+    ...errorResponses({
+      400: 'Malformed id',
+      401: 'Missing key, or an invalid or expired token',
+      404: 'Unknown batch',
+    }),
+  },
+});
+
+/**
+ * Stream tokens come from their own POST route rather than in the status and submit answers: only a browser
+ * opening an EventSource needs one, status bodies stay PhotoEnhanceAI's shape (and are polled, cached and
+ * logged by clients, where a credential does not belong), and a POST with the key header is the one place a
+ * token is made — after the same owner and retention checks as every other read of the id.
+ */
+const taskStreamTokenRoute = createRoute({
+  method: 'post',
+  path: '/api/v1/tasks/{task_id}/stream-token',
+  summary:
+    "A short-lived token that opens this task's event stream (?token=) for EventSource, which cannot send headers",
+  request: { params: taskIdParams },
+  responses: {
+    200: jsonResponse('The token and the event-stream URL that carries it', StreamTokenSchema),
+    ...errorResponses({ 400: 'Malformed id', 404: 'Unknown task', 410: 'Expired' }),
+  },
+});
+const batchStreamTokenRoute = createRoute({
+  method: 'post',
+  path: '/api/v1/batch/stream-token/{batch_task_id}',
+  summary: "A short-lived token that opens this batch's event stream (?token=) for EventSource",
+  request: { params: batchIdParams },
+  responses: {
+    200: jsonResponse('The token and the event-stream URL that carries it', StreamTokenSchema),
+    ...errorResponses({ 400: 'Malformed id', 404: 'Unknown batch' }),
+  },
 });
 
 /**
@@ -67,7 +117,17 @@ const batchEventsRoute = createRoute({
  * one read loop per task however many streams watch it, woken by change notices (docs/design.md §7).
  */
 export function eventRoutes(deps: RouteDeps): OpenAPIHono<AppEnv> {
-  const { config, access, taskWatch } = deps;
+  const { config, access, taskWatch, streamTokens } = deps;
+  const base = (config.PUBLIC_BASE_URL ?? '').replace(/\/+$/, '');
+  /** Signed for the record's owner: an operator's token opens the stream as its owner would. */
+  const tokenAnswer = (scope: StreamScope, owner: OwnerId | undefined, eventsPath: string) => {
+    const { token, expiresAt } = streamTokens.issue(scope, owner);
+    return {
+      token,
+      expires_at: expiresAt.toISOString(),
+      events_url: `${base}${eventsPath}?token=${encodeURIComponent(token)}`,
+    };
+  };
   const app = createRouter();
   const slots = createStreamSlots(config.MAX_EVENT_STREAMS_PER_KEY, config.MAX_EVENT_STREAMS);
 
@@ -138,6 +198,20 @@ export function eventRoutes(deps: RouteDeps): OpenAPIHono<AppEnv> {
     const record = await readBatchRecord(access.batchSource(c.get('tenant')).batches, c.req.param('batch_task_id'));
     const watch = taskWatch.watch(record.taskIds);
     return serve(c, watch, () => batchSnapshotFromWatch(record, watch, config.PUBLIC_BASE_URL));
+  });
+  app.openapi(taskStreamTokenRoute, async (c) => {
+    const record = await access.task(c.get('tenant'), c.req.param('task_id'));
+    return c.json(
+      tokenAnswer({ kind: 'task', id: record.taskId }, record.owner, `/api/v1/tasks/${record.taskId}/events`),
+      200,
+    );
+  });
+  app.openapi(batchStreamTokenRoute, async (c) => {
+    const record = await readBatchRecord(access.batchSource(c.get('tenant')).batches, c.req.param('batch_task_id'));
+    return c.json(
+      tokenAnswer({ kind: 'batch', id: record.batchId }, record.owner, `/api/v1/batch/events/${record.batchId}`),
+      200,
+    );
   });
   return app;
 }
