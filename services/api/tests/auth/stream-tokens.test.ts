@@ -12,7 +12,12 @@ const OTHER = '0a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d';
 /** A clock the tests move by hand. */
 function clock(start = Date.parse('2026-01-01T00:00:00Z')) {
   let now = start;
-  return { now: () => now, advance: (ms: number) => void (now += ms) };
+  return {
+    now: () => now,
+    advance(ms: number) {
+      now += ms;
+    },
+  };
 }
 
 describe('stream tokens', () => {
