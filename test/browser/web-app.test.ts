@@ -183,12 +183,19 @@ describe('web app in Chromium', () => {
     await context.close();
   });
 
-  it('asks for an API key on a 401, keeps it, and sends it (header, and ?api_key= for the event stream)', async () => {
+  it('asks for an API key on a 401, keeps it, sends it as a header, and opens the event stream with a stream token', async () => {
     const key = 'browser-test-client-key-0123456789';
     const keyed = await startStack({ apiEnv: { API_KEYS: key } });
     const context = await browser.newContext();
     try {
       const { page, problems } = await openApp(context, keyed.apiUrl);
+      // Every URL the page asks for, and the answers of its event streams.
+      const urls: string[] = [];
+      const streams: { url: string; status: number }[] = [];
+      page.on('request', (req) => urls.push(req.url()));
+      page.on('response', (res) => {
+        if (res.url().includes('/events')) streams.push({ url: res.url(), status: res.status() });
+      });
       await fastSettings(page);
       await page.locator('#files').setInputFiles([await photo('coffee.jpg', 96)]);
       const dialog = page.getByRole('dialog', { name: 'API key' });
@@ -201,12 +208,18 @@ describe('web app in Chromium', () => {
         .poll(() => coffee.locator('.status').textContent(), { timeout: 30_000 })
         .toMatch(/Waiting for a worker/);
       expect(await page.evaluate(() => localStorage.getItem('photoenhance.apiKey'))).toBe(key);
-      // The task really exists behind the key (the page's EventSource got in with ?api_key=).
+      // The task really exists behind the key, and the page's EventSource got in with a token for it alone.
       const taskId = (await coffee.getAttribute('data-task-id')) as string;
       const status = await fetch(`${keyed.apiUrl}/api/v1/status/${taskId}`, {
         headers: { authorization: `Bearer ${key}` },
       });
       expect(status.status).toBe(200);
+      await expect
+        .poll(() => streams.find((r) => r.url.includes(`/api/v1/tasks/${taskId}/events?token=`))?.status)
+        .toBe(200);
+      expect(urls.some((url) => url.endsWith(`/api/v1/tasks/${taskId}/stream-token`))).toBe(true);
+      // No URL the page requested carries the key, in any form.
+      expect(urls.filter((url) => url.includes('api_key') || url.includes(key))).toEqual([]);
       expect(problems.errors).toEqual([]);
       expect(problems.httpErrors.filter((line) => !line.includes('status of 401'))).toEqual([]);
     } finally {

@@ -1,3 +1,4 @@
+import type { StreamToken } from '@photoenhance/contracts/events';
 import { TERMINAL_STATUSES } from '@photoenhance/contracts/task-states';
 import { ApiError, apiJson, getApiKey, type TaskView } from './api.ts';
 
@@ -27,10 +28,36 @@ export function watchTask(taskId: string, handlers: WatchHandlers, signal: Abort
     handlers.done(view);
   };
 
-  const stream = () => {
+  /**
+   * EventSource cannot send the key header, and the key never goes in a URL: with a key, the stream is opened with
+   * a short-lived token for this one task (POST …/stream-token, sent with the header). Without a key the stream
+   * needs nothing.
+   */
+  const streamUrl = async (): Promise<string> => {
+    const plain = `/api/v1/tasks/${taskId}/events`;
+    if (!getApiKey()) return plain;
+    const { events_url } = await apiJson<StreamToken>(`/api/v1/tasks/${taskId}/stream-token`, {
+      method: 'POST',
+      signal,
+    });
+    return events_url;
+  };
+
+  const stream = async () => {
     streams += 1;
-    const key = getApiKey();
-    const url = `/api/v1/tasks/${taskId}/events${key ? `?api_key=${encodeURIComponent(key)}` : ''}`;
+    let url: string;
+    try {
+      url = await streamUrl();
+    } catch {
+      // No token (a 429, a dropped connection): follow the task by polling, which reports errors to the card.
+      streams -= 1;
+      if (!finished && !signal.aborted) void poll(false);
+      return;
+    }
+    if (signal.aborted) {
+      streams -= 1;
+      return;
+    }
     const source = new EventSource(url);
     const close = () => {
       source.close();
@@ -66,7 +93,7 @@ export function watchTask(taskId: string, handlers: WatchHandlers, signal: Abort
   };
   const pollLoop = async (streamsAllowed: boolean) => {
     while (!finished && !signal.aborted) {
-      if (streamsAllowed && streams < MAX_STREAMS) return stream();
+      if (streamsAllowed && streams < MAX_STREAMS) return void stream();
       try {
         const view = await apiJson<TaskView>(`/api/v1/status/${taskId}`, { signal });
         if (TERMINAL_STATUSES.has(view.status)) finish(view);
@@ -84,6 +111,6 @@ export function watchTask(taskId: string, handlers: WatchHandlers, signal: Abort
     }
   };
 
-  if (streams < MAX_STREAMS) stream();
+  if (streams < MAX_STREAMS) void stream();
   else void poll(true);
 }
