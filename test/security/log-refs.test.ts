@@ -1,8 +1,9 @@
 /**
  * "No key or task id in any log line of the run" (issue 17 §5): the API and a worker as separate OS processes
  * (`start:api`, `start:worker`) on the stack's backend (embedded in `npm test`), two tenants, a real flow —
- * submit, status, events (header and `?api_key=`), download, cancel, delete, a batch with its events and ZIP, a
- * direct upload, a failed task, another tenant's probes — with every line of both processes kept. No task,
+ * submit, status, events (header, stream token and `?api_key=`), download, cancel, delete, a batch with its
+ * events and ZIP, a direct upload, a failed task, another tenant's probes — with every line of both processes
+ * kept. No task,
  * batch or upload id, API or admin key, key digest, presigned signature or id-bearing storage key may appear in
  * any line, and the refs that stand in for the ids must (so the test fails if the lines say nothing).
  */
@@ -90,6 +91,12 @@ describe('security: log lines', () => {
     const stream = await fetch(`${api.url}/api/v1/tasks/${taskId}/events?api_key=${KEY_A}`);
     expect(stream.status).toBe(200);
     expect((await readSse(stream, { until: (e) => e.event === 'completed' })).events.at(-1)?.event).toBe('completed');
+    const minted = await a.request('POST', `/api/v1/tasks/${taskId}/stream-token`);
+    expect(minted.status).toBe(200);
+    const streamToken = minted.body.token as string;
+    const byToken = await fetch(`${api.url}${minted.body.events_url}`);
+    expect(byToken.status).toBe(200);
+    await readSse(byToken, { until: (e) => e.event === 'completed' });
     const link = await a.request('GET', `/api/v1/download/${taskId}`, { query: '?redirect=false' });
     expect(link.status).toBe(200);
     const url = String(link.body.url);
@@ -155,6 +162,8 @@ describe('security: log lines', () => {
       ...ids,
       ...[KEY_A, KEY_B, ADMIN].flatMap((k) => [k, digest(k)]),
       ...signed.filter((s) => s.length > 0),
+      streamToken,
+      streamToken.split('.').at(-1) ?? streamToken,
       // Storage keys carrying an id, in any spelling.
       `inputs/${taskId}`,
       `outputs/${taskId}`,
