@@ -70,7 +70,7 @@ export function createBatchZip(storage: Pick<Storage, 'getStream'>, input: Batch
       try {
         object = await storage.getStream(item.key);
       } catch (err) {
-        logger.warn({ err, taskId: item.taskId, key: item.key }, 'batch zip: result could not be fetched');
+        logger.warn({ err, taskId: item.taskId }, 'batch zip: result could not be fetched');
         const code = (err as { code?: string }).code ?? 'STORAGE_ERROR';
         failures.push({
           task_id: item.taskId,
