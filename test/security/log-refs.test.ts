@@ -128,7 +128,8 @@ describe('security: log lines', () => {
 
     // A direct upload: presigned PUT, then start.
     const issued = await a.request('POST', '/api/v1/uploads', {
-      json: { filename: 'direct.png', content_type: 'image/png', size: photo.length },
+      // A file name that names a person: storage keys in the logs keep only its extension.
+      json: { filename: 'jane-doe-passport.png', content_type: 'image/png', size: photo.length },
     });
     expect(issued.status).toBe(201);
     const uploadId = issued.body.task_id as string;
@@ -164,6 +165,7 @@ describe('security: log lines', () => {
       ...signed.filter((s) => s.length > 0),
       streamToken,
       streamToken.split('.').at(-1) ?? streamToken,
+      'jane-doe-passport',
       // Storage keys carrying an id, in any spelling.
       `inputs/${taskId}`,
       `outputs/${taskId}`,
@@ -191,5 +193,7 @@ describe('security: log lines', () => {
     // Request lines name the path with a ref and no query string.
     expect(apiText).toContain(`/api/v1/tasks/ref:${ref}/events`);
     expect(apiText).not.toContain('api_key');
+    // The worker's completion line names the result by ref and extension only.
+    expect(workerText).toContain(`outputs/ref:${logRef(uploadId, LOG_REF_SECRET)}/*.png`);
   }, 240_000);
 });

@@ -15,6 +15,12 @@ export const LOG_REF_LENGTH = 12;
 /** Any UUID (any version, any case): every id the service makes is one, and so are the ids inside storage keys. */
 const UUID_IN_TEXT = /[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/gi;
 
+/**
+ * The file name after an id in a storage key (`outputs/<id>/<name>.png`): a person's name is often in it, so only
+ * its extension is kept. Matched after the id became a ref.
+ */
+const FILE_AFTER_REF = /(ref:[0-9a-f]{12})\/[^"/\\]*?(\.[A-Za-z0-9]{1,8})(?=["\\\s,;)]|$)/g;
+
 /** Presigned-URL query parameters that would let a reader of the log fetch the object. */
 const SIGNED_URL_PARAMS = /\b(X-Amz-(?:Signature|Credential|Security-Token)|Signature|AWSAccessKeyId)=[^&\s"\\]*/gi;
 
@@ -44,8 +50,8 @@ export interface LogScrubber {
   renameIdFields(object: Record<string, unknown>): Record<string, unknown>;
   /**
    * pino `hooks.streamWrite`: the last step before a line leaves the process. Every UUID left anywhere in the
-   * line (messages, bindings, error messages and stacks, storage keys, request paths) becomes `ref:<ref>`, and
-   * presigned-URL signatures are hidden — so a future `logger.info({ something: taskId })` cannot leak one.
+   * line (messages, bindings, error messages and stacks, storage keys, request paths) becomes `ref:<ref>`, the
+   * file name after one in a storage key becomes `*` (extension kept), and presigned-URL signatures are hidden — so a future `logger.info({ something: taskId })` cannot leak one.
    */
   scrubLine(line: string): string;
 }
@@ -78,6 +84,7 @@ export function createLogScrubber(secret?: string): LogScrubber {
     scrubLine(line) {
       return line
         .replace(UUID_IN_TEXT, (id) => `ref:${refOf(id)}`)
+        .replace(FILE_AFTER_REF, (_match, ref: string, ext: string) => `${ref}/*${ext}`)
         .replace(SIGNED_URL_PARAMS, (_match, name: string) => `${name}=[hidden]`);
     },
   };

@@ -88,8 +88,19 @@ describe('log refs instead of ids', () => {
       expect(line.toLowerCase()).not.toContain(batchId);
       expect(line).toContain(`ref:${ref}`);
     }
-    expect(lines[0]).toContain(`outputs/ref:${ref}/result.png`);
+    expect(lines[0]).toContain(`outputs/ref:${ref}/*.png`);
+    expect(lines[1]).toContain(`inputs/ref:${ref}/*.jpg`);
     expect(lines[2]).toContain(`/api/v1/tasks/ref:${ref}/events`);
+  });
+
+  it('keeps only the extension of a file name after an id (names of people often are file names)', () => {
+    const { logger, lines } = raw();
+    logger.info({ outputKey: `outputs/${taskId}/Jane Doe passport_enhanced.png` }, 'job completed');
+    logger.warn(`inputs/${taskId}/jane.doe.jpg could not be read; /api/v1/tasks/${taskId}/events stays`);
+    expect(lines.join('')).not.toMatch(/jane|passport/i);
+    expect(lines[0]).toContain(`outputs/ref:${logRef(taskId)}/*.png"`);
+    expect(lines[1]).toContain(`inputs/ref:${logRef(taskId)}/*.jpg could not be read; /api/v1/tasks/ref:`);
+    expect(lines[1]).toContain('/events stays');
   });
 
   it('hides presigned-URL signatures and credentials', () => {
