@@ -49,6 +49,8 @@ export interface SnsSqsTaskChannelOptions {
   staleAfterMs?: number;
   observer?: TaskChangeObserver;
   logger?: Pick<Logger, 'info' | 'warn'>;
+  /** stop() also closes the two clients (they were made for this channel alone). */
+  ownsClients?: boolean;
 }
 
 export interface SnsSqsTaskChannel extends TaskChangeChannel {
@@ -192,7 +194,17 @@ export async function startSnsSqsTaskChannel(options: SnsSqsTaskChannelOptions):
     logger?.info({ queue: queueName, retentionSeconds: retention }, 'progress notices: queue subscribed to the topic');
   }
 
-  await setUp();
+  try {
+    await setUp();
+  } catch (error) {
+    // A queue made before the failing step (its policy, the subscription) would be left behind: remove it.
+    if (queueUrl) await sqs.send(new DeleteQueueCommand({ QueueUrl: queueUrl })).catch(() => {});
+    if (options.ownsClients) {
+      sqs.destroy();
+      sns.destroy();
+    }
+    throw error;
+  }
 
   let stopping = false;
   const abort = new AbortController();
@@ -285,6 +297,10 @@ export async function startSnsSqsTaskChannel(options: SnsSqsTaskChannelOptions):
         await sqs
           .send(new DeleteQueueCommand({ QueueUrl: queueUrl }))
           .catch((error) => logger?.warn({ err: error, queue: queueName }, 'could not delete the progress queue'));
+        if (options.ownsClients) {
+          sqs.destroy();
+          sns.destroy();
+        }
       })();
       return stopped;
     },
