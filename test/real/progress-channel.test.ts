@@ -327,4 +327,32 @@ describe('progress notices across API instances (S3 → SNS → one SQS queue pe
     }
     expect(await queuesOfThisRun()).toEqual([]);
   });
+
+  it('re-creates and re-subscribes its queue when it vanishes (swept by mistake), and notices flow again', async () => {
+    const queuePrefix = `pe-heal-${suffix}-`;
+    const channel = await startSnsSqsTaskChannel({ sqs, sns, topicArn, queuePrefix, waitTimeSeconds: 1 });
+    try {
+      await sqs.send(new DeleteQueueCommand({ QueueUrl: channel.queueUrl }));
+      const taskId = randomUUID();
+      const heard = new Promise<string>((resolve) => channel.subscribe((c) => resolve(c.taskId)));
+      // Written until heard: writes made before the queue is back are lost, as they would be in AWS.
+      let done = false;
+      void heard.then(() => {
+        done = true;
+      });
+      for (let i = 0; i < 60 && !done; i++) {
+        await s3.send(new PutObjectCommand({ Bucket: bucket, Key: keys.taskRecord(taskId), Body: `{"n":${i}}` }));
+        await sleep(500);
+      }
+      expect(await heard).toBe(taskId);
+      const own = await sqs.send(new ListQueuesCommand({ QueueNamePrefix: queuePrefix }));
+      expect(own.QueueUrls).toEqual([channel.queueUrl]);
+      // One subscription for the queue: the one of the vanished queue was dropped, not left to deliver twice.
+      expect((await subscriptions()).filter((sub) => sub.Endpoint?.includes(queuePrefix))).toHaveLength(1);
+    } finally {
+      await channel.stop();
+    }
+    expect((await sqs.send(new ListQueuesCommand({ QueueNamePrefix: queuePrefix }))).QueueUrls ?? []).toEqual([]);
+    expect((await subscriptions()).filter((sub) => sub.Endpoint?.includes(queuePrefix))).toEqual([]);
+  });
 });

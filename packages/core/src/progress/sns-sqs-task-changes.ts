@@ -163,6 +163,12 @@ export async function startSnsSqsTaskChannel(options: SnsSqsTaskChannelOptions):
 
   /** Creates the queue, lets the topic send to it and subscribes it; also after the queue vanished under us. */
   async function setUp(): Promise<void> {
+    if (subscriptionArn) {
+      // The queue vanished under a live subscription: drop it, or it would outlive this instance.
+      const stale = subscriptionArn;
+      subscriptionArn = undefined;
+      await sns.send(new UnsubscribeCommand({ SubscriptionArn: stale })).catch(() => {});
+    }
     const created = await sqs.send(
       new CreateQueueCommand({
         QueueName: queueName,
