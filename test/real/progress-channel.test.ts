@@ -20,6 +20,7 @@ import {
   DeleteQueueCommand,
   GetQueueAttributesCommand,
   ListQueuesCommand,
+  SendMessageBatchCommand,
   SQSClient,
   TagQueueCommand,
 } from '@aws-sdk/client-sqs';
@@ -354,5 +355,64 @@ describe('progress notices across API instances (S3 → SNS → one SQS queue pe
     }
     expect((await sqs.send(new ListQueuesCommand({ QueueNamePrefix: queuePrefix }))).QueueUrls ?? []).toEqual([]);
     expect((await subscriptions()).filter((sub) => sub.Endpoint?.includes(queuePrefix))).toEqual([]);
+  });
+
+  it('reads SNS envelopes too, drops what is no S3 event, and deletes every message it received', async () => {
+    const queuePrefix = `pe-parse-${suffix}-`;
+    const seen = { received: 0, unreadable: 0 };
+    const channel = await startSnsSqsTaskChannel({
+      sqs,
+      sns,
+      topicArn,
+      queuePrefix,
+      waitTimeSeconds: 1,
+      observer: {
+        received: (n) => {
+          seen.received += n;
+        },
+        unreadable: (n) => {
+          seen.unreadable += n;
+        },
+        lag: () => {},
+      },
+    });
+    try {
+      const taskId = randomUUID();
+      const heard = new Promise<string>((resolve) => channel.subscribe((c) => resolve(c.taskId)));
+      const event = { Records: [{ eventName: 'ObjectCreated:Put', s3: { object: { key: keys.taskRecord(taskId) } } }] };
+      // In one batch: junk, S3's test event and an S3 event wrapped the way SNS wraps it without raw delivery.
+      await sqs.send(
+        new SendMessageBatchCommand({
+          QueueUrl: channel.queueUrl,
+          Entries: [
+            { Id: 'junk', MessageBody: 'not an event' },
+            { Id: 'test', MessageBody: JSON.stringify({ Service: 'Amazon S3', Event: 's3:TestEvent' }) },
+            {
+              Id: 'envelope',
+              MessageBody: JSON.stringify({ Type: 'Notification', TopicArn: topicArn, Message: JSON.stringify(event) }),
+            },
+          ],
+        }),
+      );
+      expect(await heard).toBe(taskId);
+      for (let i = 0; i < 100 && seen.unreadable === 0; i++) await sleep(50);
+      expect(seen.unreadable).toBe(1);
+      // Deleted, not merely hidden: nothing visible or in flight once the batch is handled.
+      let left = '';
+      for (let i = 0; i < 40; i++) {
+        const attrs = await sqs.send(
+          new GetQueueAttributesCommand({
+            QueueUrl: channel.queueUrl,
+            AttributeNames: ['ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesNotVisible'],
+          }),
+        );
+        left = `${attrs.Attributes?.ApproximateNumberOfMessages}/${attrs.Attributes?.ApproximateNumberOfMessagesNotVisible}`;
+        if (left === '0/0') break;
+        await sleep(100);
+      }
+      expect(left).toBe('0/0');
+    } finally {
+      await channel.stop();
+    }
   });
 });
