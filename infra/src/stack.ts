@@ -16,6 +16,7 @@ import { JobQueues } from './queues.ts';
 import { createAccessLogBucket, createServiceSecrets, rateLimitLoadBalancer } from './security.ts';
 import type { DeploymentSettings } from './settings.ts';
 import { createJobBucket } from './storage.ts';
+import { TaskChangeNotices } from './task-changes.ts';
 import { GpuWorkerService } from './worker-service.ts';
 
 export interface PhotoEnhanceStackProps extends StackProps {
@@ -34,6 +35,7 @@ export class PhotoEnhanceStack extends Stack {
   readonly queues: JobQueues;
   readonly cluster: ecs.Cluster;
   readonly api: ApiService;
+  readonly taskChanges: TaskChangeNotices;
   readonly workers: GpuWorkerService;
 
   constructor(scope: Construct, id: string, props: PhotoEnhanceStackProps) {
@@ -55,10 +57,12 @@ export class PhotoEnhanceStack extends Stack {
     });
 
     const environment = commonEnvironment(this, this.bucket, this.queues, settings);
+    // Progress notices for viewers on any API instance: S3 events on tasks/ → SNS → one SQS queue per instance.
+    this.taskChanges = new TaskChangeNotices(this, 'TaskChanges', this.bucket);
     this.api = new ApiService(this, 'Api', {
       cluster: this.cluster,
       image: images.api,
-      environment,
+      environment: { ...environment, ...this.taskChanges.environment() },
       settings,
       secrets: {
         API_KEYS: ecs.Secret.fromSecretsManager(secrets.apiKeys),
@@ -68,6 +72,7 @@ export class PhotoEnhanceStack extends Stack {
     });
     rateLimitLoadBalancer(this, this.api.service.loadBalancer.loadBalancerArn, settings.wafRequestsPer5Minutes);
     grantApiAccess(this.api.service.taskDefinition.taskRole, this.bucket, this.queues);
+    this.taskChanges.grantApi(this.api.service.taskDefinition.taskRole);
 
     this.workers = new GpuWorkerService(this, 'Workers', {
       cluster: this.cluster,
@@ -101,5 +106,6 @@ export class PhotoEnhanceStack extends Stack {
     new CfnOutput(this, 'BucketName', { value: this.bucket.bucketName });
     new CfnOutput(this, 'JobsQueueUrl', { value: this.queues.jobs.queueUrl });
     new CfnOutput(this, 'DeadLetterQueueUrl', { value: this.queues.deadLetter.queueUrl });
+    new CfnOutput(this, 'TaskChangesTopicArn', { value: this.taskChanges.topic.topicArn });
   }
 }

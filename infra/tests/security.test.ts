@@ -126,7 +126,16 @@ describe('production containers', () => {
           // CloudFormation references resolved to values of the shape AWS gives them at deploy time.
           typeof e.Value === 'string'
             ? [[e.Name, e.Value]]
-            : [[e.Name, e.Name === 'S3_BUCKET' ? 'photoenhance-resolved' : 'https://resolved.example/123/queue']],
+            : [
+                [
+                  e.Name,
+                  e.Name === 'S3_BUCKET'
+                    ? 'photoenhance-resolved'
+                    : e.Name === 'TASK_CHANGES_TOPIC_ARN'
+                      ? 'arn:aws:sns:eu-west-1:123456789012:Test-TaskChangesTopic-abc'
+                      : 'https://resolved.example/123/queue',
+                ],
+              ],
         ),
       );
     const secretValue = 'S'.repeat(48);

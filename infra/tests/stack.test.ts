@@ -28,7 +28,7 @@ const CONTEXT = {
 
 let template: ReturnType<typeof synth>['template'];
 let settings: DeploymentSettings;
-let ids: { bucket: string; jobs: string; dlq: string; apiTask: string; workerTask: string };
+let ids: { bucket: string; jobs: string; dlq: string; apiTask: string; workerTask: string; topic: string };
 
 beforeAll(() => {
   ({ template, settings } = synth(CONTEXT));
@@ -48,12 +48,13 @@ beforeAll(() => {
       'AWS::ECS::TaskDefinition',
       (p) => (p.RequiresCompatibilities as string[] | undefined)?.includes('EC2') === true,
     ),
+    topic: logicalIdOf(template, 'AWS::SNS::Topic'),
   };
 });
 
 /** Every (action, resource) pair a task role is granted, resources in readable form. */
 function grants(taskDefinitionId: string): Set<string> {
-  const names = { bucket: ids.bucket, queues: { jobs: ids.jobs, dlq: ids.dlq } };
+  const names = { bucket: ids.bucket, queues: { jobs: ids.jobs, dlq: ids.dlq }, topics: { 'task-changes': ids.topic } };
   const pairs = new Set<string>();
   for (const statement of taskRoleStatements(template, taskDefinitionId)) {
     expect(statement.Effect).toBe('Allow');
@@ -149,6 +150,49 @@ describe('rate firewall', () => {
   });
 });
 
+describe('progress notices (S3 events on tasks/ → SNS → one SQS queue per API instance)', () => {
+  it('notify the topic of every write and removal under tasks/ only', () => {
+    const [notifications] = Object.values(resources(template))
+      .filter((r) => r.Type === 'Custom::S3BucketNotifications')
+      .map((r) => r.Properties as { BucketName: unknown; NotificationConfiguration: Record<string, unknown> });
+    expect(notifications?.BucketName).toEqual({ Ref: ids.bucket });
+    const topics = notifications?.NotificationConfiguration.TopicConfigurations as Array<Record<string, unknown>>;
+    const prefixOnly = { Key: { FilterRules: [{ Name: 'prefix', Value: 'tasks/' }] } };
+    expect(topics).toEqual([
+      { Events: ['s3:ObjectCreated:*'], TopicArn: { Ref: ids.topic }, Filter: prefixOnly },
+      { Events: ['s3:ObjectRemoved:*'], TopicArn: { Ref: ids.topic }, Filter: prefixOnly },
+    ]);
+    expect(notifications?.NotificationConfiguration.QueueConfigurations).toBeUndefined();
+  });
+
+  it("let only this bucket's S3 events publish to the topic, over TLS", () => {
+    const [policy] = Object.values(resources(template))
+      .filter((r) => r.Type === 'AWS::SNS::TopicPolicy')
+      .map((r) => r.Properties as { Topics: unknown[]; PolicyDocument: { Statement: Array<Record<string, unknown>> } });
+    expect(policy?.Topics).toEqual([{ Ref: ids.topic }]);
+    const statements = policy?.PolicyDocument.Statement ?? [];
+    expect(statements).toContainEqual(
+      expect.objectContaining({
+        Effect: 'Allow',
+        Action: 'sns:Publish',
+        Principal: { Service: 's3.amazonaws.com' },
+        Condition: { ArnLike: { 'aws:SourceArn': { 'Fn::GetAtt': [ids.bucket, 'Arn'] } } },
+      }),
+    );
+    expect(statements).toContainEqual(
+      expect.objectContaining({ Effect: 'Deny', Condition: { Bool: { 'aws:SecureTransport': 'false' } } }),
+    );
+  });
+
+  it('tell the API (not the workers) the topic and its queue prefix', () => {
+    expect(containerEnv(ids.apiTask)).toMatchObject({
+      TASK_CHANGES_TOPIC_ARN: { Ref: ids.topic },
+      TASK_CHANGES_QUEUE_PREFIX: 'Test-progress-',
+    });
+    expect(containerEnv(ids.workerTask).TASK_CHANGES_TOPIC_ARN).toBeUndefined();
+  });
+});
+
 describe('queues', () => {
   it('dead-letters a job after maxReceiveCount receives', () => {
     template.hasResourceProperties('AWS::SQS::Queue', {
@@ -177,7 +221,12 @@ describe('least-privilege task roles', () => {
     ]) {
       expect(api).toContain(expected);
     }
-    expect([...api].filter((g) => /Receive|ChangeMessageVisibility|sqs:DeleteMessage/.test(g))).toEqual([]);
+    // It receives and deletes only on its own progress queue (the cross-instance channel), never on the jobs queue.
+    expect(
+      [...api].filter(
+        (g) => /Receive|ChangeMessageVisibility|sqs:DeleteMessage/.test(g) && !g.endsWith(' queues:Test-progress-*'),
+      ),
+    ).toEqual([]);
     expect([...api].filter((g) => g.startsWith('s3:PutObject bucket/outputs'))).toEqual([]);
     expect([...api].filter((g) => g.includes('queue:dlq'))).toEqual([]);
   });
@@ -203,16 +252,39 @@ describe('least-privilege task roles', () => {
     expect([...worker].filter((g) => g.startsWith('sqs:SendMessage'))).toEqual([]);
   });
 
-  it('scopes every grant to the bucket or the two queues, with no wildcard actions', () => {
+  it('scopes every grant to the bucket, the two queues, the progress queues and topic, with no wildcard actions', () => {
     for (const task of [ids.apiTask, ids.workerTask]) {
       for (const grant of grants(task)) {
         const [action, resource] = grant.split(' ');
-        expect(action, grant).toMatch(/^(s3|sqs):[A-Za-z]+$/);
+        expect(action, grant).toMatch(/^(s3|sqs|sns):[A-Za-z]+$/);
+        // ListQueues has no resource-level permission: the one grant on "*" (it lists queue names only).
+        if (grant === 'sqs:ListQueues "*"') continue;
         expect(resource, grant).toMatch(
-          /^(bucket(\/(inputs|outputs|tasks|batches|workers|uploads|replays|active)\/\*(\.json)?)?|queue:(jobs|dlq))$/,
+          /^(bucket(\/(inputs|outputs|tasks|batches|workers|uploads|replays|active)\/\*(\.json)?)?|queue:(jobs|dlq)|queues:Test-progress-\*|topic:task-changes)$/,
         );
       }
     }
+  });
+
+  it('lets the API run its own progress queue (create, subscribe, long-poll, delete) and nothing of it to workers', () => {
+    const api = grants(ids.apiTask);
+    for (const action of [
+      'CreateQueue',
+      'DeleteQueue',
+      'GetQueueAttributes',
+      'SetQueueAttributes',
+      'ReceiveMessage',
+      'DeleteMessage',
+      'TagQueue',
+      'ListQueueTags',
+    ]) {
+      expect(api).toContain(`sqs:${action} queues:Test-progress-*`);
+    }
+    expect(api).toContain('sqs:ListQueues "*"');
+    expect(api).toContain('sns:Subscribe topic:task-changes');
+    expect(api).toContain('sns:Unsubscribe topic:task-changes');
+    const worker = grants(ids.workerTask);
+    expect([...worker].filter((g) => g.includes('progress') || g.startsWith('sns:') || g.includes('"*"'))).toEqual([]);
   });
 });
 
@@ -360,6 +432,7 @@ describe('container environments', () => {
       [ids.bucket]: 'photoenhance-bucket83908e77-1a2b3c4d5e6f',
       [ids.jobs]: 'https://sqs.eu-west-1.amazonaws.com/123456789012/Test-QueuesJobsQueue-abc',
       [ids.dlq]: 'https://sqs.eu-west-1.amazonaws.com/123456789012/Test-QueuesDeadLetterQueue-def',
+      [ids.topic]: 'arn:aws:sns:eu-west-1:123456789012:Test-TaskChangesTopic2047A6B1-ghi',
       'AWS::Region': 'eu-west-1',
     };
     return Object.fromEntries(
@@ -379,6 +452,7 @@ describe('container environments', () => {
     expect(api.BOOTSTRAP_RESOURCES).toBe(false);
     expect(api.AWS_ACCESS_KEY_ID).toBeUndefined();
     expect(api.RETENTION_HOURS).toBe(36.5);
+    expect(api.TASK_CHANGES_TOPIC_ARN).toContain(':sns:eu-west-1:');
     const worker = loadWorkerConfig(resolved(containerEnv(ids.workerTask)));
     expect(worker.SQS_DLQ_URL).toContain('DeadLetterQueue');
     expect(worker.EXECUTION_PROVIDERS).toEqual(['cuda', 'cpu']);

@@ -44,14 +44,38 @@ export function logicalIdOf(
 }
 
 /**
- * A policy resource in readable form: `bucket`, `bucket/inputs/*`, `queue:<logicalId>`, or the raw JSON for
- * anything else (which the tests then reject, e.g. "*").
+ * A policy resource in readable form: `bucket`, `bucket/inputs/*`, `queue:<logicalId>`, `topic:<name>`,
+ * `queues:<prefix>*` (an ARN pattern of this stack's account and region), or the raw JSON for anything else
+ * (which the tests then reject, e.g. "*").
  */
-export function describeResource(resource: unknown, names: { bucket: string; queues: Record<string, string> }): string {
+export function describeResource(
+  resource: unknown,
+  names: { bucket: string; queues: Record<string, string>; topics?: Record<string, string> },
+): string {
   const json = JSON.stringify(resource);
+  for (const [name, id] of Object.entries(names.topics ?? {})) {
+    if (json === JSON.stringify({ Ref: id })) return `topic:${name}`;
+  }
+  const join = (resource as { 'Fn::Join'?: [string, unknown[]] })['Fn::Join'];
+  const sqsArnHead = [
+    'arn:',
+    { Ref: 'AWS::Partition' },
+    ':sqs:',
+    { Ref: 'AWS::Region' },
+    ':',
+    { Ref: 'AWS::AccountId' },
+  ];
+  if (
+    join &&
+    join[0] === '' &&
+    join[1].length === 7 &&
+    JSON.stringify(join[1].slice(0, 6)) === JSON.stringify(sqsArnHead) &&
+    typeof join[1][6] === 'string'
+  ) {
+    return `queues:${join[1][6].replace(/^:/, '')}`;
+  }
   const bucketArn = JSON.stringify({ 'Fn::GetAtt': [names.bucket, 'Arn'] });
   if (json === bucketArn) return 'bucket';
-  const join = (resource as { 'Fn::Join'?: [string, unknown[]] })['Fn::Join'];
   if (join && join[0] === '' && JSON.stringify(join[1][0]) === bucketArn && join[1].length === 2) {
     return `bucket${String(join[1][1])}`;
   }

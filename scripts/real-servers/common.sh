@@ -7,11 +7,15 @@ PE_MINIO_MODULE="github.com/minio/minio"
 PE_MINIO_VERSION="${PE_MINIO_VERSION:-v0.0.0-20260212201848-7aac2a2c5b7c}"
 # ElasticMQ 1.7.1 (Maven Central, Scala 2.13 build): speaks the SQS JSON protocol the AWS SDK v3 uses.
 PE_ELASTICMQ_VERSION="${PE_ELASTICMQ_VERSION:-1.7.1}"
+# moto (PyPI) in server mode: the one offline stand-in that chains S3 event notifications → SNS → SQS, for the
+# cross-instance progress channel (test/real/progress-channel.test.ts). S3, SNS and SQS on one port.
+PE_MOTO_VERSION="${PE_MOTO_VERSION:-5.2.6}"
 
 PE_REAL_HOST="127.0.0.1"
 PE_MINIO_PORT="${PE_MINIO_PORT:-9710}"
 PE_MINIO_CONSOLE_PORT="${PE_MINIO_CONSOLE_PORT:-9711}"
 PE_ELASTICMQ_PORT="${PE_ELASTICMQ_PORT:-9724}"
+PE_MOTO_PORT="${PE_MOTO_PORT:-9726}"
 # Fixed test credentials (MinIO wants ≥ 3 / ≥ 8 characters); ElasticMQ accepts any signature.
 PE_MINIO_USER="${PE_MINIO_USER:-photoenhance}"
 PE_MINIO_PASSWORD="${PE_MINIO_PASSWORD:-photoenhance-secret}"
@@ -21,8 +25,11 @@ PE_REAL_CACHE="${PE_REAL_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/photoenhance/rea
 PE_MINIO_BIN="$PE_REAL_CACHE/minio-$PE_MINIO_VERSION/minio"
 PE_ELASTICMQ_DIR="$PE_REAL_CACHE/elasticmq-$PE_ELASTICMQ_VERSION"
 PE_ELASTICMQ_CLASSPATH="$PE_ELASTICMQ_DIR/classpath.txt"
+PE_MOTO_DIR="$PE_REAL_CACHE/moto-$PE_MOTO_VERSION"
+PE_MOTO_BIN="$PE_MOTO_DIR/bin/moto_server"
 PE_REAL_RUN_DIR="${PE_REAL_RUN_DIR:-${TMPDIR:-/tmp}/photoenhance-real-servers-$PE_MINIO_PORT}"
 
+PE_PYTHON="${PE_PYTHON:-$(command -v python3 || echo python3)}"
 PE_GO="${PE_GO:-$(command -v go || echo /usr/local/go/bin/go)}"
 
 pe_log() { printf '[real-servers] %s\n' "$*" >&2; }

@@ -2,6 +2,7 @@
 # Installs the pinned real servers into a per-machine cache (idempotent: a second run only checks them).
 #  - MinIO: built from source the way MinIO's README documents, `go install github.com/minio/minio@<version>`.
 #  - ElasticMQ: the server and its dependencies resolved from Maven Central into ~/.m2; the classpath is cached.
+#  - moto: `pip install moto[server]==<version>` from PyPI into a virtual environment of its own.
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 # shellcheck source=common.sh
@@ -66,15 +67,38 @@ POM
   pe_log "ElasticMQ resolved in $(($(pe_now) - t0))s"
 }
 
+install_moto() {
+  if [[ -x "$PE_MOTO_BIN" && -f "$PE_MOTO_DIR/.installed" ]]; then
+    pe_log "moto $PE_MOTO_VERSION: cached at $PE_MOTO_DIR"
+    return
+  fi
+  if ! "$PE_PYTHON" -c 'import venv, ensurepip' 2>/dev/null; then
+    pe_log "moto needs Python 3 with venv and ensurepip (looked for '$PE_PYTHON'; set PE_PYTHON, or apt-get install python3-venv)"
+    exit 1
+  fi
+  local t0
+  t0=$(pe_now)
+  pe_log "installing moto[server] $PE_MOTO_VERSION from PyPI…"
+  # A venv's scripts name its own path, so it is built in place (not moved) and marked complete at the end: an
+  # interrupted install is never mistaken for a cached one.
+  rm -rf "$PE_MOTO_DIR"
+  "$PE_PYTHON" -m venv "$PE_MOTO_DIR"
+  "$PE_MOTO_DIR/bin/pip" install --quiet --disable-pip-version-check "moto[server]==$PE_MOTO_VERSION"
+  touch "$PE_MOTO_DIR/.installed"
+  pe_log "moto installed in $(($(pe_now) - t0))s"
+}
+
 case "${1:-all}" in
 minio) install_minio ;;
 elasticmq) install_elasticmq ;;
+moto) install_moto ;;
 all)
   install_minio
   install_elasticmq
+  install_moto
   ;;
 *)
-  pe_log "usage: install.sh [minio|elasticmq|all]"
+  pe_log "usage: install.sh [minio|elasticmq|moto|all]"
   exit 2
   ;;
 esac

@@ -48,7 +48,7 @@ cleanup() {
   ((stage_open)) && end "  (failed)"
   # Server logs only matter when something went wrong.
   if ((status != 0)); then
-    for name in minio elasticmq; do
+    for name in minio elasticmq moto; do
       if [[ -s "$PE_REAL_RUN_DIR/$name.log" ]]; then
         pe_log "last lines of $name.log:"
         tail -n 20 "$PE_REAL_RUN_DIR/$name.log" >&2 || true
@@ -70,6 +70,9 @@ begin "install MinIO"
 end
 begin "install ElasticMQ"
 "$here/install.sh" elasticmq
+end
+begin "install moto"
+"$here/install.sh" moto
 end
 begin "models (cached)"
 npm run --silent models

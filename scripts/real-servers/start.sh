@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Starts MinIO and ElasticMQ on loopback with a fresh temporary data dir and fixed credentials, waits until
+# Starts MinIO, ElasticMQ and moto (S3 + SNS + SQS, for the progress channel's notices) on loopback with a fresh temporary data dir and fixed credentials, waits until
 # both answer, and writes the variables that point the app (and the test harness's "external" mode) at them
 # to $PE_REAL_RUN_DIR/env.sh. Idempotent: servers already running from an earlier start are kept.
 # Stop them with stop.sh (run-tests.sh does so on exit, even on failure).
@@ -7,6 +7,7 @@
 #   start.sh            both servers, fresh data dirs
 #   start.sh minio      (re)start only MinIO on the same port and data dir, e.g. after the chaos suite killed it
 #   start.sh elasticmq  the same for ElasticMQ; its queues and messages are on disk, so they survive
+#   start.sh moto       only moto (in memory: a restart forgets everything)
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 # shellcheck source=common.sh
@@ -141,17 +142,28 @@ CONF
   pe_log "ElasticMQ up on http://$PE_REAL_HOST:$PE_ELASTICMQ_PORT (pid $(cat "$run/elasticmq.pid"))"
 }
 
+start_moto() {
+  already_running moto moto && return
+  [[ -x "$PE_MOTO_BIN" ]] || { pe_log "moto is not installed: run scripts/real-servers/install.sh moto"; exit 1; }
+  require_free_port "$PE_MOTO_PORT" PE_MOTO_PORT
+  launch moto "$run/moto.log" "$PE_MOTO_BIN" -H "$PE_REAL_HOST" -p "$PE_MOTO_PORT"
+  wait_ready moto "http://$PE_REAL_HOST:$PE_MOTO_PORT/moto-api/"
+  pe_log "moto up on http://$PE_REAL_HOST:$PE_MOTO_PORT (pid $(cat "$run/moto.pid"))"
+}
+
 mode="${1:-all}"
 t0=$(pe_now)
 case "$mode" in
 all)
   start_minio
   start_elasticmq
+  start_moto
   ;;
 minio) start_minio ;;
 elasticmq) start_elasticmq ;;
+moto) start_moto ;;
 *)
-  pe_log "usage: start.sh [all|minio|elasticmq]"
+  pe_log "usage: start.sh [all|minio|elasticmq|moto]"
   exit 2
   ;;
 esac
@@ -163,7 +175,9 @@ export S3_REGION=us-east-1
 export S3_BUCKET=photoenhance
 export AWS_ACCESS_KEY_ID=$PE_MINIO_USER
 export AWS_SECRET_ACCESS_KEY=$PE_MINIO_PASSWORD
-export PE_REAL_SERVERS="minio@$PE_MINIO_VERSION elasticmq@$PE_ELASTICMQ_VERSION"
+export PE_REAL_SERVERS="minio@$PE_MINIO_VERSION elasticmq@$PE_ELASTICMQ_VERSION moto@$PE_MOTO_VERSION"
+# S3 + SNS + SQS in one (moto): only test/real/progress-channel.test.ts talks to it.
+export PE_MOTO_ENDPOINT=http://$PE_REAL_HOST:$PE_MOTO_PORT
 ENV
 # `go install` builds carry no release string (`minio --version` says DEVELOPMENT.GOGET): the module version
 # and toolchain embedded in the binary say what actually runs.

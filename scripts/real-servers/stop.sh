@@ -32,8 +32,10 @@ wait_one() {
 
 signal_one minio
 signal_one elasticmq
+signal_one moto
 wait_one minio
 wait_one elasticmq
+wait_one moto
 if [[ "${PE_REAL_KEEP_LOGS:-0}" == 1 ]]; then
   rm -rf "$run/minio-data" "$run/elasticmq-data" "$run/env.sh"
 else

@@ -14,6 +14,7 @@ export * from './ids.ts';
 export * from './job.ts';
 export * from './memory.ts';
 export * from './options.ts';
+export * from './s3-event.ts';
 export * from './service.ts';
 export * from './task.ts';
 export * from './task-states.ts';

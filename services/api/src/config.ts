@@ -8,6 +8,7 @@ import {
   isProduction,
   loadConfig,
   SecureDefaultsEnvShape,
+  TaskChangesEnvShape,
 } from '@photoenhance/core';
 import { z } from 'zod';
 
@@ -44,10 +45,12 @@ export const ApiEnvSchema = z.object({
    */
   SSE_POLL_MS: envInt(500, { min: 10, max: 60_000 }),
   /**
-   * With change notices (the embedded launcher's in-process channel): the safety-net read of a watched task,
+   * With change notices (the embedded launcher's in-process channel, or TASK_CHANGES_TOPIC_ARN): the safety-net read of a watched task,
    * for what no notice announces (a cancel through another instance, a lost notice).
    */
   SSE_FALLBACK_POLL_MS: envInt(5000, { min: 100, max: 300_000 }),
+  /** The cross-instance progress channel (TASK_CHANGES_TOPIC_ARN, docs/design.md §7): when set, SSE_FALLBACK_POLL_MS applies. */
+  ...TaskChangesEnvShape,
   /** Keep-alive comment interval of an event stream with nothing to send. */
   SSE_KEEPALIVE_MS: envInt(15_000, { min: 100, max: 300_000 }),
   /** Direct uploads (presigned PUT): the largest file, and how long the URL stays valid. */

@@ -1,4 +1,4 @@
-import type { QueueDepth } from '@photoenhance/core';
+import type { QueueDepth, TaskChangeObserver } from '@photoenhance/core';
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
 
 /** Queue attributes and the worker list are read at scrape time; a slow backend must not hang the scrape. */
@@ -19,6 +19,12 @@ export interface ApiMetrics {
   workerAuthFailures: Counter<'reason'>;
   /** Event streams open now: each one polls storage until it ends, so a leak would show here. */
   sseStreams: Gauge;
+  /** Task ids announced by the cross-instance progress channel (TASK_CHANGES_TOPIC_ARN), once per received batch. */
+  progressNotices: Counter;
+  /** Messages on this instance's progress queue that were not S3 events (dropped). */
+  progressNoticesUnreadable: Counter;
+  /** From S3's eventTime of a record write to its notice reaching this instance. */
+  progressNoticeLag: Histogram;
   /** Makes the queue/DLQ depth gauges read this queue on every scrape. */
   bindQueue(queue: QueueDepthSource): void;
   /** Makes the workers gauge read the registry on every scrape. */
@@ -121,11 +127,38 @@ export function createApiMetrics(options: { defaultMetrics?: boolean } = {}): Ap
       labelNames: ['reason'],
       registers: [registry],
     }),
+    progressNotices: new Counter({
+      name: 'photoenhance_api_progress_notices_total',
+      help: "Task change notices received from the progress channel (S3 events via SNS and this instance's SQS queue)",
+      registers: [registry],
+    }),
+    progressNoticesUnreadable: new Counter({
+      name: 'photoenhance_api_progress_notices_unreadable_total',
+      help: 'Messages on the progress queue that were not S3 event notifications (dropped)',
+      registers: [registry],
+    }),
+    progressNoticeLag: new Histogram({
+      name: 'photoenhance_api_progress_notice_lag_seconds',
+      help: 'Time from a task record write (S3 eventTime) to its notice reaching this API instance',
+      buckets: [0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30],
+      registers: [registry],
+    }),
     bindQueue(source) {
       queue = source;
     },
     bindWorkerSource(count) {
       workerCount = count;
     },
+  };
+}
+
+/** Feeds the progress channel's reports into the metrics above. */
+export function progressNoticeObserver(
+  metrics: Pick<ApiMetrics, 'progressNotices' | 'progressNoticesUnreadable' | 'progressNoticeLag'>,
+): TaskChangeObserver {
+  return {
+    received: (count) => metrics.progressNotices.inc(count),
+    unreadable: (count) => metrics.progressNoticesUnreadable.inc(count),
+    lag: (ms) => metrics.progressNoticeLag.observe(ms / 1000),
   };
 }

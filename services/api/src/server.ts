@@ -13,6 +13,7 @@ import { createApp } from './app.ts';
 import { type ApiConfig, loadApiConfig, pageOrigins, resolveDownloadMode } from './config.ts';
 import { createLogger } from './logger.ts';
 import { createApiMetrics } from './metrics.ts';
+import { startConfiguredTaskChannel } from './progress/task-change-channel.ts';
 import { retentionMs } from './tasks/access.ts';
 
 export interface RunningApi {
@@ -27,7 +28,10 @@ export interface RunningApi {
  * backend first, and serves the app. Used by `npm run start:api` and by the one-command launcher.
  */
 export interface StartApiOptions {
-  /** Change notices from workers in the same process (the one-command launcher). */
+  /**
+   * Change notices from workers in the same process (the one-command launcher). Without it, the instance starts
+   * the AWS channel itself when TASK_CHANGES_TOPIC_ARN is set (and removes its queue in stop()).
+   */
   taskChanges?: TaskChangeChannel;
 }
 
@@ -61,16 +65,18 @@ export async function startApiServer(
     intervalMs: config.RETENTION_SWEEP_INTERVAL_MS,
     logger,
   });
+  const ownChannel = options.taskChanges ? undefined : await startConfiguredTaskChannel(effective, logger, metrics);
+  const taskChanges = options.taskChanges ?? ownChannel;
   const app = createApp({
     storage: backend.storage,
     queue: backend.queue,
     config: effective,
     logger,
     metrics,
-    ...(options.taskChanges ? { taskChanges: options.taskChanges } : {}),
+    ...(taskChanges ? { taskChanges } : {}),
   });
 
-  const server: ServerType = await new Promise((resolve, reject) => {
+  const listening: Promise<ServerType> = new Promise((resolve, reject) => {
     const s = serve(
       {
         fetch: app.fetch,
@@ -96,6 +102,17 @@ export async function startApiServer(
       ),
     );
   });
+  let server: ServerType;
+  try {
+    server = await listening;
+  } catch (error) {
+    // The progress queue this instance created goes with it, as on a normal stop.
+    await ownChannel?.stop();
+    sweeper.stop();
+    backend.close();
+    await embedded?.stop();
+    throw error;
+  }
   // Requests Node refuses before the app sees them (oversized headers, malformed HTTP, timeouts) still get the
   // JSON error shape every other answer has, not a bare status line.
   server.on('clientError', (err: NodeJS.ErrnoException, socket) => {
@@ -130,6 +147,8 @@ export async function startApiServer(
     port,
     async stop() {
       await new Promise<void>((resolve) => server.close(() => resolve()));
+      // Unsubscribes and deletes this instance's progress queue (a crashed one is swept by the next start).
+      await ownChannel?.stop();
       sweeper.stop();
       backend.close();
       await embedded?.stop();
