@@ -2,7 +2,9 @@ import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import sharp from 'sharp';
 import { describe, expect, it } from 'vitest';
-import { assertImageComplete, completenessCheck } from '../../src/upload/completeness.ts';
+import { assertImageComplete, completenessCheck, gifCheck } from '../../src/upload/completeness.ts';
+import { bufferSource } from '../../src/upload/range-reader.ts';
+import { readTiffStructure } from '../../src/upload/tiff-structure.ts';
 
 const fixture = (name: string) =>
   readFileSync(fileURLToPath(new URL(`../../../../packages/image/tests/fixtures/images/${name}`, import.meta.url)));
@@ -26,9 +28,9 @@ describe('assertImageComplete: truncated files are refused before any decode', (
     ['heic', async () => fixture('alpha-64x48.heic')],
   ] as const)('%s: whole passes, cut by 1 byte or by half is CORRUPT_IMAGE', async (format, make) => {
     const whole = await make();
-    expect(() => assertImageComplete(whole, format)).not.toThrow();
+    await expect(assertImageComplete(whole, format)).resolves.toBeUndefined();
     for (const cut of [1, Math.floor(whole.length / 2)]) {
-      expect(() => assertImageComplete(whole.subarray(0, whole.length - cut), format)).toThrow(
+      await expect(assertImageComplete(whole.subarray(0, whole.length - cut), format)).rejects.toThrow(
         expect.objectContaining({ code: 'CORRUPT_IMAGE', message: expect.stringMatching(/truncated or damaged/) }),
       );
     }
@@ -41,11 +43,11 @@ describe('assertImageComplete: truncated files are refused before any decode', (
       const entry = ifd + 2 + 12 * k;
       if (tiff.readUInt16LE(entry) === 279) tiff.writeUInt32LE(1_000_000, entry + 8); // StripByteCounts
     }
-    expect(() => assertImageComplete(tiff, 'tiff')).toThrow(/image data 0 runs past the end/);
+    await expect(assertImageComplete(tiff, 'tiff')).rejects.toThrow(/image data 0 runs past the end/);
   });
 });
 
-describe('the streaming HEIF/AVIF check (uploads are checked as they arrive)', () => {
+describe('the streaming HEIF/AVIF and GIF checks (uploads are checked as they arrive)', () => {
   /** Feeds the bytes in pieces of `size`, as a streamed upload would. */
   const streamed = (buf: Buffer, format: string, size: number) => {
     const check = completenessCheck(format);
@@ -57,6 +59,8 @@ describe('the streaming HEIF/AVIF check (uploads are checked as they arrive)', (
   it.each([
     ['avif', () => base().avif().toBuffer()],
     ['heic', async () => fixture('quadrants-64x48.heic')],
+    ['gif', () => base().gif().toBuffer()],
+    ['gif', () => animated().gif({ loop: 0 }).toBuffer()],
   ] as const)('%s: in 1-, 7- and 4096-byte pieces, whole passes and every cut is refused', async (format, make) => {
     const whole = await make();
     for (const size of [1, 7, 4096]) {
@@ -67,5 +71,58 @@ describe('the streaming HEIF/AVIF check (uploads are checked as they arrive)', (
         );
       }
     }
+  });
+});
+
+describe('header-only copies: sharp reads the same header from a few bytes', () => {
+  const header = async (buf: Buffer) => {
+    const m = await sharp(buf).metadata();
+    return [m.format, m.width, m.height, m.channels, m.hasAlpha, m.depth, m.space, m.hasProfile, m.orientation];
+  };
+  const noisy = (channels: 3 | 4) =>
+    sharp({
+      create: {
+        width: 120,
+        height: 80,
+        channels,
+        background: '#000',
+        noise: { type: 'gaussian', mean: 128, sigma: 60 },
+      },
+    });
+
+  it.each([
+    ['strips', () => noisy(3).tiff().toBuffer()],
+    ['alpha, LZW', () => noisy(4).tiff({ compression: 'lzw' }).toBuffer()],
+    [
+      'JPEG-compressed, rotated',
+      () => noisy(3).tiff({ compression: 'jpeg' }).withMetadata({ orientation: 6 }).toBuffer(),
+    ],
+    [
+      'tiles with an ICC profile',
+      () =>
+        noisy(3)
+          .tiff({ tile: true, tileWidth: 32, tileHeight: 32, compression: 'deflate' })
+          .withIccProfile('p3')
+          .toBuffer(),
+    ],
+    ['a pyramid (several directories)', () => noisy(3).tiff({ pyramid: true, tile: true }).toBuffer()],
+  ])('TIFF %s: the first directory and its values alone', async (_, make) => {
+    const tiff = await make();
+    const copy = await readTiffStructure(bufferSource(tiff));
+    expect(copy.length).toBeLessThan(4096);
+    expect(await header(copy)).toEqual(await header(tiff));
+  });
+
+  it.each([
+    ['opaque', () => noisy(3).gif().toBuffer()],
+    ['with transparency', () => noisy(4).gif().toBuffer()],
+    ['animated', () => animated().gif({ loop: 0 }).toBuffer()],
+  ])('GIF %s: frames without their pixels', async (_, make) => {
+    const gif = await make();
+    const check = gifCheck();
+    check.push(gif);
+    check.end();
+    expect(check.headerCopy().length).toBeLessThan(1024);
+    expect(await header(check.headerCopy())).toEqual(await header(gif));
   });
 });
