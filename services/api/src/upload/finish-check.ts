@@ -4,6 +4,7 @@ import { type ImageLimits, type ProbeResult, probeImage } from '@photoenhance/im
 import type { CompletenessCheck, GifCheck } from './completeness.ts';
 import { createRangeReader, STRUCTURE_READ_BYTES } from './range-reader.ts';
 import { readTiffStructure } from './tiff-structure.ts';
+import { readWebpHeaderCopy } from './webp-structure.ts';
 
 /**
  * How far into a file its header is looked for (JPEG, PNG, HEIF/AVIF, BMP): one bounded ranged read when the
@@ -33,21 +34,21 @@ const isGifCheck = (check: CompletenessCheck | undefined): check is GifCheck =>
  * What a file bigger than its streamed head still needs once it has gone through its streaming check, with
  * bounded reads only (never the whole object): a TIFF's directories and strip tables are walked by ranged GETs
  * (at most STRUCTURE_READ_BYTES), and a header that did not fit in the head is probed from a header-only copy
- * (TIFF, GIF) or from the first HEADER_SEARCH_BYTES. Returns the probe; CORRUPT_IMAGE when the file is cut
+ * (TIFF, GIF, WebP: its chunk list is walked the same way) or from the first HEADER_SEARCH_BYTES. Returns the probe; CORRUPT_IMAGE when the file is cut
  * short or its header is not where it can be found, UNSUPPORTED_FORMAT when its structures are too large.
  */
 export async function finishStoredCheck(file: StoredFile, limits: Partial<ImageLimits>): Promise<ProbeResult> {
+  const reader = (what: string) =>
+    createRangeReader(file.storage, file.key, file.size, { known: file.head, budget: STRUCTURE_READ_BYTES, what });
   if (file.format === 'tiff') {
-    const reader = createRangeReader(file.storage, file.key, file.size, {
-      known: file.head,
-      budget: STRUCTURE_READ_BYTES,
-      what: 'TIFF directories',
-    });
-    const copy = await readTiffStructure(reader);
+    const copy = await readTiffStructure(reader('TIFF directories'));
     return file.probe ?? withSize(await probeImage(copy, limits), file.size);
   }
   if (file.probe) return file.probe;
   if (isGifCheck(file.check)) return withSize(await probeImage(file.check.headerCopy(), limits), file.size);
+  if (file.format === 'webp') {
+    return withSize(await probeImage(await readWebpHeaderCopy(reader('WebP chunks')), limits), file.size);
+  }
   if (file.head.length < HEADER_SEARCH_BYTES && file.size > file.head.length) {
     const longer = await file.storage.getRange(file.key, 0, Math.min(file.size, HEADER_SEARCH_BYTES) - 1);
     try {

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import {
   type Backend,
   connectBackend,
+  createTaskRepository,
   type EmbeddedBackend,
   embeddedEnv,
   type Storage,
@@ -15,6 +16,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApp } from '../../src/app.ts';
 import { loadApiConfig } from '../../src/config.ts';
 import { createApiMetrics } from '../../src/metrics.ts';
+import { HEADER_SEARCH_BYTES } from '../../src/upload/finish-check.ts';
 import { BLOCK_BYTES, createRangeReader, STRUCTURE_READ_BYTES } from '../../src/upload/range-reader.ts';
 import { HEAD_BYTES } from '../../src/upload/receive-file.ts';
 import { readTiffStructure } from '../../src/upload/tiff-structure.ts';
@@ -63,6 +65,7 @@ let counting: ReturnType<typeof countingStorage>;
 let app: ReturnType<typeof createApp>;
 let tiff: Buffer;
 let gif: Buffer;
+let webp: Buffer;
 
 beforeAll(async () => {
   dataDir = await mkdtemp(join(tmpdir(), 'pe-readback-'));
@@ -96,6 +99,18 @@ beforeAll(async () => {
     },
   })
     .gif({ effort: 1, colours: 16, dither: 0 }) // fast to make; noise keeps it ~1.8 MB
+    .toBuffer();
+  webp = await sharp({
+    create: {
+      width: 1500,
+      height: 1200,
+      channels: 3,
+      background: '#000',
+      noise: { type: 'gaussian', mean: 128, sigma: 60 },
+    },
+  })
+    .webp({ lossless: true, effort: 0 })
+    .withMetadata({ orientation: 6 })
     .toBuffer();
 }, 60_000);
 
@@ -184,6 +199,27 @@ describe('upload checks read back a bounded number of bytes, never a whole objec
       expect((await readJson(put)).error.code).toBe('CORRUPT_IMAGE');
       expect(counting.reads.buffers).toBe(0);
     }
+  });
+
+  it('a 5 MB WebP (unreadable from any prefix) is probed from its chunk headers, multipart and direct', async () => {
+    expect(webp.length).toBeGreaterThan(HEADER_SEARCH_BYTES);
+    const viaForm = await multipart(webp, 'big.webp');
+    expect(viaForm.status).toBe(200);
+    expect(counting.reads.buffers).toBe(0);
+    // The RIFF header is in the head; the EXIF chunk (the orientation) at the end costs one block.
+    expect(counting.reads.rangeBytes).toBeLessThanOrEqual(2 * BLOCK_BYTES);
+    const record = await createTaskRepository(backend.storage).read((await readJson(viaForm)).task_id);
+    // Orientation 6 from the EXIF chunk at the end: the displayed size is turned.
+    expect(record?.input).toMatchObject({ format: 'webp', width: 1200, height: 1500, bytes: webp.length });
+
+    const viaPut = await direct(webp, 'big.webp', 'image/webp');
+    expect(viaPut.status).toBe(202);
+    expect(counting.reads.buffers).toBe(0);
+    expect(counting.reads.rangeBytes).toBeLessThanOrEqual(2 * BLOCK_BYTES);
+
+    const cut = await multipart(webp.subarray(0, webp.length - 1000), 'big.webp');
+    expect(cut.status).toBe(422);
+    expect((await readJson(cut)).error.code).toBe('CORRUPT_IMAGE');
   });
 
   it('a JPEG header past the streamed head is found with one bounded read; past the bound it is refused', async () => {

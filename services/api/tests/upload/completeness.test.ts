@@ -5,6 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { assertImageComplete, completenessCheck, gifCheck } from '../../src/upload/completeness.ts';
 import { bufferSource } from '../../src/upload/range-reader.ts';
 import { readTiffStructure } from '../../src/upload/tiff-structure.ts';
+import { readWebpHeaderCopy } from '../../src/upload/webp-structure.ts';
 
 const fixture = (name: string) =>
   readFileSync(fileURLToPath(new URL(`../../../../packages/image/tests/fixtures/images/${name}`, import.meta.url)));
@@ -124,5 +125,18 @@ describe('header-only copies: sharp reads the same header from a few bytes', () 
     check.end();
     expect(check.headerCopy().length).toBeLessThan(1024);
     expect(await header(check.headerCopy())).toEqual(await header(gif));
+  });
+
+  it.each([
+    ['lossy', () => noisy(3).webp().toBuffer()],
+    ['lossless with alpha', () => noisy(4).webp({ lossless: true }).toBuffer()],
+    ['lossy with alpha and an ICC profile', () => noisy(4).webp().withIccProfile('p3').toBuffer()],
+    ['rotated by EXIF', () => noisy(3).webp().withMetadata({ orientation: 6 }).toBuffer()],
+    ['animated', () => animated().webp({ loop: 0 }).toBuffer()],
+  ])('WebP %s: chunks without their bitstreams', async (_, make) => {
+    const webp = await make();
+    const copy = await readWebpHeaderCopy(bufferSource(webp));
+    expect(copy.length).toBeLessThan(2048);
+    expect(await header(copy)).toEqual(await header(webp));
   });
 });

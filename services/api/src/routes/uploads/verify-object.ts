@@ -54,7 +54,7 @@ async function streamThroughCheck(
  * The header is probed from the first 4 MiB; JPEG, PNG, WebP, GIF and HEIF/AVIF are then streamed through
  * their incremental completeness check (one chunk in memory at a time), and a TIFF's directories and strip
  * tables are read by ranged GETs (at most STRUCTURE_READ_BYTES). A header that is not in the prefix is probed
- * from a header-only copy (TIFF, GIF) or refused: nothing is ever read whole (finish-check.ts). The route caps
+ * from a header-only copy (TIFF, GIF, WebP) or refused: nothing is ever read whole (finish-check.ts). The route caps
  * how many run at once (MAX_CONCURRENT_VERIFICATIONS).
  */
 export async function verifyStoredImage(
