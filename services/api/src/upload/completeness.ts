@@ -34,15 +34,41 @@ type JpegState =
   | 'entropyFF'
   | 'done';
 
-/** Walks JPEG segments and entropy-coded data until EOI (FFD9). */
-export function jpegCheck(): CompletenessCheck {
+/** A check that also keeps the file's header without its pixels, for a probe when no prefix shows it. */
+export interface HeaderCopyCheck extends CompletenessCheck {
+  /** After end(): a small file with the same header (see each check). */
+  headerCopy(): Buffer;
+}
+
+/** The JPEG header copy keeps application segments (EXIF, ICC…) only while it is under this size. */
+const JPEG_HEADER_COPY_BYTES = 1024 * 1024;
+
+/**
+ * Walks JPEG segments and entropy-coded data until EOI (FFD9). On the way it keeps the header up to the first
+ * scan: libjpeg reads every segment before SOS for a header, so metadata padding (comment or application
+ * segments) can push it past any prefix. The copy is SOI, the segments before the first SOS without comments
+ * (application segments only while the copy is under JPEG_HEADER_COPY_BYTES), the SOS segment and EOI.
+ */
+export function jpegCheck(): HeaderCopyCheck {
   let state: JpegState = 'soi0';
   let pos = 0; // absolute offset of chunk[0]
   let markerAt = 0;
   let marker = 0;
   let lengthHigh = 0;
   let skip = 0;
-  const afterSegment = (): JpegState => (marker === 0xda ? 'entropy' : 'marker');
+  const copy: Buffer[] = [Buffer.from([0xff, 0xd8])];
+  let copyBytes = 2;
+  let copying = false;
+  let headerDone = false;
+  const afterSegment = (): JpegState => {
+    if (marker === 0xda) headerDone = true;
+    copying = false;
+    return marker === 0xda ? 'entropy' : 'marker';
+  };
+  const keep = (bytes: Buffer) => {
+    copy.push(Buffer.from(bytes));
+    copyBytes += bytes.length;
+  };
   return {
     push(chunk) {
       let i = 0;
@@ -81,6 +107,9 @@ export function jpegCheck(): CompletenessCheck {
           case 'len1': {
             const length = (lengthHigh << 8) | b;
             if (length < 2) throw truncated('JPEG', `bad segment length at byte ${markerAt}`);
+            const application = marker >= 0xe0 && marker <= 0xef;
+            copying = !headerDone && marker !== 0xfe && (!application || copyBytes + length <= JPEG_HEADER_COPY_BYTES);
+            if (copying) keep(Buffer.from([0xff, marker, lengthHigh, b]));
             skip = length - 2;
             state = skip > 0 ? 'skip' : afterSegment();
             i++;
@@ -88,6 +117,7 @@ export function jpegCheck(): CompletenessCheck {
           }
           case 'skip': {
             const n = Math.min(skip, chunk.length - i);
+            if (copying) keep(chunk.subarray(i, i + n));
             i += n;
             skip -= n;
             if (skip === 0) state = afterSegment();
@@ -124,6 +154,9 @@ export function jpegCheck(): CompletenessCheck {
       if (state === 'done') return;
       if (pos < 4 || state === 'soi0' || state === 'soi1') throw truncated('JPEG', 'no start marker');
       throw truncated('JPEG', 'no end-of-image marker');
+    },
+    headerCopy() {
+      return Buffer.concat([...copy, Buffer.from([0xff, 0xd9])]);
     },
   };
 }
@@ -204,15 +237,12 @@ function emptyLzw(minCodeSize: number): Buffer {
 /** The header copy keeps at most this many bytes (frames past it are left out; size and bands come first). */
 const GIF_HEADER_COPY_BYTES = 256 * 1024;
 
-/** A GIF completeness check that also keeps the file's structure without its pixels (see gifCheck). */
-export interface GifCheck extends CompletenessCheck {
-  /**
-   * After end(): the file with every frame's image data replaced by an empty LZW stream — the screen
-   * descriptor, colour tables and graphic-control extensions (transparency) of the first frames, a few KiB
-   * that sharp probes exactly like the file.
-   */
-  headerCopy(): Buffer;
-}
+/**
+ * The GIF check's header copy: the file with every frame's image data replaced by an empty LZW stream — the
+ * screen descriptor, colour tables and graphic-control extensions (transparency) of the first frames, a few
+ * KiB that sharp probes exactly like the file.
+ */
+export type GifCheck = HeaderCopyCheck;
 
 type GifState =
   | 'screen'

@@ -1,7 +1,7 @@
 import { PhotoEnhanceError } from '@photoenhance/contracts';
 import type { Storage } from '@photoenhance/core';
 import { type ImageLimits, type ProbeResult, probeImage } from '@photoenhance/image';
-import type { CompletenessCheck, GifCheck } from './completeness.ts';
+import type { CompletenessCheck, HeaderCopyCheck } from './completeness.ts';
 import { createRangeReader, STRUCTURE_READ_BYTES } from './range-reader.ts';
 import { readTiffStructure } from './tiff-structure.ts';
 import { readWebpHeaderCopy } from './webp-structure.ts';
@@ -27,14 +27,14 @@ export interface StoredFile {
   check: CompletenessCheck | undefined;
 }
 
-const isGifCheck = (check: CompletenessCheck | undefined): check is GifCheck =>
+const keepsHeader = (check: CompletenessCheck | undefined): check is HeaderCopyCheck =>
   check !== undefined && 'headerCopy' in check;
 
 /**
  * What a file bigger than its streamed head still needs once it has gone through its streaming check, with
  * bounded reads only (never the whole object): a TIFF's directories and strip tables are walked by ranged GETs
  * (at most STRUCTURE_READ_BYTES), and a header that did not fit in the head is probed from a header-only copy
- * (TIFF, GIF, WebP: its chunk list is walked the same way) or from the first HEADER_SEARCH_BYTES. Returns the probe; CORRUPT_IMAGE when the file is cut
+ * (TIFF, GIF, JPEG, WebP: its chunk list is walked the same way) or from the first HEADER_SEARCH_BYTES. Returns the probe; CORRUPT_IMAGE when the file is cut
  * short or its header is not where it can be found, UNSUPPORTED_FORMAT when its structures are too large.
  */
 export async function finishStoredCheck(file: StoredFile, limits: Partial<ImageLimits>): Promise<ProbeResult> {
@@ -45,7 +45,7 @@ export async function finishStoredCheck(file: StoredFile, limits: Partial<ImageL
     return file.probe ?? withSize(await probeImage(copy, limits), file.size);
   }
   if (file.probe) return file.probe;
-  if (isGifCheck(file.check)) return withSize(await probeImage(file.check.headerCopy(), limits), file.size);
+  if (keepsHeader(file.check)) return withSize(await probeImage(file.check.headerCopy(), limits), file.size);
   if (file.format === 'webp') {
     return withSize(await probeImage(await readWebpHeaderCopy(reader('WebP chunks')), limits), file.size);
   }

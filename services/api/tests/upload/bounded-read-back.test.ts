@@ -222,29 +222,45 @@ describe('upload checks read back a bounded number of bytes, never a whole objec
     expect((await readJson(cut)).error.code).toBe('CORRUPT_IMAGE');
   });
 
-  it('a JPEG header past the streamed head is found with one bounded read; past the bound it is refused', async () => {
+  it('a JPEG header pushed past every prefix by metadata is probed from the copy the check kept', async () => {
     const jpeg = await sharp({ create: { width: 64, height: 48, channels: 3, background: '#a52' } })
       .jpeg()
       .toBuffer();
-    /** Application segments (APP15, 64 KiB each) between SOI and the frame header push the header back. */
+    // 5 MiB of application segments (APP15, 64 KiB each) between SOI and the frame header.
+    const segments: Buffer[] = [];
+    for (let n = 0; n < 5 * 1024 * 1024; n += 65_537) {
+      const segment = Buffer.alloc(65_537);
+      segment.writeUInt16BE(0xffef, 0);
+      segment.writeUInt16BE(65_535, 2);
+      segments.push(segment);
+    }
+    const padded = Buffer.concat([jpeg.subarray(0, 2), ...segments, jpeg.subarray(2)]);
+    for (const res of [await multipart(padded, 'late.jpg'), await direct(padded, 'late.jpg', 'image/jpeg')]) {
+      expect([200, 202]).toContain(res.status);
+      expect(counting.reads).toMatchObject({ buffers: 0, rangeBytes: 0 });
+    }
+  });
+
+  it('another header past the prefix is looked for up to 4 MiB with one bounded read, then refused', async () => {
+    const avif = await sharp({ create: { width: 64, height: 48, channels: 3, background: '#a52' } })
+      .avif()
+      .toBuffer();
+    // A `free` box between `ftyp` and `meta` pushes the HEIF header back (every box is walked as it streams).
     const pushedBack = (bytes: number) => {
-      const segments: Buffer[] = [];
-      for (let n = 0; n < bytes; n += 65_537) {
-        const segment = Buffer.alloc(65_537);
-        segment.writeUInt16BE(0xffef, 0);
-        segment.writeUInt16BE(65_535, 2);
-        segments.push(segment);
-      }
-      return Buffer.concat([jpeg.subarray(0, 2), ...segments, jpeg.subarray(2)]);
+      const ftyp = avif.readUInt32BE(0);
+      const free = Buffer.alloc(bytes);
+      free.writeUInt32BE(bytes, 0);
+      free.write('free', 4, 'latin1');
+      return Buffer.concat([avif.subarray(0, ftyp), free, avif.subarray(ftyp)]);
     };
     const within = pushedBack(2 * 1024 * 1024);
-    const res = await multipart(within, 'late.jpg');
+    const res = await multipart(within, 'late.avif');
     expect(res.status).toBe(200);
     expect(counting.reads.buffers).toBe(0);
     expect(counting.reads.rangeBytes).toBe(within.length); // under 4 MiB: read once, up to the bound
 
     const beyond = pushedBack(5 * 1024 * 1024);
-    for (const refused of [await multipart(beyond, 'late.jpg'), await direct(beyond, 'late.jpg', 'image/jpeg')]) {
+    for (const refused of [await multipart(beyond, 'late.avif'), await direct(beyond, 'late.avif', 'image/avif')]) {
       expect(refused.status).toBe(422);
       const { error } = await readJson(refused);
       expect(error.code).toBe('CORRUPT_IMAGE');

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import sharp from 'sharp';
 import { describe, expect, it } from 'vitest';
-import { assertImageComplete, completenessCheck, gifCheck } from '../../src/upload/completeness.ts';
+import { assertImageComplete, completenessCheck, gifCheck, jpegCheck } from '../../src/upload/completeness.ts';
 import { bufferSource } from '../../src/upload/range-reader.ts';
 import { readTiffStructure } from '../../src/upload/tiff-structure.ts';
 import { readWebpHeaderCopy } from '../../src/upload/webp-structure.ts';
@@ -125,6 +125,22 @@ describe('header-only copies: sharp reads the same header from a few bytes', () 
     check.end();
     expect(check.headerCopy().length).toBeLessThan(1024);
     expect(await header(check.headerCopy())).toEqual(await header(gif));
+  });
+
+  it.each([
+    ['baseline', () => noisy(3).jpeg().toBuffer()],
+    [
+      'progressive, rotated, with an ICC profile',
+      () => noisy(3).jpeg({ progressive: true }).withMetadata({ orientation: 6 }).withIccProfile('p3').toBuffer(),
+    ],
+    ['CMYK', () => noisy(3).toColourspace('cmyk').jpeg().toBuffer()],
+  ])('JPEG %s: the segments before the first scan', async (_, make) => {
+    const jpeg = await make();
+    const check = jpegCheck();
+    for (let i = 0; i < jpeg.length; i += 1000) check.push(jpeg.subarray(i, i + 1000));
+    check.end();
+    expect(check.headerCopy().length).toBeLessThan(jpeg.length / 2);
+    expect(await header(check.headerCopy())).toEqual(await header(jpeg));
   });
 
   it.each([
