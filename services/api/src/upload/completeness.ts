@@ -40,6 +40,42 @@ export interface HeaderCopyCheck extends CompletenessCheck {
   headerCopy(): Buffer;
 }
 
+/**
+ * The most a header copy may hold: the check runs on every byte of an upload, so a file made of nothing but
+ * header structures (thousands of tables or extensions) must not make it grow with the file. A file whose
+ * header needs more is refused (UNSUPPORTED_FORMAT) if its copy is ever needed.
+ */
+export const HEADER_COPY_LIMIT = 2 * 1024 * 1024;
+
+function boundedCopy(format: string) {
+  const parts: Buffer[] = [];
+  let bytes = 0;
+  let overflow = false;
+  return {
+    bytes: () => bytes,
+    keep(more: Buffer) {
+      if (overflow) return;
+      if (bytes + more.length > HEADER_COPY_LIMIT) {
+        overflow = true;
+        parts.length = 0;
+        return;
+      }
+      parts.push(Buffer.from(more));
+      bytes += more.length;
+    },
+    result(tail: Buffer): Buffer {
+      if (overflow) {
+        throw new PhotoEnhanceError(
+          'UNSUPPORTED_FORMAT',
+          `The ${format} file's header structures take more than ${HEADER_COPY_LIMIT} bytes; files like that are not accepted`,
+          { details: { format, maxHeaderBytes: HEADER_COPY_LIMIT } },
+        );
+      }
+      return Buffer.concat([...parts, tail]);
+    },
+  };
+}
+
 /** The JPEG header copy keeps application segments (EXIF, ICC…) only while it is under this size. */
 const JPEG_HEADER_COPY_BYTES = 1024 * 1024;
 
@@ -56,8 +92,8 @@ export function jpegCheck(): HeaderCopyCheck {
   let marker = 0;
   let lengthHigh = 0;
   let skip = 0;
-  const copy: Buffer[] = [Buffer.from([0xff, 0xd8])];
-  let copyBytes = 2;
+  const copy = boundedCopy('JPEG');
+  copy.keep(Buffer.from([0xff, 0xd8]));
   let copying = false;
   let headerDone = false;
   const afterSegment = (): JpegState => {
@@ -65,10 +101,7 @@ export function jpegCheck(): HeaderCopyCheck {
     copying = false;
     return marker === 0xda ? 'entropy' : 'marker';
   };
-  const keep = (bytes: Buffer) => {
-    copy.push(Buffer.from(bytes));
-    copyBytes += bytes.length;
-  };
+  const keep = (bytes: Buffer) => copy.keep(bytes);
   return {
     push(chunk) {
       let i = 0;
@@ -108,7 +141,8 @@ export function jpegCheck(): HeaderCopyCheck {
             const length = (lengthHigh << 8) | b;
             if (length < 2) throw truncated('JPEG', `bad segment length at byte ${markerAt}`);
             const application = marker >= 0xe0 && marker <= 0xef;
-            copying = !headerDone && marker !== 0xfe && (!application || copyBytes + length <= JPEG_HEADER_COPY_BYTES);
+            copying =
+              !headerDone && marker !== 0xfe && (!application || copy.bytes() + length <= JPEG_HEADER_COPY_BYTES);
             if (copying) keep(Buffer.from([0xff, marker, lengthHigh, b]));
             skip = length - 2;
             state = skip > 0 ? 'skip' : afterSegment();
@@ -156,7 +190,7 @@ export function jpegCheck(): HeaderCopyCheck {
       throw truncated('JPEG', 'no end-of-image marker');
     },
     headerCopy() {
-      return Buffer.concat([...copy, Buffer.from([0xff, 0xd9])]);
+      return copy.result(Buffer.from([0xff, 0xd9]));
     },
   };
 }
@@ -269,14 +303,10 @@ export function gifCheck(): GifCheck {
   let blockAt = 0;
   /** Whether the sub-blocks being walked go into the header copy (extensions do, image data does not). */
   let copying = false;
-  const copy: Buffer[] = [];
-  let copyBytes = 0;
+  const copy = boundedCopy('GIF');
+  /** Past GIF_HEADER_COPY_BYTES no more frames are kept (the first ones carry what the probe needs). */
   let copyFull = false;
-  const keep = (bytes: Buffer) => {
-    if (copyFull) return;
-    copy.push(Buffer.from(bytes));
-    copyBytes += bytes.length;
-  };
+  const keep = (bytes: Buffer) => copy.keep(bytes);
   const colourTable = (flags: number) => (flags & 0x80 ? 3 * 2 ** ((flags & 0x07) + 1) : 0);
   return {
     push(chunk) {
@@ -298,8 +328,8 @@ export function gifCheck(): GifCheck {
               state = skip > 0 ? 'globalTable' : 'block';
             } else {
               // A frame's descriptor: kept while the copy has room, with its table and an empty image.
-              copyFull ||= copyBytes > GIF_HEADER_COPY_BYTES;
-              keep(fixed.subarray(0, 10));
+              copyFull ||= copy.bytes() > GIF_HEADER_COPY_BYTES;
+              if (!copyFull) keep(fixed.subarray(0, 10));
               skip = colourTable(fixed[9] as number);
               state = skip > 0 ? 'localTable' : 'lzw';
             }
@@ -309,7 +339,8 @@ export function gifCheck(): GifCheck {
           case 'localTable':
           case 'data': {
             const n = Math.min(skip, chunk.length - i);
-            if (state !== 'data' || copying) keep(chunk.subarray(i, i + n));
+            const kept = state === 'globalTable' || (state === 'localTable' ? !copyFull : copying);
+            if (kept) keep(chunk.subarray(i, i + n));
             skip -= n;
             i += n;
             if (skip === 0) state = state === 'globalTable' ? 'block' : state === 'localTable' ? 'lzw' : 'size';
@@ -319,10 +350,8 @@ export function gifCheck(): GifCheck {
             const block = chunk[i] as number;
             blockAt = pos + i;
             i++;
-            if (block === 0x3b) {
-              copy.push(Buffer.from([0x3b]));
-              state = 'done';
-            } else if (block === 0x21) state = 'label';
+            if (block === 0x3b) state = 'done';
+            else if (block === 0x21) state = 'label';
             else if (block === 0x2c) state = 'descriptor';
             else throw truncated('GIF', `unknown block 0x${block.toString(16)} at byte ${blockAt}`);
             if (block === 0x2c) fixed[have++] = block;
@@ -365,7 +394,7 @@ export function gifCheck(): GifCheck {
       throw truncated('GIF', 'data runs past the end');
     },
     headerCopy() {
-      return Buffer.concat(copy);
+      return copy.result(Buffer.from([0x3b]));
     },
   };
 }

@@ -2,7 +2,13 @@ import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import sharp from 'sharp';
 import { describe, expect, it } from 'vitest';
-import { assertImageComplete, completenessCheck, gifCheck, jpegCheck } from '../../src/upload/completeness.ts';
+import {
+  assertImageComplete,
+  completenessCheck,
+  gifCheck,
+  HEADER_COPY_LIMIT,
+  jpegCheck,
+} from '../../src/upload/completeness.ts';
 import { bufferSource } from '../../src/upload/range-reader.ts';
 import { readTiffStructure } from '../../src/upload/tiff-structure.ts';
 import { readWebpHeaderCopy } from '../../src/upload/webp-structure.ts';
@@ -154,5 +160,36 @@ describe('header-only copies: sharp reads the same header from a few bytes', () 
     const copy = await readWebpHeaderCopy(bufferSource(webp));
     expect(copy.length).toBeLessThan(2048);
     expect(await header(copy)).toEqual(await header(webp));
+  });
+
+  it('keeps no more than HEADER_COPY_LIMIT of header structures, and says so when the copy is needed', async () => {
+    const jpeg = await noisy(3).jpeg().toBuffer();
+    // 48 tables of 64 KiB (DQT is kept whatever its size, so only the limit stops it) before the frame.
+    const table = Buffer.alloc(65_537);
+    table.writeUInt16BE(0xffdb, 0);
+    table.writeUInt16BE(65_535, 2);
+    const padded = Buffer.concat([jpeg.subarray(0, 2), ...Array.from({ length: 48 }, () => table), jpeg.subarray(2)]);
+    const check = jpegCheck();
+    check.push(padded);
+    check.end(); // structurally whole: only the header copy is refused
+    expect(() => check.headerCopy()).toThrow(
+      expect.objectContaining({
+        code: 'UNSUPPORTED_FORMAT',
+        message: expect.stringContaining(`${HEADER_COPY_LIMIT} bytes`),
+      }),
+    );
+
+    const gif = await noisy(3).gif().toBuffer();
+    // An application extension of 48 × 255-byte sub-blocks × 200 before the first frame.
+    const subBlocks = Buffer.concat(
+      Array.from({ length: 48 * 200 }, () => Buffer.concat([Buffer.from([255]), Buffer.alloc(255)])),
+    );
+    const flags = gif[10] as number;
+    const screen = 13 + (flags & 0x80 ? 3 * 2 ** ((flags & 0x07) + 1) : 0);
+    const extension = Buffer.concat([Buffer.from([0x21, 0xff]), subBlocks, Buffer.from([0])]);
+    const gifCheckOf = gifCheck();
+    gifCheckOf.push(Buffer.concat([gif.subarray(0, screen), extension, gif.subarray(screen)]));
+    gifCheckOf.end();
+    expect(() => gifCheckOf.headerCopy()).toThrow(expect.objectContaining({ code: 'UNSUPPORTED_FORMAT' }));
   });
 });
