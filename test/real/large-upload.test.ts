@@ -1,6 +1,7 @@
 /**
  * A large input end to end into MinIO: the API's multipart/form-data upload and the storage repository's stream
- * upload must arrive byte for byte with real S3 framing (Content-Length, no aws-chunked trailers MinIO refuses).
+ * upload must arrive byte for byte with real S3 framing (Content-Length, no aws-chunked trailers MinIO refuses);
+ * ranged reads (what a TIFF's check uses instead of reading the object back whole) are served by MinIO too.
  */
 import { createHash } from 'node:crypto';
 import { Readable } from 'node:stream';
@@ -58,6 +59,28 @@ describe('large inputs (MinIO)', () => {
     const [queued] = await stack.backend.queue.receive({ waitTimeSeconds: 2 });
     expect(queued?.job).toMatchObject({ taskId, inputKey: key });
     if (queued) await stack.backend.queue.delete(queued.receiptHandle);
+  });
+
+  it('a 12 MB TIFF with its directory at the end is checked by ranged reads; cut short it is CORRUPT_IMAGE', async () => {
+    const tiff = await sharp(big).tiff({ compression: 'none' }).toBuffer();
+    expect(tiff.readUInt32LE(4)).toBeGreaterThan(12_000_000); // the directory lies past every streamed prefix
+    const upload = await uploadImage(stack.apiUrl, tiff, { ...FAST_FORM, scale: '1' }, 'scan.tif', 'image/tiff');
+    expect(upload.status).toBe(200);
+    const record = await createTaskRepository(stack.backend.storage).read(upload.body.task_id ?? '');
+    expect(record?.input).toMatchObject({ format: 'tiff', width: 2048, height: 2048, bytes: tiff.length });
+    const key = record?.input.key ?? '';
+    // MinIO's answer to the Range GETs the check makes.
+    expect((await stack.backend.storage.getRange(key, 4, 7)).readUInt32LE(0)).toBe(tiff.readUInt32LE(4));
+    expect((await stack.backend.storage.getRange(key, tiff.length - 10, tiff.length + 100)).length).toBe(10);
+
+    const cut = await uploadImage(
+      stack.apiUrl,
+      tiff.subarray(0, tiff.length - 100),
+      FAST_FORM,
+      'cut.tif',
+      'image/tiff',
+    );
+    expect(cut).toMatchObject({ status: 422, body: { error: { code: 'CORRUPT_IMAGE' } } });
   });
 
   it('stream upload with a known length and stream download round-trip a large object', async () => {

@@ -3,29 +3,31 @@ import { basename, extname, join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import {
   type EnhanceOptionsInput,
+  EnhanceOptionsSchema,
   extensionFor,
-  isPhotoEnhanceError,
+  FaceOptionsSchema,
   OUTPUT_FORMATS,
   outputFormatForExtension,
   PRECISIONS,
   type Precision,
-  QUALITY_LEVELS,
 } from '@photoenhance/contracts';
-import { createEngine, parseExecutionProviders, processMemoryLimit } from '@photoenhance/engine';
+import { processMemoryLimit } from '@photoenhance/engine';
 import { modelStatus } from '@photoenhance/models';
 import cliProgress from 'cli-progress';
 import { Command, InvalidArgumentError, Option } from 'commander';
+import {
+  addFaceOptions,
+  addRuntimeOptions,
+  addTargetOptions,
+  createCliEngine,
+  failureReason,
+  numberIn,
+  type SharedFlags,
+  type SharedHelp,
+  schemaOption,
+  sharedEnhanceOptions,
+} from './shared-options.ts';
 import { addVideoCommand } from './video.ts';
-
-function numberIn(min: number, max: number, integer = false) {
-  return (value: string): number => {
-    const n = Number(value);
-    if (!Number.isFinite(n) || n < min || n > max || (integer && !Number.isInteger(n))) {
-      throw new InvalidArgumentError(`must be ${integer ? 'an integer' : 'a number'} from ${min} to ${max}`);
-    }
-    return n;
-  };
-}
 
 function humanBytes(n: number): string {
   if (n < 1024) return `${n} B`;
@@ -56,26 +58,16 @@ async function isDirectoryTarget(out: string, inputCount: number): Promise<boole
   return inputCount > 1;
 }
 
-interface EnhanceFlags {
-  output: string;
-  scale: number;
-  quality: (typeof QUALITY_LEVELS)[number];
+interface EnhanceFlags extends SharedFlags {
   tile: number;
   tilePad: number;
   format: (typeof OUTPUT_FORMATS)[number];
   outputQuality: number;
   keepMetadata: boolean;
-  face: boolean;
-  faceModel: string;
   onlyCenterFace: boolean;
   maxFaces: number;
-  faceBlend: number;
-  fidelity: number;
-  bgUpsampler: 'realesrgan' | 'none';
   model?: string;
   precision: Precision;
-  providers: string;
-  threads?: number;
   memoryBudget?: number;
 }
 
@@ -86,41 +78,22 @@ async function runEnhance(patterns: string[], flags: EnhanceFlags): Promise<numb
 
   const format =
     flags.format === 'auto' && !toDir ? (outputFormatForExtension(extname(flags.output)) ?? 'auto') : flags.format;
+  const shared = sharedEnhanceOptions(flags);
   const options: EnhanceOptionsInput = {
-    scale: flags.scale,
-    quality: flags.quality,
+    ...shared,
     tileSize: flags.tile,
     tilePad: flags.tilePad,
-    backgroundUpsampler: flags.bgUpsampler !== 'none',
     ...(flags.model ? { upscaleModel: flags.model } : {}),
     precision: flags.precision,
-    face: {
-      enabled: flags.face,
-      model: flags.faceModel,
-      onlyCenterFace: flags.onlyCenterFace,
-      maxFaces: flags.maxFaces,
-      blend: flags.faceBlend,
-      fidelity: flags.fidelity,
-    },
+    face: { ...shared.face, onlyCenterFace: flags.onlyCenterFace, maxFaces: flags.maxFaces },
     output: { format, quality: flags.outputQuality, keepMetadata: flags.keepMetadata },
   };
 
-  const engine = createEngine({
-    // The operator at the command line may point --face-model at a file; workers never allow it.
-    allowModelPaths: true,
-    runtime: {
-      executionProviders: parseExecutionProviders(flags.providers),
-      ...(flags.threads ? { intraOpThreads: flags.threads } : {}),
-    },
+  const engine = createCliEngine(flags, {
     // A photo that would not fit is refused before decoding, with the memory it needs in the message.
     memory: flags.memoryBudget
       ? { budgetBytes: flags.memoryBudget * 1024 * 1024, holder: 'this run (--memory-budget)' }
       : { limitBytes: processMemoryLimit(), holder: 'this machine' },
-    log: {
-      info: () => {},
-      warn: (obj, msg) =>
-        process.stderr.write(`warning: ${msg ?? (typeof obj === 'string' ? obj : JSON.stringify(obj))}\n`),
-    },
   });
 
   const bar = new cliProgress.SingleBar(
@@ -169,12 +142,7 @@ async function runEnhance(patterns: string[], flags: EnhanceFlags): Promise<numb
         lines.push(`  ! ${w}`);
     } catch (err) {
       failed++;
-      const reason = isPhotoEnhanceError(err)
-        ? `${err.code}: ${err.message}`
-        : err instanceof Error
-          ? err.message
-          : String(err);
-      lines.push(`✖ ${name}: ${reason}`);
+      lines.push(`✖ ${name}: ${failureReason(err)}`);
     }
   }
   if (tty) bar.stop();
@@ -197,6 +165,18 @@ async function runModels(): Promise<number> {
   return 0;
 }
 
+const ENHANCE_HELP: SharedHelp = {
+  outputValue: 'file|dir',
+  output: 'output file (one input) or directory (several inputs, or a path ending in /)',
+  scale: 'output size relative to the input, 1–16 (Real-ESRGAN ×4, then a Lanczos resize)',
+  quality:
+    'fast = x4fast; high = x4plus; medium = x4plus on GPU or small images, else x4fast; auto = high on GPU, fast on CPU',
+  faceModel:
+    'face restorer: a model id (gfpgan-1.4, gpen-bfr-1024, …) or an ONNX restorer file [1,3,S,S] of any face size S',
+  bgUpsampler: 'background upsampler; none = plain Lanczos resize (face-only work)',
+  providers: 'ONNX Runtime execution providers in order of preference, e.g. cuda,cpu',
+};
+
 export function buildProgram(): Command {
   const program = new Command('photoenhance')
     .description(
@@ -204,52 +184,31 @@ export function buildProgram(): Command {
     )
     .showHelpAfterError('(run with --help for usage)');
 
-  program
+  const enhance = program
     .command('enhance')
     .description('Enhance one or more images (files or quoted globs).')
-    .argument('<inputs...>', 'image files or globs, e.g. photo.jpg "album/*.heic"')
-    .requiredOption(
-      '-o, --output <file|dir>',
-      'output file (one input) or directory (several inputs, or a path ending in /)',
-    )
-    .option(
-      '-s, --scale <n>',
-      'output size relative to the input, 1–16 (Real-ESRGAN ×4, then a Lanczos resize)',
-      numberIn(1, 16),
-      4,
-    )
-    .addOption(
-      new Option(
-        '-q, --quality <level>',
-        'fast = x4fast; high = x4plus; medium = x4plus on GPU or small images, else x4fast; auto = high on GPU, fast on CPU',
-      )
-        .choices(QUALITY_LEVELS)
-        .default('auto'),
-    )
-    .option('-t, --tile <px>', 'tile side in input pixels; 0 = whole image when it fits', numberIn(0, 4096, true), 0)
-    .option('--tile-pad <px>', 'context pixels around each tile', numberIn(0, 64, true), 10)
-    .addOption(
-      new Option('-f, --format <format>', 'output format; auto = from the output file name, else like the input')
-        .choices(OUTPUT_FORMATS)
-        .default('auto'),
-    )
-    .option('--output-quality <1-100>', 'JPEG/WebP quality', numberIn(1, 100, true), 92)
-    .option('--keep-metadata', 'carry EXIF and ICC profile to the output', false)
-    .option('--no-face', 'skip face detection and restoration')
-    .option(
-      '--face-model <id|path>',
-      'face restorer: a model id (gfpgan-1.4, gpen-bfr-1024, …) or an ONNX restorer file [1,3,S,S] of any face size S',
-      'gfpgan-1.4',
-    )
-    .option('--only-center-face', 'restore only the most central/largest face', false)
-    .option('--max-faces <n>', 'restore at most this many faces', numberIn(1, 100, true), 20)
-    .option('--face-blend <0-1>', 'blend restored faces: 0 = keep upscaled, 1 = fully restored', numberIn(0, 1), 1)
-    .option('--fidelity <0-1>', 'fidelity weight for models that take one (CodeFormer)', numberIn(0, 1), 0.5)
-    .addOption(
-      new Option('--bg-upsampler <name>', 'background upsampler; none = plain Lanczos resize (face-only work)')
-        .choices(['realesrgan', 'none'])
-        .default('realesrgan'),
-    )
+    .argument('<inputs...>', 'image files or globs, e.g. photo.jpg "album/*.heic"');
+  addTargetOptions(enhance, ENHANCE_HELP);
+  const tiles = EnhanceOptionsSchema.shape;
+  schemaOption(enhance, '-t, --tile <px>', 'tile side in input pixels; 0 = whole image when it fits', tiles.tileSize);
+  schemaOption(enhance, '--tile-pad <px>', 'context pixels around each tile', tiles.tilePad);
+  enhance.addOption(
+    new Option('-f, --format <format>', 'output format; auto = from the output file name, else like the input')
+      .choices(OUTPUT_FORMATS)
+      .default('auto'),
+  );
+  schemaOption(
+    enhance,
+    '--output-quality <1-100>',
+    'JPEG/WebP quality',
+    EnhanceOptionsSchema.shape.output.unwrap().shape.quality,
+  );
+  enhance.option('--keep-metadata', 'carry EXIF and ICC profile to the output', false);
+  addFaceOptions(enhance, ENHANCE_HELP);
+  enhance.option('--only-center-face', 'restore only the most central/largest face', false);
+  schemaOption(enhance, '--max-faces <n>', 'restore at most this many faces', FaceOptionsSchema.shape.maxFaces);
+  addRuntimeOptions(enhance, ENHANCE_HELP);
+  enhance
     .option('-m, --model <id>', 'upscaler model id, overriding --quality (see `photoenhance models`)')
     .addOption(
       new Option(
@@ -259,12 +218,6 @@ export function buildProgram(): Command {
         .choices(PRECISIONS)
         .default('auto'),
     )
-    .option(
-      '--providers <list>',
-      'ONNX Runtime execution providers in order of preference, e.g. cuda,cpu',
-      process.env.ORT_PROVIDERS ?? 'cpu',
-    )
-    .option('--threads <n>', 'intra-op threads for CPU inference', numberIn(1, 256, true))
     .option(
       '--memory-budget <MB>',
       'memory one photo may use beyond the loaded models (default: what this machine has free)',

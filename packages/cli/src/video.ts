@@ -2,14 +2,8 @@ import { mkdtemp, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { extname, join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import {
-  DEFAULT_VIDEO_LIMITS,
-  type EnhanceOptionsInput,
-  isPhotoEnhanceError,
-  QUALITY_LEVELS,
-  VideoOutputOptionsSchema,
-} from '@photoenhance/contracts';
-import { createEngine, createFaceSmoother, parseExecutionProviders } from '@photoenhance/engine';
+import { DEFAULT_VIDEO_LIMITS, type EnhanceOptionsInput, VideoOutputOptionsSchema } from '@photoenhance/contracts';
+import { createFaceSmoother } from '@photoenhance/engine';
 import {
   assembleVideo,
   checkVideoLimits,
@@ -20,31 +14,35 @@ import {
   resultContainer,
 } from '@photoenhance/video';
 import cliProgress from 'cli-progress';
-import { type Command, InvalidArgumentError, Option } from 'commander';
+import { type Command, Option } from 'commander';
+import {
+  addFaceOptions,
+  addRuntimeOptions,
+  addTargetOptions,
+  createCliEngine,
+  failureReason,
+  type SharedFlags,
+  type SharedHelp,
+  schemaOption,
+  sharedEnhanceOptions,
+} from './shared-options.ts';
 
-interface VideoFlags {
-  output: string;
-  scale: number;
-  quality: (typeof QUALITY_LEVELS)[number];
-  face: boolean;
-  faceModel: string;
+interface VideoFlags extends SharedFlags {
   smoothFaces: boolean;
-  bgUpsampler: 'realesrgan' | 'none';
   crf: number;
   preset: 'ultrafast' | 'veryfast' | 'fast' | 'medium' | 'slow';
-  providers: string;
-  threads?: number;
 }
 
-function numberIn(min: number, max: number, integer = false) {
-  return (value: string): number => {
-    const n = Number(value);
-    if (!Number.isFinite(n) || n < min || n > max || (integer && !Number.isInteger(n))) {
-      throw new InvalidArgumentError(`must be ${integer ? 'an integer' : 'a number'} from ${min} to ${max}`);
-    }
-    return n;
-  };
-}
+const VIDEO_HELP: SharedHelp = {
+  outputValue: 'file',
+  output: 'output file: .mp4 (H.264), or .mkv when the sound cannot go into MP4',
+  scaleDefault: 2,
+  scale: 'output size relative to the input, 1–16',
+  quality: 'upscaler quality (as for photos)',
+  faceModel: 'face restorer id or a 512×512 GFPGAN-family ONNX file',
+  bgUpsampler: 'none = plain Lanczos resize',
+  providers: 'ONNX Runtime execution providers, e.g. cuda,cpu',
+};
 
 function clock(seconds: number): string {
   const s = Math.max(0, Math.round(seconds));
@@ -60,18 +58,7 @@ async function runVideo(inputPath: string, flags: VideoFlags): Promise<number> {
   const output = resolve(flags.output);
   const started = performance.now();
   const dir = await mkdtemp(join(tmpdir(), 'photoenhance-video-'));
-  const engine = createEngine({
-    allowModelPaths: true,
-    runtime: {
-      executionProviders: parseExecutionProviders(flags.providers),
-      ...(flags.threads ? { intraOpThreads: flags.threads } : {}),
-    },
-    log: {
-      info: () => {},
-      warn: (obj, msg) =>
-        process.stderr.write(`warning: ${msg ?? (typeof obj === 'string' ? obj : JSON.stringify(obj))}\n`),
-    },
-  });
+  const engine = createCliEngine(flags);
   const bar = new cliProgress.SingleBar(
     {
       format: ' {bar} {value}/{total} frames | {fps} fps | ETA {eta_clock}',
@@ -96,12 +83,7 @@ async function runVideo(inputPath: string, flags: VideoFlags): Promise<number> {
           : `the output must be an .mp4 file (H.264 video with the original sound)`,
       );
     }
-    const options: EnhanceOptionsInput = {
-      scale: flags.scale,
-      quality: flags.quality,
-      backgroundUpsampler: flags.bgUpsampler !== 'none',
-      face: { enabled: flags.face, model: flags.faceModel },
-    };
+    const options: EnhanceOptionsInput = sharedEnhanceOptions(flags);
     const size = outputFrameSize(probe, flags.scale);
     const faces = flags.face && flags.smoothFaces ? createFaceSmoother(engine, options) : null;
     if (tty) bar.start(probe.frameCount, 0, { fps: '0.0', eta_clock: '?' });
@@ -144,12 +126,7 @@ async function runVideo(inputPath: string, flags: VideoFlags): Promise<number> {
     return 0;
   } catch (err) {
     if (tty) bar.stop();
-    const reason = isPhotoEnhanceError(err)
-      ? `${err.code}: ${err.message}`
-      : err instanceof Error
-        ? err.message
-        : String(err);
-    process.stdout.write(`✖ ${inputPath}: ${reason}\n`);
+    process.stdout.write(`✖ ${inputPath}: ${failureReason(err)}\n`);
     return 1;
   } finally {
     await engine.close();
@@ -158,33 +135,23 @@ async function runVideo(inputPath: string, flags: VideoFlags): Promise<number> {
 }
 
 export function addVideoCommand(program: Command): void {
-  program
+  const video = program
     .command('video')
     .description(
       'Enhance a video clip: every frame through the photo pipeline, faces tracked and smoothed, sound copied.',
     )
-    .argument('<input>', 'a video file (MP4, MOV, MKV, WebM)')
-    .requiredOption('-o, --output <file>', 'output file: .mp4 (H.264), or .mkv when the sound cannot go into MP4')
-    .option('-s, --scale <n>', 'output size relative to the input, 1–16', numberIn(1, 16), 2)
-    .addOption(
-      new Option('-q, --quality <level>', 'upscaler quality (as for photos)').choices(QUALITY_LEVELS).default('auto'),
-    )
-    .option('--no-face', 'skip face detection and restoration')
-    .option('--face-model <id|path>', 'face restorer id or a 512×512 GFPGAN-family ONNX file', 'gfpgan-1.4')
-    .option('--no-smooth-faces', 'detect faces on each frame anew (no tracking or landmark smoothing)')
-    .addOption(
-      new Option('--bg-upsampler <name>', 'none = plain Lanczos resize')
-        .choices(['realesrgan', 'none'])
-        .default('realesrgan'),
-    )
-    .option('--crf <0-51>', 'H.264 quality: 0 lossless … 51 worst', numberIn(0, 51, true), 18)
+    .argument('<input>', 'a video file (MP4, MOV, MKV, WebM)');
+  addTargetOptions(video, VIDEO_HELP);
+  addFaceOptions(video, VIDEO_HELP);
+  video.option('--no-smooth-faces', 'detect faces on each frame anew (no tracking or landmark smoothing)');
+  addRuntimeOptions(video, VIDEO_HELP);
+  schemaOption(video, '--crf <0-51>', 'H.264 quality: 0 lossless … 51 worst', VideoOutputOptionsSchema.shape.crf);
+  video
     .addOption(
       new Option('--preset <name>', 'x264 speed/size trade-off')
-        .choices(['ultrafast', 'veryfast', 'fast', 'medium', 'slow'])
-        .default('medium'),
+        .choices(VideoOutputOptionsSchema.shape.preset.unwrap().options)
+        .default(VideoOutputOptionsSchema.shape.preset.def.defaultValue),
     )
-    .option('--providers <list>', 'ONNX Runtime execution providers, e.g. cuda,cpu', process.env.ORT_PROVIDERS ?? 'cpu')
-    .option('--threads <n>', 'intra-op threads for CPU inference', numberIn(1, 256, true))
     .addHelpText(
       'after',
       `

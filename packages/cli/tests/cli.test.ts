@@ -146,4 +146,36 @@ describe('photoenhance CLI', () => {
     for (const flag of ['--scale', '--quality', '--tile', '--format', '--no-face', '--model', '--face-model'])
       expect(r.stdout).toContain(flag);
   });
+
+  it('gives enhance and video one definition of their shared options: same help, same ranges', async () => {
+    const [photo, video] = await Promise.all([cli(['enhance', '--help']), cli(['video', '--help'])]);
+    // Help wraps at different columns per command: compare the words.
+    const words = (help: string) => help.replace(/\s+/g, ' ');
+    for (const shared of [
+      '--no-face skip face detection and restoration',
+      '--face-blend <0-1> blend restored faces: 0 = keep upscaled, 1 = fully restored (default: 1)',
+      '--fidelity <0-1> fidelity weight for models that take one (CodeFormer) (default: 0.5)',
+      '--threads <n> intra-op threads for CPU inference',
+    ]) {
+      expect(words(photo.stdout)).toContain(shared);
+      expect(words(video.stdout)).toContain(shared);
+    }
+    expect(video.stdout).toContain('-o, --output <file>');
+    expect(photo.stdout).toContain('-o, --output <file|dir>');
+    // Defaults and bounds come from the contracts' schemas (scale 1–16, blend and fidelity 0–1, CRF 0–51).
+    expect(words(video.stdout)).toContain('--crf <0-51> H.264 quality: 0 lossless … 51 worst (default: 18)');
+    const out = join(dir, 'x.png');
+    const refusals = [
+      [['enhance', join(dir, 'a.jpg'), '-o', out, '--face-blend', '2'], /face-blend.*a number from 0 to 1/s],
+      [['video', join(dir, 'a.mp4'), '-o', out, '--face-blend', '-1'], /face-blend.*a number from 0 to 1/s],
+      [['video', join(dir, 'a.mp4'), '-o', out, '--scale', '17'], /scale.*a number from 1 to 16/s],
+      [['video', join(dir, 'a.mp4'), '-o', out, '--crf', '52'], /crf.*an integer from 0 to 51/s],
+      [['enhance', join(dir, 'a.jpg'), '-o', out, '--max-faces', '1.5'], /max-faces.*an integer from 1 to 100/s],
+    ] as const;
+    const outcomes = await Promise.all(refusals.map(([args]) => cli([...args])));
+    outcomes.forEach((r, k) => {
+      expect(r.code).not.toBe(0);
+      expect(r.stderr).toMatch(refusals[k]?.[1] ?? /never/);
+    });
+  });
 });

@@ -169,10 +169,16 @@ export function createS3Storage(options: CreateStorageOptions): Storage {
       };
       try {
         for await (const chunk of body) {
-          const buf = Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk as Uint8Array);
-          chunks.push(buf);
-          length += buf.length;
-          if (length >= UPLOAD_PART_BYTES) await sendPart();
+          let buf = Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk as Uint8Array);
+          // A body chunk bigger than a part (an in-process request body can arrive as one 20 MB chunk) is split
+          // into views, so no part outgrows UPLOAD_PART_BYTES (and the embedded backend's request limit).
+          while (buf.length > 0) {
+            const piece = buf.subarray(0, UPLOAD_PART_BYTES - length);
+            buf = buf.subarray(piece.length);
+            chunks.push(piece);
+            length += piece.length;
+            if (length >= UPLOAD_PART_BYTES) await sendPart();
+          }
         }
         if (!uploadId) {
           // Small enough for one part: a plain PutObject.
@@ -206,6 +212,30 @@ export function createS3Storage(options: CreateStorageOptions): Storage {
         if (!out.Body) throw new PhotoEnhanceError('STORAGE_ERROR', `Storage get returned no body: ${key}`);
         return Buffer.from(await out.Body.transformToByteArray());
       });
+    },
+
+    async getRange(key, start, endInclusive) {
+      if (!Number.isSafeInteger(start) || !Number.isSafeInteger(endInclusive) || start < 0 || endInclusive < start) {
+        throw new PhotoEnhanceError(
+          'INTERNAL',
+          `Storage getRange needs 0 <= start <= end, got ${start}-${endInclusive}`,
+        );
+      }
+      try {
+        return await send('get', key, async () => {
+          const out = await client.send(
+            new GetObjectCommand({ Bucket: bucket, Key: key, Range: `bytes=${start}-${endInclusive}` }),
+          );
+          if (!out.Body) throw new PhotoEnhanceError('STORAGE_ERROR', `Storage get returned no body: ${key}`);
+          return Buffer.from(await out.Body.transformToByteArray());
+        });
+      } catch (err) {
+        // 416: the range starts at or past the end of the object (S3's InvalidRange).
+        if (err instanceof PhotoEnhanceError && sdkStatus(err.cause) === 416) {
+          throw new PhotoEnhanceError('INVALID_INPUT', `Byte ${start} is past the end of ${key}`, { cause: err });
+        }
+        throw err;
+      }
     },
 
     async getStream(key) {

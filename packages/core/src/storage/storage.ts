@@ -75,6 +75,12 @@ export interface Storage {
    */
   upload(key: string, body: Readable, options?: UploadOptions): Promise<void>;
   getBuffer(key: string): Promise<Buffer>;
+  /**
+   * Bytes start..endInclusive of an object (an HTTP Range GET), clipped at its end: what a check that needs a
+   * few structures of a big file (a TIFF's directories) reads instead of the whole object. A start at or past
+   * the end is INVALID_INPUT.
+   */
+  getRange(key: string, start: number, endInclusive: number): Promise<Buffer>;
   getStream(key: string): Promise<ObjectStream>;
   /** null when the object does not exist. */
   head(key: string): Promise<ObjectInfo | null>;

@@ -61,6 +61,21 @@ describe('storage repository on fauxqs', () => {
     expect(await storage.head(key)).toBeNull();
   });
 
+  it('reads byte ranges through the embedded front (Range GET), clipped at the end, refused past it', async () => {
+    const { storage } = backend;
+    const key = keys.input(newId(), 'ranged.bin');
+    const body = Buffer.from(Array.from({ length: 300_000 }, (_, i) => i % 251));
+    await storage.put(key, body);
+    expect((await storage.getRange(key, 0, 9)).equals(body.subarray(0, 10))).toBe(true);
+    expect((await storage.getRange(key, 123_456, 200_000)).equals(body.subarray(123_456, 200_001))).toBe(true);
+    // A range running past the end stops at the last byte, as S3 does.
+    expect((await storage.getRange(key, 299_990, 400_000)).equals(body.subarray(299_990))).toBe(true);
+    await expect(storage.getRange(key, 300_000, 300_010)).rejects.toMatchObject({ code: 'INVALID_INPUT' });
+    await expect(storage.getRange(keys.input(newId(), 'none.bin'), 0, 1)).rejects.toMatchObject({
+      code: 'NOT_FOUND',
+    });
+  });
+
   it('streams a body of unknown length in parts, and leaves nothing when the body fails', async () => {
     const { storage } = backend;
     // Over two 5 MiB parts, in uneven chunks: a multipart upload whose parts are cut from the stream.

@@ -1,4 +1,6 @@
 import { PhotoEnhanceError } from '@photoenhance/contracts';
+import { bufferSource } from './range-reader.ts';
+import { readTiffStructure } from './tiff-structure.ts';
 
 /**
  * Structural "is the whole file there" checks for the common formats, without decoding pixels: the image
@@ -32,15 +34,74 @@ type JpegState =
   | 'entropyFF'
   | 'done';
 
-/** Walks JPEG segments and entropy-coded data until EOI (FFD9). */
-export function jpegCheck(): CompletenessCheck {
+/** A check that also keeps the file's header without its pixels, for a probe when no prefix shows it. */
+export interface HeaderCopyCheck extends CompletenessCheck {
+  /** After end(): a small file with the same header (see each check). */
+  headerCopy(): Buffer;
+}
+
+/**
+ * The most a header copy may hold: the check runs on every byte of an upload, so a file made of nothing but
+ * header structures (thousands of tables or extensions) must not make it grow with the file. A file whose
+ * header needs more is refused (UNSUPPORTED_FORMAT) if its copy is ever needed.
+ */
+export const HEADER_COPY_LIMIT = 2 * 1024 * 1024;
+
+function boundedCopy(format: string) {
+  const parts: Buffer[] = [];
+  let bytes = 0;
+  let overflow = false;
+  return {
+    bytes: () => bytes,
+    keep(more: Buffer) {
+      if (overflow) return;
+      if (bytes + more.length > HEADER_COPY_LIMIT) {
+        overflow = true;
+        parts.length = 0;
+        return;
+      }
+      parts.push(Buffer.from(more));
+      bytes += more.length;
+    },
+    result(tail: Buffer): Buffer {
+      if (overflow) {
+        throw new PhotoEnhanceError(
+          'UNSUPPORTED_FORMAT',
+          `The ${format} file's header structures take more than ${HEADER_COPY_LIMIT} bytes; files like that are not accepted`,
+          { details: { format, maxHeaderBytes: HEADER_COPY_LIMIT } },
+        );
+      }
+      return Buffer.concat([...parts, tail]);
+    },
+  };
+}
+
+/** The JPEG header copy keeps application segments (EXIF, ICC…) only while it is under this size. */
+const JPEG_HEADER_COPY_BYTES = 1024 * 1024;
+
+/**
+ * Walks JPEG segments and entropy-coded data until EOI (FFD9). On the way it keeps the header up to the first
+ * scan: libjpeg reads every segment before SOS for a header, so metadata padding (comment or application
+ * segments) can push it past any prefix. The copy is SOI, the segments before the first SOS without comments
+ * (application segments only while the copy is under JPEG_HEADER_COPY_BYTES), the SOS segment and EOI.
+ */
+export function jpegCheck(): HeaderCopyCheck {
   let state: JpegState = 'soi0';
   let pos = 0; // absolute offset of chunk[0]
   let markerAt = 0;
   let marker = 0;
   let lengthHigh = 0;
   let skip = 0;
-  const afterSegment = (): JpegState => (marker === 0xda ? 'entropy' : 'marker');
+  const copy = boundedCopy('JPEG');
+  copy.keep(Buffer.from([0xff, 0xd8]));
+  let copying = false;
+  let headerDone = false;
+  const afterSegment = (): JpegState => {
+    if (marker === 0xda) headerDone = true;
+    copying = false;
+    return marker === 0xda ? 'entropy' : 'marker';
+  };
+  const keep = (bytes: Buffer) => copy.keep(bytes);
   return {
     push(chunk) {
       let i = 0;
@@ -79,6 +140,10 @@ export function jpegCheck(): CompletenessCheck {
           case 'len1': {
             const length = (lengthHigh << 8) | b;
             if (length < 2) throw truncated('JPEG', `bad segment length at byte ${markerAt}`);
+            const application = marker >= 0xe0 && marker <= 0xef;
+            copying =
+              !headerDone && marker !== 0xfe && (!application || copy.bytes() + length <= JPEG_HEADER_COPY_BYTES);
+            if (copying) keep(Buffer.from([0xff, marker, lengthHigh, b]));
             skip = length - 2;
             state = skip > 0 ? 'skip' : afterSegment();
             i++;
@@ -86,6 +151,7 @@ export function jpegCheck(): CompletenessCheck {
           }
           case 'skip': {
             const n = Math.min(skip, chunk.length - i);
+            if (copying) keep(chunk.subarray(i, i + n));
             i += n;
             skip -= n;
             if (skip === 0) state = afterSegment();
@@ -122,6 +188,9 @@ export function jpegCheck(): CompletenessCheck {
       if (state === 'done') return;
       if (pos < 4 || state === 'soi0' || state === 'soi1') throw truncated('JPEG', 'no start marker');
       throw truncated('JPEG', 'no end-of-image marker');
+    },
+    headerCopy() {
+      return copy.result(Buffer.from([0xff, 0xd9]));
     },
   };
 }
@@ -185,106 +254,149 @@ export function webpCheck(): CompletenessCheck {
   };
 }
 
-/** Walks GIF blocks (extensions and image descriptors with their data sub-blocks) until the trailer (3B). */
-export function assertGifComplete(buf: Buffer): void {
-  if (buf.length < 13) throw truncated('GIF', 'no screen descriptor');
-  const colourTable = (flags: number) => (flags & 0x80 ? 3 * 2 ** ((flags & 0x07) + 1) : 0);
-  let i = 13 + colourTable(buf[10] as number);
-  // Data sub-blocks: a length byte, that many bytes, until a zero length.
-  const skipSubBlocks = () => {
-    for (;;) {
-      const size = buf[i];
-      if (size === undefined) throw truncated('GIF', 'data runs past the end');
-      i += 1 + size;
-      if (size === 0) return;
-    }
-  };
-  while (i < buf.length) {
-    const block = buf[i];
-    if (block === 0x3b) return;
-    if (block === 0x21) {
-      i += 2; // introducer + label
-      skipSubBlocks();
-    } else if (block === 0x2c) {
-      if (i + 10 > buf.length) break;
-      i += 10 + colourTable(buf[i + 9] as number) + 1; // descriptor, local table, LZW minimum code size
-      skipSubBlocks();
-    } else {
-      throw truncated('GIF', `unknown block 0x${(block as number).toString(16)} at byte ${i}`);
-    }
-  }
-  throw truncated('GIF', 'no trailer');
+/**
+ * A minimal LZW stream standing in for a frame's pixels in the GIF header copy: one sub-block holding a clear
+ * code and an end code (codes of minCodeSize + 1 bits, packed from the low bit), then the block terminator.
+ */
+function emptyLzw(minCodeSize: number): Buffer {
+  const bits = minCodeSize + 1;
+  const clear = 1 << minCodeSize;
+  const value = clear | ((clear + 1) << bits);
+  const length = Math.ceil((2 * bits) / 8);
+  const data = Buffer.alloc(length);
+  for (let k = 0; k < length; k++) data[k] = (value >> (8 * k)) & 0xff;
+  return Buffer.concat([Buffer.from([minCodeSize, length]), data, Buffer.from([0])]);
 }
 
+/** The header copy keeps at most this many bytes (frames past it are left out; size and bands come first). */
+const GIF_HEADER_COPY_BYTES = 256 * 1024;
+
 /**
- * Every directory (IFD) of a TIFF, every value stored out of line (JPEG tables, colour maps…) and every strip
- * or tile must lie inside the file: libvips decodes a TIFF cut short without complaint, filling in the rest.
+ * The GIF check's header copy: the file with every frame's image data replaced by an empty LZW stream — the
+ * screen descriptor, colour tables and graphic-control extensions (transparency) of the first frames, a few
+ * KiB that sharp probes exactly like the file.
  */
-export function assertTiffComplete(buf: Buffer): void {
-  if (buf.length < 8) throw truncated('TIFF', 'no header');
-  const le = buf[0] === 0x49;
-  const big = (le ? buf.readUInt16LE(2) : buf.readUInt16BE(2)) === 43;
-  const u16 = (at: number) => (le ? buf.readUInt16LE(at) : buf.readUInt16BE(at));
-  const u32 = (at: number) => (le ? buf.readUInt32LE(at) : buf.readUInt32BE(at));
-  const u64 = (at: number) => Number(le ? buf.readBigUInt64LE(at) : buf.readBigUInt64BE(at));
-  const inside = (at: number, bytes: number) => at >= 0 && bytes >= 0 && at + bytes <= buf.length;
-  // Bytes per value of each field type (TIFF 6.0 + BigTIFF); other types are skipped, as the spec says.
-  const SIZES: Record<number, number> = { 1: 1, 2: 1, 3: 2, 4: 4, 5: 8, 6: 1, 7: 1, 8: 2, 9: 4, 10: 8, 11: 4, 12: 8 };
-  Object.assign(SIZES, { 13: 4, 16: 8, 17: 8, 18: 8 });
-  const countBytes = big ? 8 : 2;
-  const entryBytes = big ? 20 : 12;
-  const inline = big ? 8 : 4;
-  /** Where an entry's values are, and how many bytes they take. */
-  const valuesOf = (entry: number) => {
-    const type = u16(entry + 2);
-    const count = big ? u64(entry + 4) : u32(entry + 4);
-    const size = SIZES[type] ?? 0;
-    const valueAt = entry + (big ? 12 : 8);
-    const at = count * size <= inline ? valueAt : big ? u64(valueAt) : u32(valueAt);
-    return { type, count, size, at };
+export type GifCheck = HeaderCopyCheck;
+
+type GifState =
+  | 'screen'
+  | 'globalTable'
+  | 'block'
+  | 'label'
+  | 'descriptor'
+  | 'localTable'
+  | 'lzw'
+  | 'size'
+  | 'data'
+  | 'done';
+
+/**
+ * Walks GIF blocks as the bytes stream in (extensions and image descriptors with their data sub-blocks) until
+ * the trailer (3B): the walk is sequential, so an upload is checked while it streams, never read back.
+ */
+export function gifCheck(): GifCheck {
+  let state: GifState = 'screen';
+  const fixed = Buffer.alloc(13); // the screen descriptor, then an image descriptor (10 bytes)
+  let have = 0;
+  let skip = 0;
+  let pos = 0;
+  let blockAt = 0;
+  /** Whether the sub-blocks being walked go into the header copy (extensions do, image data does not). */
+  let copying = false;
+  const copy = boundedCopy('GIF');
+  /** Past GIF_HEADER_COPY_BYTES no more frames are kept (the first ones carry what the probe needs). */
+  let copyFull = false;
+  const keep = (bytes: Buffer) => copy.keep(bytes);
+  const colourTable = (flags: number) => (flags & 0x80 ? 3 * 2 ** ((flags & 0x07) + 1) : 0);
+  return {
+    push(chunk) {
+      let i = 0;
+      while (i < chunk.length && state !== 'done') {
+        switch (state) {
+          case 'screen':
+          case 'descriptor': {
+            const need = state === 'screen' ? 13 : 10;
+            const n = Math.min(need - have, chunk.length - i);
+            chunk.copy(fixed, have, i, i + n);
+            have += n;
+            i += n;
+            if (have < need) break;
+            have = 0;
+            if (state === 'screen') {
+              keep(fixed.subarray(0, 13));
+              skip = colourTable(fixed[10] as number);
+              state = skip > 0 ? 'globalTable' : 'block';
+            } else {
+              // A frame's descriptor: kept while the copy has room, with its table and an empty image.
+              copyFull ||= copy.bytes() > GIF_HEADER_COPY_BYTES;
+              if (!copyFull) keep(fixed.subarray(0, 10));
+              skip = colourTable(fixed[9] as number);
+              state = skip > 0 ? 'localTable' : 'lzw';
+            }
+            break;
+          }
+          case 'globalTable':
+          case 'localTable':
+          case 'data': {
+            const n = Math.min(skip, chunk.length - i);
+            const kept = state === 'globalTable' || (state === 'localTable' ? !copyFull : copying);
+            if (kept) keep(chunk.subarray(i, i + n));
+            skip -= n;
+            i += n;
+            if (skip === 0) state = state === 'globalTable' ? 'block' : state === 'localTable' ? 'lzw' : 'size';
+            break;
+          }
+          case 'block': {
+            const block = chunk[i] as number;
+            blockAt = pos + i;
+            i++;
+            if (block === 0x3b) state = 'done';
+            else if (block === 0x21) state = 'label';
+            else if (block === 0x2c) state = 'descriptor';
+            else throw truncated('GIF', `unknown block 0x${block.toString(16)} at byte ${blockAt}`);
+            if (block === 0x2c) fixed[have++] = block;
+            break;
+          }
+          case 'label': {
+            const label = chunk[i] as number;
+            i++;
+            // Graphic-control (transparency) and application (loop count) extensions go into the copy.
+            copying = !copyFull && (label === 0xf9 || label === 0xff);
+            if (copying) keep(Buffer.from([0x21, label]));
+            state = 'size';
+            break;
+          }
+          case 'lzw':
+            if (!copyFull) keep(emptyLzw(Math.min(Math.max(chunk[i] as number, 2), 11)));
+            copying = false;
+            i++;
+            state = 'size';
+            break;
+          case 'size': {
+            const size = chunk[i] as number;
+            if (copying) keep(chunk.subarray(i, i + 1));
+            i++;
+            if (size === 0) state = 'block';
+            else {
+              skip = size;
+              state = 'data';
+            }
+            break;
+          }
+        }
+      }
+      pos += chunk.length;
+    },
+    end() {
+      if (state === 'done') return;
+      if (state === 'screen') throw truncated('GIF', 'no screen descriptor');
+      if (state === 'block') throw truncated('GIF', 'no trailer');
+      throw truncated('GIF', 'data runs past the end');
+    },
+    headerCopy() {
+      return copy.result(Buffer.from([0x3b]));
+    },
   };
-  const numbers = (entry: number): number[] => {
-    const { count, size, at } = valuesOf(entry);
-    const read = (k: number) =>
-      size === 1
-        ? (buf[at + k] as number)
-        : size === 2
-          ? u16(at + 2 * k)
-          : size === 4
-            ? u32(at + 4 * k)
-            : u64(at + 8 * k);
-    return Array.from({ length: count }, (_, k) => read(k));
-  };
-  let ifd = big ? u64(8) : u32(4);
-  const seen = new Set<number>();
-  while (ifd !== 0) {
-    if (seen.has(ifd) || seen.size > 64) throw truncated('TIFF', 'image directories loop');
-    seen.add(ifd);
-    if (!inside(ifd, countBytes)) throw truncated('TIFF', 'image directory past the end');
-    const n = big ? u64(ifd) : u16(ifd);
-    if (!inside(ifd, countBytes + n * entryBytes + inline)) throw truncated('TIFF', 'image directory cut short');
-    const entries = new Map<number, number>();
-    for (let k = 0; k < n; k++) {
-      const entry = ifd + countBytes + k * entryBytes;
-      const { size, count, at } = valuesOf(entry);
-      if (size > 0 && !inside(at, count * size)) throw truncated('TIFF', `field ${u16(entry)} runs past the end`);
-      entries.set(u16(entry), entry);
-    }
-    for (const [offsetsTag, countsTag] of [
-      [273, 279], // StripOffsets, StripByteCounts
-      [324, 325], // TileOffsets, TileByteCounts
-    ] as const) {
-      const offsets = entries.get(offsetsTag);
-      const counts = entries.get(countsTag);
-      if (offsets === undefined || counts === undefined) continue;
-      const lengths = numbers(counts);
-      numbers(offsets).forEach((start, k) => {
-        if (!inside(start, lengths[k] ?? 0)) throw truncated('TIFF', `image data ${k} runs past the end`);
-      });
-    }
-    const next = ifd + countBytes + n * entryBytes;
-    ifd = big ? u64(next) : u32(next);
-  }
 }
 
 /** ISO-BMFF (HEIC/HEIF/AVIF): the top-level boxes, image data (mdat) included, fill the file exactly. */
@@ -331,17 +443,16 @@ export function isobmffCheck(): CompletenessCheck {
   };
 }
 
-/** Formats whose check needs the whole file at once (TIFF directories point anywhere; GIF is walked whole). */
-export function needsWholeFileCheck(format: string): boolean {
-  return format === 'gif' || format === 'tiff';
-}
-
-/** The streaming check for a sniffed format, or undefined for formats left to the worker's full decode. */
+/**
+ * The streaming check for a format (a probed one, or a sniffed container when the header is not read yet), or
+ * undefined for TIFF (checked through its directories: readTiffStructure) and the formats left to the worker.
+ */
 export function completenessCheck(format: string): CompletenessCheck | undefined {
   if (format === 'jpeg') return jpegCheck();
   if (format === 'png') return pngCheck();
   if (format === 'webp') return webpCheck();
-  if (format === 'heic' || format === 'heif' || format === 'avif') return isobmffCheck();
+  if (format === 'heic' || format === 'heif' || format === 'avif' || format === 'isobmff') return isobmffCheck();
+  if (format === 'gif') return gifCheck();
   return undefined;
 }
 
@@ -356,9 +467,14 @@ export const assertWebpComplete = (buf: Buffer): void => checkWhole(webpCheck(),
 
 export const assertIsobmffComplete = (buf: Buffer): void => checkWhole(isobmffCheck(), buf);
 
-export function assertImageComplete(buf: Buffer, format: string): void {
-  if (format === 'gif') assertGifComplete(buf);
-  else if (format === 'tiff') assertTiffComplete(buf);
+export const assertGifComplete = (buf: Buffer): void => checkWhole(gifCheck(), buf);
+
+/** A whole file in memory (small uploads): the format's streaming check, or the TIFF directory walk. */
+export async function assertImageComplete(buf: Buffer, format: string): Promise<void> {
+  if (format === 'tiff') {
+    await readTiffStructure(bufferSource(buf));
+    return;
+  }
   const check = completenessCheck(format);
   if (check) checkWhole(check, buf);
 }

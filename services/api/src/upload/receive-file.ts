@@ -3,19 +3,24 @@ import { isPhotoEnhanceError, mimeTypeFor, PhotoEnhanceError } from '@photoenhan
 import type { Storage } from '@photoenhance/core';
 import { type ProbeResult, probeImage, sniffContainer } from '@photoenhance/image';
 import type { Semaphore } from '../http/semaphore.ts';
-import { assertImageComplete, completenessCheck, needsWholeFileCheck } from './completeness.ts';
+import { assertImageComplete, completenessCheck } from './completeness.ts';
+import { finishStoredCheck } from './finish-check.ts';
 
 /**
  * The image header is probed from this many first bytes before anything is stored (JPEG, PNG, HEIF/AVIF and
  * BMP headers fit: EXIF and ICC blocks before a JPEG's SOF included). Formats whose header sharp cannot read
- * from a prefix (WebP, GIF, TIFF with its directory at the end) are probed once stored, from the object.
+ * from a prefix (WebP, GIF, TIFF with its directory at the end) are probed once stored, with bounded reads
+ * only (finish-check.ts).
  */
 export const HEAD_BYTES = 1024 * 1024;
 
 export interface ReceiveLimits {
   maxFileBytes: number;
   maxInputPixels: number;
-  /** Caps the read-backs (GIF, TIFF, a header past the prefix) running at once; each holds up to maxFileBytes. */
+  /**
+   * Caps the bounded read-backs (a TIFF's directories, a header past the prefix) running at once; each holds at
+   * most STRUCTURE_READ_BYTES or HEADER_SEARCH_BYTES (finish-check.ts), never the whole file.
+   */
   readBack?: Semaphore;
 }
 
@@ -35,20 +40,29 @@ function tooLarge(maxFileBytes: number): PhotoEnhanceError {
 /**
  * One multipart file part straight to storage under `key`, never held whole: the first HEAD_BYTES are sniffed
  * and probed (format, declared size against the pixel limit) before the upload starts, then the rest streams
- * through a size counter and the format's completeness check into storage.upload. Any refusal aborts the
- * upload and removes what was written, and the rest of the part is drained so the form parser goes on.
+ * through a size counter and the format's completeness check (GIF included) into storage.upload. Only a TIFF's
+ * directories, or a header that lay past the head, are read back afterwards, by bounded ranged GETs. Any
+ * refusal aborts the upload and removes what was written, and the rest of the part is drained so the form
+ * parser goes on.
  */
 export async function receiveFile(
   source: Readable,
   key: string,
-  storage: Pick<Storage, 'upload' | 'delete' | 'getBuffer'>,
+  storage: Pick<Storage, 'upload' | 'delete' | 'getRange'>,
   limits: ReceiveLimits,
 ): Promise<ReceivedFile> {
   const chunks = source[Symbol.asyncIterator]() as AsyncIterator<Buffer>;
   let total = 0;
   let ended = false;
   let started = false;
+  /** The part of a chunk that did not fit in the head (an in-process body may arrive as one big chunk). */
+  let rest: Buffer | undefined;
   const next = async (): Promise<Buffer | undefined> => {
+    if (rest) {
+      const chunk = rest;
+      rest = undefined;
+      return chunk;
+    }
     const read = await chunks.next();
     if (read.done) {
       ended = true;
@@ -63,8 +77,12 @@ export async function receiveFile(
     const headParts: Buffer[] = [];
     let headLength = 0;
     while (headLength < HEAD_BYTES) {
-      const chunk = await next();
+      let chunk = await next();
       if (!chunk) break;
+      if (headLength + chunk.length > HEAD_BYTES) {
+        rest = chunk.subarray(HEAD_BYTES - headLength);
+        chunk = chunk.subarray(0, HEAD_BYTES - headLength);
+      }
       headParts.push(chunk);
       headLength += chunk.length;
     }
@@ -82,10 +100,12 @@ export async function receiveFile(
     const wholeInHead = ended;
     if (wholeInHead && probe) {
       // Small enough to be all here: checked like before streaming, and stored in one write.
-      assertImageComplete(head, probe.format);
+      await assertImageComplete(head, probe.format);
     }
 
-    const check = probe ? completenessCheck(probe.format) : undefined;
+    const sniffed = probe?.format ?? sniffContainer(head);
+    // A header past the head still gets its format's streaming check, by the sniffed container.
+    const check = sniffed ? completenessCheck(sniffed) : undefined;
     check?.push(head);
     async function* body(): AsyncGenerator<Buffer> {
       yield head;
@@ -95,26 +115,19 @@ export async function receiveFile(
       }
       check?.end();
     }
-    const sniffed = probe?.format ?? sniffContainer(head);
     started = true;
     await storage.upload(key, Readable.from(body(), { objectMode: false }), {
       contentType: sniffed && sniffed !== 'isobmff' ? mimeTypeFor(sniffed) : 'application/octet-stream',
     });
 
-    const readBack = <T>(fn: () => Promise<T>): Promise<T> => (limits.readBack ? limits.readBack.run(fn) : fn());
-    if (!probe) {
-      // The slow path: the header lies past the prefix, so read the object back once (bounded by maxFileBytes).
-      probe = await readBack(async () => {
-        const whole = await storage.getBuffer(key);
-        const found = await probeImage(whole, probeLimits);
-        assertImageComplete(whole, found.format);
-        return found;
-      });
-    } else if (!wholeInHead && needsWholeFileCheck(probe.format)) {
-      // GIF and TIFF have no streaming check (TIFF directories point anywhere): read back once, bounded.
-      const format = probe.format;
-      await readBack(async () => assertImageComplete(await storage.getBuffer(key), format));
+    if (!wholeInHead && (!probe || probe.format === 'tiff')) {
+      // A TIFF's directories point anywhere, and a header past the head is probed from a bounded read.
+      const format = sniffed ?? 'unknown';
+      const file = { storage, key, size: total, head, format, probe, check };
+      const finish = () => finishStoredCheck(file, probeLimits);
+      probe = await (limits.readBack ? limits.readBack.run(finish) : finish());
     }
+    if (!probe) throw new PhotoEnhanceError('CORRUPT_IMAGE', 'The image header could not be read');
     return { key, bytes: total, probe: { ...probe, bytes: total } };
   } catch (err) {
     if (started) await storage.delete(key).catch(() => undefined);

@@ -246,7 +246,6 @@ export function uploadRoutes(deps: RouteDeps): OpenAPIHono<AppEnv> {
       probe = await verifications.run(() =>
         verifyStoredImage(storage, object, options.scale, {
           maxFileBytes: config.DIRECT_UPLOAD_MAX_BYTES,
-          fullReadBytes: config.MAX_UPLOAD_BYTES,
           maxInputPixels: config.MAX_INPUT_PIXELS,
           maxOutputPixels: config.MAX_OUTPUT_PIXELS,
         }),

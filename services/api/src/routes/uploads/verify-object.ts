@@ -1,24 +1,17 @@
 import { PhotoEnhanceError } from '@photoenhance/contracts';
 import type { ObjectInfo, Storage } from '@photoenhance/core';
-import { checkOutputSize, type ProbeResult, probeImage } from '@photoenhance/image';
-import {
-  assertImageComplete,
-  type CompletenessCheck,
-  completenessCheck,
-  needsWholeFileCheck,
-} from '../../upload/completeness.ts';
+import { checkOutputSize, type ProbeResult, probeImage, sniffContainer } from '@photoenhance/image';
+import { assertImageComplete, type CompletenessCheck, completenessCheck } from '../../upload/completeness.ts';
+import { finishStoredCheck } from '../../upload/finish-check.ts';
 
 export interface ObjectLimits {
   /** Largest direct upload. */
   maxFileBytes: number;
-  /** The largest object ever read whole (GIF, TIFF, a header past the prefix): bigger ones are refused. */
-  fullReadBytes: number;
   maxInputPixels: number;
   maxOutputPixels: number;
   /** Bytes the header is probed from (default 4 MiB). */
   prefixBytes?: number;
 }
-
 /** Enough for every supported header in practice (EXIF and ICC blocks before a JPEG's SOF included). */
 const PREFIX_BYTES = 4 * 1024 * 1024;
 
@@ -57,14 +50,15 @@ async function streamThroughCheck(
 
 /**
  * The checks a multipart upload gets, for an object the client PUT directly: size, sniffed format, header
- * pixel limits, completeness and the output size for `scale`, with bounded memory. The header is probed from
- * the first 4 MiB; JPEG, PNG, WebP and HEIF/AVIF are then streamed through their incremental completeness check
- * (never held whole). Only GIF and TIFF (no streaming check: TIFF directories point anywhere) and files whose
- * header lies past the prefix are read whole, and only up to `fullReadBytes` (MAX_UPLOAD_BYTES): a bigger one
- * is refused rather than held in memory. The route caps how many run at once (MAX_CONCURRENT_VERIFICATIONS).
+ * pixel limits, completeness and the output size for `scale`, with bounded memory whatever the object's size.
+ * The header is probed from the first 4 MiB; JPEG, PNG, WebP, GIF and HEIF/AVIF are then streamed through
+ * their incremental completeness check (one chunk in memory at a time), and a TIFF's directories and strip
+ * tables are read by ranged GETs (at most STRUCTURE_READ_BYTES). A header that is not in the prefix is probed
+ * from a header-only copy (TIFF, GIF, WebP) or refused: nothing is ever read whole (finish-check.ts). The route caps
+ * how many run at once (MAX_CONCURRENT_VERIFICATIONS).
  */
 export async function verifyStoredImage(
-  storage: Pick<Storage, 'getStream'>,
+  storage: Pick<Storage, 'getStream' | 'getRange'>,
   object: ObjectInfo,
   scale: number,
   limits: ObjectLimits,
@@ -84,27 +78,19 @@ export async function verifyStoredImage(
   try {
     probe = await probeImage(prefix, probeLimits);
   } catch (err) {
-    // A header past the prefix is read from the whole object below; anything else refuses now.
+    // A header past the prefix is looked for with bounded reads below; anything else refuses now.
     if (whole || !(err instanceof PhotoEnhanceError) || err.code !== 'CORRUPT_IMAGE') throw err;
   }
 
   if (whole && probe) {
-    assertImageComplete(prefix, probe.format);
-  } else if (probe && !needsWholeFileCheck(probe.format)) {
-    const check = completenessCheck(probe.format);
-    if (check) await streamThroughCheck(storage, object.key, check);
+    await assertImageComplete(prefix, probe.format);
   } else {
-    if (object.bytes > limits.fullReadBytes) {
-      const what = probe ? probe.format.toUpperCase() : `file whose header lies past its first ${prefix.length} bytes`;
-      throw new PhotoEnhanceError(
-        'FILE_TOO_LARGE',
-        `A ${what} is checked whole, which is done up to ${limits.fullReadBytes} bytes; this one is ${object.bytes} bytes (send it as JPEG, PNG or WebP, or upload it through POST /api/v1/enhance)`,
-        { details: { bytes: object.bytes, maxWholeCheckBytes: limits.fullReadBytes } },
-      );
-    }
-    const bytes = await readPrefix(storage, object.key, object.bytes);
-    probe ??= await probeImage(bytes, probeLimits);
-    assertImageComplete(bytes, probe.format);
+    // probeImage refuses an unknown container itself (UNSUPPORTED_FORMAT), so there is one here.
+    const format = probe?.format ?? sniffContainer(prefix) ?? 'unknown';
+    const check = completenessCheck(format);
+    if (check) await streamThroughCheck(storage, object.key, check);
+    const file = { storage, key: object.key, size: object.bytes, head: prefix, format, probe, check };
+    probe = await finishStoredCheck(file, probeLimits);
   }
   checkOutputSize(probe.width, probe.height, scale, { maxOutputPixels: limits.maxOutputPixels });
   return { ...probe, bytes: object.bytes };

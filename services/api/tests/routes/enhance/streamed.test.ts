@@ -1,6 +1,7 @@
 /**
  * Uploads stream to storage while they arrive (upload/receive-file.ts): files bigger than the probed head and
- * than one multipart part, formats whose header sharp cannot read from a prefix (WebP: read back once stored),
+ * than one multipart part, formats whose header sharp cannot read from a prefix (WebP, GIF: probed from a
+ * header-only copy, never read back whole),
  * refusals found mid-stream (truncation, size) that must leave nothing behind, and a batch in which one file is
  * refused mid-stream while the others are queued.
  */
@@ -124,7 +125,7 @@ describe('streamed uploads', () => {
     ['a JPEG cut off after its head', () => bigJpeg.subarray(0, bigJpeg.length - 100_000), 422, 'CORRUPT_IMAGE'],
     ['a WebP cut off after its head', () => bigWebp.subarray(0, bigWebp.length - 1000), 422, 'CORRUPT_IMAGE'],
     ['a GIF cut off after its head', () => bigGif.subarray(0, bigGif.length - 1000), 422, 'CORRUPT_IMAGE'],
-    // TIFF has no streaming check: its directory fits the head, so the stored object is walked once read back.
+    // TIFF has no streaming check: its directory fits the head, and its strips are found to run past the end.
     [
       'a TIFF (directory first) cut off after its head',
       () => bigTiff.subarray(0, bigTiff.length - 1000),
