@@ -176,6 +176,9 @@ export function videoRoutes(deps: RouteDeps): OpenAPIHono<AppEnv> {
 
       const { upload, probe, options, video, callbackUrl } = accepted;
       const inputKey = keys.input(taskId, upload.name);
+      // Counted like a photo task until it ends (the marker is pruned once the record is finished); the
+      // precheck above only spared reading the body of a caller already at the limit.
+      await submitter.reserve(tenant, [taskId]);
       let createdAt: string;
       try {
         await storage.upload(inputKey, createReadStream(upload.path), {
@@ -198,7 +201,11 @@ export function videoRoutes(deps: RouteDeps): OpenAPIHono<AppEnv> {
           },
         ));
       } catch (err) {
-        await Promise.allSettled([storage.deletePrefix(keys.inputPrefix(taskId)), records.tasks.delete(taskId)]);
+        await Promise.allSettled([
+          storage.deletePrefix(keys.inputPrefix(taskId)),
+          records.tasks.delete(taskId),
+          submitter.release(tenant.owner, [taskId]),
+        ]);
         throw err;
       }
       metrics?.tasksCreated.inc();
@@ -248,6 +255,7 @@ export function videoRoutes(deps: RouteDeps): OpenAPIHono<AppEnv> {
       await removeFiles();
       body = { task_id: taskId, status: 'cancelled', message: 'Video task cancelled and its files deleted' };
     }
+    await submitter.release(record.owner, [taskId]);
     c.get('logger').info({ taskId, outcome: body.status }, 'video task deleted');
     return c.json(body);
   });
