@@ -54,6 +54,9 @@ describe('web app video card in Chromium', () => {
         characterData: true,
       });
     });
+    // Where the card's frames come from: the task's event stream, not polls of the video's status.
+    const requests: string[] = [];
+    page.on('request', (r) => requests.push(new URL(r.url()).pathname));
     // Scale 2, fast, no faces: what the settings form sends for photos applies to the video's frames.
     await page.locator('#settings [name="scale"]').fill('2');
     await page.locator('#files').setInputFiles([{ name: 'clip.mp4', mimeType: 'video/mp4', buffer: clip }]);
@@ -61,6 +64,10 @@ describe('web app video card in Chromium', () => {
     await expect.poll(() => card.getAttribute('data-phase'), { timeout: 120_000 }).toBe('completed');
     const seen = await page.evaluate(() => (window as unknown as { seen: string[] }).seen);
     expect(seen.some((s) => /Enhancing frame \d+ of 24/.test(s))).toBe(true);
+    const taskId = await card.getAttribute('data-task-id');
+    expect(requests).toContain(`/api/v1/tasks/${taskId}/events`);
+    // The video's own view is read once, after the stream's completed event (sizes and result), never polled.
+    expect(requests.filter((p) => p === `/api/v1/videos/${taskId}`)).toHaveLength(1);
     // Both players load: the original and the result, at their own sizes.
     const sizes = await card.locator('video').evaluateAll((videos) =>
       Promise.all(

@@ -4,6 +4,7 @@ import { ApiError, apiFetch, apiJson, authHeaders, send } from './api.ts';
 import { h } from './dom.ts';
 import { errorWords, formatBytes, formatSeconds } from './messages.ts';
 import { enhanceFields, type Settings } from './settings.ts';
+import { watchTask } from './watch.ts';
 
 /** File types the page sends to POST /api/v1/videos (by type, or by extension when the browser gives none). */
 export function isVideoFile(file: File): boolean {
@@ -13,12 +14,12 @@ export function isVideoFile(file: File): boolean {
 /** GET /api/v1/videos/{id}: the contract's shape (the card uses part of it). */
 type VideoView = VideoStatusResponse;
 
-const POLL_MS = 1000;
 let counter = 0;
 
 /**
  * One picked video: its card (upload in bytes, then frames done / total and the ETA), then the result in a
- * player beside the original and a download. Polls the video status (frames live there, not in the events).
+ * player beside the original and a download. Follows the task's event stream (frames are in its progress
+ * events), as the photo cards do; watchTask polls GET /api/v1/videos/{id} only when no stream can be had.
  */
 export class VideoItem {
   readonly id = `video-${++counter}`;
@@ -105,20 +106,37 @@ export class VideoItem {
     });
   }
 
-  private async follow(taskId: string): Promise<void> {
-    while (!this.abort.signal.aborted) {
-      const view = await apiJson<VideoView>(`/api/v1/videos/${taskId}`, { signal: this.abort.signal });
-      if (view.status === 'completed') return this.finish(view);
-      if (view.status === 'failed' || view.status === 'cancelled') {
-        const error = view.error ?? { code: 'INTERNAL', message: `The video was ${view.status}` };
-        return this.set(view.status, videoErrorWords(new ApiError(0, error.code, error.message)), 0);
-      }
-      if (view.status === 'processing') {
-        const eta = view.eta_seconds !== undefined ? ` · about ${formatSeconds(view.eta_seconds)} left` : '';
-        this.set('processing', `Enhancing frame ${view.frames_done} of ${view.frames_total}${eta}`, view.progress);
-      }
-      await new Promise((resolve) => setTimeout(resolve, POLL_MS));
-    }
+  private follow(taskId: string): Promise<void> {
+    return new Promise((resolve, reject) => {
+      const path = `/api/v1/videos/${taskId}`;
+      watchTask(
+        taskId,
+        {
+          progress: (view) => {
+            if (this.finished || view.status !== 'processing') return;
+            const { frames_done: done, frames_total: total, eta_seconds: eta } = view;
+            if (done === undefined || !total) return;
+            const left = eta !== undefined ? ` · about ${formatSeconds(eta)} left` : '';
+            this.set('processing', `Enhancing frame ${done} of ${total}${left}`, (done / total) * 100);
+          },
+          // The terminal event says how it ended; the card then reads the video's own view (sizes, result) once.
+          done: () => {
+            apiJson<VideoView>(path, { signal: this.abort.signal })
+              .then((view) => this.settle(view))
+              .then(resolve, reject);
+          },
+          error: reject,
+        },
+        this.abort.signal,
+        path,
+      );
+    });
+  }
+
+  private async settle(view: VideoView): Promise<void> {
+    if (view.status === 'completed') return this.finish(view);
+    const error = view.error ?? { code: 'INTERNAL', message: `The video was ${view.status}` };
+    this.set(view.status, videoErrorWords(new ApiError(0, error.code, error.message)), 0);
   }
 
   private async finish(view: VideoView): Promise<void> {

@@ -1,3 +1,4 @@
+import type { TaskProgressEvent } from '@photoenhance/contracts/events';
 import { TERMINAL_STATUSES } from '@photoenhance/contracts/task-states';
 import { ApiError, apiJson, getApiKey, type TaskView } from './api.ts';
 
@@ -9,7 +10,11 @@ let streams = 0;
 let pollers = 0;
 
 export interface WatchHandlers {
-  progress(view: Pick<TaskView, 'status' | 'stage' | 'progress' | 'percent' | 'message'>): void;
+  /** A progress event, or a polled status (whose shape the caller chose with `statusPath`). */
+  progress(
+    view: Pick<TaskView, 'status' | 'stage' | 'progress' | 'percent' | 'message'> &
+      Partial<Pick<TaskProgressEvent, 'frames_done' | 'frames_total' | 'eta_seconds'>>,
+  ): void;
   /** completed, failed or cancelled: the full status view. */
   done(view: TaskView): void;
   error(err: unknown): void;
@@ -19,7 +24,13 @@ export interface WatchHandlers {
  * Follows a task until it finishes: its SSE stream while one of MAX_STREAMS is free, polling the status
  * otherwise (switching to a stream as soon as one frees up). Stops when `signal` aborts.
  */
-export function watchTask(taskId: string, handlers: WatchHandlers, signal: AbortSignal): void {
+export function watchTask(
+  taskId: string,
+  handlers: WatchHandlers,
+  signal: AbortSignal,
+  /** What the polling fallback reads (a video card polls its frames at /api/v1/videos/{id}). */
+  statusPath = `/api/v1/status/${taskId}`,
+): void {
   let finished = false;
   const finish = (view: TaskView) => {
     if (finished) return;
@@ -68,7 +79,7 @@ export function watchTask(taskId: string, handlers: WatchHandlers, signal: Abort
     while (!finished && !signal.aborted) {
       if (streamsAllowed && streams < MAX_STREAMS) return stream();
       try {
-        const view = await apiJson<TaskView>(`/api/v1/status/${taskId}`, { signal });
+        const view = await apiJson<TaskView>(statusPath, { signal });
         if (TERMINAL_STATUSES.has(view.status)) finish(view);
         else handlers.progress(view);
       } catch (err) {
