@@ -227,6 +227,12 @@ export function uploadRoutes(deps: RouteDeps): OpenAPIHono<AppEnv> {
       });
     }
     if (!upload) throw new PhotoEnhanceError('NOT_FOUND', `No pending upload for task ${taskId}`);
+    if (upload.kind === 'video') {
+      throw new PhotoEnhanceError(
+        'CONFLICT',
+        `Task ${taskId} is a video upload: start it at /api/v1/videos/${taskId}/start`,
+      );
+    }
     const object = await storage.head(upload.key);
     if (!object) {
       throw new PhotoEnhanceError('CONFLICT', 'The file has not been uploaded yet: PUT it to the upload URL first', {
