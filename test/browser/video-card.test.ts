@@ -1,6 +1,7 @@
 import { mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { createTaskRepository } from '@photoenhance/core';
 import { ffmpegBinaries, runTool } from '@photoenhance/video';
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -92,6 +93,37 @@ describe('web app video card in Chromium', () => {
     ]);
     expect(download.suggestedFilename()).toBe('clip_enhanced.mp4');
     await page.screenshot({ path: join(SHOTS, 'video-card.png'), fullPage: true });
+    expect(problems.errors).toEqual([]);
+    await context.close();
+  });
+
+  it('sends a big clip straight to storage (presigned PUT), then starts it and follows it', async () => {
+    // Lossless noise: 7 MB for 1 s of 512×384, over the page's 4 MiB direct-upload threshold.
+    const path = join(dir, 'big.mp4');
+    await runTool(ffmpegBinaries().ffmpeg, [
+      ...['-v', 'error', '-y', '-f', 'lavfi', '-i', 'nullsrc=s=512x384:r=24:d=1,geq=random(1)*255:128:128'],
+      ...['-c:v', 'libx264', '-preset', 'ultrafast', '-qp', '0', '-pix_fmt', 'yuv420p', path],
+    ]);
+    const big = await readFile(path);
+    expect(big.length).toBeGreaterThan(4 * 1024 * 1024);
+    const browser = await launching;
+    const context = await browser.newContext({ viewport: { width: 1100, height: 900 } });
+    const { page, problems } = await openApp(context, stack.apiUrl);
+    const requests: string[] = [];
+    page.on('request', (r) => requests.push(`${r.method()} ${new URL(r.url()).pathname}`));
+    await page.locator('#files').setInputFiles([{ name: 'big.mp4', mimeType: 'video/mp4', buffer: big }]);
+    const card = page.locator('.video-card');
+    await expect.poll(() => card.getAttribute('data-task-id'), { timeout: 60_000 }).toBeTruthy();
+    const taskId = await card.getAttribute('data-task-id');
+    expect(requests).toContain('POST /api/v1/videos/uploads');
+    expect(requests.some((r) => r.startsWith('PUT ') && r.includes(taskId ?? '?'))).toBe(true);
+    expect(requests).toContain(`POST /api/v1/videos/${taskId}/start`);
+    expect(requests).not.toContain('POST /api/v1/videos');
+    const record = await createTaskRepository(stack.backend.storage).read(taskId ?? '');
+    expect(record?.video?.framesTotal).toBe(24);
+    // Not enhanced here (seconds of CPU per frame): the card cancels it, which the worker honours.
+    await card.getByRole('button', { name: 'Cancel big.mp4' }).click();
+    await expect.poll(() => card.getAttribute('data-phase')).toBe('cancelled');
     expect(problems.errors).toEqual([]);
     await context.close();
   });

@@ -1,13 +1,11 @@
 import { z } from 'zod';
-import { INPUT_MIME_TYPES } from './formats.ts';
+import { INPUT_MIME_TYPES, VIDEO_UPLOAD_CONTENT_TYPES } from './formats.ts';
 import { OwnerIdSchema, TaskIdSchema } from './ids.ts';
 
 const IsoTimestamp = z.iso.datetime({ offset: true });
 
 /** MIME types a direct upload may declare; the stored object is still sniffed before the task starts. */
 export const DIRECT_UPLOAD_CONTENT_TYPES = INPUT_MIME_TYPES;
-/** MIME types a video direct upload (POST /api/v1/videos/uploads) may declare; ffprobe decides at the start. */
-export const VIDEO_UPLOAD_CONTENT_TYPES = ['video/mp4', 'video/quicktime', 'video/webm', 'video/x-matroska'] as const;
 
 /** POST /api/v1/videos/uploads body. */
 export const VideoUploadRequestSchema = z.object({

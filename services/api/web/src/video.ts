@@ -1,8 +1,10 @@
+import { VIDEO_UPLOAD_CONTENT_TYPES } from '@photoenhance/contracts/formats';
 import type { TaskStatus } from '@photoenhance/contracts/task-states';
 import type { VideoStatusResponse } from '@photoenhance/contracts/video';
-import { ApiError, apiFetch, apiJson, authHeaders, send } from './api.ts';
+import { ApiError, apiFetch, apiJson, authHeaders, send, storageError } from './api.ts';
 import { h } from './dom.ts';
 import { errorWords, formatBytes, formatSeconds } from './messages.ts';
+import { DIRECT_UPLOAD_OVER } from './photo.ts';
 import { enhanceFields, type Settings } from './settings.ts';
 import { watchTask } from './watch.ts';
 
@@ -15,6 +17,8 @@ export function isVideoFile(file: File): boolean {
 type VideoView = VideoStatusResponse;
 
 let counter = 0;
+/** Types the video direct-upload route signs; other files go through POST /api/v1/videos, which probes them. */
+const DIRECT_TYPES: ReadonlySet<string> = new Set(VIDEO_UPLOAD_CONTENT_TYPES);
 
 /**
  * One picked video: its card (upload in bytes, then frames done / total and the ETA), then the result in a
@@ -76,24 +80,14 @@ export class VideoItem {
   }
 
   async upload(): Promise<void> {
-    const form = new FormData();
-    form.append('file', this.file, this.file.name);
     // Photo output formats do not apply to a video; the rest of the settings do.
     const { output_format: _format, ...fields } = enhanceFields(this.settings());
-    for (const [name, value] of Object.entries(fields)) form.append(name, value);
     try {
-      const text = await send({
-        method: 'POST',
-        url: '/api/v1/videos',
-        body: form,
-        headers: { ...authHeaders(), Accept: 'application/json' },
-        onProgress: (sent, total) => {
-          this.bar.value = total > 0 ? (sent / total) * 100 : 0;
-          this.status.textContent = `Uploading ${formatBytes(sent)} of ${formatBytes(total)}`;
-        },
-        signal: this.abort.signal,
-      });
-      this.taskId = (JSON.parse(text) as { task_id: string }).task_id;
+      // Big files as the photo cards send them: straight to storage (presigned PUT), then start.
+      this.taskId =
+        this.file.size > DIRECT_UPLOAD_OVER && DIRECT_TYPES.has(this.file.type)
+          ? await this.uploadDirect(fields)
+          : await this.uploadForm(fields);
       this.card.dataset.taskId = this.taskId;
       this.set('queued', 'Waiting for a worker', 0);
     } catch (err) {
@@ -104,6 +98,62 @@ export class VideoItem {
     void this.follow(this.taskId).catch((err: unknown) => {
       if (!this.abort.signal.aborted) this.set('failed', videoErrorWords(err), 0);
     });
+  }
+
+  private progressText(sent: number, total: number): void {
+    this.bar.value = total > 0 ? (sent / total) * 100 : 0;
+    this.status.textContent = `Uploading ${formatBytes(sent)} of ${formatBytes(total)}`;
+  }
+
+  private async uploadForm(fields: Record<string, string>): Promise<string> {
+    const form = new FormData();
+    form.append('file', this.file, this.file.name);
+    for (const [name, value] of Object.entries(fields)) form.append(name, value);
+    const text = await send({
+      method: 'POST',
+      url: '/api/v1/videos',
+      body: form,
+      headers: { ...authHeaders(), Accept: 'application/json' },
+      onProgress: (sent, total) => this.progressText(sent, total),
+      signal: this.abort.signal,
+    });
+    return (JSON.parse(text) as { task_id: string }).task_id;
+  }
+
+  /** POST /api/v1/videos/uploads → PUT to storage (signed type and size) → POST start with the options. */
+  private async uploadDirect(fields: Record<string, string>): Promise<string> {
+    const signal = this.abort.signal;
+    const created = await apiJson<{
+      task_id: string;
+      upload: { url: string; headers: Record<string, string> };
+      start_url: string;
+    }>('/api/v1/videos/uploads', {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json' },
+      body: JSON.stringify({ filename: this.file.name, content_type: this.file.type, size: this.file.size }),
+      signal,
+    });
+    // Content-Length is set by the browser itself (and is signed to this size).
+    const headers = Object.fromEntries(
+      Object.entries(created.upload.headers).filter(([name]) => name.toLowerCase() !== 'content-length'),
+    );
+    await send({
+      method: 'PUT',
+      url: created.upload.url,
+      body: this.file,
+      headers,
+      onProgress: (sent, total) => this.progressText(sent, total),
+      signal,
+      toError: storageError,
+    });
+    this.status.textContent = 'Checking the video';
+    await apiFetch(created.start_url, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json' },
+      body: JSON.stringify(fields),
+      signal,
+    });
+    return created.task_id;
   }
 
   private follow(taskId: string): Promise<void> {
