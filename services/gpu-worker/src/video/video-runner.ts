@@ -69,6 +69,9 @@ function frameDetector(engine: WorkerEngine): FrameFaceDetector {
   return { detectFrameFaces: detect };
 }
 
+/** Validity of a segment's input URL: ffmpeg keeps reading it while the segment's frames are enhanced. */
+const SEGMENT_URL_SECONDS = 6 * 3600;
+
 /** Share of the progress bar the segments take; joining and storing the result is the rest. */
 const SEGMENTS_PROGRESS_SHARE = 95;
 
@@ -262,7 +265,13 @@ async function runSegment(run: VideoRun, job: VideoSegmentJob, record: TaskRecor
   const dir = await mkdtemp(join(tmpdir(), 'pe-segment-'));
   const { signal } = run.controller;
   try {
-    const input = await timed(run, 'input', () => downloadInput(run, job.inputKey, dir));
+    // ffmpeg reads the clip from storage itself, by a presigned GET on the worker's own endpoint: its input seek
+    // becomes range requests for the segment's key frames, so a segment fetches about its share of the clip
+    // instead of the whole file (a clip of S segments was downloaded S times). The URL stays in this process:
+    // decode errors name it "input".
+    const { url: input } = await timed(run, 'input', () =>
+      storage.presignGet(job.inputKey, { internal: true, expiresIn: SEGMENT_URL_SECONDS }),
+    );
     const probe = video.probe;
     const scale = record.options.scale;
     const width = Math.max(1, Math.round(probe.width * scale));
