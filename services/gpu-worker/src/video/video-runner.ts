@@ -29,7 +29,6 @@ import type { WorkerTimings } from '../config.ts';
 import { startLease } from '../lease.ts';
 import type { JobOutcome } from '../metrics.ts';
 import {
-  abortKind,
   JobAbort,
   type VideoWorkerStorage,
   type WorkerEngine,
@@ -37,6 +36,7 @@ import {
   type WorkerQueue,
   type WorkerTasks,
 } from '../ports.ts';
+import { settleJob } from '../settle-job.ts';
 
 /**
  * Video jobs, the same at-least-once rules as photos (docs/design.md §4) with the unit of work a segment:
@@ -484,71 +484,37 @@ function sumFaces(segments: SegmentRecord[]): FaceReport {
   return report;
 }
 
-/** What happens on each error class, as for photos (job-runner.ts settle()). */
-async function settle(run: VideoRun, err: unknown, claimedTask: boolean): Promise<JobOutcome> {
-  const { queue, tasks, logger, timings } = run.deps;
-  const kind = abortKind(run.controller.signal);
-  switch (kind) {
-    case 'killed':
-    case 'lease-lost':
-      logger.warn({ ...run.log, kind }, 'video job abandoned without acknowledging');
-      return 'released';
-    case 'shutdown':
-      await queue.changeVisibility(run.message.receiptHandle, 0).catch(() => undefined);
-      return 'released';
-    case 'cancelled': {
-      const record = await tasks.read(run.taskId).catch(() => null);
-      if (record && !isTerminalStatus(record.status)) {
-        await tasks
-          .write({
-            ...record,
-            status: 'cancelled',
-            stage: 'cancelled',
-            message: 'Task cancelled',
-            updatedAt: run.now(),
-            completedAt: run.now(),
-          })
-          .catch(() => undefined);
-      }
-      await acknowledge(run);
-      return 'cancelled';
-    }
-    default:
-      break;
-  }
-  const retryable = isPhotoEnhanceError(err) ? err.retryable : true;
-  if (retryable) {
-    const backoff = Math.min(
-      timings.visibilityTimeoutSeconds,
-      timings.retryBackoffSeconds * 2 ** Math.max(0, run.message.receiveCount - 1),
-    );
-    logger.warn({ ...run.log, err, backoffSeconds: backoff }, 'transient video failure; the job will be retried');
-    await queue.changeVisibility(run.message.receiptHandle, backoff).catch(() => undefined);
-    return 'retry';
-  }
-  // Permanent (a damaged clip, a plan that does not match): the whole video fails once.
-  const error = isPhotoEnhanceError(err)
-    ? { code: err.code, message: err.message }
-    : { code: 'INTERNAL' as const, message: String(err) };
-  logger.warn({ ...run.log, err, claimedTask }, 'permanent video failure; failing the task');
-  try {
-    const record = await tasks.read(run.taskId);
-    if (record && !isTerminalStatus(record.status)) {
-      await tasks.write({
-        ...record,
-        status: 'failed',
-        stage: 'failed',
-        message: 'Failed',
-        error,
-        updatedAt: run.now(),
-        completedAt: run.now(),
-      });
-    }
-  } catch {
-    return 'retry';
-  }
-  await acknowledge(run);
-  return 'failed';
+/**
+ * The photo jobs' settle step (settle-job.ts). Video jobs write only a final state on the task record (cancelled
+ * or failed: one damaged segment fails the whole video), never a retrying or queued stage: the record's stage
+ * belongs to the clip, which other segments are still advancing.
+ */
+function settle(run: VideoRun, err: unknown): Promise<JobOutcome> {
+  const { tasks } = run.deps;
+  return settleJob(
+    {
+      ...run.deps,
+      message: run.message,
+      log: run.log,
+      signal: run.controller.signal,
+      async write(patch) {
+        if (!patch.status || !isTerminalStatus(patch.status)) return false;
+        try {
+          const record = await tasks.read(run.taskId);
+          if (record && !isTerminalStatus(record.status))
+            await tasks.write({ ...record, ...patch, updatedAt: run.now() });
+          return true;
+        } catch {
+          return false;
+        }
+      },
+      acknowledge: () => acknowledge(run),
+      canFail: true,
+      attempt: run.message.receiveCount,
+      now: run.now,
+    },
+    err,
+  );
 }
 
 export async function runVideoJob(
@@ -608,7 +574,7 @@ export async function runVideoJob(
     return outcome;
   } catch (err) {
     lease.stop();
-    return await settle(run, err, job.kind === 'video-assemble');
+    return await settle(run, err);
   } finally {
     lease.stop();
     stopSignal.removeEventListener('abort', onStop);
