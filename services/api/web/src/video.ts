@@ -1,7 +1,8 @@
 import { VIDEO_UPLOAD_CONTENT_TYPES } from '@photoenhance/contracts/formats';
 import type { TaskStatus } from '@photoenhance/contracts/task-states';
 import type { VideoStatusResponse } from '@photoenhance/contracts/video';
-import { ApiError, apiFetch, apiJson, authHeaders, send, storageError } from './api.ts';
+import { ApiError, apiFetch, apiJson, authHeaders, send } from './api.ts';
+import { uploadDirect } from './direct-upload.ts';
 import { h } from './dom.ts';
 import { errorWords, formatBytes, formatSeconds } from './messages.ts';
 import { DIRECT_UPLOAD_OVER } from './photo.ts';
@@ -121,39 +122,17 @@ export class VideoItem {
   }
 
   /** POST /api/v1/videos/uploads → PUT to storage (signed type and size) → POST start with the options. */
-  private async uploadDirect(fields: Record<string, string>): Promise<string> {
-    const signal = this.abort.signal;
-    const created = await apiJson<{
-      task_id: string;
-      upload: { url: string; headers: Record<string, string> };
-      start_url: string;
-    }>('/api/v1/videos/uploads', {
-      method: 'POST',
-      headers: { 'Content-Type': 'application/json' },
-      body: JSON.stringify({ filename: this.file.name, content_type: this.file.type, size: this.file.size }),
-      signal,
-    });
-    // Content-Length is set by the browser itself (and is signed to this size).
-    const headers = Object.fromEntries(
-      Object.entries(created.upload.headers).filter(([name]) => name.toLowerCase() !== 'content-length'),
-    );
-    await send({
-      method: 'PUT',
-      url: created.upload.url,
-      body: this.file,
-      headers,
+  private uploadDirect(fields: Record<string, string>): Promise<string> {
+    return uploadDirect({
+      file: this.file,
+      createUrl: '/api/v1/videos/uploads',
+      fields,
       onProgress: (sent, total) => this.progressText(sent, total),
-      signal,
-      toError: storageError,
+      onStarting: () => {
+        this.status.textContent = 'Checking the video';
+      },
+      signal: this.abort.signal,
     });
-    this.status.textContent = 'Checking the video';
-    await apiFetch(created.start_url, {
-      method: 'POST',
-      headers: { 'Content-Type': 'application/json' },
-      body: JSON.stringify(fields),
-      signal,
-    });
-    return created.task_id;
   }
 
   private follow(taskId: string): Promise<void> {
