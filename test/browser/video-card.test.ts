@@ -2,7 +2,7 @@ import { mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createTaskRepository } from '@photoenhance/core';
-import { ffmpegBinaries, runTool } from '@photoenhance/video';
+import { makeClip } from '@photoenhance/video/test-clips';
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestEngine } from '../harness/engine.ts';
@@ -20,13 +20,7 @@ beforeAll(async () => {
   launching = launchBrowser();
   launching.catch(() => undefined);
   dir = await mkdtemp(join(tmpdir(), 'browser-video-'));
-  const path = join(dir, 'clip.mp4');
-  await runTool(ffmpegBinaries().ffmpeg, [
-    ...['-v', 'error', '-y', '-f', 'lavfi', '-i', 'testsrc=size=96x72:rate=24:duration=1'],
-    ...['-f', 'lavfi', '-i', 'sine=frequency=440:duration=1', '-c:v', 'libx264', '-preset', 'veryfast'],
-    ...['-pix_fmt', 'yuv420p', '-c:a', 'aac', '-shortest', '-movflags', '+faststart', path],
-  ]);
-  clip = await readFile(path);
+  clip = await readFile(await makeClip(dir, 'basic', { size: '96x72', seconds: 1, file: 'clip.mp4' }));
   stack = await startStack({ apiEnv: { VIDEO_SEGMENT_FRAMES: '8' } });
   await stack.startWorker({ engine });
   await mkdir(SHOTS, { recursive: true });
@@ -99,12 +93,7 @@ describe('web app video card in Chromium', () => {
 
   it('sends a big clip straight to storage (presigned PUT), then starts it and follows it', async () => {
     // Lossless noise: 7 MB for 1 s of 512×384, over the page's 4 MiB direct-upload threshold.
-    const path = join(dir, 'big.mp4');
-    await runTool(ffmpegBinaries().ffmpeg, [
-      ...['-v', 'error', '-y', '-f', 'lavfi', '-i', 'nullsrc=s=512x384:r=24:d=1,geq=random(1)*255:128:128'],
-      ...['-c:v', 'libx264', '-preset', 'ultrafast', '-qp', '0', '-pix_fmt', 'yuv420p', path],
-    ]);
-    const big = await readFile(path);
+    const big = await readFile(await makeClip(dir, 'noise'));
     expect(big.length).toBeGreaterThan(4 * 1024 * 1024);
     const browser = await launching;
     const context = await browser.newContext({ viewport: { width: 1100, height: 900 } });

@@ -6,7 +6,7 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { TaskProgressEventSchema } from '@photoenhance/contracts';
-import { ffmpegBinaries, runTool } from '@photoenhance/video';
+import { makeClip } from '@photoenhance/video/test-clips';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestEngine, FAST_FORM } from '../harness/engine.ts';
 import { readSse } from '../harness/sse.ts';
@@ -28,11 +28,7 @@ afterAll(async () => {
 
 describe('GET /api/v1/tasks/{id}/events for a video', () => {
   it('streams frames done / total growing to the clip frame count, then completed', async () => {
-    const clip = join(dir, 'clip.mp4');
-    await runTool(ffmpegBinaries().ffmpeg, [
-      ...['-v', 'error', '-y', '-f', 'lavfi', '-i', 'testsrc=size=48x32:rate=24:duration=2'],
-      ...['-c:v', 'libx264', '-preset', 'veryfast', '-pix_fmt', 'yuv420p', clip],
-    ]);
+    const clip = await makeClip(dir, 'silent', { size: '48x32', seconds: 2 });
     const form = new FormData();
     form.append('file', new Blob([await readFile(clip)], { type: 'video/mp4' }), 'clip.mp4');
     for (const [k, v] of Object.entries({ ...FAST_FORM, scale: '2', video_preset: 'ultrafast' })) form.append(k, v);

@@ -2,7 +2,7 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createTaskRepository, keys } from '@photoenhance/core';
-import { ffmpegBinaries, runTool } from '@photoenhance/video';
+import { makeClip } from '@photoenhance/video/test-clips';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readJson, startTestApi, type TestApi } from '../../harness.ts';
 
@@ -13,13 +13,7 @@ let clip: Buffer;
 
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'api-video-upload-'));
-  const path = join(dir, 'clip.mp4');
-  await runTool(ffmpegBinaries().ffmpeg, [
-    ...['-v', 'error', '-y', '-f', 'lavfi', '-i', 'testsrc=size=64x48:rate=24:duration=1'],
-    ...['-f', 'lavfi', '-i', 'sine=frequency=440:duration=1', '-c:v', 'libx264', '-preset', 'veryfast'],
-    ...['-pix_fmt', 'yuv420p', '-c:a', 'aac', '-shortest', path],
-  ]);
-  clip = await readFile(path);
+  clip = await readFile(await makeClip(dir, 'basic', { seconds: 1 }));
   api = await startTestApi({
     API_KEYS: `${KEY_A},${KEY_B}`,
     VIDEO_SEGMENT_FRAMES: '8',

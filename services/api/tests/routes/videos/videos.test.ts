@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { createTaskRepository } from '@photoenhance/core';
-import { ffmpegBinaries, runTool } from '@photoenhance/video';
+import { makeClip } from '@photoenhance/video/test-clips';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { jpegFixture, readJson, startTestApi, type TestApi, uploadForm } from '../../harness.ts';
 
@@ -14,13 +14,7 @@ let clip: Buffer;
 
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'api-video-'));
-  const path = join(dir, 'clip.mp4');
-  await runTool(ffmpegBinaries().ffmpeg, [
-    ...['-v', 'error', '-y', '-f', 'lavfi', '-i', 'testsrc=size=64x48:rate=24:duration=2'],
-    ...['-f', 'lavfi', '-i', 'sine=frequency=440:duration=2', '-c:v', 'libx264', '-preset', 'veryfast'],
-    ...['-pix_fmt', 'yuv420p', '-c:a', 'aac', '-shortest', '-movflags', '+faststart', path],
-  ]);
-  clip = await readFile(path);
+  clip = await readFile(await makeClip(dir, 'basic'));
   [api, tight] = await Promise.all([
     startTestApi({ VIDEO_SEGMENT_FRAMES: '10' }),
     startTestApi({
