@@ -18,51 +18,22 @@ import {
 } from '@photoenhance/contracts';
 import { keys, safeName } from '@photoenhance/core';
 import { checkVideoLimits, probeVideo } from '@photoenhance/video';
-import type { Context } from 'hono';
-import { bodyLimit } from 'hono/body-limit';
 import type { Logger } from 'pino';
 import type { Tenant } from '../../auth/tenants.ts';
 import { acceptCallbackUrl } from '../../callbacks/callback-field.ts';
 import type { AppEnv, RouteDeps } from '../../http/env.ts';
 import { fromZodError } from '../../http/errors.ts';
 import { createRouter, errorResponses, jsonResponse, jsonSchema, taskIdParams } from '../../http/openapi.ts';
+import { jsonLimit, readBody } from '../../http/small-body.ts';
+import { claimUploadStart } from '../../tasks/start-claim.ts';
 import { submitVideo } from './submit-video.ts';
 import { acceptedVideo, videoLimits, videoUrls } from './video-request.ts';
 
-/** A start claim older than this with no task record is a start whose API died mid-way (as for photos). */
-const START_CLAIM_STALE_MS = 2 * 60 * 1000;
-/** JSON bodies of these routes are a few hundred bytes. */
-const MAX_JSON_BYTES = 16 * 1024;
 /** How long ffprobe may read the stored clip by its presigned URL (a packet scan: no decoding). */
 const PROBE_URL_SECONDS = 15 * 60;
 
 /** The start body: the photo options and the video fields of POST /api/v1/videos, as JSON. */
 const VideoStartSchema = z.object({ ...EnhanceFormSchema.shape, ...VideoFormSchema.shape }).partial();
-
-function jsonLimit() {
-  return bodyLimit({
-    maxSize: MAX_JSON_BYTES,
-    onError: () => {
-      throw new PhotoEnhanceError('INVALID_INPUT', `The request body is larger than ${MAX_JSON_BYTES} bytes`);
-    },
-  });
-}
-
-/** A JSON object body, or {} for none (the options all have defaults). */
-async function readJsonBody(c: Context<AppEnv>): Promise<Record<string, unknown>> {
-  const text = await c.req.text();
-  if (!text.trim()) return {};
-  let json: unknown;
-  try {
-    json = JSON.parse(text);
-  } catch (cause) {
-    throw new PhotoEnhanceError('INVALID_INPUT', 'The request body is not valid JSON', { cause });
-  }
-  if (!json || typeof json !== 'object' || Array.isArray(json)) {
-    throw new PhotoEnhanceError('INVALID_INPUT', 'The request body must be a JSON object');
-  }
-  return json as Record<string, unknown>;
-}
 
 /** The start options: photo fields (JSON numbers and booleans as in /api/v1/tasks/{id}/start) + video fields. */
 function parseStart(body: Record<string, unknown>) {
@@ -111,7 +82,7 @@ export function videoUploadRoutes(deps: RouteDeps): OpenAPIHono<AppEnv> {
     },
   });
   app.openapi(createUploadRoute, async (c) => {
-    const parsed = VideoUploadRequestSchema.safeParse(await readJsonBody(c));
+    const parsed = VideoUploadRequestSchema.safeParse(await readBody(c));
     if (!parsed.success) throw fromZodError(parsed.error);
     const body = parsed.data;
     if (body.size > maxBytes) {
@@ -178,7 +149,7 @@ export function videoUploadRoutes(deps: RouteDeps): OpenAPIHono<AppEnv> {
   app.openapi(startRoute, async (c) => {
     const taskId = parseId(c.req.param('task_id'));
     // Options first: a typo is fixed by calling start again, so it must not cost the upload.
-    const body = await readJsonBody(c);
+    const body = await readBody(c);
     const start = parseStart(body);
     const callbackUrl = acceptCallbackUrl(body.callback_url, config);
     const tenant = c.get('tenant');
@@ -219,25 +190,6 @@ export function videoUploadRoutes(deps: RouteDeps): OpenAPIHono<AppEnv> {
     return upload;
   }
 
-  /** Create-only claim of the one start that queues the segments (stale ones, of a dead API, are taken over). */
-  async function claimStart(taskId: string): Promise<string> {
-    const claim = keys.uploadStartClaim(taskId);
-    const take = () => storage.put(claim, '', { contentType: 'text/plain', ifNoneMatch: '*' });
-    try {
-      await take();
-    } catch (err) {
-      if (!isPhotoEnhanceError(err) || err.code !== 'CONFLICT') throw err;
-      const held = await storage.head(claim);
-      const stale = held?.lastModified && Date.now() - held.lastModified.getTime() > START_CLAIM_STALE_MS;
-      if (!stale || (await records.tasks.read(taskId))) {
-        throw new PhotoEnhanceError('CONFLICT', `Task ${taskId} has already been started`, { cause: err });
-      }
-      await storage.delete(claim);
-      await take();
-    }
-    return claim;
-  }
-
   async function startVideo(
     tenant: Tenant,
     taskId: string,
@@ -275,7 +227,7 @@ export function videoUploadRoutes(deps: RouteDeps): OpenAPIHono<AppEnv> {
       }
       throw err;
     }
-    const claim = await claimStart(taskId);
+    const claim = await claimUploadStart(storage, records, taskId);
     let createdAt: string;
     try {
       await submitter.reserve(tenant, [taskId]);
