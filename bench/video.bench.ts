@@ -3,13 +3,19 @@
  *  1. per-frame cost of the video path vs the photo path on the same frames (one process, one ORT thread):
  *     photo = engine.enhance() of each frame as a PNG; video = processSegment (decode → enhanceFrame →
  *     encode) over the clip. Goal: video ≤ 1.1× the photo path's engine time.
- *  2. fan-out: one clip in segments on N = 1, 2, 4, 8 worker processes with a stand-in frame stage of fixed
- *     cost (bench/system/video-worker.ts), so coordination (queue, storage, decode/encode, assembly) is what
- *     is measured; efficiency = T(1) / (N · T(N)), goal ≥ 0.9.
+ *  2. fan-out: one clip in `--segments` segments of `--segment-frames` frames on N = 1, 2, 4, 8 worker
+ *     processes with a stand-in frame stage of fixed cost (a sleep: what a GPU worker's host does while its GPU
+ *     works, no CPU; bench/system/video-worker.ts), so coordination (queue, storage, decode/encode, assembly) is
+ *     what is measured; efficiency = T(1) / (N · T(N)), goal ≥ 0.9. Each segment should stand for seconds of
+ *     GPU work and each worker get several segments (the tail: the last round leaves workers idle). Per run it
+ *     prints the CPU seconds of every process (workers with their ffmpeg children, and this process, which
+ *     hosts the embedded S3+SQS) per segment, the load average, and where a segment job's time went (the
+ *     worker's per-step spans), so a bend is explained: coordination, or a machine out of cores.
  *  3. the real engine: 2 worker processes × 1 ORT thread vs 1 × 1.
  * Prints a markdown section; --write puts it in bench/RESULTS.md under `## Video` (replacing an older one).
  *
- *   npm run bench:video -- --frames-ms 100 --write
+ *   npm run bench:video -- --frame-ms 250 --segments 32 --segment-frames 8 --write
+ *   npm run bench:video -- --parts fanout --workers 1,2     (one part only)
  */
 import { spawn } from 'node:child_process';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
@@ -44,13 +50,19 @@ import { cpuFlags, median } from './measure.ts';
 
 const { values: args } = parseArgs({
   options: {
-    'frame-ms': { type: 'string', default: '100' },
+    'frame-ms': { type: 'string', default: '250' },
+    segments: { type: 'string', default: '32' },
+    'segment-frames': { type: 'string', default: '8' },
     workers: { type: 'string', default: '1,2,4,8' },
+    parts: { type: 'string', default: 'perframe,fanout,real' },
     write: { type: 'boolean', default: false },
   },
 });
 const frameMs = Number(args['frame-ms']);
 const fanOut = String(args.workers).split(',').map(Number);
+const segmentCount = Number(args.segments);
+const segmentFrames = Number(args['segment-frames']);
+const parts = new Set(String(args.parts).split(','));
 const WORKER = fileURLToPath(new URL('./system/video-worker.ts', import.meta.url));
 const RESULTS = fileURLToPath(new URL('./RESULTS.md', import.meta.url));
 
@@ -115,6 +127,22 @@ async function perFrame(dir: string) {
 interface WorkerProc {
   kill(): Promise<void>;
   ready: Promise<void>;
+  /** CPU seconds of the process and its waited-for children (ffmpeg) so far, from /proc (Linux). */
+  cpuSeconds(): Promise<number>;
+  /** `spansMs` of every segment job this worker logged (video-runner.ts). */
+  segmentSpans: Record<string, number>[];
+}
+
+/** USER_HZ: the unit of /proc/<pid>/stat times (100 on every Linux this runs on). */
+const CLOCK_TICKS = 100;
+
+async function procCpuSeconds(pid: number | undefined): Promise<number> {
+  if (pid === undefined) return Number.NaN;
+  const stat = await readFile(`/proc/${pid}/stat`, 'utf8').catch(() => '');
+  // Fields after the command name (which may hold spaces): state is field 3, utime..cstime are 14..17.
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  const ticks = [11, 12, 13, 14].reduce((sum, i) => sum + Number(fields[i] ?? Number.NaN), 0);
+  return ticks / CLOCK_TICKS;
 }
 
 function spawnWorker(env: Record<string, string>): WorkerProc {
@@ -123,24 +151,51 @@ function spawnWorker(env: Record<string, string>): WorkerProc {
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let out = '';
+  let line = '';
+  const segmentSpans: Record<string, number>[] = [];
   const ready = new Promise<void>((resolve, reject) => {
     child.stdout.on('data', (d: Buffer) => {
-      out += d.toString();
+      out = (out + d.toString()).slice(-20_000);
       if (out.includes('worker ready; receiving jobs')) resolve();
+      const lines = (line + d.toString()).split('\n');
+      line = lines.pop() ?? '';
+      for (const l of lines) {
+        if (!l.includes('video-segment job done')) continue;
+        const spans = (JSON.parse(l) as { spansMs?: Record<string, number> }).spansMs;
+        if (spans) segmentSpans.push(spans);
+      }
     });
     child.stderr.on('data', (d: Buffer) => {
-      out += d.toString();
+      out = (out + d.toString()).slice(-20_000);
     });
     child.once('exit', (code) => reject(new Error(`worker exited ${code}: ${out.slice(-2000)}`)));
   });
   const exited = new Promise((resolve) => child.once('exit', resolve));
   return {
     ready,
+    segmentSpans,
+    cpuSeconds: () => procCpuSeconds(child.pid),
     async kill() {
       child.kill('SIGTERM');
       await exited;
     },
   };
+}
+
+interface FleetRun {
+  n: number;
+  seconds: number;
+  /** CPU seconds of the workers (with ffmpeg) and of this process (embedded S3+SQS, the poller), per segment. */
+  workerCpuPerSegment: number;
+  backendCpuPerSegment: number;
+  load: [number, number];
+  /** Median ms per step of the segment jobs. */
+  spans: Record<string, number>;
+}
+
+function medianSpans(all: Record<string, number>[]): Record<string, number> {
+  const names = [...new Set(all.flatMap((s) => Object.keys(s)))];
+  return Object.fromEntries(names.map((n) => [n, median(all.map((s) => s[n] ?? 0))]));
 }
 
 /** Wall time of one clip from submission to completed on `n` worker processes. */
@@ -149,7 +204,7 @@ async function runFleet(
   base: Record<string, string>,
   clip: string,
   options: { enhance: Record<string, unknown>; segmentFrames: number; extraEnv: Record<string, string> },
-): Promise<number> {
+): Promise<FleetRun> {
   const suffix = newId().slice(0, 8);
   const env = { ...base, SQS_QUEUE_NAME: `bench-${suffix}`, SQS_DLQ_NAME: `bench-dlq-${suffix}`, ...options.extraEnv };
   const backend: Backend = await connectBackend(loadConfig(CommonEnvSchema, { ...env, BOOTSTRAP_RESOURCES: 'true' }));
@@ -162,8 +217,11 @@ async function runFleet(
     const bytes = await readFile(clip);
     await backend.storage.put(inputKey, bytes, { contentType: 'video/mp4' });
     const tasks = createTaskRepository(backend.storage);
+    const cpu0 = await Promise.all(workers.map((w) => w.cpuSeconds()));
+    const own0 = process.cpuUsage();
+    const load0 = loadavg()[0] ?? 0;
     const t0 = performance.now();
-    await submitVideo(
+    const submitted = await submitVideo(
       { queue: backend.queue, tasks },
       {
         taskId,
@@ -184,7 +242,19 @@ async function runFleet(
         throw new Error(`bench video ${r.status}: ${r.error?.message}`);
       await new Promise((resolve) => setTimeout(resolve, 50));
     }
-    return (performance.now() - t0) / 1000;
+    const seconds = (performance.now() - t0) / 1000;
+    const segments = submitted.video?.segments.length ?? Number.NaN;
+    const cpu1 = await Promise.all(workers.map((w) => w.cpuSeconds()));
+    const own = process.cpuUsage(own0);
+    const workerCpu = cpu1.reduce((sum, c, i) => sum + c - (cpu0[i] ?? 0), 0);
+    return {
+      n,
+      seconds,
+      workerCpuPerSegment: workerCpu / segments,
+      backendCpuPerSegment: (own.user + own.system) / 1e6 / segments,
+      load: [load0, loadavg()[0] ?? 0],
+      spans: medianSpans(workers.flatMap((w) => w.segmentSpans)),
+    };
   } finally {
     await Promise.all(workers.map((w) => w.kill()));
     backend.close();
@@ -206,50 +276,71 @@ const base = {
 };
 try {
   const load0 = loadavg()[0] ?? 0;
-  const pf = await perFrame(dir);
-  const standinClip = await makeClip(join(dir, 'fleet.mp4'), '64x48', 8);
-  const fleet: { n: number; seconds: number }[] = [];
-  for (const n of fanOut) {
-    fleet.push({
-      n,
-      seconds: await runFleet(n, base, standinClip, {
-        enhance: { scale: 1, face: { enabled: false } },
-        segmentFrames: 12,
-        extraEnv: { BENCH_FRAME_MS: String(frameMs) },
-      }),
-    });
-  }
-  const realClip = await makeClip(join(dir, 'real.mp4'), '160x120', 2);
-  const real = { enhance: { scale: 2, quality: 'fast', face: { enabled: false } }, segmentFrames: 8, extraEnv: {} };
-  const real1 = await runFleet(1, base, realClip, real);
-  const real2 = await runFleet(2, base, realClip, real);
-  const load1 = loadavg()[0] ?? 0;
-  const t1 = fleet.find((f) => f.n === 1)?.seconds ?? Number.NaN;
   const lines = [
     '## Video',
     '',
-    `\`npm run bench:video -- --frame-ms ${frameMs}\` on ${cpus()[0]?.model ?? 'unknown CPU'} (${cpus().length} cores; ${await cpuFlags()}), load average ${load0.toFixed(1)} → ${load1.toFixed(1)} (a shared machine: other jobs ran meanwhile).`,
-    '',
-    `Per frame, ${pf.frames} frames of 160×120 at scale 2 (x4fast, 1 ORT thread, faces off, median of 3):`,
-    '',
-    '| path | ms per frame | × photo engine |',
-    '|---|---|---|',
-    `| photo: engine.enhance(PNG) | ${pf.photo.toFixed(1)} | 1.00 |`,
-    `| video: enhanceFrame alone | ${pf.videoEngine.toFixed(1)} | ${(pf.videoEngine / pf.photo).toFixed(2)} |`,
-    `| video: decode → enhanceFrame → encode (processSegment) | ${pf.video.toFixed(1)} | ${(pf.video / pf.photo).toFixed(2)} |`,
-    '',
-    `Fan-out: 192 frames (64×48, 8 s) in 16 segments of 12, stand-in frame stage of ${frameMs} ms, N worker processes:`,
-    '',
-    '| workers | wall s | speed-up | efficiency T1/(N·TN) |',
-    '|---|---|---|---|',
-    ...fleet.map(
-      (f) =>
-        `| ${f.n} | ${f.seconds.toFixed(1)} | ${(t1 / f.seconds).toFixed(2)} | ${(t1 / (f.n * f.seconds)).toFixed(2)} |`,
-    ),
-    '',
-    `Real engine, 48 frames of 160×120 at scale 2 (x4fast), segments of 8: 1 worker × 1 thread ${real1.toFixed(1)} s, 2 workers × 1 thread ${real2.toFixed(1)} s (speed-up ${(real1 / real2).toFixed(2)}).`,
+    `\`npm run bench:video -- --frame-ms ${frameMs} --segments ${segmentCount} --segment-frames ${segmentFrames}\` on ${cpus()[0]?.model ?? 'unknown CPU'} (${cpus().length} cores; ${await cpuFlags()}), load average at the start ${load0.toFixed(1)} (a shared machine: other jobs ran meanwhile).`,
     '',
   ];
+  if (parts.has('perframe')) {
+    const pf = await perFrame(dir);
+    lines.push(
+      `Per frame, ${pf.frames} frames of 160×120 at scale 2 (x4fast, 1 ORT thread, faces off, median of 3):`,
+      '',
+      '| path | ms per frame | × photo engine |',
+      '|---|---|---|',
+      `| photo: engine.enhance(PNG) | ${pf.photo.toFixed(1)} | 1.00 |`,
+      `| video: enhanceFrame alone | ${pf.videoEngine.toFixed(1)} | ${(pf.videoEngine / pf.photo).toFixed(2)} |`,
+      `| video: decode → enhanceFrame → encode (processSegment) | ${pf.video.toFixed(1)} | ${(pf.video / pf.photo).toFixed(2)} |`,
+      '',
+    );
+  }
+  if (parts.has('fanout')) {
+    const frames = segmentCount * segmentFrames;
+    const standinClip = await makeClip(join(dir, 'fleet.mp4'), '64x48', frames / 24);
+    const fleet: FleetRun[] = [];
+    for (const n of fanOut) {
+      const r = await runFleet(n, base, standinClip, {
+        enhance: { scale: 1, face: { enabled: false } },
+        segmentFrames,
+        extraEnv: { BENCH_FRAME_MS: String(frameMs) },
+      });
+      process.stderr.write(`N=${n}: ${r.seconds.toFixed(1)} s, segment spans ${JSON.stringify(r.spans)}\n`);
+      fleet.push(r);
+    }
+    const t1 = fleet.find((f) => f.n === 1)?.seconds ?? Number.NaN;
+    const standin = (segmentFrames * frameMs) / 1000;
+    const spanNames = [...new Set(fleet.flatMap((f) => Object.keys(f.spans)))];
+    lines.push(
+      `Fan-out: ${frames} frames (64×48, 24 fps) in ${segmentCount} segments of ${segmentFrames}, stand-in frame stage of ${frameMs} ms (a sleep: ${standin.toFixed(1)} s of "GPU" per segment, ${(segmentCount * standin).toFixed(1)} s in all), N worker processes. CPU s per segment: all worker processes with their ffmpeg children / this process (embedded S3+SQS and the status poller):`,
+      '',
+      '| workers | wall s | speed-up | efficiency T1/(N·TN) | worker CPU s/segment | backend CPU s/segment | load avg before → after |',
+      '|---|---|---|---|---|---|---|',
+      ...fleet.map(
+        (f) =>
+          `| ${f.n} | ${f.seconds.toFixed(1)} | ${(t1 / f.seconds).toFixed(2)} | ${(t1 / (f.n * f.seconds)).toFixed(2)} | ${f.workerCpuPerSegment.toFixed(3)} | ${f.backendCpuPerSegment.toFixed(3)} | ${f.load[0].toFixed(1)} → ${f.load[1].toFixed(1)} |`,
+      ),
+      '',
+      "Where a segment job's wall time goes (median ms over the segments, the worker's `spansMs` log field):",
+      '',
+      `| workers | ${spanNames.join(' | ')} |`,
+      `|---|${spanNames.map(() => '---|').join('')}`,
+      ...fleet.map((f) => `| ${f.n} | ${spanNames.map((n) => (f.spans[n] ?? 0).toFixed(0)).join(' | ')} |`),
+      '',
+      'Before the segment path was reworked (192 frames in 16 segments of 12, 100 ms stand-in, same machine): efficiency 0.73 / 0.38 / 0.25 at N = 2 / 4 / 8, and 35.7 s at N = 1 for 19.2 s of stand-in.',
+      '',
+    );
+  }
+  if (parts.has('real')) {
+    const realClip = await makeClip(join(dir, 'real.mp4'), '160x120', 2);
+    const real = { enhance: { scale: 2, quality: 'fast', face: { enabled: false } }, segmentFrames: 8, extraEnv: {} };
+    const real1 = await runFleet(1, base, realClip, real);
+    const real2 = await runFleet(2, base, realClip, real);
+    lines.push(
+      `Real engine, 48 frames of 160×120 at scale 2 (x4fast), segments of 8: 1 worker × 1 thread ${real1.seconds.toFixed(1)} s, 2 workers × 1 thread ${real2.seconds.toFixed(1)} s (speed-up ${(real1.seconds / real2.seconds).toFixed(2)}; worker CPU s per segment ${real1.workerCpuPerSegment.toFixed(1)} vs ${real2.workerCpuPerSegment.toFixed(1)}, load ${real2.load[0].toFixed(1)} → ${real2.load[1].toFixed(1)}).`,
+      '',
+    );
+  }
   const section = lines.join('\n');
   process.stdout.write(`${section}\n`);
   if (args.write) {

@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createSegmentRepository } from '@photoenhance/core';
 import { ffmpegBinaries, probeVideo, runTool } from '@photoenhance/video';
+import { makeClip } from '@photoenhance/video/test-clips';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   type ApiProc,
@@ -66,13 +67,8 @@ async function packetDigest(path: string): Promise<string[]> {
 
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'chaos-video-'));
-  clip = join(dir, 'clip.mp4');
   // 160×120 through x4fast: a fraction of a second per frame, so a segment of 8 runs long enough to be hit.
-  await runTool(ffmpegBinaries().ffmpeg, [
-    ...['-v', 'error', '-y', '-f', 'lavfi', '-i', 'testsrc=size=160x120:rate=24:duration=2'],
-    ...['-f', 'lavfi', '-i', 'sine=frequency=440:duration=2', '-c:v', 'libx264', '-preset', 'veryfast'],
-    ...['-pix_fmt', 'yuv420p', '-c:a', 'aac', '-shortest', clip],
-  ]);
+  clip = await makeClip(dir, 'no-faststart', { size: '160x120', seconds: 2, file: 'clip.mp4' });
   api = await startApi(env);
   await Promise.all([spawnWorker(0), spawnWorker(1)]);
 }, 180_000);

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { ffmpegBinaries, probeVideo, runTool } from '@photoenhance/video';
+import { makeClip } from '@photoenhance/video/test-clips';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 const BIN = fileURLToPath(new URL('../bin/photoenhance.js', import.meta.url));
@@ -47,12 +48,7 @@ let dir: string;
 let clip: string;
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'cli-video-'));
-  clip = join(dir, 'clip.mp4');
-  await runTool(ffmpegBinaries().ffmpeg, [
-    ...['-v', 'error', '-y', '-f', 'lavfi', '-i', 'testsrc=size=64x48:rate=24:duration=1'],
-    ...['-f', 'lavfi', '-i', 'sine=frequency=440:duration=1', '-c:v', 'libx264', '-preset', 'veryfast'],
-    ...['-pix_fmt', 'yuv420p', '-c:a', 'aac', '-shortest', clip],
-  ]);
+  clip = await makeClip(dir, 'no-faststart', { seconds: 1, file: 'clip.mp4' });
 });
 afterAll(() => rm(dir, { recursive: true, force: true }));
 

@@ -20,6 +20,11 @@ export const TaskProgressEventSchema = z.object({
   percent: z.number().min(0).max(100),
   message: z.string(),
   updated_at: z.string(),
+  /** Videos only: frames enhanced so far and in all (the clip's frame count), as in GET /api/v1/videos/{id}. */
+  frames_done: z.number().int().min(0).optional(),
+  frames_total: z.number().int().min(1).optional(),
+  /** Videos only, while processing: seconds left at the pace so far (absent until the first frames are done). */
+  eta_seconds: z.number().min(0).optional(),
 });
 export type TaskProgressEvent = z.infer<typeof TaskProgressEventSchema>;
 

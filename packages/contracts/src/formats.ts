@@ -56,3 +56,6 @@ export function outputFormatForExtension(extension: string): RequestableOutputFo
   const ext = extension.replace(/^\./, '').toLowerCase();
   return REQUESTABLE_OUTPUT_FORMATS.find((f) => (IMAGE_FORMATS[f].extensions as readonly string[]).includes(ext));
 }
+
+/** Video types a direct upload (POST /api/v1/videos/uploads) may declare; ffprobe decides at the start. */
+export const VIDEO_UPLOAD_CONTENT_TYPES = ['video/mp4', 'video/quicktime', 'video/webm', 'video/x-matroska'] as const;

@@ -1,11 +1,20 @@
 import { z } from 'zod';
-import { INPUT_MIME_TYPES } from './formats.ts';
+import { INPUT_MIME_TYPES, VIDEO_UPLOAD_CONTENT_TYPES } from './formats.ts';
 import { OwnerIdSchema, TaskIdSchema } from './ids.ts';
 
 const IsoTimestamp = z.iso.datetime({ offset: true });
 
 /** MIME types a direct upload may declare; the stored object is still sniffed before the task starts. */
 export const DIRECT_UPLOAD_CONTENT_TYPES = INPUT_MIME_TYPES;
+
+/** POST /api/v1/videos/uploads body. */
+export const VideoUploadRequestSchema = z.object({
+  filename: z.string().trim().min(1).max(255),
+  content_type: z.string().trim().toLowerCase().pipe(z.enum(VIDEO_UPLOAD_CONTENT_TYPES)),
+  /** Exact byte size; signed into the URL, so the upload must be exactly this long. */
+  size: z.number().int().min(1),
+});
+export type VideoUploadRequest = z.infer<typeof VideoUploadRequestSchema>;
 
 /** POST /api/v1/uploads body. */
 export const DirectUploadRequestSchema = z.object({
@@ -27,7 +36,9 @@ export const UploadRecordSchema = z.object({
   owner: OwnerIdSchema.optional(),
   key: z.string().min(1),
   filename: z.string().min(1),
-  contentType: z.enum(DIRECT_UPLOAD_CONTENT_TYPES),
+  contentType: z.enum([...DIRECT_UPLOAD_CONTENT_TYPES, ...VIDEO_UPLOAD_CONTENT_TYPES]),
+  /** Which start route takes it: a photo's (POST /api/v1/tasks/{id}/start) or a video's (/api/v1/videos/{id}/start). */
+  kind: z.enum(['image', 'video']).default('image'),
   bytes: z.number().int().min(1),
   createdAt: IsoTimestamp,
   expiresAt: IsoTimestamp,

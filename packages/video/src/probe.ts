@@ -75,6 +75,11 @@ function bitDepthOf(stream: z.infer<typeof StreamSchema>): number {
 
 export interface ProbeOptions {
   signal?: AbortSignal;
+  /**
+   * The object's size, when `input` is an http(s) URL (a presigned GET of a direct upload: ffprobe reads it with
+   * range requests, the API never holds the file). Without it `input` is a local file and is stat'ed.
+   */
+  bytes?: number;
 }
 
 /**
@@ -84,7 +89,7 @@ export interface ProbeOptions {
  */
 export async function probeVideo(path: string, options: ProbeOptions = {}): Promise<VideoProbe> {
   const { ffprobe } = ffmpegBinaries();
-  const { size: fileSize } = await stat(path);
+  const fileSize = options.bytes ?? (await stat(path)).size;
   if (fileSize === 0) throw new PhotoEnhanceError('EMPTY_FILE', 'The file is empty');
   let stdout: Buffer;
   let stderr: string;
@@ -100,8 +105,9 @@ export async function probeVideo(path: string, options: ProbeOptions = {}): Prom
   } catch (err) {
     if (err instanceof PhotoEnhanceError) throw err;
     throw new PhotoEnhanceError('UNSUPPORTED_FORMAT', 'The file is not a video ffprobe can read', {
-      cause: err,
-      // ffprobe names the file: the scratch path is the server's business, not the client's.
+      // The cause is logged: it must not carry a presigned URL either.
+      cause: new Error(String((err as Error).message).replaceAll(path, 'input')),
+      // ffprobe names the file: the scratch path (or presigned URL) is the server's business, not the client's.
       details: { reason: stderrTail((err as { stderr?: string }).stderr ?? '', 2).replaceAll(path, 'input') },
     });
   }

@@ -24,6 +24,7 @@ import { eventRoutes } from './routes/events/events.ts';
 import { serviceRoutes } from './routes/service/service.ts';
 import { taskRoutes } from './routes/tasks/tasks.ts';
 import { uploadRoutes } from './routes/uploads/uploads.ts';
+import { videoUploadRoutes } from './routes/videos/video-uploads.ts';
 import { videoRoutes } from './routes/videos/videos.ts';
 import { webRoutes } from './routes/web/web.ts';
 import { workerRoutes } from './routes/workers/workers.ts';
@@ -112,6 +113,7 @@ export function createApp(appDeps: AppDeps): OpenAPIHono<AppEnv> {
   app.route('/', batchGroupRoutes(deps));
   app.route('/', eventRoutes(deps));
   app.route('/', uploadRoutes(deps));
+  app.route('/', videoUploadRoutes(deps));
   app.route('/', videoRoutes(deps));
   app.route('/', workerRoutes(deps));
   app.route(

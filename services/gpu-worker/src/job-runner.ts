@@ -15,7 +15,6 @@ import type { WorkerTimings } from './config.ts';
 import { startLease } from './lease.ts';
 import type { JobOutcome } from './metrics.ts';
 import {
-  abortKind,
   type FencingMode,
   JobAbort,
   type WorkerEngine,
@@ -25,6 +24,7 @@ import {
   type WorkerTasks,
 } from './ports.ts';
 import { createProgressThrottle } from './progress-throttle.ts';
+import { settleJob } from './settle-job.ts';
 
 /**
  * One received message, run to an outcome. The at-least-once rules (docs/design.md §4), step by step:
@@ -67,16 +67,6 @@ export interface JobRunnerDeps {
 const ENGINE_PROGRESS_SHARE = 95;
 /** How often a job whose record is not written yet looks again. */
 const RECORD_POLL_MS = 200;
-
-/** Unknown failures (SDK, network, bugs) are retried: the DLQ bounds them, and nothing is lost silently. */
-function isRetryable(err: unknown): boolean {
-  return isPhotoEnhanceError(err) ? err.retryable : true;
-}
-
-function describeError(err: unknown): { code: PhotoEnhanceError['code']; message: string } {
-  if (isPhotoEnhanceError(err)) return { code: err.code, message: err.message };
-  return { code: 'INTERNAL', message: err instanceof Error ? err.message : String(err) };
-}
 
 /** Best-effort task id from a body that failed validation, so the task can still be failed visibly. */
 function taskIdOf(body: string): string | undefined {
@@ -418,79 +408,29 @@ export async function runJob(deps: JobRunnerDeps, message: ReceivedJob, stopSign
 
 /** What happens on each error class; see the header comment. */
 async function settle(run: Run, err: unknown): Promise<JobOutcome> {
-  const { queue, logger, timings } = run.deps;
-  const { message, log } = run;
-  const kind = abortKind(run.controller.signal);
   const claimed = run.record?.attemptId === run.attemptId;
-  // Best-effort fenced write while settling: a failure (or a newer owner) leaves things to redelivery.
-  const tryWrite = (patch: Partial<TaskRecord>) =>
-    claimed
-      ? writeRecord(run, patch).then(
-          () => true,
-          () => false,
-        )
-      : Promise.resolve(false);
-
-  switch (kind) {
-    case 'killed':
-    case 'lease-lost':
-      // A crash, or someone else now holds the message / the task: touch nothing, the queue redelivers.
-      logger.warn({ ...log, kind }, 'job abandoned without acknowledging');
-      return 'released';
-    case 'shutdown':
-      await tryWrite({ stage: 'queued', message: 'Worker shut down; the job will be retried' });
-      await queue
-        .changeVisibility(message.receiptHandle, 0)
-        .catch((e: unknown) => logger.warn({ ...log, err: e }, 'release failed'));
-      logger.info(log, 'job released to the queue (shutdown)');
-      return 'released';
-    case 'cancelled':
-      await tryWrite({ status: 'cancelled', stage: 'cancelled', message: 'Task cancelled', completedAt: run.now() });
-      await acknowledge(run);
-      logger.info(log, 'job cancelled');
-      return 'cancelled';
-    default:
-      break;
-  }
-
-  const superseded = () => abortKind(run.controller.signal) === 'lease-lost';
-  const error = describeError(err);
-  if (isRetryable(err)) {
-    const backoff = Math.min(
-      timings.visibilityTimeoutSeconds,
-      timings.retryBackoffSeconds * 2 ** Math.max(0, message.receiveCount - 1),
-    );
-    logger.warn({ ...log, err, backoffSeconds: backoff }, 'transient failure; the job will be retried');
-    await tryWrite({
-      stage: 'retrying',
-      message:
-        `Attempt ${run.record?.attempts ?? message.receiveCount} failed (${error.code}: ${error.message}); retrying`.slice(
-          0,
-          500,
-        ),
-    });
-    if (superseded()) return 'released';
-    await queue
-      .changeVisibility(message.receiptHandle, backoff)
-      .catch((e: unknown) => logger.warn({ ...log, err: e }, 'backoff failed'));
-    return 'retry';
-  }
-
-  if (!claimed) {
-    // A permanent error before the claim (e.g. a record that does not parse) cannot be written as a task
-    // failure by this run: leave it to redelivery and the DLQ, which reports it EXHAUSTED.
-    logger.warn({ ...log, err }, 'permanent failure before the task was claimed; leaving it to redelivery');
-    return 'retry';
-  }
-  logger.warn({ ...log, err }, 'permanent failure; failing the task');
-  if (!(await tryWrite({ status: 'failed', stage: 'failed', message: 'Failed', error, completedAt: run.now() }))) {
-    if (superseded()) return 'released';
-    logger.warn(log, 'failure not recorded (storage down or task taken over); leaving the job to redelivery');
-    return 'retry';
-  }
-  finished(run);
-  await acknowledge(run);
-  return 'failed';
+  return settleJob(
+    {
+      ...run.deps,
+      message: run.message,
+      log: run.log,
+      signal: run.controller.signal,
+      // Best-effort fenced write while settling: a failure (or a newer owner) leaves things to redelivery.
+      write: (patch) =>
+        claimed
+          ? writeRecord(run, patch).then(
+              () => true,
+              () => false,
+            )
+          : Promise.resolve(false),
+      acknowledge: () => acknowledge(run),
+      canFail: claimed,
+      attempt: run.record?.attempts ?? run.message.receiveCount,
+      now: run.now,
+      onFailed: () => finished(run),
+    },
+    err,
+  );
 }
 
 /** Hands the final record to the observer; an observer's failure never changes the job's outcome. */

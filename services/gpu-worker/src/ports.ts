@@ -21,7 +21,8 @@ export type WorkerStorage = Pick<
   'getBuffer' | 'put' | 'delete' | 'readJson' | 'readJsonVersioned' | 'writeJson' | 'probeConditionalWrites'
 >;
 /** What video jobs need on top: streamed input and result, segment listing and clean-up. */
-export type VideoWorkerStorage = WorkerStorage & Pick<Storage, 'getStream' | 'upload' | 'list' | 'deletePrefix'>;
+export type VideoWorkerStorage = WorkerStorage &
+  Pick<Storage, 'getStream' | 'upload' | 'list' | 'deletePrefix' | 'presignGet'>;
 export type WorkerTasks = Pick<
   TaskRepository,
   'read' | 'write' | 'readVersioned' | 'writeVersioned' | 'readCancelMarker'

@@ -54,7 +54,7 @@ export type WorkerState = 'idle' | 'warming' | 'running' | 'stopping' | 'stopped
 type VideoRunnerQueue = VideoRunnerDeps['queue'];
 
 function videoStorage(storage: WorkerStorage | VideoWorkerStorage): VideoWorkerStorage {
-  if ('getStream' in storage && 'upload' in storage && 'list' in storage && 'deletePrefix' in storage) return storage;
+  if ('getStream' in storage && 'upload' in storage && 'list' in storage && 'presignGet' in storage) return storage;
   throw new PhotoEnhanceError('INTERNAL', 'This worker was built without video storage access');
 }
 

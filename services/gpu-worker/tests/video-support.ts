@@ -3,6 +3,7 @@
  * segment), clips made with the bundled ffmpeg, and workers running the real engine on frames.
  */
 import { readFile } from 'node:fs/promises';
+import { basename, dirname } from 'node:path';
 import {
   type EnhanceOptionsInput,
   EnhanceOptionsSchema,
@@ -13,20 +14,16 @@ import {
 } from '@photoenhance/contracts';
 import { type Backend, createTaskRepository, keys } from '@photoenhance/core';
 import { createEngine } from '@photoenhance/engine';
-import { ffmpegBinaries, probeVideo, runTool } from '@photoenhance/video';
+import { probeVideo } from '@photoenhance/video';
+import { makeClip } from '@photoenhance/video/test-clips';
 import type { WorkerTimings } from '../src/config.ts';
 import type { JobOutcome } from '../src/metrics.ts';
 import { createWorker } from '../src/worker.ts';
 import { silentLogger, testTimings } from './support.ts';
 
 /** 64×48 testsrc at 24 fps with a 440 Hz tone (AAC), `seconds` long. */
-export async function makeTestClip(path: string, seconds = 2): Promise<string> {
-  await runTool(ffmpegBinaries().ffmpeg, [
-    ...['-v', 'error', '-y', '-f', 'lavfi', '-i', `testsrc=size=64x48:rate=24:duration=${seconds}`],
-    ...['-f', 'lavfi', '-i', `sine=frequency=440:duration=${seconds}`],
-    ...['-c:v', 'libx264', '-preset', 'veryfast', '-pix_fmt', 'yuv420p', '-c:a', 'aac', '-shortest', path],
-  ]);
-  return path;
+export function makeTestClip(path: string, seconds = 2): Promise<string> {
+  return makeClip(dirname(path), 'no-faststart', { seconds, file: basename(path) });
 }
 
 export async function submitVideo(

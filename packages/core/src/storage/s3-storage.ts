@@ -325,7 +325,7 @@ export function createS3Storage(options: CreateStorageOptions): Storage {
       const expiresIn = presignOptions.expiresIn ?? defaultExpiry;
       const url = await send('presignGet', key, () =>
         getSignedUrl(
-          presignClient,
+          presignOptions.internal ? client : presignClient,
           new GetObjectCommand({
             Bucket: bucket,
             Key: key,

@@ -88,7 +88,14 @@ export interface Storage {
   /** Deletes every object under the prefix; returns how many. */
   deletePrefix(prefix: string): Promise<number>;
   list(prefix: string, options?: { limit?: number }): Promise<ObjectInfo[]>;
-  presignGet(key: string, options?: { expiresIn?: number; filename?: string }): Promise<PresignedUrl>;
+  /**
+   * `internal`: signed for S3_ENDPOINT (what this process reaches: ffprobe/ffmpeg reading an object by URL)
+   * rather than S3_PUBLIC_ENDPOINT (what browsers reach).
+   */
+  presignGet(
+    key: string,
+    options?: { expiresIn?: number; filename?: string; internal?: boolean },
+  ): Promise<PresignedUrl>;
   presignPut(
     key: string,
     options: { contentType: string; contentLength: number; expiresIn?: number },

@@ -45,6 +45,11 @@ export interface TaskSubmitter {
   submit(tasks: readonly NewTask[], options: SubmitOptions): Promise<{ createdAt: string }>;
   /** A task left the active set early (deleted or cancelled by its owner). */
   release(owner: string | undefined, taskIds: readonly string[]): Promise<void>;
+  /**
+   * Marks tasks active (QUOTA_EXCEEDED when over the limit) for a route that queues them itself (videos:
+   * segment jobs); it calls release() when its own submission fails.
+   */
+  reserve(tenant: Tenant, taskIds: readonly string[]): Promise<void>;
 }
 
 export function createTaskSubmitter(deps: {
@@ -57,6 +62,7 @@ export function createTaskSubmitter(deps: {
   return {
     precheck: (tenant, adding = 1) => quota.check(tenant, adding),
     release: (owner, taskIds) => quota.release(owner, taskIds),
+    reserve: (tenant, taskIds) => quota.reserve(tenant, taskIds),
 
     async submit(tasks, options) {
       const { tenant, batch } = options;

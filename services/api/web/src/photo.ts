@@ -1,16 +1,8 @@
 import { INPUT_MIME_TYPES } from '@photoenhance/contracts/formats';
 import type { TaskStatus } from '@photoenhance/contracts/task-states';
-import {
-  ApiError,
-  apiFetch,
-  apiJson,
-  authHeaders,
-  type ServiceInfo,
-  send,
-  storageError,
-  type TaskView,
-} from './api.ts';
+import { ApiError, apiFetch, authHeaders, type ServiceInfo, send, type TaskView } from './api.ts';
 import { compareView } from './compare.ts';
+import { uploadDirect } from './direct-upload.ts';
 import { h } from './dom.ts';
 import { errorWords, formatBytes, formatSeconds, formatTime, stageWords } from './messages.ts';
 import { enhanceFields, type Settings } from './settings.ts';
@@ -161,37 +153,14 @@ export class Photo {
   }
 
   /** POST /api/v1/uploads → PUT to storage (signed type and size) → POST start with the options. */
-  private async uploadDirect(signal: AbortSignal): Promise<string> {
-    const created = await apiJson<{
-      task_id: string;
-      upload: { url: string; headers: Record<string, string> };
-      start_url: string;
-    }>('/api/v1/uploads', {
-      method: 'POST',
-      headers: { 'Content-Type': 'application/json' },
-      body: JSON.stringify({ filename: this.file.name, content_type: this.file.type, size: this.file.size }),
-      signal,
-    });
-    // Content-Length is set by the browser itself (and is signed to this size).
-    const headers = Object.fromEntries(
-      Object.entries(created.upload.headers).filter(([name]) => name.toLowerCase() !== 'content-length'),
-    );
-    await send({
-      method: 'PUT',
-      url: created.upload.url,
-      body: this.file,
-      headers,
+  private uploadDirect(signal: AbortSignal): Promise<string> {
+    return uploadDirect({
+      file: this.file,
+      createUrl: '/api/v1/uploads',
+      fields: enhanceFields(this.settings()),
       onProgress: (sent, total) => this.progressText(sent, total),
       signal,
-      toError: storageError,
     });
-    await apiFetch(created.start_url, {
-      method: 'POST',
-      headers: { 'Content-Type': 'application/json' },
-      body: JSON.stringify(enhanceFields(this.settings())),
-      signal,
-    });
-    return created.task_id;
   }
 
   private follow(taskId: string): void {

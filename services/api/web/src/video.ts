@@ -1,9 +1,13 @@
+import { VIDEO_UPLOAD_CONTENT_TYPES } from '@photoenhance/contracts/formats';
 import type { TaskStatus } from '@photoenhance/contracts/task-states';
 import type { VideoStatusResponse } from '@photoenhance/contracts/video';
 import { ApiError, apiFetch, apiJson, authHeaders, send } from './api.ts';
+import { uploadDirect } from './direct-upload.ts';
 import { h } from './dom.ts';
 import { errorWords, formatBytes, formatSeconds } from './messages.ts';
+import { DIRECT_UPLOAD_OVER } from './photo.ts';
 import { enhanceFields, type Settings } from './settings.ts';
+import { watchTask } from './watch.ts';
 
 /** File types the page sends to POST /api/v1/videos (by type, or by extension when the browser gives none). */
 export function isVideoFile(file: File): boolean {
@@ -13,12 +17,14 @@ export function isVideoFile(file: File): boolean {
 /** GET /api/v1/videos/{id}: the contract's shape (the card uses part of it). */
 type VideoView = VideoStatusResponse;
 
-const POLL_MS = 1000;
 let counter = 0;
+/** Types the video direct-upload route signs; other files go through POST /api/v1/videos, which probes them. */
+const DIRECT_TYPES: ReadonlySet<string> = new Set(VIDEO_UPLOAD_CONTENT_TYPES);
 
 /**
  * One picked video: its card (upload in bytes, then frames done / total and the ETA), then the result in a
- * player beside the original and a download. Polls the video status (frames live there, not in the events).
+ * player beside the original and a download. Follows the task's event stream (frames are in its progress
+ * events), as the photo cards do; watchTask polls GET /api/v1/videos/{id} only when no stream can be had.
  */
 export class VideoItem {
   readonly id = `video-${++counter}`;
@@ -75,24 +81,14 @@ export class VideoItem {
   }
 
   async upload(): Promise<void> {
-    const form = new FormData();
-    form.append('file', this.file, this.file.name);
     // Photo output formats do not apply to a video; the rest of the settings do.
     const { output_format: _format, ...fields } = enhanceFields(this.settings());
-    for (const [name, value] of Object.entries(fields)) form.append(name, value);
     try {
-      const text = await send({
-        method: 'POST',
-        url: '/api/v1/videos',
-        body: form,
-        headers: { ...authHeaders(), Accept: 'application/json' },
-        onProgress: (sent, total) => {
-          this.bar.value = total > 0 ? (sent / total) * 100 : 0;
-          this.status.textContent = `Uploading ${formatBytes(sent)} of ${formatBytes(total)}`;
-        },
-        signal: this.abort.signal,
-      });
-      this.taskId = (JSON.parse(text) as { task_id: string }).task_id;
+      // Big files as the photo cards send them: straight to storage (presigned PUT), then start.
+      this.taskId =
+        this.file.size > DIRECT_UPLOAD_OVER && DIRECT_TYPES.has(this.file.type)
+          ? await this.uploadDirect(fields)
+          : await this.uploadForm(fields);
       this.card.dataset.taskId = this.taskId;
       this.set('queued', 'Waiting for a worker', 0);
     } catch (err) {
@@ -105,20 +101,71 @@ export class VideoItem {
     });
   }
 
-  private async follow(taskId: string): Promise<void> {
-    while (!this.abort.signal.aborted) {
-      const view = await apiJson<VideoView>(`/api/v1/videos/${taskId}`, { signal: this.abort.signal });
-      if (view.status === 'completed') return this.finish(view);
-      if (view.status === 'failed' || view.status === 'cancelled') {
-        const error = view.error ?? { code: 'INTERNAL', message: `The video was ${view.status}` };
-        return this.set(view.status, videoErrorWords(new ApiError(0, error.code, error.message)), 0);
-      }
-      if (view.status === 'processing') {
-        const eta = view.eta_seconds !== undefined ? ` · about ${formatSeconds(view.eta_seconds)} left` : '';
-        this.set('processing', `Enhancing frame ${view.frames_done} of ${view.frames_total}${eta}`, view.progress);
-      }
-      await new Promise((resolve) => setTimeout(resolve, POLL_MS));
-    }
+  private progressText(sent: number, total: number): void {
+    this.bar.value = total > 0 ? (sent / total) * 100 : 0;
+    this.status.textContent = `Uploading ${formatBytes(sent)} of ${formatBytes(total)}`;
+  }
+
+  private async uploadForm(fields: Record<string, string>): Promise<string> {
+    const form = new FormData();
+    form.append('file', this.file, this.file.name);
+    for (const [name, value] of Object.entries(fields)) form.append(name, value);
+    const text = await send({
+      method: 'POST',
+      url: '/api/v1/videos',
+      body: form,
+      headers: { ...authHeaders(), Accept: 'application/json' },
+      onProgress: (sent, total) => this.progressText(sent, total),
+      signal: this.abort.signal,
+    });
+    return (JSON.parse(text) as { task_id: string }).task_id;
+  }
+
+  /** POST /api/v1/videos/uploads → PUT to storage (signed type and size) → POST start with the options. */
+  private uploadDirect(fields: Record<string, string>): Promise<string> {
+    return uploadDirect({
+      file: this.file,
+      createUrl: '/api/v1/videos/uploads',
+      fields,
+      onProgress: (sent, total) => this.progressText(sent, total),
+      onStarting: () => {
+        this.status.textContent = 'Checking the video';
+      },
+      signal: this.abort.signal,
+    });
+  }
+
+  private follow(taskId: string): Promise<void> {
+    return new Promise((resolve, reject) => {
+      const path = `/api/v1/videos/${taskId}`;
+      watchTask(
+        taskId,
+        {
+          progress: (view) => {
+            if (this.finished || view.status !== 'processing') return;
+            const { frames_done: done, frames_total: total, eta_seconds: eta } = view;
+            if (done === undefined || !total) return;
+            const left = eta !== undefined ? ` · about ${formatSeconds(eta)} left` : '';
+            this.set('processing', `Enhancing frame ${done} of ${total}${left}`, (done / total) * 100);
+          },
+          // The terminal event says how it ended; the card then reads the video's own view (sizes, result) once.
+          done: () => {
+            apiJson<VideoView>(path, { signal: this.abort.signal })
+              .then((view) => this.settle(view))
+              .then(resolve, reject);
+          },
+          error: reject,
+        },
+        this.abort.signal,
+        path,
+      );
+    });
+  }
+
+  private async settle(view: VideoView): Promise<void> {
+    if (view.status === 'completed') return this.finish(view);
+    const error = view.error ?? { code: 'INTERNAL', message: `The video was ${view.status}` };
+    this.set(view.status, videoErrorWords(new ApiError(0, error.code, error.message)), 0);
   }
 
   private async finish(view: VideoView): Promise<void> {

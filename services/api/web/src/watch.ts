@@ -1,16 +1,22 @@
-import type { StreamToken } from '@photoenhance/contracts/events';
+import type { StreamToken, TaskProgressEvent } from '@photoenhance/contracts/events';
 import { TERMINAL_STATUSES } from '@photoenhance/contracts/task-states';
 import { ApiError, apiJson, getApiKey, type TaskView } from './api.ts';
 
 /** Event streams open at once: a browser allows 6 HTTP/1.1 connections per host, uploads need some too. */
 const MAX_STREAMS = 3;
 const POLL_MS = 1000;
+/** Times one watch may open its stream again with a new token after the stream closed. */
+const MAX_FRESH_TOKENS = 3;
 let streams = 0;
 /** Photos being polled right now: together they poll about once a second, within the service's rate limit. */
 let pollers = 0;
 
 export interface WatchHandlers {
-  progress(view: Pick<TaskView, 'status' | 'stage' | 'progress' | 'percent' | 'message'>): void;
+  /** A progress event, or a polled status (whose shape the caller chose with `statusPath`). */
+  progress(
+    view: Pick<TaskView, 'status' | 'stage' | 'progress' | 'percent' | 'message'> &
+      Partial<Pick<TaskProgressEvent, 'frames_done' | 'frames_total' | 'eta_seconds'>>,
+  ): void;
   /** completed, failed or cancelled: the full status view. */
   done(view: TaskView): void;
   error(err: unknown): void;
@@ -20,8 +26,15 @@ export interface WatchHandlers {
  * Follows a task until it finishes: its SSE stream while one of MAX_STREAMS is free, polling the status
  * otherwise (switching to a stream as soon as one frees up). Stops when `signal` aborts.
  */
-export function watchTask(taskId: string, handlers: WatchHandlers, signal: AbortSignal): void {
+export function watchTask(
+  taskId: string,
+  handlers: WatchHandlers,
+  signal: AbortSignal,
+  /** What the polling fallback reads (a video card polls its frames at /api/v1/videos/{id}). */
+  statusPath = `/api/v1/status/${taskId}`,
+): void {
   let finished = false;
+  let freshTokens = 0;
   const finish = (view: TaskView) => {
     if (finished) return;
     finished = true;
@@ -74,11 +87,16 @@ export function watchTask(taskId: string, handlers: WatchHandlers, signal: Abort
       });
     }
     source.onerror = () => {
-      // A refused stream (404, 401) closes for good; a dropped one reconnects by itself (Last-Event-ID).
+      // A refused stream (404, 401) closes for good; a dropped one reconnects by itself (Last-Event-ID). A token
+      // outlives its stream by at most its lifetime, so a stream closed while a key is held is opened again with a
+      // fresh token (a few times: a stream refused for another reason would otherwise loop); then polling takes over.
       if (source.readyState === EventSource.CLOSED && !finished && !signal.aborted) {
         signal.removeEventListener('abort', close);
         close();
-        void poll(false);
+        if (getApiKey() && freshTokens < MAX_FRESH_TOKENS) {
+          freshTokens += 1;
+          void stream();
+        } else void poll(false);
       }
     };
   };
@@ -95,7 +113,7 @@ export function watchTask(taskId: string, handlers: WatchHandlers, signal: Abort
     while (!finished && !signal.aborted) {
       if (streamsAllowed && streams < MAX_STREAMS) return void stream();
       try {
-        const view = await apiJson<TaskView>(`/api/v1/status/${taskId}`, { signal });
+        const view = await apiJson<TaskView>(statusPath, { signal });
         if (TERMINAL_STATUSES.has(view.status)) finish(view);
         else handlers.progress(view);
       } catch (err) {

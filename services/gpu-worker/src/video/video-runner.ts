@@ -29,7 +29,6 @@ import type { WorkerTimings } from '../config.ts';
 import { startLease } from '../lease.ts';
 import type { JobOutcome } from '../metrics.ts';
 import {
-  abortKind,
   JobAbort,
   type VideoWorkerStorage,
   type WorkerEngine,
@@ -37,6 +36,7 @@ import {
   type WorkerQueue,
   type WorkerTasks,
 } from '../ports.ts';
+import { settleJob } from '../settle-job.ts';
 
 /**
  * Video jobs, the same at-least-once rules as photos (docs/design.md §4) with the unit of work a segment:
@@ -69,6 +69,9 @@ function frameDetector(engine: WorkerEngine): FrameFaceDetector {
   return { detectFrameFaces: detect };
 }
 
+/** Validity of a segment's input URL: ffmpeg keeps reading it while the segment's frames are enhanced. */
+const SEGMENT_URL_SECONDS = 6 * 3600;
+
 /** Share of the progress bar the segments take; joining and storing the result is the rest. */
 const SEGMENTS_PROGRESS_SHARE = 95;
 
@@ -80,6 +83,18 @@ interface VideoRun {
   controller: AbortController;
   attemptId: string;
   now(): string;
+  /** Milliseconds per step of this delivery (logged when it ends: where a segment's time goes). */
+  spans: Record<string, number>;
+}
+
+/** Runs one step of the job, adding its wall time to the delivery's spans. */
+async function timed<T>(run: VideoRun, name: string, step: () => Promise<T>): Promise<T> {
+  const t0 = performance.now();
+  try {
+    return await step();
+  } finally {
+    run.spans[name] = Math.round(((run.spans[name] ?? 0) + performance.now() - t0) * 10) / 10;
+  }
 }
 
 function abortRun(run: VideoRun, kind: ConstructorParameters<typeof JobAbort>[0]): never {
@@ -97,10 +112,12 @@ async function acknowledge(run: VideoRun): Promise<void> {
 async function awaitRecord(run: VideoRun): Promise<TaskRecord | null> {
   const { tasks, timings } = run.deps;
   const deadline = (run.message.sentAt?.getTime() ?? Date.now()) + timings.recordGraceMs;
-  for (;;) {
+  // The API writes the record right after the segment jobs: a short wait that doubles, not a fixed 200 ms
+  // (the first segments of a clip are received within milliseconds of their message).
+  for (let wait = 10; ; wait = Math.min(wait * 2, 200)) {
     const record = await tasks.read(run.taskId);
     if (record || Date.now() >= deadline) return record;
-    await new Promise((resolve) => setTimeout(resolve, 200));
+    await new Promise((resolve) => setTimeout(resolve, Math.max(1, Math.min(wait, deadline - Date.now()))));
     if (run.controller.signal.aborted) throw run.controller.signal.reason;
   }
 }
@@ -141,7 +158,7 @@ async function gate(run: VideoRun): Promise<Gate> {
 
 /** Fenced write of this delivery's segment record: dropped (the run superseded) when another delivery holds it. */
 async function writeSegment(run: VideoRun, segments: SegmentRepository, patch: SegmentRecord): Promise<void> {
-  const current = await segments.read(run.taskId, patch.index);
+  const current = await segments.readClaim(run.taskId, patch.index);
   if (current && current.attemptId !== run.attemptId) {
     run.deps.logger.warn({ ...run.log, heldBy: current.attemptId }, 'segment taken over by a newer delivery');
     abortRun(run, 'lease-lost');
@@ -150,40 +167,56 @@ async function writeSegment(run: VideoRun, segments: SegmentRepository, patch: S
 }
 
 /**
- * Frame progress on the task record, summed from every segment record. Segment workers write it concurrently;
- * each writes a sum read from the segment records themselves, so the last write is never far behind and the
- * assemble job writes the final state. Skipped once the task is finished (a failed or cancelled task stays so).
+ * Frame progress on the task record: the frames of the done segments (one LIST of the done keys, `done`) plus
+ * this delivery's own frames of a segment still running. Segment workers write it concurrently, each its own
+ * partial view, so a write never lowers frames_done (the later of two views wins) and is conditional on the
+ * version read (If-Match where the store enforces it): a writer that lost the race skips, the next one
+ * catches up, and none ever writes over the assemble job's state or a finished record.
  */
-async function publishProgress(run: VideoRun, segments: SegmentRepository): Promise<void> {
+async function publishProgress(run: VideoRun, done: Set<number>, own: { index: number; frames: number }) {
   const { tasks } = run.deps;
-  const [record, all] = await Promise.all([tasks.read(run.taskId), segments.list(run.taskId)]);
-  if (!record?.video || isTerminalStatus(record.status)) return;
-  const framesDone = all.reduce((sum, s) => sum + (s.status === 'done' ? s.count : s.framesDone), 0);
+  const found = await tasks.readVersioned(run.taskId);
+  const record = found?.record;
+  if (!record?.video || isTerminalStatus(record.status) || record.stage === 'assemble') return;
+  const plan = record.video.segments;
   const framesTotal = record.video.framesTotal;
+  const counted = plan.reduce((sum, s) => sum + (done.has(s.index) ? s.count : 0), 0);
+  const framesDone = Math.min(
+    framesTotal,
+    Math.max(record.video.framesDone, counted + (done.has(own.index) ? 0 : own.frames)),
+  );
+  if (framesDone === record.video.framesDone && record.status === 'processing') return;
   const startedAt = record.startedAt ?? run.now();
   const elapsed = (Date.parse(run.now()) - Date.parse(startedAt)) / 1000;
   const etaSeconds = framesDone > 0 && elapsed > 0 ? (elapsed * (framesTotal - framesDone)) / framesDone : undefined;
-  await tasks.write({
-    ...record,
-    status: 'processing',
-    stage: 'enhance',
-    startedAt,
-    progress: Math.round((framesDone / framesTotal) * SEGMENTS_PROGRESS_SHARE * 10) / 10,
-    message: undefined,
-    video: {
-      ...record.video,
-      framesDone,
-      segmentsDone: all.filter((s) => s.status === 'done').length,
-      ...(etaSeconds === undefined ? {} : { etaSeconds: Math.round(etaSeconds * 10) / 10 }),
-    },
-    updatedAt: run.now(),
-  });
+  await tasks
+    .writeVersioned(
+      {
+        ...record,
+        status: 'processing',
+        stage: 'enhance',
+        startedAt,
+        progress: Math.round((framesDone / framesTotal) * SEGMENTS_PROGRESS_SHARE * 10) / 10,
+        message: undefined,
+        video: {
+          ...record.video,
+          framesDone,
+          segmentsDone: Math.max(record.video.segmentsDone ?? 0, done.size),
+          ...(etaSeconds === undefined ? {} : { etaSeconds: Math.round(etaSeconds * 10) / 10 }),
+        },
+        updatedAt: run.now(),
+      },
+      found?.etag ? { ifMatch: found.etag } : {},
+    )
+    .catch((err: unknown) => {
+      // Another segment's worker wrote in between: its view is as good; the next write catches up.
+      if (!(isPhotoEnhanceError(err) && err.code === 'CONFLICT')) throw err;
+    });
 }
 
-/** Sends the assemble job when every segment is done (maybe twice; the second is acknowledged as a duplicate). */
-async function maybeAssemble(run: VideoRun, record: TaskRecord, segments: SegmentRepository): Promise<void> {
+/** Sends the assemble job when `done` holds every planned segment (maybe twice; the second is acknowledged). */
+async function maybeAssemble(run: VideoRun, record: TaskRecord, done: Set<number>): Promise<void> {
   const plan = record.video?.segments ?? [];
-  const done = new Set((await segments.list(run.taskId)).filter((s) => s.status === 'done').map((s) => s.index));
   if (!plan.every((s) => done.has(s.index))) return;
   await run.deps.queue.send({ version: 1, kind: 'video-assemble', taskId: run.taskId, inputKey: record.input.key });
   run.deps.logger.info(run.log, 'last segment done; assemble job sent');
@@ -198,10 +231,10 @@ async function runSegment(run: VideoRun, job: VideoSegmentJob, record: TaskRecor
   if (!planned || planned.start !== segment.start || planned.count !== segment.count) {
     throw new PhotoEnhanceError('INVALID_INPUT', `Segment ${segment.index} is not in the task's plan`);
   }
-  const existing = await segments.read(run.taskId, segment.index);
+  const existing = await timed(run, 'records', () => segments.read(run.taskId, segment.index));
   if (existing?.status === 'done') {
     // Redelivered after it finished (the acknowledgement or the assemble trigger may have been lost).
-    await maybeAssemble(run, record, segments);
+    await maybeAssemble(run, record, await segments.doneIndexes(run.taskId));
     return 'skipped';
   }
   const enhanceFrame = engine.enhanceFrame?.bind(engine);
@@ -220,16 +253,25 @@ async function runSegment(run: VideoRun, job: VideoSegmentJob, record: TaskRecor
     startedAt: run.now(),
     updatedAt: run.now(),
   };
-  await segments.write(base);
+  await timed(run, 'records', () => segments.write(base));
   logger.info({ ...run.log, segment: segment.index, frames: segment.count }, 'video segment started');
-  await publishProgress(run, segments).catch((err: unknown) =>
-    logger.warn({ ...run.log, err }, 'progress write failed'),
-  );
+  if (record.status === 'queued') {
+    // The clip's first segment to start: the task shows processing (later ones need no write here).
+    await timed(run, 'progress', () => publishProgress(run, new Set(), { index: segment.index, frames: 0 })).catch(
+      (err: unknown) => logger.warn({ ...run.log, err }, 'progress write failed'),
+    );
+  }
 
   const dir = await mkdtemp(join(tmpdir(), 'pe-segment-'));
   const { signal } = run.controller;
   try {
-    const input = await downloadInput(run, job.inputKey, dir);
+    // ffmpeg reads the clip from storage itself, by a presigned GET on the worker's own endpoint: its input seek
+    // becomes range requests for the segment's key frames, so a segment fetches about its share of the clip
+    // instead of the whole file (a clip of S segments was downloaded S times). The URL stays in this process:
+    // decode errors name it "input".
+    const { url: input } = await timed(run, 'input', () =>
+      storage.presignGet(job.inputKey, { internal: true, expiresIn: SEGMENT_URL_SECONDS }),
+    );
     const probe = video.probe;
     const scale = record.options.scale;
     const width = Math.max(1, Math.round(probe.width * scale));
@@ -246,6 +288,8 @@ async function runSegment(run: VideoRun, job: VideoSegmentJob, record: TaskRecor
     const faceReport: FaceReport = { detected: 0, restored: 0, skipped: [] };
     // Faces found by detectFrameFaces (tracking) are handed in, so the engine does not list the detector itself.
     const models = new Set<string>(faces ? [DETECTOR_MODEL] : []);
+    const framesStart = performance.now();
+    let inCallbacks = 0;
     await processSegment({
       input,
       probe,
@@ -267,6 +311,7 @@ async function runSegment(run: VideoRun, job: VideoSegmentJob, record: TaskRecor
         const t0 = performance.now();
         const out = await enhanceFrame(frame, record.options, { signal, ...(given ? { faces: given } : {}) });
         engineSeconds += (performance.now() - t0) / 1000;
+        inCallbacks += performance.now() - t0;
         faceReport.detected += out.faces.detected;
         faceReport.restored += out.faces.restored;
         if (out.faces.notice) faceReport.notice = out.faces.notice;
@@ -283,32 +328,44 @@ async function runSegment(run: VideoRun, job: VideoSegmentJob, record: TaskRecor
       onFrame: async (framesDone) => {
         if (Date.now() - lastWrite < timings.progressIntervalMs || framesDone >= segment.count) return;
         lastWrite = Date.now();
-        await writeSegment(run, segments, { ...base, framesDone, engineSeconds, updatedAt: run.now() });
-        await publishProgress(run, segments).catch((err: unknown) => {
-          if (!signal.aborted) logger.warn({ ...run.log, err }, 'progress write failed');
+        const t0 = performance.now();
+        await timed(run, 'progress', async () => {
+          await writeSegment(run, segments, { ...base, framesDone, engineSeconds, updatedAt: run.now() });
+          const done = await segments.doneIndexes(run.taskId);
+          await publishProgress(run, done, { index: segment.index, frames: framesDone }).catch((err: unknown) => {
+            if (!signal.aborted) logger.warn({ ...run.log, err }, 'progress write failed');
+          });
         });
+        inCallbacks += performance.now() - t0;
       },
     });
+    // Decode + encode (+ tracking): the frames' wall time less the engine and progress writes.
+    run.spans.engine = Math.round(engineSeconds * 10000) / 10;
+    run.spans.codec = Math.round((performance.now() - framesStart - inCallbacks) * 10) / 10;
     if (signal.aborted) throw signal.reason;
     const key = segments.segmentKey(run.taskId, segment.index);
     const { size } = await stat(encoded);
-    await storage.upload(key, createReadStream(encoded), { contentType: 'video/mp4' });
-    await writeSegment(run, segments, {
-      ...base,
-      status: 'done',
-      framesDone: segment.count,
-      key,
-      bytes: size,
-      engineSeconds,
-      faces: faceReport,
-      models: [...models],
-      updatedAt: run.now(),
-    });
-    logger.info({ ...run.log, segment: segment.index, engineSeconds }, 'video segment done');
-    await publishProgress(run, segments).catch((err: unknown) =>
-      logger.warn({ ...run.log, err }, 'progress write failed'),
+    await timed(run, 'upload', () => storage.upload(key, createReadStream(encoded), { contentType: 'video/mp4' }));
+    await timed(run, 'records', () =>
+      writeSegment(run, segments, {
+        ...base,
+        status: 'done',
+        framesDone: segment.count,
+        key,
+        bytes: size,
+        engineSeconds,
+        faces: faceReport,
+        models: [...models],
+        updatedAt: run.now(),
+      }),
     );
-    await maybeAssemble(run, record, segments);
+    // One LIST after our done record: the later of two segments finishing together sees both (exactly one
+    // assembly in effect), and the same list gives the progress write its count.
+    const done = await timed(run, 'last-check', () => segments.doneIndexes(run.taskId));
+    await timed(run, 'progress', () =>
+      publishProgress(run, done, { index: segment.index, frames: segment.count }),
+    ).catch((err: unknown) => logger.warn({ ...run.log, err }, 'progress write failed'));
+    await timed(run, 'last-check', () => maybeAssemble(run, record, done));
     return 'completed';
   } finally {
     await rm(dir, { recursive: true, force: true });
@@ -345,27 +402,38 @@ async function runAssemble(run: VideoRun, job: VideoAssembleJob, record: TaskRec
   const dir = await mkdtemp(join(tmpdir(), 'pe-assemble-'));
   const { signal } = run.controller;
   try {
-    const input = await downloadInput(run, job.inputKey, dir);
-    const files = [];
-    for (const s of video.segments) {
-      const path = join(dir, `segment-${s.index}.mp4`);
-      const { body } = await storage.getStream(segments.segmentKey(run.taskId, s.index));
-      await pipeline(body, createWriteStream(path), { signal });
-      files.push({ start: s.start, path });
-    }
+    const input = await timed(run, 'input', () => downloadInput(run, job.inputKey, dir));
+    const files = video.segments.map((s) => ({
+      index: s.index,
+      start: s.start,
+      path: join(dir, `segment-${s.index}.mp4`),
+    }));
+    const pending = [...files];
+    // A few downloads at once: one by one, a clip of hundreds of segments waits on a round trip per segment.
+    const fetcher = async () => {
+      for (let f = pending.shift(); f; f = pending.shift()) {
+        const { body } = await storage.getStream(segments.segmentKey(run.taskId, f.index));
+        await pipeline(body, createWriteStream(f.path), { signal });
+      }
+    };
+    await timed(run, 'segments', () => Promise.all(Array.from({ length: 4 }, fetcher)));
     const container = resultContainer(video.probe);
     const output = join(dir, `result.${container}`);
-    await assembleVideo({
-      probe: video.probe,
-      original: input,
-      segments: files,
-      listPath: join(dir, 'list.txt'),
-      output,
-      signal,
-    });
+    await timed(run, 'concat', () =>
+      assembleVideo({
+        probe: video.probe,
+        original: input,
+        segments: files,
+        listPath: join(dir, 'list.txt'),
+        output,
+        signal,
+      }),
+    );
     const outputKey = keys.output(run.taskId, record.input.filename, container);
     const { size } = await stat(output);
-    await storage.upload(outputKey, createReadStream(output), { contentType: CONTAINER_MIME[container] });
+    await timed(run, 'upload', () =>
+      storage.upload(outputKey, createReadStream(output), { contentType: CONTAINER_MIME[container] }),
+    );
     if (signal.aborted || (await tasks.readCancelMarker(run.taskId))) {
       await storage.delete(outputKey).catch(() => undefined);
       if (!signal.aborted) abortRun(run, 'cancelled');
@@ -416,71 +484,37 @@ function sumFaces(segments: SegmentRecord[]): FaceReport {
   return report;
 }
 
-/** What happens on each error class, as for photos (job-runner.ts settle()). */
-async function settle(run: VideoRun, err: unknown, claimedTask: boolean): Promise<JobOutcome> {
-  const { queue, tasks, logger, timings } = run.deps;
-  const kind = abortKind(run.controller.signal);
-  switch (kind) {
-    case 'killed':
-    case 'lease-lost':
-      logger.warn({ ...run.log, kind }, 'video job abandoned without acknowledging');
-      return 'released';
-    case 'shutdown':
-      await queue.changeVisibility(run.message.receiptHandle, 0).catch(() => undefined);
-      return 'released';
-    case 'cancelled': {
-      const record = await tasks.read(run.taskId).catch(() => null);
-      if (record && !isTerminalStatus(record.status)) {
-        await tasks
-          .write({
-            ...record,
-            status: 'cancelled',
-            stage: 'cancelled',
-            message: 'Task cancelled',
-            updatedAt: run.now(),
-            completedAt: run.now(),
-          })
-          .catch(() => undefined);
-      }
-      await acknowledge(run);
-      return 'cancelled';
-    }
-    default:
-      break;
-  }
-  const retryable = isPhotoEnhanceError(err) ? err.retryable : true;
-  if (retryable) {
-    const backoff = Math.min(
-      timings.visibilityTimeoutSeconds,
-      timings.retryBackoffSeconds * 2 ** Math.max(0, run.message.receiveCount - 1),
-    );
-    logger.warn({ ...run.log, err, backoffSeconds: backoff }, 'transient video failure; the job will be retried');
-    await queue.changeVisibility(run.message.receiptHandle, backoff).catch(() => undefined);
-    return 'retry';
-  }
-  // Permanent (a damaged clip, a plan that does not match): the whole video fails once.
-  const error = isPhotoEnhanceError(err)
-    ? { code: err.code, message: err.message }
-    : { code: 'INTERNAL' as const, message: String(err) };
-  logger.warn({ ...run.log, err, claimedTask }, 'permanent video failure; failing the task');
-  try {
-    const record = await tasks.read(run.taskId);
-    if (record && !isTerminalStatus(record.status)) {
-      await tasks.write({
-        ...record,
-        status: 'failed',
-        stage: 'failed',
-        message: 'Failed',
-        error,
-        updatedAt: run.now(),
-        completedAt: run.now(),
-      });
-    }
-  } catch {
-    return 'retry';
-  }
-  await acknowledge(run);
-  return 'failed';
+/**
+ * The photo jobs' settle step (settle-job.ts). Video jobs write only a final state on the task record (cancelled
+ * or failed: one damaged segment fails the whole video), never a retrying or queued stage: the record's stage
+ * belongs to the clip, which other segments are still advancing.
+ */
+function settle(run: VideoRun, err: unknown): Promise<JobOutcome> {
+  const { tasks } = run.deps;
+  return settleJob(
+    {
+      ...run.deps,
+      message: run.message,
+      log: run.log,
+      signal: run.controller.signal,
+      async write(patch) {
+        if (!patch.status || !isTerminalStatus(patch.status)) return false;
+        try {
+          const record = await tasks.read(run.taskId);
+          if (record && !isTerminalStatus(record.status))
+            await tasks.write({ ...record, ...patch, updatedAt: run.now() });
+          return true;
+        } catch {
+          return false;
+        }
+      },
+      acknowledge: () => acknowledge(run),
+      canFail: true,
+      attempt: run.message.receiveCount,
+      now: run.now,
+    },
+    err,
+  );
 }
 
 export async function runVideoJob(
@@ -504,6 +538,7 @@ export async function runVideoJob(
     },
     controller,
     attemptId: randomUUID(),
+    spans: {},
     now: () => (deps.now ?? (() => new Date()))().toISOString(),
   };
   const onStop = () => controller.abort(stopSignal.reason);
@@ -520,8 +555,9 @@ export async function runVideoJob(
     cancelPollMs: timings.cancelPollMs,
     controller,
   });
+  const t0 = performance.now();
   try {
-    const gated = await gate(run);
+    const gated = await timed(run, 'gate', () => gate(run));
     if (gated.kind === 'done') {
       lease.stop();
       await acknowledge(run);
@@ -532,11 +568,13 @@ export async function runVideoJob(
         ? await runSegment(run, job, gated.record)
         : await runAssemble(run, job, gated.record);
     lease.stop();
-    await acknowledge(run);
+    await timed(run, 'ack', () => acknowledge(run));
+    run.spans.total = Math.round((performance.now() - t0) * 10) / 10;
+    logger.info({ ...run.log, outcome, spansMs: run.spans }, `${job.kind} job done`);
     return outcome;
   } catch (err) {
     lease.stop();
-    return await settle(run, err, job.kind === 'video-assemble');
+    return await settle(run, err);
   } finally {
     lease.stop();
     stopSignal.removeEventListener('abort', onStop);

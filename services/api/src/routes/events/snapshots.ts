@@ -21,6 +21,17 @@ export function eventId(updatedAt: string, terminal: boolean): number {
   return Date.parse(updatedAt) * 2 + (terminal ? 1 : 0);
 }
 
+/** A video's frames done / total and ETA for its progress events (nothing for a photo). */
+function videoFrames(record: TaskRecord): Pick<TaskProgressEvent, 'frames_done' | 'frames_total' | 'eta_seconds'> {
+  const video = record.video;
+  if (!video) return {};
+  return {
+    frames_done: video.framesDone,
+    frames_total: video.framesTotal,
+    ...(video.etaSeconds !== undefined && record.status === 'processing' ? { eta_seconds: video.etaSeconds } : {}),
+  };
+}
+
 /** progress while unfinished; the terminal status itself (completed, failed, cancelled) as the last event. */
 export function taskSnapshot(record: TaskRecord, baseUrl: string | undefined, expiresAt?: Date): Snapshot {
   const id = eventId(record.updatedAt, isTerminalStatus(record.status));
@@ -43,8 +54,10 @@ export function taskSnapshot(record: TaskRecord, baseUrl: string | undefined, ex
     percent: status.percent,
     message: status.message,
     updated_at: record.updatedAt,
+    ...videoFrames(record),
   };
-  return { id, event: 'progress', data, terminal: false, fingerprint: `${data.status}|${data.stage}|${data.percent}` };
+  const fingerprint = `${data.status}|${data.stage}|${data.percent}|${data.frames_done ?? ''}`;
+  return { id, event: 'progress', data, terminal: false, fingerprint };
 }
 
 /** The watched state of one task, or why there is none (NOT_FOUND ends the stream, anything else is retried). */

@@ -16,8 +16,6 @@ import {
   type UploadRecordInput,
 } from '@photoenhance/contracts';
 import { keys, safeName } from '@photoenhance/core';
-import type { Context } from 'hono';
-import { bodyLimit } from 'hono/body-limit';
 import type { Logger } from 'pino';
 import type { Tenant } from '../../auth/tenants.ts';
 import { acceptCallbackUrl } from '../../callbacks/callback-field.ts';
@@ -31,49 +29,11 @@ import {
   jsonSchema,
   taskIdParams,
 } from '../../http/openapi.ts';
-import { queuedResponse, unreadableBody } from '../../http/request.ts';
+import { queuedResponse } from '../../http/request.ts';
+import { jsonLimit, readBody } from '../../http/small-body.ts';
+import { claimUploadStart } from '../../tasks/start-claim.ts';
 import { checkWorkerMemory } from '../../upload/validate-upload.ts';
 import { verifyStoredImage } from './verify-object.ts';
-
-/** A start claim older than this with no task record is a start whose API died mid-way (see startUpload). */
-const START_CLAIM_STALE_MS = 2 * 60 * 1000;
-
-/** JSON bodies of these routes are a few hundred bytes. */
-const MAX_JSON_BYTES = 16 * 1024;
-
-function jsonLimit() {
-  return bodyLimit({
-    maxSize: MAX_JSON_BYTES,
-    onError: () => {
-      throw new PhotoEnhanceError('INVALID_INPUT', `The request body is larger than ${MAX_JSON_BYTES} bytes`);
-    },
-  });
-}
-
-/** The body as an object: JSON, a form, or nothing at all (→ {}). */
-async function readBody(c: Context<AppEnv>): Promise<Record<string, unknown>> {
-  const type = (c.req.header('content-type') ?? '').toLowerCase();
-  if (type.startsWith('multipart/form-data') || type.startsWith('application/x-www-form-urlencoded')) {
-    try {
-      return (await c.req.parseBody()) as Record<string, unknown>;
-    } catch (cause) {
-      // A malformed multipart body (no boundary, cut off) is the client's error, not a 500 (found by test/chaos).
-      throw unreadableBody(cause);
-    }
-  }
-  const text = await c.req.text();
-  if (!text.trim()) return {};
-  let json: unknown;
-  try {
-    json = JSON.parse(text);
-  } catch (cause) {
-    throw new PhotoEnhanceError('INVALID_INPUT', 'The request body is not valid JSON', { cause });
-  }
-  if (!json || typeof json !== 'object' || Array.isArray(json)) {
-    throw new PhotoEnhanceError('INVALID_INPUT', 'The request body must be a JSON object');
-  }
-  return json as Record<string, unknown>;
-}
 
 /** Same names and rules as the multipart fields of POST /api/v1/enhance; JSON numbers and booleans work too. */
 function parseStartOptions(body: Record<string, unknown>): EnhanceOptions {
@@ -227,6 +187,12 @@ export function uploadRoutes(deps: RouteDeps): OpenAPIHono<AppEnv> {
       });
     }
     if (!upload) throw new PhotoEnhanceError('NOT_FOUND', `No pending upload for task ${taskId}`);
+    if (upload.kind === 'video') {
+      throw new PhotoEnhanceError(
+        'CONFLICT',
+        `Task ${taskId} is a video upload: start it at /api/v1/videos/${taskId}/start`,
+      );
+    }
     const object = await storage.head(upload.key);
     if (!object) {
       throw new PhotoEnhanceError('CONFLICT', 'The file has not been uploaded yet: PUT it to the upload URL first', {
@@ -261,23 +227,8 @@ export function uploadRoutes(deps: RouteDeps): OpenAPIHono<AppEnv> {
       throw err;
     }
 
-    // Across API instances: a create-only claim, so of two starts racing on different instances one sends the
-    // job (stores without conditional writes ignore it; the per-instance queue above still holds there).
-    const claim = keys.uploadStartClaim(taskId);
-    const takeClaim = () => storage.put(claim, '', { contentType: 'text/plain', ifNoneMatch: '*' });
-    try {
-      await takeClaim();
-    } catch (err) {
-      if (!isPhotoEnhanceError(err) || err.code !== 'CONFLICT') throw err;
-      // A claim with no task record after this long belongs to a start whose API died: it may be taken over.
-      const held = await storage.head(claim);
-      const stale = held?.lastModified && Date.now() - held.lastModified.getTime() > START_CLAIM_STALE_MS;
-      if (!stale || (await records.tasks.read(taskId))) {
-        throw new PhotoEnhanceError('CONFLICT', `Task ${taskId} has already been started`, { cause: err });
-      }
-      await storage.delete(claim);
-      await takeClaim();
-    }
+    // Across API instances: a create-only claim, so of two starts racing on different instances one sends the job.
+    const claim = await claimUploadStart(storage, records, taskId);
     // Quota, message, record (with the owner); a failure leaves the upload startable again.
     let createdAt: string;
     try {

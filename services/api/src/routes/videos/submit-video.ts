@@ -57,6 +57,9 @@ export function queuedVideoRecord(input: VideoSubmission): TaskRecordInput {
   };
 }
 
+/** Segment jobs in flight at once while a video is queued. */
+const SEND_CONCURRENCY = 8;
+
 /**
  * Queues a stored, probed video: one job per segment, then the record — the photo order (input → jobs →
  * record), so a record never exists without its jobs; a job whose record never comes is dropped by the worker.
@@ -66,15 +69,21 @@ export async function submitVideo(
   input: VideoSubmission,
 ): Promise<TaskRecordInput> {
   const record = queuedVideoRecord(input);
-  for (const segment of record.video?.segments ?? []) {
-    await deps.queue.send({
-      version: 1,
-      kind: 'video-segment',
-      taskId: input.taskId,
-      inputKey: input.inputKey,
-      segment,
-    });
-  }
+  // Sent SEND_CONCURRENCY at a time, not one by one: workers receive the first segments at once and wait for
+  // the record, which comes only after the last send (SQS has no batch send in JobQueue; 10 per batch anyway).
+  const pending = [...(record.video?.segments ?? [])];
+  const sender = async () => {
+    for (let segment = pending.shift(); segment; segment = pending.shift()) {
+      await deps.queue.send({
+        version: 1,
+        kind: 'video-segment',
+        taskId: input.taskId,
+        inputKey: input.inputKey,
+        segment,
+      });
+    }
+  };
+  await Promise.all(Array.from({ length: SEND_CONCURRENCY }, sender));
   await deps.tasks.write(record);
   return record;
 }

@@ -4,7 +4,6 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createRoute, type OpenAPIHono } from '@hono/zod-openapi';
 import {
-  type EnhanceAccepted,
   EnhanceAcceptedSchema,
   isPhotoEnhanceError,
   isTerminalStatus,
@@ -13,7 +12,6 @@ import {
   parseId,
   type TaskDeleted,
   TaskDeletedSchema,
-  taskUrls,
   VIDEO_FORM_FIELDS,
   VideoFormSchema,
   VideoStatusResponseSchema,
@@ -33,25 +31,16 @@ import {
   multipartBody,
   taskIdParams,
 } from '../../http/openapi.ts';
-import { presentAccepted } from '../../http/present.ts';
 import { bodyTooLarge, declaredBodyLimit, requireMultipart } from '../../http/request.ts';
 import { readMultipart } from '../../upload/multipart.ts';
 import { parseEnhanceFields } from '../../upload/validate-upload.ts';
 import { presentVideo } from './present-video.ts';
 import { receiveVideoFile } from './receive-video.ts';
 import { submitVideo } from './submit-video.ts';
+import { acceptedVideo, videoLimits, videoUrls } from './video-request.ts';
 
 const MULTIPART_OVERHEAD = 64 * 1024;
 const FILE_FIELD = new Set(['file']);
-
-function videoUrls(base: string | undefined, taskId: string) {
-  const root = (base ?? '').replace(/\/+$/, '');
-  return {
-    status: `${root}/api/v1/videos/${taskId}`,
-    download: taskUrls(base, taskId).download,
-    events: `${root}/api/v1/tasks/${taskId}/events`,
-  };
-}
 
 function parseVideoFields(fields: Record<string, string>) {
   const picked: Record<string, string> = {};
@@ -94,12 +83,7 @@ export function videoRoutes(deps: RouteDeps): OpenAPIHono<AppEnv> {
   const app = createRouter();
   const maxBytes = config.VIDEO_MAX_UPLOAD_BYTES;
   const tooLarge = () => bodyTooLarge(maxBytes, 'video', 'maxFileBytes');
-  const limits = {
-    maxSeconds: config.VIDEO_MAX_SECONDS,
-    maxFrames: config.VIDEO_MAX_FRAMES,
-    maxInputPixels: config.VIDEO_MAX_INPUT_PIXELS,
-    maxOutputPixels: config.MAX_OUTPUT_PIXELS,
-  };
+  const limits = videoLimits(config);
 
   const submitRoute = createRoute({
     method: 'post',
@@ -176,6 +160,9 @@ export function videoRoutes(deps: RouteDeps): OpenAPIHono<AppEnv> {
 
       const { upload, probe, options, video, callbackUrl } = accepted;
       const inputKey = keys.input(taskId, upload.name);
+      // Counted like a photo task until it ends (the marker is pruned once the record is finished); the
+      // precheck above only spared reading the body of a caller already at the limit.
+      await submitter.reserve(tenant, [taskId]);
       let createdAt: string;
       try {
         await storage.upload(inputKey, createReadStream(upload.path), {
@@ -198,20 +185,17 @@ export function videoRoutes(deps: RouteDeps): OpenAPIHono<AppEnv> {
           },
         ));
       } catch (err) {
-        await Promise.allSettled([storage.deletePrefix(keys.inputPrefix(taskId)), records.tasks.delete(taskId)]);
+        await Promise.allSettled([
+          storage.deletePrefix(keys.inputPrefix(taskId)),
+          records.tasks.delete(taskId),
+          submitter.release(tenant.owner, [taskId]),
+        ]);
         throw err;
       }
       metrics?.tasksCreated.inc();
       log.info({ taskId, bytes: upload.bytes, frames: probe.frameCount, scale: options.scale }, 'video queued');
-      const urls = videoUrls(config.PUBLIC_BASE_URL, taskId);
-      const body: EnhanceAccepted = {
-        ...presentAccepted(taskId, createdAt, config.PUBLIC_BASE_URL),
-        status_url: urls.status,
-        download_url: urls.download,
-        message: `Video queued (${probe.frameCount} frames); poll status_url or follow the task's events`,
-      };
-      c.header('Location', urls.status);
-      return c.json(body, 202);
+      c.header('Location', videoUrls(config.PUBLIC_BASE_URL, taskId).status);
+      return c.json(acceptedVideo(config.PUBLIC_BASE_URL, taskId, createdAt, probe.frameCount), 202);
     } finally {
       await rm(dir, { recursive: true, force: true });
     }
@@ -248,6 +232,7 @@ export function videoRoutes(deps: RouteDeps): OpenAPIHono<AppEnv> {
       await removeFiles();
       body = { task_id: taskId, status: 'cancelled', message: 'Video task cancelled and its files deleted' };
     }
+    await submitter.release(record.owner, [taskId]);
     c.get('logger').info({ taskId, outcome: body.status }, 'video task deleted');
     return c.json(body);
   });

@@ -1,10 +1,11 @@
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { createTaskRepository } from '@photoenhance/core';
-import { ffmpegBinaries, runTool } from '@photoenhance/video';
+import { makeClip } from '@photoenhance/video/test-clips';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { readJson, startTestApi, type TestApi, uploadForm } from '../../harness.ts';
+import { jpegFixture, readJson, startTestApi, type TestApi, uploadForm } from '../../harness.ts';
 
 let api: TestApi;
 let tight: TestApi;
@@ -13,13 +14,7 @@ let clip: Buffer;
 
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'api-video-'));
-  const path = join(dir, 'clip.mp4');
-  await runTool(ffmpegBinaries().ffmpeg, [
-    ...['-v', 'error', '-y', '-f', 'lavfi', '-i', 'testsrc=size=64x48:rate=24:duration=2'],
-    ...['-f', 'lavfi', '-i', 'sine=frequency=440:duration=2', '-c:v', 'libx264', '-preset', 'veryfast'],
-    ...['-pix_fmt', 'yuv420p', '-c:a', 'aac', '-shortest', '-movflags', '+faststart', path],
-  ]);
-  clip = await readFile(path);
+  clip = await readFile(await makeClip(dir, 'basic'));
   [api, tight] = await Promise.all([
     startTestApi({ VIDEO_SEGMENT_FRAMES: '10' }),
     startTestApi({
@@ -145,6 +140,55 @@ describe('videos and tenants', () => {
       }
       // B's DELETE touched nothing: A's clip and record are still there.
       expect(await createTaskRepository(keyed.backend.storage).read(taskId)).not.toBeNull();
+    } finally {
+      await keyed.dispose();
+    }
+  });
+});
+
+describe('videos and MAX_ACTIVE_TASKS_PER_KEY', () => {
+  it('counts an active video like an active photo until it ends', async () => {
+    const key = 'video-quota-key-0123456789';
+    const keyed = await startTestApi({ API_KEYS: key, MAX_ACTIVE_TASKS_PER_KEY: '2', VIDEO_SEGMENT_FRAMES: '24' });
+    try {
+      const headers = { Authorization: `Bearer ${key}` };
+      const photo = await jpegFixture(32, 24);
+      const enhance = () =>
+        keyed.app.request('/api/v1/enhance', { method: 'POST', body: uploadForm(photo, 'p.jpg'), headers });
+      const video = () =>
+        keyed.app.request('/api/v1/videos', { method: 'POST', body: uploadForm(clip, 'v.mp4'), headers });
+      expect((await enhance()).status).toBe(200);
+      const first = await video();
+      expect(first.status).toBe(202);
+      const { task_id: videoId } = await readJson(first);
+
+      // One photo + one video active = the limit: a video and a photo are both refused, and nothing is stored.
+      const before = await keyed.snapshot();
+      for (const over of [await video(), await enhance()]) {
+        expect(over.status).toBe(429);
+        const { error } = await readJson(over);
+        expect(error.code).toBe('QUOTA_EXCEEDED');
+        expect(error.details).toMatchObject({ limit: 'MAX_ACTIVE_TASKS_PER_KEY', max: 2, active: 2 });
+      }
+      expect(await keyed.snapshot()).toEqual(before);
+
+      // The video ends (its assemble job writes completed): its slot is free again.
+      const tasks = createTaskRepository(keyed.backend.storage);
+      const record = await tasks.read(videoId);
+      if (!record) throw new Error('video record missing');
+      const at = new Date().toISOString();
+      await tasks.write({
+        ...record,
+        status: 'completed',
+        stage: 'done',
+        progress: 100,
+        completedAt: at,
+        updatedAt: at,
+      });
+      // The quota trusts a task it saw unfinished for RECHECK_MS (2 s) before reading its record again.
+      await sleep(2100);
+      expect((await enhance()).status).toBe(200);
+      expect((await video()).status).toBe(429);
     } finally {
       await keyed.dispose();
     }
