@@ -2,6 +2,8 @@ import {
   type CancelMarker,
   CancelMarkerSchema,
   effectiveTask,
+  isPhotoEnhanceError,
+  isTerminalStatus,
   type TaskRecord,
   type TaskRecordInput,
   TaskRecordSchema,
@@ -24,6 +26,16 @@ export interface TaskRepository {
   writeVersioned(record: TaskRecordInput, conditions: ConditionalWrite): Promise<VersionedTask>;
   readCancelMarker(taskId: string): Promise<CancelMarker | null>;
   writeCancelMarker(taskId: string, reason?: string): Promise<CancelMarker>;
+  /**
+   * The API's cancel: the marker (authoritative), then the record — `cancelled` while still queued, and on a
+   * store that enforces conditional writes also `cancelRequested` on a claimed one. Both record writes are
+   * If-Match on the version read, so a worker's claim or progress in between is never overwritten (a refusal is
+   * read again, a few times). The worker then learns of the cancel without reading the marker: its next
+   * If-Match write is refused, and the re-read shows the flag (docs/design.md §7). Without enforced conditions
+   * a claimed record is left alone (an unconditional write could undo a worker's completion): there the
+   * worker reads the marker.
+   */
+  requestCancel(taskId: string, options: CancelOptions): Promise<CancelMarker>;
   /** What clients see: the record with the cancel marker applied (null when unknown). */
   readState(taskId: string): Promise<TaskRecord | null>;
   /** Removes the record, its cancel marker and its owner-index entry (inputs and outputs are the caller's). */
@@ -31,6 +43,15 @@ export interface TaskRepository {
   /** Ids of the tasks created by `owner` (the owner index), at most `limit`. */
   listOwned(owner: string, limit: number): Promise<string[]>;
 }
+
+export interface CancelOptions {
+  reason?: string;
+  /** The store enforces If-Match (Storage.probeConditionalWrites): the claimed record can carry the flag. */
+  conditionalWrites: boolean;
+}
+
+/** Refused conditional writes tolerated before the cancel rests on the marker alone (each means a worker wrote). */
+const CANCEL_WRITE_TRIES = 3;
 
 const OWNED_TASK = /^owners\/key_[0-9a-f]{24}\/([0-9A-Za-z-]{1,64})$/;
 
@@ -71,6 +92,36 @@ export function createTaskRepository(
     async writeCancelMarker(taskId, reason) {
       const marker = CancelMarkerSchema.parse({ taskId, requestedAt: new Date().toISOString(), reason });
       await store.writeJson(keys.cancelMarker(taskId), marker);
+      return marker;
+    },
+    async requestCancel(taskId, { reason, conditionalWrites }) {
+      const marker = await tasks.writeCancelMarker(taskId, reason);
+      for (let attempt = 0; attempt < CANCEL_WRITE_TRIES; attempt++) {
+        const found = await tasks.readVersioned(taskId);
+        if (!found || isTerminalStatus(found.record.status)) return marker;
+        const { record, etag } = found;
+        const queued = record.status === 'queued';
+        if (!queued && (!conditionalWrites || !etag)) return marker;
+        const next: TaskRecordInput = queued
+          ? {
+              ...record,
+              status: 'cancelled',
+              stage: 'cancelled',
+              message: 'Task cancelled',
+              cancelRequested: true,
+              updatedAt: marker.requestedAt,
+              completedAt: marker.requestedAt,
+            }
+          : // The worker's own fields stay as they are: it finishes the record as `cancelled` itself.
+            { ...record, cancelRequested: true };
+        try {
+          await tasks.writeVersioned(next, etag ? { ifMatch: etag } : {});
+          return marker;
+        } catch (err) {
+          // A worker wrote in between (claim, progress): read its version and try again on top of it.
+          if (!(isPhotoEnhanceError(err) && err.code === 'CONFLICT')) throw err;
+        }
+      }
       return marker;
     },
     async readState(taskId) {
