@@ -40,6 +40,7 @@ import sharp from 'sharp';
 import { mapLimit } from '../services/api/src/routes/batch/map-limit.ts';
 import { openFleetBackend } from './system/fleet-backend.ts';
 import { cpuSecondsOf, ownCpuSeconds } from './system/process-cpu.ts';
+import { percentileOrNaN } from './system/stats.ts';
 
 const NS = (process.env.SCALE_NS ?? '1,2,4,8,16').split(',').map(Number);
 const MAX_TASKS = Number(process.env.SCALE_TASKS ?? 200);
@@ -51,10 +52,6 @@ const SEND_CONCURRENCY = 16;
 const WORKER_MAIN = fileURLToPath(new URL('../services/gpu-worker/src/main.ts', import.meta.url));
 const CORES = cpus().length;
 
-function percentile(sorted: number[], p: number): number {
-  if (sorted.length === 0) return Number.NaN;
-  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] as number;
-}
 const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / Math.max(1, xs.length);
 const load = () =>
   loadavg()
@@ -200,7 +197,7 @@ async function main(): Promise<void> {
         const ceiling = CORES / cpuPerTask;
         const ratio = single ? rate / (single * n) : Number.NaN;
         console.log(
-          `| ${n} | ${records.length} | ${wall.toFixed(1)} | ${rate.toFixed(2)} | ${Number.isNaN(ratio) ? '—' : ratio.toFixed(2)} | ${percentile(waits, 50).toFixed(2)} / ${percentile(waits, 95).toFixed(2)} | ${inTaskMs.toFixed(0)} / ${(beyondMs - inTaskMs).toFixed(0)} | ${workersCpu.toFixed(3)} / ${serversCpu.toFixed(3)} / ${benchCpu.toFixed(3)} | ${ceiling.toFixed(1)} | ${loadNow.toFixed(1)} |${records.length < count ? ` (${count - records.length} not completed)` : ''}`,
+          `| ${n} | ${records.length} | ${wall.toFixed(1)} | ${rate.toFixed(2)} | ${Number.isNaN(ratio) ? '—' : ratio.toFixed(2)} | ${percentileOrNaN(waits, 50).toFixed(2)} / ${percentileOrNaN(waits, 95).toFixed(2)} | ${inTaskMs.toFixed(0)} / ${(beyondMs - inTaskMs).toFixed(0)} | ${workersCpu.toFixed(3)} / ${serversCpu.toFixed(3)} / ${benchCpu.toFixed(3)} | ${ceiling.toFixed(1)} | ${loadNow.toFixed(1)} |${records.length < count ? ` (${count - records.length} not completed)` : ''}`,
         );
         if (single && ratio < 0.9) {
           // Why it bends, in numbers: the CPU the run needed against what the machine had.
