@@ -125,7 +125,8 @@ async function main(): Promise<void> {
       form.append('file', new Blob([new Uint8Array(png)], { type: 'image/png' }), 'p.png');
       form.append('scale', '1');
       const res = await fetch(`${apiUrl}/api/v1/enhance`, { method: 'POST', body: form });
-      if (res.status !== 202) throw new Error(`submit: HTTP ${res.status} ${await res.text()}`);
+      // 200 since the PhotoEnhanceAI-compatible answer (issue 22); 202 before.
+      if (res.status !== 200 && res.status !== 202) throw new Error(`submit: HTTP ${res.status} ${await res.text()}`);
       return ((await res.json()) as { task_id: string }).task_id;
     };
     const done = () => worker?.worker.describe().jobs.completed ?? 0;
@@ -173,7 +174,7 @@ async function main(): Promise<void> {
     const workerTask = sum(unwatched.workerS3, unwatched.workerSqs);
     say(`unwatched task, API: ${describe(apiTask, TASKS)}`);
     say(
-      `unwatched task, worker: ${describe(workerTask, TASKS)} (record reads and writes, input, output, marker checks)`,
+      `unwatched task, worker: ${describe(workerTask, TASKS)} (record read and writes, input, output; marker reads only without conditional writes)`,
     );
     const perTaskDollars = (dollars(apiTask) + dollars(workerTask)) / TASKS;
     say(`=> $${fmt(perTaskDollars * 1e6)} per million photos (S3 + SQS requests, unwatched, beyond GPUs)`);
