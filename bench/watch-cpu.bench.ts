@@ -29,6 +29,7 @@ import {
   type TaskRepository,
 } from '@photoenhance/core';
 import { mapLimit } from '../services/api/src/routes/batch/map-limit.ts';
+import { startCountingProxy } from './cost/counting-proxy.ts';
 import { openFleetBackend } from './system/fleet-backend.ts';
 import { processCpuSeconds } from './system/process-cpu.ts';
 
@@ -172,9 +173,9 @@ async function main(): Promise<void> {
   );
   console.log(`CPU: ${cpus()[0]?.model} ×${cpus().length}; load average at start ${load()}`);
   console.log(
-    '| mode | API process CPU, no viewer | with one SSE viewer per task | viewers cost (difference) | events per viewer-second (record writes per task-second) |',
+    '| mode | API process CPU, no viewer | with one SSE viewer per task | viewers cost (difference) | events per viewer-second (record writes per task-second) | storage reads/s: no viewer / viewers |',
   );
-  console.log('|---|---|---|---|---|');
+  console.log('|---|---|---|---|---|---|');
   try {
     for (const notices of [true, false]) {
       const suffix = newId().slice(0, 8);
@@ -191,14 +192,18 @@ async function main(): Promise<void> {
       const store = await connectBackend(loadConfig(CommonEnvSchema, env));
       const tasks = createTaskRepository(store.storage);
       const records = await createRunningTasks(tasks);
-      const child = await startChild(env);
+      // The instance's storage requests pass a counting proxy: reads per second next to its CPU.
+      const s3Proxy = await startCountingProxy(backend.s3Endpoint, 's3');
+      const child = await startChild({ ...env, S3_ENDPOINT: s3Proxy.url });
       const writer = startWriter(tasks, records, (taskId) => {
         if (notices && child.process.connected) child.process.send({ taskId });
       });
       try {
         const pid = child.process.pid ?? 0;
         await sleep(3000); // start-up and the first round of writes are not the steady state
+        s3Proxy.reset();
         const idle = await cpuPercent(pid, SECONDS);
+        const idleReads = s3Proxy.reset().s3.get / SECONDS;
         const stop = new AbortController();
         const viewers = watchAll(
           child,
@@ -208,19 +213,22 @@ async function main(): Promise<void> {
         await sleep(2000); // the streams open and send their first state
         const events0 = viewers.events();
         const writes0 = writer.writes();
+        s3Proxy.reset();
         const watched = await cpuPercent(pid, SECONDS);
+        const watchedReads = s3Proxy.reset().s3.get / SECONDS;
         const perViewerSecond = (viewers.events() - events0) / (TASKS * SECONDS);
         const writesPerTaskSecond = (writer.writes() - writes0) / (TASKS * SECONDS);
         stop.abort();
         await viewers.done;
         console.log(
-          `| ${notices ? 'notices' : `polling (SSE_POLL_MS)`} | ${idle.toFixed(1)} % | ${watched.toFixed(1)} % | **${(watched - idle).toFixed(1)} % of a core** (${viewers.opened()} viewers) | ${perViewerSecond.toFixed(2)} (writes ${writesPerTaskSecond.toFixed(2)}) |`,
+          `| ${notices ? 'notices' : `polling (SSE_POLL_MS)`} | ${idle.toFixed(1)} % | ${watched.toFixed(1)} % | **${(watched - idle).toFixed(1)} % of a core** (${viewers.opened()} viewers) | ${perViewerSecond.toFixed(2)} (writes ${writesPerTaskSecond.toFixed(2)}) | ${idleReads.toFixed(0)} / ${watchedReads.toFixed(0)} |`,
         );
       } finally {
         writer.stop();
         child.process.kill('SIGTERM');
         await new Promise((resolve) => child.process.once('exit', resolve));
         store.close();
+        await s3Proxy.close();
       }
     }
     console.log(`load average at end ${load()}`);

@@ -99,15 +99,6 @@ export function taskRoutes(deps: RouteDeps): OpenAPIHono<AppEnv> {
   const downloadMode = resolveDownloadMode(config);
   const app = createRouter();
   const statusCache = deps.taskStates;
-  // Asked of the store once per process, at the first cancel (the worker asks the same at its start).
-  let conditionalProbe: Promise<boolean> | undefined;
-  const conditionalWrites = () => {
-    conditionalProbe ??= storage.probeConditionalWrites(keys.conditionalWriteProbe).catch((err: unknown) => {
-      conditionalProbe = undefined;
-      throw err;
-    });
-    return conditionalProbe;
-  };
 
   const status = async (c: Context<AppEnv>) => {
     const record = await access.task(c.get('tenant'), c.req.param('task_id') ?? '');
@@ -201,10 +192,7 @@ export function taskRoutes(deps: RouteDeps): OpenAPIHono<AppEnv> {
     } else {
       // Marker + If-Match record write (records/tasks.ts requestCancel): the worker learns of it from its own
       // next conditional write, with no marker read per task on stores that enforce conditions.
-      await records.tasks.requestCancel(taskId, {
-        reason: 'cancelled by client',
-        conditionalWrites: await conditionalWrites(),
-      });
+      await records.tasks.requestCancel(taskId, { reason: 'cancelled by client' });
       await Promise.all([
         storage.deletePrefix(keys.inputPrefix(taskId)),
         storage.deletePrefix(keys.outputPrefix(taskId)),
