@@ -200,16 +200,19 @@ async function main(): Promise<void> {
           `| ${n} | ${records.length} | ${wall.toFixed(1)} | ${rate.toFixed(2)} | ${Number.isNaN(ratio) ? '—' : ratio.toFixed(2)} | ${percentileOrNaN(waits, 50).toFixed(2)} / ${percentileOrNaN(waits, 95).toFixed(2)} | ${inTaskMs.toFixed(0)} / ${(beyondMs - inTaskMs).toFixed(0)} | ${workersCpu.toFixed(3)} / ${serversCpu.toFixed(3)} / ${benchCpu.toFixed(3)} | ${ceiling.toFixed(1)} | ${loadNow.toFixed(1)} |${records.length < count ? ` (${count - records.length} not completed)` : ''}`,
         );
         if (single && ratio < 0.9) {
-          // Why it bends, in numbers: the CPU the run needed against what the machine had.
+          // Why it bends, in numbers: the CPU the run needed against what the machine had. With a load average
+          // above the core count this run got about CORES / load of each core, so at most `available` tasks/s.
           const busyCores = cpuPerTask * rate;
+          const available = ceiling * Math.min(1, CORES / Math.max(loadNow, Number.EPSILON));
+          const cause =
+            rate >= 0.9 * available
+              ? 'the machine: the fleet got about all the CPU this load leaves it'
+              : 'coordination (queue, storage round trips): the CPU left would allow more';
           notes.push(
-            `N = ${n}: ${ratio.toFixed(2)} of N × one. The fleet used ${busyCores.toFixed(2)} of ${CORES} cores ` +
-              `(${cpuPerTask.toFixed(3)} CPU s per task × ${rate.toFixed(2)} tasks/s) while the load average was ` +
-              `${loadNow.toFixed(1)}: ${
-                rate >= 0.9 * Math.min(ceiling, ceiling * (CORES / Math.max(CORES, loadNow)))
-                  ? 'the machine (the CPU it had left) is the limit, not coordination'
-                  : 'below what the CPU allows: coordination (queue, storage round trips) is the limit'
-              }; N × one would need ${(cpuPerTask * single * n).toFixed(2)} cores.`,
+            `N = ${n}: ${ratio.toFixed(2)} of N × one. ${cpuPerTask.toFixed(3)} CPU s per task × ${rate.toFixed(2)} tasks/s = ` +
+              `${busyCores.toFixed(2)} of ${CORES} cores busy at a load average of ${loadNow.toFixed(1)} ` +
+              `(≈ ${available.toFixed(1)} tasks/s of CPU available); N × one would need ${(cpuPerTask * single * n).toFixed(2)} cores. ` +
+              `Limit: ${cause}.`,
           );
         }
       } finally {
