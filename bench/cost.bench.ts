@@ -16,10 +16,11 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { createLogger, loadApiConfig, type RunningApi, startApiServer } from '@photoenhance/api';
 import { newId } from '@photoenhance/contracts';
-import { createInProcessTaskChannel, type EmbeddedBackend, startEmbeddedBackend } from '@photoenhance/core';
+import { createInProcessTaskChannel } from '@photoenhance/core';
 import { loadWorkerConfig, startWorkerService, type WorkerService } from '@photoenhance/gpu-worker';
 import sharp from 'sharp';
 import { type CountingProxy, type Counts, startCountingProxy, totalS3, totalSqs } from './cost/counting-proxy.ts';
+import { openFleetBackend } from './system/fleet-backend.ts';
 
 /** AWS us-east-1 list prices (USD) used for the dollar figures; see bench/RESULTS.md for the date and source. */
 export const PRICES = {
@@ -63,18 +64,10 @@ function scaled(c: Counts, factor: number): Counts {
 
 async function main(): Promise<void> {
   const dataDir = await mkdtemp(join(tmpdir(), 'pe-cost-'));
-  let embedded: EmbeddedBackend | undefined;
-  let s3Target = process.env.S3_ENDPOINT;
-  let sqsTarget = process.env.SQS_ENDPOINT;
-  const backendName = s3Target && sqsTarget ? `external (S3 ${s3Target}, SQS ${sqsTarget})` : 'embedded fauxqs';
-  if (!s3Target || !sqsTarget) {
-    embedded = await startEmbeddedBackend({ dataDir, port: 0 });
-    // The embedded backend accepts only its own (random) credentials: every process below signs with them.
-    process.env.AWS_ACCESS_KEY_ID = embedded.credentials.accessKeyId;
-    process.env.AWS_SECRET_ACCESS_KEY = embedded.credentials.secretAccessKey;
-    s3Target = embedded.s3Endpoint;
-    sqsTarget = embedded.sqsEndpoint;
-  }
+  const backend = await openFleetBackend(dataDir);
+  const backendName = backend.name;
+  const s3Target = backend.s3Endpoint;
+  const sqsTarget = backend.sqsEndpoint;
   const proxies: Record<'pushS3' | 'pushSqs' | 'pollS3' | 'pollSqs' | 'workerS3' | 'workerSqs', CountingProxy> = {
     pushS3: await startCountingProxy(s3Target, 's3'),
     pushSqs: await startCountingProxy(sqsTarget, 'sqs'),
@@ -89,10 +82,8 @@ async function main(): Promise<void> {
     DATA_DIR: dataDir,
     SQS_QUEUE_NAME: `cost-jobs-${suffix}`,
     SQS_DLQ_NAME: `cost-dlq-${suffix}`,
-    // The real servers' credentials (scripts/real-servers env.sh); or the embedded backend's own, set above.
-    AWS_ACCESS_KEY_ID: process.env.AWS_ACCESS_KEY_ID ?? 'test',
-    AWS_SECRET_ACCESS_KEY: process.env.AWS_SECRET_ACCESS_KEY ?? 'test',
-    ...(process.env.S3_BUCKET ? { S3_BUCKET: process.env.S3_BUCKET } : {}),
+    // Credentials and bucket; the endpoints are each role's counting proxy.
+    ...backend.env,
   };
   const channel = createInProcessTaskChannel();
   const apis: RunningApi[] = [];
@@ -134,7 +125,8 @@ async function main(): Promise<void> {
       form.append('file', new Blob([new Uint8Array(png)], { type: 'image/png' }), 'p.png');
       form.append('scale', '1');
       const res = await fetch(`${apiUrl}/api/v1/enhance`, { method: 'POST', body: form });
-      if (res.status !== 202) throw new Error(`submit: HTTP ${res.status} ${await res.text()}`);
+      // 200 since the PhotoEnhanceAI-compatible answer (issue 22); 202 before.
+      if (res.status !== 200 && res.status !== 202) throw new Error(`submit: HTTP ${res.status} ${await res.text()}`);
       return ((await res.json()) as { task_id: string }).task_id;
     };
     const done = () => worker?.worker.describe().jobs.completed ?? 0;
@@ -182,7 +174,7 @@ async function main(): Promise<void> {
     const workerTask = sum(unwatched.workerS3, unwatched.workerSqs);
     say(`unwatched task, API: ${describe(apiTask, TASKS)}`);
     say(
-      `unwatched task, worker: ${describe(workerTask, TASKS)} (record reads and writes, input, output, marker checks)`,
+      `unwatched task, worker: ${describe(workerTask, TASKS)} (record read and writes, input, output; marker reads only without conditional writes)`,
     );
     const perTaskDollars = (dollars(apiTask) + dollars(workerTask)) / TASKS;
     say(`=> $${fmt(perTaskDollars * 1e6)} per million photos (S3 + SQS requests, unwatched, beyond GPUs)`);
@@ -244,10 +236,10 @@ async function main(): Promise<void> {
     say(`worker storage requests per task (unwatched): ${fmt(unwatchedTotal)}`);
     console.log('\n(copy the lines above into bench/RESULTS.md)');
   } finally {
-    await worker?.stop({ graceMs: 0, abortReceive: Boolean(embedded) }).catch(() => undefined);
+    await worker?.stop({ graceMs: 0, abortReceive: backend.embedded }).catch(() => undefined);
     for (const api of apis) await api.stop().catch(() => undefined);
     for (const p of Object.values(proxies)) await p.close();
-    await embedded?.stop();
+    await backend.stop();
     await rm(dataDir, { recursive: true, force: true });
   }
 }

@@ -6,20 +6,21 @@
  * event, how long after the worker wrote it (p50/p95), status and download answered by any instance, and the
  * requests each instance served. One worker in this process, stand-in engine (WORKER_STANDIN_ENGINE_MS, 1000 ms).
  *
- * Backend: S3_ENDPOINT + SQS_ENDPOINT when set (MinIO + ElasticMQ), else the embedded fauxqs.
+ * Backend: S3_ENDPOINT + SQS_ENDPOINT when set (MinIO + ElasticMQ), else the embedded fauxqs
+ * (bench/system/fleet-backend.ts).
  * Sizes: MULTI_APIS (2,4), MULTI_TASKS (10), MULTI_VIEWERS (3 per task).
  */
 
 import { mkdtemp, rm } from 'node:fs/promises';
-import { createServer, request, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createLogger, loadApiConfig, type RunningApi, startApiServer } from '@photoenhance/api';
 import { newId } from '@photoenhance/contracts';
-import { type EmbeddedBackend, startEmbeddedBackend } from '@photoenhance/core';
 import { loadWorkerConfig, startWorkerService } from '@photoenhance/gpu-worker';
 import sharp from 'sharp';
+import { openFleetBackend } from './system/fleet-backend.ts';
+import { startRelay } from './system/http-relay.ts';
+import { percentileOrNaN } from './system/stats.ts';
 
 const MS = (process.env.MULTI_APIS ?? '2,4').split(',').map(Number);
 const TASKS = Number(process.env.MULTI_TASKS ?? 10);
@@ -27,64 +28,28 @@ const VIEWERS = Number(process.env.MULTI_VIEWERS ?? 3);
 const ENGINE_MS = Number(process.env.WORKER_STANDIN_ENGINE_MS ?? 1000);
 
 /**
- * The simplest balancer: each new request to the next instance. Hand-written (a pipe on node:http) because it
- * must count which instance served what, which a ready-made proxy would hide.
+ * The simplest balancer: each new request to the next instance, counting which instance served what.
  */
-async function startRoundRobin(targets: string[]): Promise<{ url: string; served: number[]; close(): Promise<void> }> {
-  const served = targets.map(() => 0);
+async function startRoundRobin(urls: string[]): Promise<{ url: string; served: number[]; close(): Promise<void> }> {
+  const served = urls.map(() => 0);
   let next = 0;
-  const server: Server = createServer((req, res) => {
+  const targets = urls.map((u) => new URL(u));
+  const relay = await startRelay(() => {
     const index = next++ % targets.length;
     served[index] = (served[index] ?? 0) + 1;
-    const to = new URL(targets[index] as string);
-    const upstream = request(
-      { host: to.hostname, port: to.port, method: req.method, path: req.url, headers: req.headers },
-      (up) => {
-        res.writeHead(up.statusCode ?? 502, up.headers);
-        up.pipe(res);
-      },
-    );
-    upstream.on('error', () => res.destroy());
-    res.on('close', () => upstream.destroy());
-    req.pipe(upstream);
+    return targets[index] as URL;
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  return {
-    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
-    served,
-    close: () =>
-      new Promise((resolve) => {
-        server.closeAllConnections();
-        server.close(() => resolve());
-      }),
-  };
-}
-
-function percentile(sorted: number[], p: number): number {
-  return sorted.length === 0
-    ? Number.NaN
-    : (sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] as number);
+  return { url: relay.url, served, close: () => relay.close() };
 }
 
 async function main(): Promise<void> {
   const dataDir = await mkdtemp(join(tmpdir(), 'pe-multi-'));
-  let embedded: EmbeddedBackend | undefined;
-  let s3 = process.env.S3_ENDPOINT;
-  let sqs = process.env.SQS_ENDPOINT;
-  const backendName = s3 && sqs ? `external (S3 ${s3}, SQS ${sqs})` : 'embedded fauxqs';
-  if (!s3 || !sqs) {
-    embedded = await startEmbeddedBackend({ dataDir, port: 0 });
-    // The embedded backend accepts only its own (random) credentials: every process below signs with them.
-    process.env.AWS_ACCESS_KEY_ID = embedded.credentials.accessKeyId;
-    process.env.AWS_SECRET_ACCESS_KEY = embedded.credentials.secretAccessKey;
-    s3 = embedded.s3Endpoint;
-    sqs = embedded.sqsEndpoint;
-  }
+  const backend = await openFleetBackend(dataDir);
   const png = await sharp({ create: { width: 24, height: 16, channels: 3, background: '#40a060' } })
     .png()
     .toBuffer();
   console.log(`# bench:multi-api — ${new Date().toISOString()}`);
-  console.log(`backend: ${backendName}; ${TASKS} tasks, ${VIEWERS} viewers each; stand-in engine ${ENGINE_MS} ms`);
+  console.log(`backend: ${backend.name}; ${TASKS} tasks, ${VIEWERS} viewers each; stand-in engine ${ENGINE_MS} ms`);
   console.log(
     `CPU: ${cpus()[0]?.model} ×${cpus().length}; load average at start ${loadavg()
       .map((l) => l.toFixed(2))
@@ -100,11 +65,7 @@ async function main(): Promise<void> {
       const env = {
         LOG_LEVEL: 'silent',
         DATA_DIR: dataDir,
-        S3_ENDPOINT: s3,
-        SQS_ENDPOINT: sqs,
-        AWS_ACCESS_KEY_ID: process.env.AWS_ACCESS_KEY_ID ?? 'test',
-        AWS_SECRET_ACCESS_KEY: process.env.AWS_SECRET_ACCESS_KEY ?? 'test',
-        ...(process.env.S3_BUCKET ? { S3_BUCKET: process.env.S3_BUCKET } : {}),
+        ...backend.env,
         SQS_QUEUE_NAME: `multi-jobs-${suffix}`,
         SQS_DLQ_NAME: `multi-dlq-${suffix}`,
       };
@@ -160,7 +121,7 @@ async function main(): Promise<void> {
         );
         latencies.sort((a, b) => a - b);
         console.log(
-          `| ${m} | ${finals} / ${TASKS * VIEWERS} | ${percentile(latencies, 50).toFixed(0)} / ${percentile(latencies, 95).toFixed(0)} | ${answered} / ${TASKS} | ${balancer.served.join(', ')} |`,
+          `| ${m} | ${finals} / ${TASKS * VIEWERS} | ${percentileOrNaN(latencies, 50).toFixed(0)} / ${percentileOrNaN(latencies, 95).toFixed(0)} | ${answered} / ${TASKS} | ${balancer.served.join(', ')} |`,
         );
       } finally {
         await worker.stop({ graceMs: 0 });
@@ -174,7 +135,7 @@ async function main(): Promise<void> {
         .join(' ')}`,
     );
   } finally {
-    await embedded?.stop();
+    await backend.stop();
     await rm(dataDir, { recursive: true, force: true });
   }
 }

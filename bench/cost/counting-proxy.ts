@@ -4,8 +4,7 @@
  * Hand-written on node:http because what matters here is the classification (S3 tier, SQS action), which no
  * proxy library does; forwarding is a plain pipe.
  */
-import { createServer, request, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { startRelay } from '../system/http-relay.ts';
 
 export type S3Class = 'put' | 'get' | 'list' | 'delete';
 
@@ -38,7 +37,7 @@ function s3Class(method: string, url: string): S3Class {
 export async function startCountingProxy(target: string, kind: 's3' | 'sqs'): Promise<CountingProxy> {
   const to = new URL(target);
   let counts = emptyCounts();
-  const server: Server = createServer((req, res) => {
+  const relay = await startRelay((req) => {
     if (kind === 's3') counts.s3[s3Class(req.method ?? 'GET', req.url ?? '/')]++;
     else {
       const action =
@@ -47,23 +46,10 @@ export async function startCountingProxy(target: string, kind: 's3' | 'sqs'): Pr
           .pop() || 'query';
       counts.sqs[action] = (counts.sqs[action] ?? 0) + 1;
     }
-    const upstream = request(
-      { host: to.hostname, port: to.port, method: req.method, path: req.url, headers: req.headers },
-      (up) => {
-        res.writeHead(up.statusCode ?? 502, up.headers);
-        up.pipe(res);
-      },
-    );
-    upstream.on('error', () => res.destroy());
-    req.on('error', () => upstream.destroy());
-    res.on('close', () => upstream.destroy());
-    req.pipe(upstream);
+    return to;
   });
-  server.keepAliveTimeout = 60_000;
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const port = (server.address() as AddressInfo).port;
   return {
-    url: `http://127.0.0.1:${port}`,
+    url: relay.url,
     get counts() {
       return counts;
     },
@@ -72,11 +58,7 @@ export async function startCountingProxy(target: string, kind: 's3' | 'sqs'): Pr
       counts = emptyCounts();
       return before;
     },
-    close: () =>
-      new Promise((resolve) => {
-        server.closeAllConnections();
-        server.close(() => resolve());
-      }),
+    close: () => relay.close(),
   };
 }
 

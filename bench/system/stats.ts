@@ -24,3 +24,8 @@ export function summarize(values: readonly number[]): Summary {
     max: Math.max(...values),
   };
 }
+
+/** percentile(), but NaN for an empty sample (e.g. nothing completed), so a bench's row still prints. */
+export function percentileOrNaN(values: readonly number[], p: number): number {
+  return values.length === 0 ? Number.NaN : percentile(values, p);
+}

@@ -57,7 +57,9 @@ export type TaskError = z.infer<typeof TaskErrorSchema>;
  * - cancellation is a SEPARATE object tasks/{taskId}.cancel written only by the API. Readers merge the two
  *   with effectiveTask(): a cancel marker turns a non-terminal record into `cancelled` whatever the worker
  *   wrote last, and the worker polls the marker to stop early. The API additionally rewrites a record that
- *   is still `queued` as `cancelled` (best effort; the marker stays authoritative if a worker races it).
+ *   is still `queued` as `cancelled`, and — on stores that enforce If-Match — sets `cancelRequested` on a
+ *   claimed one, always If-Match on the version it read, so no worker write is lost; a fencing worker then
+ *   learns of the cancel from its own refused write (TaskRepository.requestCancel, docs/design.md §7).
  */
 export const TaskRecordSchema = z.object({
   version: z.literal(1).default(1),

@@ -65,8 +65,12 @@ export interface JobRunnerDeps {
 
 /** Progress while the engine runs tops out here: the upload and the final write are the last step. */
 const ENGINE_PROGRESS_SHARE = 95;
-/** How often a job whose record is not written yet looks again. */
-const RECORD_POLL_MS = 200;
+/**
+ * When a job whose record is not written yet looks again. The API sends the job before it writes the record, so
+ * an idle worker (long poll) often receives it a few milliseconds too early: the first look again comes soon,
+ * later ones back off to 200 ms (a fixed 200 ms cost every such task that much wall time).
+ */
+const RECORD_POLL_MS = [25, 50, 100, 200];
 
 /** Best-effort task id from a body that failed validation, so the task can still be failed visibly. */
 function taskIdOf(body: string): string | undefined {
@@ -137,6 +141,13 @@ async function writeRecord(run: Run, patch: Partial<TaskRecord>): Promise<void> 
   }
   const current = await tasks.readVersioned(run.taskId);
   assertOwned(run, current?.record);
+  if (current.record.cancelRequested && patch.status !== 'cancelled') {
+    // The API's cancel rewrote the record (records/tasks.ts requestCancel): that is why If-Match was refused.
+    // Its version becomes ours, so settle()'s `cancelled` write goes over it.
+    run.record = current.record;
+    run.etag = current.etag;
+    abortRun(run, 'cancelled');
+  }
   try {
     const written = await tasks.writeVersioned(
       { ...current.record, ...patch, updatedAt: run.now() },
@@ -166,14 +177,27 @@ async function awaitRecord(run: Run): Promise<VersionedTask | null> {
   const { tasks, timings } = run.deps;
   const sentAt = run.message.sentAt?.getTime() ?? Date.now();
   const deadline = sentAt + timings.recordGraceMs;
-  for (;;) {
+  for (let look = 0; ; look++) {
     const record = await tasks.readVersioned(run.taskId);
     if (record || Date.now() >= deadline) return record;
-    await sleep(Math.min(RECORD_POLL_MS, deadline - Date.now()), undefined, { signal: run.controller.signal });
+    const pause = RECORD_POLL_MS[Math.min(look, RECORD_POLL_MS.length - 1)] ?? 200;
+    await sleep(Math.min(pause, deadline - Date.now()), undefined, { signal: run.controller.signal });
   }
 }
 
 type Claim = { kind: 'run' } | { kind: 'done'; outcome: JobOutcome };
+
+/**
+ * Was the task cancelled before this claim? The API's cancel writes the record too (`cancelled` while queued,
+ * `cancelRequested` once claimed), If-Match on the version it read, so with conditional writes the record just
+ * read says it — or the claim's own If-Match is refused — and no marker read is needed (docs/design.md §7).
+ * Without them the API leaves a claimed record alone, so the marker is read.
+ */
+async function cancelledBeforeClaim(run: Run, stored: TaskRecord): Promise<boolean> {
+  if (stored.cancelRequested) return true;
+  if (run.deps.fencing === 'conditional') return false;
+  return (await run.deps.tasks.readCancelMarker(run.taskId)) !== null;
+}
 
 /** Step 2: decide whether this delivery runs, and if so take the task with a fresh fencing token. */
 async function claim(run: Run): Promise<Claim> {
@@ -189,16 +213,24 @@ async function claim(run: Run): Promise<Claim> {
   // Conditional stores: the claim names the version read, so two deliveries claiming at once cannot both win.
   const claimCondition = run.deps.fencing === 'conditional' && found.etag ? { ifMatch: found.etag } : {};
   run.record = stored;
-  if (await tasks.readCancelMarker(run.taskId)) {
+  if (await cancelledBeforeClaim(run, stored)) {
     if (!isTerminalStatus(stored.status)) {
-      await tasks.write({
-        ...stored,
-        status: 'cancelled',
-        stage: 'cancelled',
-        message: 'Task cancelled',
-        updatedAt: run.now(),
-        completedAt: run.now(),
-      });
+      await tasks
+        .writeVersioned(
+          {
+            ...stored,
+            status: 'cancelled',
+            stage: 'cancelled',
+            message: 'Task cancelled',
+            updatedAt: run.now(),
+            completedAt: run.now(),
+          },
+          claimCondition,
+        )
+        // Refused: someone wrote since our read (the API's own `cancelled`, a newer delivery); theirs stands.
+        .catch((err: unknown) => {
+          if (!isConflict(err)) throw err;
+        });
     }
     logger.info(run.log, 'task was cancelled before it started');
     return { kind: 'done', outcome: 'cancelled' };
@@ -226,11 +258,17 @@ async function claim(run: Run): Promise<Claim> {
       },
       claimCondition,
     )
-    .catch((err: unknown) => {
+    .catch(async (err: unknown) => {
       // Another writer got in between our read and this claim (a duplicate delivery, a cancel): theirs stands.
-      if (isConflict(err)) abortRun(run, 'lease-lost');
-      throw err;
+      if (!isConflict(err)) throw err;
+      // A cancel of the queued task is final: acknowledge now instead of waiting for a redelivery to see it.
+      if ((await tasks.read(run.taskId))?.status === 'cancelled') return null;
+      abortRun(run, 'lease-lost');
     });
+  if (!claimed) {
+    logger.info(run.log, 'task was cancelled while it was being claimed');
+    return { kind: 'done', outcome: 'cancelled' };
+  }
   run.record = claimed.record;
   run.etag = claimed.etag;
   logger.info({ ...run.log, attempts: run.record.attempts, fencing: run.deps.fencing }, 'job started');
@@ -290,8 +328,11 @@ async function processJob(run: Run): Promise<{ result: EnhanceResult; outputKey:
     await progress.discard();
   }
 
-  // The last chance to honour a cancel that arrived during the upload: do not publish a result for it.
-  if (signal.aborted || (await tasks.readCancelMarker(run.taskId))) {
+  // The last chance to honour a cancel that arrived during the upload: do not publish a result for it. With
+  // conditional writes complete()'s If-Match is that check: a cancel since our last write changed the record,
+  // so the write is refused and the re-read finds `cancelRequested` (writeRecord aborts as cancelled, and
+  // complete() deletes the output). Without them the marker is read here.
+  if (signal.aborted || (run.deps.fencing !== 'conditional' && (await tasks.readCancelMarker(run.taskId)))) {
     await storage.delete(outputKey).catch(() => undefined);
     if (!signal.aborted) abortRun(run, 'cancelled');
     throw signal.reason;
@@ -301,7 +342,7 @@ async function processJob(run: Run): Promise<{ result: EnhanceResult; outputKey:
 
 /** Step 4: the record says completed (fenced: a superseded run publishes nothing). */
 async function complete(run: Run, { result, outputKey }: { result: EnhanceResult; outputKey: string }) {
-  await writeRecord(run, {
+  const written = writeRecord(run, {
     status: 'completed',
     stage: 'done',
     progress: 100,
@@ -319,6 +360,12 @@ async function complete(run: Run, { result, outputKey }: { result: EnhanceResult
       timings: result.timings,
       warnings: result.warnings,
     },
+  });
+  // Refused because the task was cancelled during the upload (conditional writes): publish nothing.
+  await written.catch(async (err: unknown) => {
+    if (abortKind(run.controller.signal) === 'cancelled')
+      await run.deps.storage.delete(outputKey).catch(() => undefined);
+    throw err;
   });
   run.deps.logger.info({ ...run.log, outputKey, width: result.width, height: result.height }, 'job completed');
 }

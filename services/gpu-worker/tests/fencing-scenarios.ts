@@ -4,7 +4,7 @@
  * enforced) runs both paths in test/real/fencing.test.ts.
  */
 import { PhotoEnhanceError } from '@photoenhance/contracts';
-import { type Backend, createTaskRepository, type Storage } from '@photoenhance/core';
+import { type Backend, createTaskRepository, keys, type Storage } from '@photoenhance/core';
 import { expect, it } from 'vitest';
 import type { FencingMode } from '../src/ports.ts';
 import { pngImage, startTestWorker, submitTask, waitFor, waitForStatus } from './support.ts';
@@ -13,13 +13,14 @@ type FencingBackend = Pick<Backend, 'storage' | 'queue'>;
 
 const isRecordKey = (key: string) => key.startsWith('tasks/') && key.endsWith('.json') && !key.includes('_probe');
 
-/** Counts task-record reads and writes going through a real storage. */
+/** Counts task-record reads and writes, and cancel-marker reads, going through a real storage. */
 export function countRecordRequests(storage: Storage) {
-  const counts = { reads: 0, writes: 0 };
+  const counts = { reads: 0, writes: 0, markerReads: 0 };
   const counted: Storage = {
     ...storage,
     async readJson(key, parse) {
       if (isRecordKey(key)) counts.reads++;
+      if (key.startsWith('tasks/') && key.endsWith('.cancel')) counts.markerReads++;
       return storage.readJson(key, parse);
     },
     async readJsonVersioned(key, parse) {
@@ -97,7 +98,8 @@ export function fencingScenarios(connect: () => Promise<FencingBackend>, fencing
     const { worker, outcomes } = startTestWorker(
       { storage, queue: backend.queue },
       { steps: 6, stepMs: 60 },
-      { progressIntervalMs: 100 },
+      // No lease marker poll within this short job: what is counted is the claim and the upload check.
+      { progressIntervalMs: 100, cancelPollMs: 600_000 },
       fencing,
     );
     await waitFor(async () => outcomes.length === 1, { timeoutMs: 20_000 });
@@ -108,5 +110,44 @@ export function fencingScenarios(connect: () => Promise<FencingBackend>, fencing
     expect(counts.writes).toBeGreaterThanOrEqual(4);
     if (fencing === 'conditional') expect(counts.reads).toBe(1);
     else expect(counts.reads).toBe(counts.writes);
+    // The cancel is learnt from the record itself with conditional writes (the API's cancel writes it too);
+    // without them the marker is read at the claim and after the upload.
+    expect(counts.markerReads).toBe(fencing === 'conditional' ? 0 : 2);
+  });
+
+  it(`${fencing}: the API's cancel stops a running job, publishes no result, and the record ends cancelled`, async () => {
+    const backend = await connect();
+    const taskId = await submitTask(backend, await pngImage(8, 8));
+    const { storage, counts } = countRecordRequests(backend.storage);
+    const { worker, outcomes } = startTestWorker(
+      { storage, queue: backend.queue },
+      { steps: 100, stepMs: 50 },
+      // With conditional writes no marker poll at all: the refused If-Match of the next progress write is what
+      // stops the job. Without them the lease's marker poll does.
+      { progressIntervalMs: 100, cancelPollMs: fencing === 'conditional' ? 600_000 : 100 },
+      fencing,
+    );
+    await waitForStatus(backend.storage, taskId, ['processing']);
+    await tasksOf(backend).requestCancel(taskId, { conditionalWrites: fencing === 'conditional' });
+    await waitFor(async () => outcomes.length === 1, { timeoutMs: 20_000 });
+    await worker.stop();
+    expect(outcomes).toEqual(['cancelled']);
+    const record = await tasksOf(backend).read(taskId);
+    expect(record?.status).toBe('cancelled');
+    expect(record?.result).toBeUndefined();
+    expect(await backend.storage.list(keys.outputPrefix(taskId))).toEqual([]);
+    if (fencing === 'conditional') expect(counts.markerReads).toBe(0);
+  });
+
+  it(`${fencing}: the API's cancel of a queued task is final: the worker never runs it`, async () => {
+    const backend = await connect();
+    const taskId = await submitTask(backend, await pngImage(8, 8));
+    await tasksOf(backend).requestCancel(taskId, { conditionalWrites: fencing === 'conditional' });
+    const { worker, engine, outcomes } = startTestWorker(backend, {}, {}, fencing);
+    await waitFor(async () => outcomes.length === 1, { timeoutMs: 20_000 });
+    await worker.stop();
+    expect(outcomes).toEqual(['cancelled']);
+    expect(engine.calls).toHaveLength(0);
+    expect((await tasksOf(backend).read(taskId))?.status).toBe('cancelled');
   });
 }

@@ -190,20 +190,9 @@ export function taskRoutes(deps: RouteDeps): OpenAPIHono<AppEnv> {
       await records.tasks.delete(taskId);
       body = { message: 'Task and its images deleted', task_id: taskId, status: 'deleted' };
     } else {
-      const marker = await records.tasks.writeCancelMarker(taskId, 'cancelled by client');
-      const raw = await records.tasks.read(taskId);
-      if (raw?.status === 'queued') {
-        // No worker has claimed it yet; the marker still wins should one claim it right now.
-        await records.tasks.write({
-          ...raw,
-          status: 'cancelled',
-          stage: 'cancelled',
-          message: 'Task cancelled',
-          cancelRequested: true,
-          updatedAt: marker.requestedAt,
-          completedAt: marker.requestedAt,
-        });
-      }
+      // Marker + If-Match record write (records/tasks.ts requestCancel): the worker learns of it from its own
+      // next conditional write, with no marker read per task on stores that enforce conditions.
+      await records.tasks.requestCancel(taskId, { reason: 'cancelled by client' });
       await Promise.all([
         storage.deletePrefix(keys.inputPrefix(taskId)),
         storage.deletePrefix(keys.outputPrefix(taskId)),
