@@ -15,6 +15,7 @@ import type { WorkerTimings } from './config.ts';
 import { startLease } from './lease.ts';
 import type { JobOutcome } from './metrics.ts';
 import {
+  abortKind,
   type FencingMode,
   JobAbort,
   type WorkerEngine,
