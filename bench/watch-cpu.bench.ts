@@ -2,8 +2,9 @@
  * `npm run bench:watch-cpu`: what 100 watched tasks cost one API instance in CPU (issue 18: ≤ 10 % of a core).
  * The instance runs alone in its own process (bench/watch/api-process.ts); the bench stands in for the workers
  * of WATCH_TASKS running tasks: each record is rewritten every WATCH_WRITE_MS (2 s, the workers' progress
- * cadence), the writes spread evenly. Two modes: notices — each write announced to the instance (over IPC into
- * its in-process channel, as a notice from workers or S3 → SNS → SQS arrives) — and polling (SSE_POLL_MS, an
+ * cadence), the writes spread evenly. Three modes: notices with the record — each write announced over IPC
+ * into the instance's in-process channel with the record written, as the embedded worker announces it; notices
+ * with the id only — as a notice from S3 → SNS → SQS arrives, one read per change; and polling (SSE_POLL_MS, an
  * instance without notices). Per mode the instance's CPU (/proc/PID/stat) is read over WATCH_SECONDS with no
  * viewer, then over WATCH_SECONDS with one SSE viewer per task (held by the bench); the difference is what
  * watching costs, and "events per viewer-second" checks the viewers really followed the writes (≈ 1/2 s).
@@ -37,6 +38,16 @@ const TASKS = Number(process.env.WATCH_TASKS ?? 100);
 const SECONDS = Number(process.env.WATCH_SECONDS ?? 30);
 const WRITE_MS = Number(process.env.WATCH_WRITE_MS ?? 2000);
 const CHILD = fileURLToPath(new URL('./watch/api-process.ts', import.meta.url));
+/**
+ * record: notices carry the record just written (the embedded default: worker and API share a process);
+ * id: notices name the task only (workers elsewhere: S3 → SNS → SQS), one read per change; polling: no channel.
+ */
+const MODES = ['record', 'id', 'polling'] as const;
+const MODE_NAMES: Record<(typeof MODES)[number], string> = {
+  record: 'notices with the record (in-process worker)',
+  id: 'notices with the id (S3 → SNS → SQS)',
+  polling: 'polling (SSE_POLL_MS)',
+};
 /** Writes in flight at most: a slow store delays the writer instead of piling requests up. */
 const WRITES_IN_FLIGHT = 16;
 const load = () =>
@@ -99,7 +110,7 @@ async function createRunningTasks(tasks: TaskRepository): Promise<TaskRecord[]> 
 }
 
 /** Rewrites one record every WRITE_MS / TASKS ms, round-robin; `announce` is called after each write. */
-function startWriter(tasks: TaskRepository, records: TaskRecord[], announce: (taskId: string) => void) {
+function startWriter(tasks: TaskRepository, records: TaskRecord[], announce: (written: TaskRecord) => void) {
   let next = 0;
   let inFlight = 0;
   let writes = 0;
@@ -114,7 +125,7 @@ function startWriter(tasks: TaskRepository, records: TaskRecord[], announce: (ta
         .then((written) => {
           records[index] = written;
           writes++;
-          announce(written.taskId);
+          announce(written);
         })
         .catch(() => undefined)
         .finally(() => inFlight--);
@@ -177,7 +188,8 @@ async function main(): Promise<void> {
   );
   console.log('|---|---|---|---|---|---|');
   try {
-    for (const notices of [true, false]) {
+    for (const mode of MODES) {
+      const notices = mode !== 'polling';
       const suffix = newId().slice(0, 8);
       const env = {
         ...backend.env,
@@ -195,8 +207,11 @@ async function main(): Promise<void> {
       // The instance's storage requests pass a counting proxy: reads per second next to its CPU.
       const s3Proxy = await startCountingProxy(backend.s3Endpoint, 's3');
       const child = await startChild({ ...env, S3_ENDPOINT: s3Proxy.url });
-      const writer = startWriter(tasks, records, (taskId) => {
-        if (notices && child.process.connected) child.process.send({ taskId });
+      const writer = startWriter(tasks, records, (written) => {
+        if (!notices || !child.process.connected) return;
+        child.process.send(
+          mode === 'record' ? { taskId: written.taskId, record: written } : { taskId: written.taskId },
+        );
       });
       try {
         const pid = child.process.pid ?? 0;
@@ -221,7 +236,7 @@ async function main(): Promise<void> {
         stop.abort();
         await viewers.done;
         console.log(
-          `| ${notices ? 'notices' : `polling (SSE_POLL_MS)`} | ${idle.toFixed(1)} % | ${watched.toFixed(1)} % | **${(watched - idle).toFixed(1)} % of a core** (${viewers.opened()} viewers) | ${perViewerSecond.toFixed(2)} (writes ${writesPerTaskSecond.toFixed(2)}) | ${idleReads.toFixed(0)} / ${watchedReads.toFixed(0)} |`,
+          `| ${MODE_NAMES[mode]} | ${idle.toFixed(1)} % | ${watched.toFixed(1)} % | **${(watched - idle).toFixed(1)} % of a core** (${viewers.opened()} viewers) | ${perViewerSecond.toFixed(2)} (writes ${writesPerTaskSecond.toFixed(2)}) | ${idleReads.toFixed(0)} / ${watchedReads.toFixed(0)} |`,
         );
       } finally {
         writer.stop();

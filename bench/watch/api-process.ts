@@ -5,13 +5,17 @@
  * Prints one line `READY <url>` on stdout, then runs until SIGTERM.
  */
 import { createLogger, loadApiConfig, startApiServer } from '@photoenhance/api';
+import { TaskRecordSchema } from '@photoenhance/contracts';
 import { createInProcessTaskChannel } from '@photoenhance/core';
 
 const config = loadApiConfig({ ...process.env, PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'silent' });
 const channel = process.env.WATCH_NOTICES === '1' ? createInProcessTaskChannel() : undefined;
 const api = await startApiServer(config, createLogger('silent'), channel ? { taskChanges: channel } : {});
-process.on('message', (message: { taskId?: unknown }) => {
-  if (typeof message?.taskId === 'string') channel?.publish({ taskId: message.taskId });
+process.on('message', (message: { taskId?: unknown; record?: unknown }) => {
+  if (typeof message?.taskId !== 'string') return;
+  // A notice with its record stands for a worker in this process (the embedded default): no read per change.
+  const record = message.record === undefined ? undefined : TaskRecordSchema.parse(message.record);
+  channel?.publish(record ? { taskId: message.taskId, record } : { taskId: message.taskId });
 });
 process.stdout.write(`READY ${api.url}\n`);
 process.once('SIGTERM', async () => {

@@ -1,11 +1,19 @@
+import type { TaskRecord } from '@photoenhance/contracts';
+
 /**
  * "Task X changed" notices from the processes that write task records (workers) to the API instances holding
  * the viewers, so a viewer costs one storage read per change instead of one per poll (docs/design.md §7).
- * A notice carries only the id: the record in storage stays the one truth (a lost or late notice costs latency,
- * never correctness, and the API's fallback poll catches up).
+ * A notice carries the id (and, in process, the record just written): the record in storage stays the one truth
+ * (a lost or late notice costs latency, never correctness, and the API's fallback poll catches up).
  */
 export interface TaskChange {
   taskId: string;
+  /**
+   * The record as just written, when the publisher shares the listener's process (the in-process channel of the
+   * embedded default): the API's watch hub then needs no read for this change. Never sent across processes —
+   * S3 → SNS → SQS notices carry only the key, and storage stays the truth for them.
+   */
+  record?: TaskRecord;
 }
 
 export interface TaskChangeChannel {

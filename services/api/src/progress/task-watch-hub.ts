@@ -1,4 +1,4 @@
-import { isTerminalStatus, type TaskRecord } from '@photoenhance/contracts';
+import { effectiveTask, isTerminalStatus, type TaskRecord } from '@photoenhance/contracts';
 import type { TaskChangeChannel, TaskRepository } from '@photoenhance/core';
 import type { Logger } from 'pino';
 
@@ -8,6 +8,8 @@ import type { Logger } from 'pino';
  *  - on every change notice (TaskChangeChannel: in-process for the embedded default, see docs/design.md §7),
  *    plus a slow fallback poll for notices that never come (another instance's cancel, a lost message);
  *  - without a channel, every `pollMs` — still one read per task per poll, shared by all its viewers.
+ * A notice that carries the record it announces (the in-process channel: the worker shares this process) costs no
+ * read at all: its record is the state, as long as it is newer than the one held and no read is in flight.
  * A task that reached a terminal state is not read again. The hub knows nothing about who may watch what:
  * routes check access before they subscribe.
  */
@@ -96,6 +98,11 @@ export function createTaskWatchHub(options: TaskWatchHubOptions): TaskWatchHub {
       next = entry.state ?? { error };
     }
     entry.reading = false;
+    settle(entry, next);
+  }
+
+  /** A new state for a task, read or carried by a notice: wake its viewers if they can see a difference. */
+  function settle(entry: Entry, next: WatchedState): void {
     const changed = versionOf(next) !== versionOf(entry.state);
     entry.state = next;
     entry.resolveFirst();
@@ -108,9 +115,29 @@ export function createTaskWatchHub(options: TaskWatchHubOptions): TaskWatchHub {
     } else schedule(entry, 'error' in next ? options.pollMs : period);
   }
 
-  const unsubscribe = options.channel?.subscribe(({ taskId }) => {
+  /**
+   * The state a carried record stands for, or undefined when only a read can tell: a video's cancel lives in its
+   * marker alone, and a record not newer than the one held may be a late notice (or a same-millisecond write).
+   * A photo's cancel is in the record where stores enforce If-Match, and otherwise announced by the API's own
+   * id-only notice, which reads.
+   */
+  function carriedState(entry: Entry, record: TaskRecord): WatchedState | undefined {
+    if (entry.reading || entry.state === undefined || record.video !== undefined) return undefined;
+    const held = 'record' in entry.state ? entry.state.record : null;
+    if (!held || record.updatedAt <= held.updatedAt) return undefined;
+    return {
+      record: record.cancelRequested
+        ? effectiveTask(record, { taskId: record.taskId, requestedAt: record.updatedAt })
+        : record,
+    };
+  }
+
+  const unsubscribe = options.channel?.subscribe(({ taskId, record }) => {
     const entry = entries.get(taskId);
-    if (entry && !finished(entry)) void read(entry);
+    if (!entry || finished(entry)) return;
+    const carried = record ? carriedState(entry, record) : undefined;
+    if (carried) settle(entry, carried);
+    else void read(entry);
   });
 
   function attach(taskId: string, watcher: Watcher): Entry {

@@ -94,7 +94,7 @@ function queuedRecord(taskId: string): TaskRecord {
  * Opens `viewers` streams on one task, makes `changes` progress writes (each announced, each seen by every
  * viewer before the next), then completes the task; returns the task-record reads the instance made meanwhile.
  */
-async function watchedRun(viewers: number, changes: number): Promise<number> {
+async function watchedRun(viewers: number, changes: number, { carry = false } = {}): Promise<number> {
   const channel = createInProcessTaskChannel();
   const { storage, counts } = countingStorage(api.backend.storage);
   const config = loadApiConfig({
@@ -130,10 +130,10 @@ async function watchedRun(viewers: number, changes: number): Promise<number> {
       progress: i * 10,
       updatedAt: new Date(Date.parse(record.updatedAt) + 1).toISOString(),
     });
-    channel.publish({ taskId });
+    channel.publish(carry ? { taskId, record } : { taskId });
     await until(() => streams.every((s) => s.events.length === i + 1), `change ${i} on every stream`);
   }
-  await tasks.write({
+  const final = await tasks.write({
     ...record,
     status: 'completed',
     stage: 'done',
@@ -141,7 +141,7 @@ async function watchedRun(viewers: number, changes: number): Promise<number> {
     completedAt: new Date().toISOString(),
     updatedAt: new Date(Date.parse(record.updatedAt) + 1).toISOString(),
   });
-  channel.publish({ taskId });
+  channel.publish(carry ? { taskId, record: final } : { taskId });
   await Promise.all(streams.map((s) => s.done));
   for (const s of streams) {
     expect(s.events.map((e) => e.event)).toEqual([...Array(changes + 1).fill('progress'), 'completed']);
@@ -156,6 +156,60 @@ describe('task watch hub', () => {
     expect(ten).toBe(one);
     // One readState (record + cancel marker) per state: the first, 4 changes, the final one.
     expect(one).toBe(2 * (1 + 4 + 1));
+  });
+
+  it('a notice carrying its record (the worker in this process) costs no read: only the first state is read', async () => {
+    const reads = await watchedRun(3, 4, { carry: true });
+    // The first readState (record + cancel marker); the 4 changes and the final state come with their notices.
+    expect(reads).toBe(2);
+  });
+
+  it('a carried record not newer than the state held is not trusted: the hub reads instead', async () => {
+    const channel = createInProcessTaskChannel();
+    const { storage, counts } = countingStorage(api.backend.storage);
+    const config = loadApiConfig({
+      ...Object.fromEntries(Object.entries(api.config).map(([k, v]) => [k, String(v)])),
+      SSE_FALLBACK_POLL_MS: '300000',
+      SSE_KEEPALIVE_MS: '300000',
+    });
+    const app = createApp({
+      storage,
+      queue: api.backend.queue,
+      config,
+      logger: pino({ level: 'silent' }),
+      taskChanges: channel,
+    });
+    const tasks = createTaskRepository(api.backend.storage);
+    const taskId = newId();
+    const queued = await tasks.write(queuedRecord(taskId));
+    const stream = collect(await app.request(`/api/v1/tasks/${taskId}/events`));
+    await until(() => stream.events.length === 1, 'the first event');
+    const running = await tasks.write({
+      ...queued,
+      status: 'processing',
+      stage: 'upscale',
+      progress: 40,
+      updatedAt: new Date(Date.parse(queued.updatedAt) + 1).toISOString(),
+    });
+    channel.publish({ taskId, record: running });
+    await until(() => stream.events.length === 2, 'the carried change');
+    counts.taskReads = 0;
+    // A late notice of an older write: its record must not replace the newer state; storage decides.
+    channel.publish({ taskId, record: { ...queued, progress: 5 } });
+    await until(() => counts.taskReads === 2, 'the read the stale notice caused');
+    await tasks.write({
+      ...running,
+      status: 'completed',
+      stage: 'done',
+      progress: 100,
+      completedAt: new Date().toISOString(),
+      updatedAt: new Date(Date.parse(running.updatedAt) + 1).toISOString(),
+    });
+    channel.publish({ taskId });
+    await stream.done;
+    const progress = stream.events.filter((e) => e.event === 'progress').map((e) => JSON.parse(e.data).percent);
+    expect(progress).toEqual([0, 40]);
+    expect(stream.events.at(-1)?.event).toBe('completed');
   });
 
   it('a cancel through this instance reaches its viewers at once, not at the next safety-net read', async () => {
