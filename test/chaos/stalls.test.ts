@@ -7,6 +7,7 @@
  * (scripts/real-servers/start.sh), as a deployment must: SQS never forgets a queue.
  */
 import { isValidId } from '@photoenhance/contracts';
+import { logRef } from '@photoenhance/core';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
@@ -250,7 +251,9 @@ describe('storage and queue servers stopped (SIGKILL) and restarted on the same 
     );
     const completions = new Map<string, number>();
     for (const l of worker.lines) {
-      if (l.msg === 'job completed') completions.set(String(l.taskId), (completions.get(String(l.taskId)) ?? 0) + 1);
+      // Log lines name a task by its ref (packages/core/src/logging/log-refs.ts), never by its id.
+      if (l.msg === 'job completed')
+        completions.set(String(l.task_ref), (completions.get(String(l.task_ref)) ?? 0) + 1);
     }
     // The queue drains: a job whose delete failed while ElasticMQ was down comes back and is acknowledged.
     const drained = await until(
@@ -289,7 +292,7 @@ describe('storage and queue servers stopped (SIGKILL) and restarted on the same 
     expect(finished).toBe(true);
     expect(records.map((r) => r?.status)).toEqual(accepted.map(() => 'completed'));
     expect(outputs).toEqual(accepted.map(() => 1));
-    expect(accepted.map((id) => completions.get(id) ?? 0)).toEqual(accepted.map(() => 1));
+    expect(accepted.map((id) => completions.get(logRef(id)) ?? 0)).toEqual(accepted.map(() => 1));
     expect(unfinished).toEqual([]);
     expect(drained).toBe(true);
     expect(worker.alive()).toBe(true);

@@ -170,7 +170,9 @@ describe('worker processes killed mid-job', () => {
     const completions = new Map<string, number>();
     for (const w of [...workers]) {
       for (const l of w?.lines ?? []) {
-        if (l.msg === 'job completed') completions.set(String(l.taskId), (completions.get(String(l.taskId)) ?? 0) + 1);
+        // Log lines name a task by its ref (packages/core/src/logging/log-refs.ts), never by its id.
+        if (l.msg === 'job completed')
+          completions.set(String(l.task_ref), (completions.get(String(l.task_ref)) ?? 0) + 1);
       }
     }
     const depth = await backend.queue.depth();
