@@ -418,6 +418,7 @@ async function runAssemble(parent: VideoRun, inputKey: string, record: TaskRecor
       status: 'processing',
       stage: 'assemble',
       attemptId: run.attemptId,
+      workerId: run.deps.timings.workerId,
       attempts: record.attempts + 1,
       progress: SEGMENTS_PROGRESS_SHARE,
       video: { ...video, framesDone: video.framesTotal, segmentsDone: video.segments.length, etaSeconds: 0 },
