@@ -374,9 +374,12 @@ async function runSegment(run: VideoRun, job: VideoSegmentJob, record: TaskRecor
     // One LIST after our done record: the later of two segments finishing together sees both (exactly one
     // assembly in effect), and the same list gives the progress write its count.
     const done = await timed(run, 'last-check', () => segments.doneIndexes(run.taskId));
-    await timed(run, 'progress', () =>
-      publishProgress(run, done, { index: segment.index, frames: segment.count }),
-    ).catch((err: unknown) => logger.warn({ ...run.log, err }, 'progress write failed'));
+    // The segment that completes the set skips the progress write: the assembly's claim, next, shows every frame.
+    if (!video.segments.every((s) => done.has(s.index))) {
+      await timed(run, 'progress', () =>
+        publishProgress(run, done, { index: segment.index, frames: segment.count }),
+      ).catch((err: unknown) => logger.warn({ ...run.log, err }, 'progress write failed'));
+    }
     // The segment's own time; a joining that follows logs spans of its own ('video assembled').
     run.spans.total = Math.round((performance.now() - run.started) * 10) / 10;
     await assembleIfComplete(run, record, done, job.inputKey);
