@@ -266,7 +266,10 @@ async function runFleet(
     const seconds = (performance.now() - t0) / 1000;
     const seenAt = Date.now();
     const created = Date.parse(completed?.createdAt ?? '');
-    const assembly = workers.flatMap((w) => w.assemblySpans);
+    // The worker logs the assembly just after writing `completed`: its line may still be on the way.
+    const assemblyLogged = () => workers.flatMap((w) => w.assemblySpans);
+    for (let i = 0; i < 100 && assemblyLogged().length === 0; i++) await new Promise((r) => setTimeout(r, 50));
+    const assembly = assemblyLogged();
     if (assembly.length !== 1) throw new Error(`expected one assembly log line, got ${assembly.length}`);
     const tail = {
       submit: submitMs,
