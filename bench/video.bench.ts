@@ -131,6 +131,8 @@ interface WorkerProc {
   cpuSeconds(): Promise<number>;
   /** `spansMs` of every segment job this worker logged (video-runner.ts). */
   segmentSpans: Record<string, number>[];
+  /** `spansMs` of every assembly this worker logged ('video assembled'). */
+  assemblySpans: Record<string, number>[];
 }
 
 /** USER_HZ: the unit of /proc/<pid>/stat times (100 on every Linux this runs on). */
@@ -153,6 +155,7 @@ function spawnWorker(env: Record<string, string>): WorkerProc {
   let out = '';
   let line = '';
   const segmentSpans: Record<string, number>[] = [];
+  const assemblySpans: Record<string, number>[] = [];
   const ready = new Promise<void>((resolve, reject) => {
     child.stdout.on('data', (d: Buffer) => {
       out = (out + d.toString()).slice(-20_000);
@@ -160,9 +163,16 @@ function spawnWorker(env: Record<string, string>): WorkerProc {
       const lines = (line + d.toString()).split('\n');
       line = lines.pop() ?? '';
       for (const l of lines) {
-        if (!l.includes('video-segment job done')) continue;
+        const into = l.includes('video-segment job done')
+          ? segmentSpans
+          : // 'video-assemble job done': the assemble job's own line, the spans a worker before the inline
+            // assembly logged (so the same bench measures both).
+            l.includes('video assembled') || l.includes('video-assemble job done')
+            ? assemblySpans
+            : null;
+        if (!into) continue;
         const spans = (JSON.parse(l) as { spansMs?: Record<string, number> }).spansMs;
-        if (spans) segmentSpans.push(spans);
+        if (spans) into.push(spans);
       }
     });
     child.stderr.on('data', (d: Buffer) => {
@@ -174,6 +184,7 @@ function spawnWorker(env: Record<string, string>): WorkerProc {
   return {
     ready,
     segmentSpans,
+    assemblySpans,
     cpuSeconds: () => procCpuSeconds(child.pid),
     async kill() {
       child.kill('SIGTERM');
@@ -191,6 +202,11 @@ interface FleetRun {
   load: [number, number];
   /** Median ms per step of the segment jobs. */
   spans: Record<string, number>;
+  /**
+   * The fixed per-video tail, ms: submission → the first segment's start (the record's startedAt), the
+   * assembly's spans (sinceLastSegment: last segment done → joining starts), completed → seen by the poller.
+   */
+  tail: Record<string, number>;
 }
 
 function medianSpans(all: Record<string, number>[]): Record<string, number> {
@@ -235,14 +251,32 @@ async function runFleet(
         segmentFrames: options.segmentFrames,
       },
     );
+    const submitMs = performance.now() - t0;
+    let completed: Awaited<ReturnType<typeof tasks.read>> = null;
     for (;;) {
       const r = await tasks.read(taskId);
-      if (r?.status === 'completed') break;
+      if (r?.status === 'completed') {
+        completed = r;
+        break;
+      }
       if (r && ['failed', 'cancelled'].includes(r.status))
         throw new Error(`bench video ${r.status}: ${r.error?.message}`);
       await new Promise((resolve) => setTimeout(resolve, 50));
     }
     const seconds = (performance.now() - t0) / 1000;
+    const seenAt = Date.now();
+    const created = Date.parse(completed?.createdAt ?? '');
+    // The worker logs the assembly just after writing `completed`: its line may still be on the way.
+    const assemblyLogged = () => workers.flatMap((w) => w.assemblySpans);
+    for (let i = 0; i < 100 && assemblyLogged().length === 0; i++) await new Promise((r) => setTimeout(r, 50));
+    const assembly = assemblyLogged();
+    if (assembly.length !== 1) throw new Error(`expected one assembly log line, got ${assembly.length}`);
+    const tail = {
+      submit: submitMs,
+      submitToFirstSegment: Date.parse(completed?.startedAt ?? '') - created,
+      ...Object.fromEntries(Object.entries(assembly[0] ?? {}).map(([k, v]) => [`assemble.${k}`, v])),
+      completedToSeen: seenAt - Date.parse(completed?.completedAt ?? ''),
+    };
     const segments = submitted.video?.segments.length ?? Number.NaN;
     const cpu1 = await Promise.all(workers.map((w) => w.cpuSeconds()));
     const own = process.cpuUsage(own0);
@@ -254,6 +288,7 @@ async function runFleet(
       backendCpuPerSegment: (own.user + own.system) / 1e6 / segments,
       load: [load0, loadavg()[0] ?? 0],
       spans: medianSpans(workers.flatMap((w) => w.segmentSpans)),
+      tail,
     };
   } finally {
     await Promise.all(workers.map((w) => w.kill()));
@@ -305,12 +340,15 @@ try {
         segmentFrames,
         extraEnv: { BENCH_FRAME_MS: String(frameMs) },
       });
-      process.stderr.write(`N=${n}: ${r.seconds.toFixed(1)} s, segment spans ${JSON.stringify(r.spans)}\n`);
+      process.stderr.write(
+        `N=${n}: ${r.seconds.toFixed(1)} s, segment spans ${JSON.stringify(r.spans)}, tail ${JSON.stringify(r.tail)}\n`,
+      );
       fleet.push(r);
     }
     const t1 = fleet.find((f) => f.n === 1)?.seconds ?? Number.NaN;
     const standin = (segmentFrames * frameMs) / 1000;
     const spanNames = [...new Set(fleet.flatMap((f) => Object.keys(f.spans)))];
+    const tailNames = [...new Set(fleet.flatMap((f) => Object.keys(f.tail)))];
     lines.push(
       `Fan-out: ${frames} frames (64×48, 24 fps) in ${segmentCount} segments of ${segmentFrames}, stand-in frame stage of ${frameMs} ms (a sleep: ${standin.toFixed(1)} s of "GPU" per segment, ${(segmentCount * standin).toFixed(1)} s in all), N worker processes. CPU s per segment: all worker processes with their ffmpeg children / this process (embedded S3+SQS and the status poller):`,
       '',
@@ -326,6 +364,12 @@ try {
       `| workers | ${spanNames.join(' | ')} |`,
       `|---|${spanNames.map(() => '---|').join('')}`,
       ...fleet.map((f) => `| ${f.n} | ${spanNames.map((n) => (f.spans[n] ?? 0).toFixed(0)).join(' | ')} |`),
+      '',
+      "The fixed per-video tail, ms (one video per row): `submit` (segment jobs sent, record written), submission → first segment started (the record's startedAt), the assembly's own spans (`sinceLastSegment`: last segment's done record → joining starts; `input` and `segments` download side by side), completed → seen by this process's 50 ms poll:",
+      '',
+      `| workers | ${tailNames.join(' | ')} |`,
+      `|---|${tailNames.map(() => '---|').join('')}`,
+      ...fleet.map((f) => `| ${f.n} | ${tailNames.map((n) => (f.tail[n] ?? 0).toFixed(0)).join(' | ')} |`),
       '',
       'Before the segment path was reworked (192 frames in 16 segments of 12, 100 ms stand-in, same machine): efficiency 0.73 / 0.38 / 0.25 at N = 2 / 4 / 8, and 35.7 s at N = 1 for 19.2 s of stand-in.',
       '',

@@ -1,7 +1,9 @@
 /**
  * Issue 19 on MinIO + ElasticMQ: a video split into segments over two worker processes, a worker SIGKILLed
- * while it runs a segment (three times, restarted each time). The video must complete with every frame at its
- * time, the sound bit for bit, one output object, no segment left behind and both queues empty.
+ * while it runs a segment (three times, restarted each time), and then the worker whose segment completed the
+ * set SIGKILLed as it starts joining the clip (the inline assembly: its segment message's redelivery must join
+ * it). The video must complete with every frame at its time, the sound bit for bit, one output object, no
+ * segment left behind and both queues empty.
  */
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -39,9 +41,21 @@ let generation = 0;
 let dir: string;
 let clip: string;
 
+/** The worker killed as it began joining the clip, once the segment kills are done. */
+let assemblyKill: { workerId: string; at: number } | undefined;
+
 async function spawnWorker(slot: number): Promise<Proc> {
-  const proc = await startWorker({ ...env, WORKER_ID: `v${slot}-g${generation++}` });
+  const workerId = `v${slot}-g${generation++}`;
+  const proc = await startWorker({ ...env, WORKER_ID: workerId });
   workers[slot] = proc;
+  // Killed from the log stream itself, the moment the line is out: the joining (segment list, claim, downloads,
+  // ffmpeg, upload) is still ahead of it. The test checks that it was: the result is another worker's.
+  proc.child.stdout?.on('data', (d: Buffer) => {
+    if (assemblyKill || !d.toString().includes('last segment done; assembling')) return;
+    assemblyKill = { workerId, at: Date.now() };
+    proc.child.kill('SIGKILL');
+    void proc.exited.then(() => spawnWorker(slot));
+  });
   return proc;
 }
 
@@ -78,9 +92,9 @@ afterAll(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
-describe('video segments with worker processes killed mid-segment', () => {
+describe('video segments with worker processes killed mid-segment and while joining the clip', () => {
   it(
-    `completes after ${KILLS} SIGKILLs: every frame, the sound, nothing duplicated or left behind`,
+    `completes after ${KILLS} + 1 SIGKILLs: every frame, the sound, nothing duplicated or left behind`,
     async () => {
       const backend = await connectScenario(env);
       const tasks = taskReader(backend);
@@ -127,6 +141,10 @@ describe('video segments with worker processes killed mid-segment', () => {
       const done = await tasks.read(taskId);
       expect(done?.error).toBeUndefined();
       expect(done?.status).toBe('completed');
+      // The joining worker was killed before it finished: the clip was joined by the redelivered segment.
+      expect(assemblyKill).toBeDefined();
+      expect(done?.workerId).not.toBe(assemblyKill?.workerId);
+      expect(Date.parse(done?.completedAt ?? '')).toBeGreaterThan(assemblyKill?.at ?? Number.POSITIVE_INFINITY);
       const out = join(dir, 'result.mp4');
       await writeFile(out, await backend.storage.getBuffer(done?.result?.key ?? ''));
       const [input, result] = await Promise.all([probeVideo(clip), probeVideo(out)]);
@@ -138,6 +156,7 @@ describe('video segments with worker processes killed mid-segment', () => {
       const depth = await backend.queue.depth();
       const dlq = await backend.queue.dlqDepth();
       figure('video: worker kills mid-segment', kills);
+      figure('video: kill during the inline assembly', assemblyKill ? 1 : 0);
       figure('video: kill scenario wall time', `${Math.round((Date.now() - t0) / 1000)} s`);
       backend.close();
       expect(kills).toBe(KILLS);

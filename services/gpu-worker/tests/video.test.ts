@@ -1,6 +1,7 @@
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { PhotoEnhanceError } from '@photoenhance/contracts';
 import { createSegmentRepository, createTaskRepository } from '@photoenhance/core';
 import { ffmpegBinaries, probeVideo, runTool } from '@photoenhance/video';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -116,7 +117,7 @@ describe('video jobs', () => {
     expect(await backend.queue.depth()).toMatchObject({ visible: 0, inFlight: 0 });
   });
 
-  it('acknowledges a redelivered segment and a second assemble job without running them again', async () => {
+  it('acknowledges a redelivered segment and a late assemble job without running them again', async () => {
     const backend = await stack.connect();
     const w = startVideoWorker(backend);
     await w.started;
@@ -124,6 +125,10 @@ describe('video jobs', () => {
     const done = await waitForStatus(backend.storage, taskId, ['completed', 'failed'], 120_000);
     expect(done.status).toBe('completed');
     const plan = done.video?.segments ?? [];
+    // The worker whose segment completed the set joined the clip itself: no assemble job went through the queue.
+    await waitFor(async () => w.outcomes.length === plan.length, { timeoutMs: 30_000 });
+    expect(w.outcomes).toEqual(plan.map(() => 'completed'));
+    expect(await backend.queue.depth()).toMatchObject({ visible: 0, inFlight: 0 });
     await backend.queue.send({
       version: 1,
       kind: 'video-segment',
@@ -131,12 +136,44 @@ describe('video jobs', () => {
       inputKey: done.input.key,
       segment: plan[0] as (typeof plan)[number],
     });
+    // An assemble job (as workers before the inline assembly sent) still finds the task finished.
     await backend.queue.send({ version: 1, kind: 'video-assemble', taskId, inputKey: done.input.key });
-    await waitFor(async () => w.outcomes.length === plan.length + 1 + 2, { timeoutMs: 30_000 });
+    await waitFor(async () => w.outcomes.length === plan.length + 2, { timeoutMs: 30_000 });
     await w.worker.stop();
     await w.engine.close();
     expect(w.outcomes.slice(-2)).toEqual(['skipped', 'skipped']);
     expect(await createTaskRepository(backend.storage).read(taskId)).toEqual(done);
+  });
+
+  it('joins the clip on the redelivered last segment when the inline assembly failed', async () => {
+    const backend = await stack.connect();
+    // The first store of a result fails (a transient storage fault while the last segment's worker joins the
+    // clip): the segment message is not acknowledged, its redelivery finds the set done and joins it again.
+    let failed = 0;
+    const storage = Object.assign(Object.create(backend.storage) as typeof backend.storage, {
+      upload: (...args: Parameters<typeof backend.storage.upload>) => {
+        if (args[0].startsWith('outputs/') && failed++ === 0) {
+          return Promise.reject(new PhotoEnhanceError('STORAGE_ERROR', 'injected: result not stored'));
+        }
+        return backend.storage.upload(...args);
+      },
+    });
+    const w = startVideoWorker({ storage, queue: backend.queue });
+    await w.started;
+    const taskId = await submitVideo(backend, clip, { enhance, output, segmentFrames: 24 });
+    const done = await waitForStatus(backend.storage, taskId, ['completed', 'failed'], 120_000);
+    await waitFor(async () => w.outcomes.length === 3, { timeoutMs: 30_000 });
+    await w.worker.stop();
+    await w.engine.close();
+    expect(done.error).toBeUndefined();
+    expect(done.status).toBe('completed');
+    expect(failed).toBe(2);
+    // Two segments, the second retried once: its redelivery (already done) ran the assembly.
+    expect(w.outcomes).toEqual(['completed', 'retry', 'completed']);
+    expect(done.result).toMatchObject({ format: 'mp4', width: 128, height: 96 });
+    expect((await backend.storage.list(`outputs/${taskId}/`)).length).toBe(1);
+    expect(await createSegmentRepository(backend.storage).list(taskId)).toEqual([]);
+    expect(await backend.queue.depth()).toMatchObject({ visible: 0, inFlight: 0 });
   });
 
   it('runs the face path: detection on every frame, tracking warmed up on the frames before each segment', async () => {

@@ -11,7 +11,6 @@ import {
   PhotoEnhanceError,
   type SegmentRecord,
   type TaskRecord,
-  type VideoAssembleJob,
   type VideoJobMessage,
   type VideoSegmentJob,
 } from '@photoenhance/contracts';
@@ -44,14 +43,16 @@ import { settleJob } from '../settle-job.ts';
  * - segment job: lease → the task must exist and not be finished or cancelled → the segment record is claimed
  *   with a fresh attemptId (the fence: a later delivery of the same segment takes it over, the older one stops
  *   at its next write) → decode the range, enhance each frame, encode → the segment object at its deterministic
- *   key → record `done` → if every segment is done, send the assemble job → acknowledge. A killed worker loses
- *   only its own segment; a redelivered segment that is already done only re-checks the assemble trigger.
- * - assemble job: claims the task record like a photo job (attemptId), joins the segments without re-encoding,
- *   copies the sound, stores the result, writes `completed` and removes the segments.
+ *   key → record `done` → if every segment is done, join the clip at once (below), still holding the message →
+ *   acknowledge. A killed worker loses only its own segment; a redelivered segment that is already done only
+ *   re-checks the set and joins it if the task is not finished (the fallback when the joining worker died).
+ * - the assembly (inline, or an assemble job: still handled, the path before the inline one) claims the task
+ *   record like a photo job (attemptId), joins the segments without re-encoding, copies the sound, stores the
+ *   result, writes `completed` (fenced: only the latest claimer) and removes the segments.
  *
- * Two workers finishing the last two segments at once may both send the assemble job: the second delivery
- * finds the task completed and is only acknowledged. Neither can miss it: each lists the segments after its own
- * record is written, so the later of the two sees both done.
+ * Two workers finishing the last two segments at once may both join the clip: the fence lets only the later
+ * claim write `completed`, the other stops there and is redelivered to a finished task. Neither can miss it:
+ * each lists the segments after its own record is written, so the later of the two sees both done.
  */
 export interface VideoRunnerDeps {
   storage: VideoWorkerStorage;
@@ -85,6 +86,8 @@ interface VideoRun {
   now(): string;
   /** Milliseconds per step of this delivery (logged when it ends: where a segment's time goes). */
   spans: Record<string, number>;
+  /** performance.now() when the delivery was received. */
+  started: number;
 }
 
 /** Runs one step of the job, adding its wall time to the delivery's spans. */
@@ -113,8 +116,11 @@ async function awaitRecord(run: VideoRun): Promise<TaskRecord | null> {
   const { tasks, timings } = run.deps;
   const deadline = (run.message.sentAt?.getTime() ?? Date.now()) + timings.recordGraceMs;
   // The API writes the record right after the segment jobs: a short wait that doubles, not a fixed 200 ms
-  // (the first segments of a clip are received within milliseconds of their message).
-  for (let wait = 10; ; wait = Math.min(wait * 2, 200)) {
+  // (the first segments of a clip are received within milliseconds of their message), capped at 50 ms: the
+  // sends of a long clip take a few hundred ms, and a longer step would start the first segments that much late.
+  // After a second (the API is slow or gone) 200 ms, so a record that never comes costs few reads.
+  const waitStart = Date.now();
+  for (let wait = 10; ; wait = Math.min(wait * 2, Date.now() - waitStart < 1000 ? 50 : 200)) {
     const record = await tasks.read(run.taskId);
     if (record || Date.now() >= deadline) return record;
     await new Promise((resolve) => setTimeout(resolve, Math.max(1, Math.min(wait, deadline - Date.now()))));
@@ -214,12 +220,21 @@ async function publishProgress(run: VideoRun, done: Set<number>, own: { index: n
     });
 }
 
-/** Sends the assemble job when `done` holds every planned segment (maybe twice; the second is acknowledged). */
-async function maybeAssemble(run: VideoRun, record: TaskRecord, done: Set<number>): Promise<void> {
-  const plan = record.video?.segments ?? [];
-  if (!plan.every((s) => done.has(s.index))) return;
-  await run.deps.queue.send({ version: 1, kind: 'video-assemble', taskId: run.taskId, inputKey: record.input.key });
-  run.deps.logger.info(run.log, 'last segment done; assemble job sent');
+/**
+ * Joins the clip at once when `done` holds every planned segment: the delivery whose segment completed the set
+ * runs the assembly itself, still holding its segment message (the lease keeps extending it), instead of sending
+ * an assemble job and waiting for some worker to receive it. That message is the at-least-once fallback: a
+ * worker killed while joining never acknowledges it, so it is redelivered, finds its segment done and lands
+ * here again (docs/design.md §9). The task record is read afresh (the one the segment started with is minutes
+ * old): a task finished or cancelled meanwhile is left alone. Returns whether this delivery assembled.
+ */
+async function assembleIfComplete(run: VideoRun, plan: TaskRecord, done: Set<number>, inputKey: string) {
+  if (!(plan.video?.segments ?? []).every((s) => done.has(s.index))) return false;
+  const record = await run.deps.tasks.read(run.taskId);
+  if (!record?.video || isTerminalStatus(record.status)) return false;
+  run.deps.logger.info(run.log, 'last segment done; assembling');
+  await runAssemble(run, inputKey, record);
+  return true;
 }
 
 async function runSegment(run: VideoRun, job: VideoSegmentJob, record: TaskRecord): Promise<JobOutcome> {
@@ -233,9 +248,9 @@ async function runSegment(run: VideoRun, job: VideoSegmentJob, record: TaskRecor
   }
   const existing = await timed(run, 'records', () => segments.read(run.taskId, segment.index));
   if (existing?.status === 'done') {
-    // Redelivered after it finished (the acknowledgement or the assemble trigger may have been lost).
-    await maybeAssemble(run, record, await segments.doneIndexes(run.taskId));
-    return 'skipped';
+    // Redelivered after it finished: the acknowledgement was lost, or the worker joining the clip died.
+    const assembled = await assembleIfComplete(run, record, await segments.doneIndexes(run.taskId), job.inputKey);
+    return assembled ? 'completed' : 'skipped';
   }
   const enhanceFrame = engine.enhanceFrame?.bind(engine);
   if (!enhanceFrame) throw new PhotoEnhanceError('MODEL_NOT_READY', 'This worker cannot enhance video frames');
@@ -362,10 +377,15 @@ async function runSegment(run: VideoRun, job: VideoSegmentJob, record: TaskRecor
     // One LIST after our done record: the later of two segments finishing together sees both (exactly one
     // assembly in effect), and the same list gives the progress write its count.
     const done = await timed(run, 'last-check', () => segments.doneIndexes(run.taskId));
-    await timed(run, 'progress', () =>
-      publishProgress(run, done, { index: segment.index, frames: segment.count }),
-    ).catch((err: unknown) => logger.warn({ ...run.log, err }, 'progress write failed'));
-    await timed(run, 'last-check', () => maybeAssemble(run, record, done));
+    // The segment that completes the set skips the progress write: the assembly's claim, next, shows every frame.
+    if (!video.segments.every((s) => done.has(s.index))) {
+      await timed(run, 'progress', () =>
+        publishProgress(run, done, { index: segment.index, frames: segment.count }),
+      ).catch((err: unknown) => logger.warn({ ...run.log, err }, 'progress write failed'));
+    }
+    // The segment's own time; a joining that follows logs spans of its own ('video assembled').
+    run.spans.total = Math.round((performance.now() - run.started) * 10) / 10;
+    await assembleIfComplete(run, record, done, job.inputKey);
     return 'completed';
   } finally {
     await rm(dir, { recursive: true, force: true });
@@ -379,44 +399,60 @@ async function writeTask(run: VideoRun, patch: Partial<TaskRecord>): Promise<Tas
   return run.deps.tasks.write({ ...current, ...patch, updatedAt: run.now() });
 }
 
-async function runAssemble(run: VideoRun, job: VideoAssembleJob, record: TaskRecord): Promise<JobOutcome> {
+/**
+ * Joins the done segments into the result (an assemble job, or inline after the last segment). Its spans are
+ * logged on their own line ('video assembled'): `sinceLastSegment` is the gap between the last segment's done
+ * record and this start (the hand-over the inline assembly removes), the rest is the joining itself.
+ */
+async function runAssemble(parent: VideoRun, inputKey: string, record: TaskRecord): Promise<JobOutcome> {
+  const run: VideoRun = { ...parent, spans: {}, started: performance.now() };
+  const startedAt = Date.now();
   const { storage, tasks, logger } = run.deps;
   const video = record.video as NonNullable<TaskRecord['video']>;
   const segments = createSegmentRepository(storage);
-  const all = new Map((await segments.list(run.taskId)).map((s) => [s.index, s]));
+  const all = new Map((await timed(run, 'records', () => segments.list(run.taskId))).map((s) => [s.index, s]));
   const missing = video.segments.filter((s) => all.get(s.index)?.status !== 'done');
   if (missing.length > 0) {
-    // Only sent once all were done; a segment record gone missing is a storage fault: retried, then EXHAUSTED.
+    // Only reached once all were done; a segment record gone missing is a storage fault: retried, then EXHAUSTED.
     throw new PhotoEnhanceError('STORAGE_ERROR', `Segments not done: ${missing.map((s) => s.index).join(', ')}`);
   }
-  await tasks.write({
-    ...record,
-    status: 'processing',
-    stage: 'assemble',
-    attemptId: run.attemptId,
-    attempts: record.attempts + 1,
-    progress: SEGMENTS_PROGRESS_SHARE,
-    video: { ...video, framesDone: video.framesTotal, segmentsDone: video.segments.length, etaSeconds: 0 },
-    updatedAt: run.now(),
-  });
+  const lastDone = Math.max(...[...all.values()].map((s) => Date.parse(s.updatedAt)));
+  run.spans.sinceLastSegment = Math.max(0, startedAt - lastDone);
+  await timed(run, 'records', () =>
+    tasks.write({
+      ...record,
+      status: 'processing',
+      stage: 'assemble',
+      attemptId: run.attemptId,
+      workerId: run.deps.timings.workerId,
+      attempts: record.attempts + 1,
+      progress: SEGMENTS_PROGRESS_SHARE,
+      video: { ...video, framesDone: video.framesTotal, segmentsDone: video.segments.length, etaSeconds: 0 },
+      updatedAt: run.now(),
+    }),
+  );
   const dir = await mkdtemp(join(tmpdir(), 'pe-assemble-'));
   const { signal } = run.controller;
   try {
-    const input = await timed(run, 'input', () => downloadInput(run, job.inputKey, dir));
     const files = video.segments.map((s) => ({
       index: s.index,
       start: s.start,
       path: join(dir, `segment-${s.index}.mp4`),
     }));
     const pending = [...files];
-    // A few downloads at once: one by one, a clip of hundreds of segments waits on a round trip per segment.
+    // A few downloads at once: one by one, a clip of hundreds of segments waits on a round trip per segment
+    // (8: the small objects of a short clip are round-trip bound; measured 60–250 ms for 32 at 4 at once).
     const fetcher = async () => {
       for (let f = pending.shift(); f; f = pending.shift()) {
         const { body } = await storage.getStream(segments.segmentKey(run.taskId, f.index));
         await pipeline(body, createWriteStream(f.path), { signal });
       }
     };
-    await timed(run, 'segments', () => Promise.all(Array.from({ length: 4 }, fetcher)));
+    // The clip (for its sound) comes in beside the segments, not before them: the two waits overlap.
+    const [input] = await Promise.all([
+      timed(run, 'input', () => downloadInput(run, inputKey, dir)),
+      timed(run, 'segments', () => Promise.all(Array.from({ length: 8 }, fetcher))),
+    ]);
     const container = resultContainer(video.probe);
     const output = join(dir, `result.${container}`);
     await timed(run, 'concat', () =>
@@ -443,26 +479,29 @@ async function runAssemble(run: VideoRun, job: VideoAssembleJob, record: TaskRec
     const scale = record.options.scale;
     const width = Math.round(video.probe.width * scale);
     const height = Math.round(video.probe.height * scale);
-    await writeTask(run, {
-      status: 'completed',
-      stage: 'done',
-      progress: 100,
-      message: 'Completed',
-      completedAt: run.now(),
-      result: {
-        key: outputKey,
-        filename: outputKey.slice(outputKey.lastIndexOf('/') + 1),
-        bytes: size,
-        format: container,
-        width: width - (width % 2),
-        height: height - (height % 2),
-        faces: sumFaces([...all.values()]),
-        models: [...new Set([...all.values()].flatMap((s) => s.models))],
-        timings: { enhance: Math.round(engineSeconds * 1000) / 1000 },
-        warnings: [],
-      },
-    });
-    logger.info({ ...run.log, outputKey, bytes: size }, 'video assembled');
+    await timed(run, 'records', () =>
+      writeTask(run, {
+        status: 'completed',
+        stage: 'done',
+        progress: 100,
+        message: 'Completed',
+        completedAt: run.now(),
+        result: {
+          key: outputKey,
+          filename: outputKey.slice(outputKey.lastIndexOf('/') + 1),
+          bytes: size,
+          format: container,
+          width: width - (width % 2),
+          height: height - (height % 2),
+          faces: sumFaces([...all.values()]),
+          models: [...new Set([...all.values()].flatMap((s) => s.models))],
+          timings: { enhance: Math.round(engineSeconds * 1000) / 1000 },
+          warnings: [],
+        },
+      }),
+    );
+    run.spans.total = Math.round((performance.now() - run.started) * 10) / 10;
+    logger.info({ ...run.log, outputKey, bytes: size, spansMs: run.spans }, 'video assembled');
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
@@ -539,6 +578,7 @@ export async function runVideoJob(
     controller,
     attemptId: randomUUID(),
     spans: {},
+    started: performance.now(),
     now: () => (deps.now ?? (() => new Date()))().toISOString(),
   };
   const onStop = () => controller.abort(stopSignal.reason);
@@ -555,7 +595,6 @@ export async function runVideoJob(
     cancelPollMs: timings.cancelPollMs,
     controller,
   });
-  const t0 = performance.now();
   try {
     const gated = await timed(run, 'gate', () => gate(run));
     if (gated.kind === 'done') {
@@ -566,10 +605,10 @@ export async function runVideoJob(
     const outcome =
       job.kind === 'video-segment'
         ? await runSegment(run, job, gated.record)
-        : await runAssemble(run, job, gated.record);
+        : await runAssemble(run, job.inputKey, gated.record);
     lease.stop();
     await timed(run, 'ack', () => acknowledge(run));
-    run.spans.total = Math.round((performance.now() - t0) * 10) / 10;
+    run.spans.total ??= Math.round((performance.now() - run.started) * 10) / 10;
     logger.info({ ...run.log, outcome, spansMs: run.spans }, `${job.kind} job done`);
     return outcome;
   } catch (err) {
