@@ -10,7 +10,8 @@
  * watching costs, and "events per viewer-second" checks the viewers really followed the writes (≈ 1/2 s).
  *
  * Backend: S3_ENDPOINT + SQS_ENDPOINT (MinIO + ElasticMQ), else the embedded fauxqs in the bench process
- * (bench/system/fleet-backend.ts). Sizes: WATCH_TASKS (100), WATCH_SECONDS (30), WATCH_WRITE_MS (2000).
+ * (bench/system/fleet-backend.ts). Sizes: WATCH_TASKS (100), WATCH_SECONDS (30), WATCH_WRITE_MS (2000);
+ * WATCH_MODES picks modes (default all: record,id,polling).
  * WATCH_API_NODE_OPTIONS goes to the API process's node (e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof`).
  */
 import { type ChildProcess, spawn } from 'node:child_process';
@@ -42,8 +43,12 @@ const CHILD = fileURLToPath(new URL('./watch/api-process.ts', import.meta.url));
  * record: notices carry the record just written (the embedded default: worker and API share a process);
  * id: notices name the task only (workers elsewhere: S3 → SNS → SQS), one read per change; polling: no channel.
  */
-const MODES = ['record', 'id', 'polling'] as const;
-const MODE_NAMES: Record<(typeof MODES)[number], string> = {
+const ALL_MODES = ['record', 'id', 'polling'] as const;
+/** WATCH_MODES (comma-separated, e.g. `id`) runs only those modes, e.g. to profile one. */
+const MODES = process.env.WATCH_MODES
+  ? ALL_MODES.filter((m) => process.env.WATCH_MODES?.split(',').includes(m))
+  : ALL_MODES;
+const MODE_NAMES: Record<(typeof ALL_MODES)[number], string> = {
   record: 'notices with the record (in-process worker)',
   id: 'notices with the id (S3 → SNS → SQS)',
   polling: 'polling (SSE_POLL_MS)',

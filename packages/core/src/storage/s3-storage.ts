@@ -15,6 +15,7 @@ import {
 } from '@aws-sdk/client-s3';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import { PhotoEnhanceError } from '@photoenhance/contracts';
+import { createPresignedReads } from './presigned-reads.ts';
 import type { ObjectInfo, Storage, Versioned } from './storage.ts';
 
 interface SdkErrorShape {
@@ -97,6 +98,7 @@ export function createS3Storage(options: CreateStorageOptions): Storage {
   const { client, bucket } = options;
   const presignClient = options.presignClient ?? client;
   const defaultExpiry = options.presignExpirySeconds ?? DEFAULT_PRESIGN_SECONDS;
+  const presignedReads = createPresignedReads({ client, bucket });
 
   async function send<T>(action: string, key: string | undefined, run: () => Promise<T>): Promise<T> {
     try {
@@ -366,16 +368,21 @@ export function createS3Storage(options: CreateStorageOptions): Storage {
     async readJsonVersioned<T>(key: string, parse: (value: unknown) => T): Promise<Versioned<T> | null> {
       let raw: Buffer;
       let etag: string | undefined;
-      try {
-        ({ raw, etag } = await send('get', key, async () => {
-          const out = await client.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
-          if (!out.Body) throw new PhotoEnhanceError('STORAGE_ERROR', `Storage get returned no body: ${key}`);
-          return { raw: Buffer.from(await out.Body.transformToByteArray()), etag: out.ETag };
-        }));
-      } catch (err) {
-        if (err instanceof PhotoEnhanceError && err.code === 'NOT_FOUND') return null;
-        throw err;
-      }
+      // The hot path first (a replayed presigned GET, see presigned-reads.ts); the SDK when it cannot tell.
+      const fast = await presignedReads.get(key);
+      if (fast === null) return null;
+      if (fast) ({ body: raw, etag } = fast);
+      else
+        try {
+          ({ raw, etag } = await send('get', key, async () => {
+            const out = await client.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
+            if (!out.Body) throw new PhotoEnhanceError('STORAGE_ERROR', `Storage get returned no body: ${key}`);
+            return { raw: Buffer.from(await out.Body.transformToByteArray()), etag: out.ETag };
+          }));
+        } catch (err) {
+          if (err instanceof PhotoEnhanceError && err.code === 'NOT_FOUND') return null;
+          throw err;
+        }
       let json: unknown;
       try {
         json = JSON.parse(raw.toString('utf8'));
