@@ -1,7 +1,6 @@
 import { createRoute, type OpenAPIHono } from '@hono/zod-openapi';
 import {
   DIRECT_UPLOAD_CONTENT_TYPES,
-  type DirectUploadCreated,
   DirectUploadCreatedSchema,
   DirectUploadRequestSchema,
   EnhanceAcceptedSchema,
@@ -9,13 +8,10 @@ import {
   type EnhanceOptions,
   enhanceOptionsFromForm,
   isPhotoEnhanceError,
-  newId,
   PhotoEnhanceError,
   parseId,
   taskUrls,
-  type UploadRecordInput,
 } from '@photoenhance/contracts';
-import { keys, safeName } from '@photoenhance/core';
 import type { Logger } from 'pino';
 import type { Tenant } from '../../auth/tenants.ts';
 import { acceptCallbackUrl } from '../../callbacks/callback-field.ts';
@@ -32,6 +28,7 @@ import {
 import { queuedResponse } from '../../http/request.ts';
 import { jsonLimit, readBody } from '../../http/small-body.ts';
 import { claimUploadStart } from '../../tasks/start-claim.ts';
+import { createStartQueue, issueDirectUpload } from '../../upload/direct-upload.ts';
 import { checkWorkerMemory } from '../../upload/validate-upload.ts';
 import { verifyStoredImage } from './verify-object.ts';
 
@@ -82,7 +79,7 @@ export function uploadRoutes(deps: RouteDeps): OpenAPIHono<AppEnv> {
   const { storage, records, access, submitter, verifications, config, metrics } = deps;
   const app = createRouter();
   /** Starts in progress on this instance, per task: a concurrent second start for one upload waits its turn. */
-  const starting = new Map<string, Promise<unknown>>();
+  const startOneAtATime = createStartQueue();
 
   const createUploadRoute = createRoute({
     method: 'post',
@@ -109,36 +106,21 @@ export function uploadRoutes(deps: RouteDeps): OpenAPIHono<AppEnv> {
         { details: { bytes: request.size, maxFileBytes: config.DIRECT_UPLOAD_MAX_BYTES } },
       );
     }
-    const taskId = newId();
-    const filename = safeName(request.filename, 'image');
-    const key = keys.input(taskId, filename);
-    const link = await storage.presignPut(key, {
-      contentType: request.content_type,
-      contentLength: request.size,
-      expiresIn: config.UPLOAD_URL_EXPIRY_SECONDS,
-    });
-    const owner = c.get('tenant').owner;
-    const record: UploadRecordInput = {
-      taskId,
-      ...(owner ? { owner } : {}),
-      key,
-      filename,
-      contentType: request.content_type,
-      bytes: request.size,
-      createdAt: new Date().toISOString(),
-      expiresAt: link.expiresAt.toISOString(),
-    };
-    await records.uploads.write(record);
-    c.get('logger').info({ taskId, bytes: request.size, contentType: request.content_type }, 'direct upload issued');
-
-    const base = (config.PUBLIC_BASE_URL ?? '').replace(/\/+$/, '');
-    const body: DirectUploadCreated = {
-      task_id: taskId,
-      upload: { url: link.url, method: 'PUT', headers: link.headers, expires_at: record.expiresAt },
-      start_url: `${base}/api/v1/tasks/${taskId}/start`,
-      status_url: taskUrls(config.PUBLIC_BASE_URL, taskId).status,
-      message: 'PUT the file to upload.url with upload.headers, then POST start_url with the enhance options',
-    };
+    const body = await issueDirectUpload(
+      deps,
+      {
+        tenant: c.get('tenant'),
+        kind: 'image',
+        filename: request.filename,
+        fallbackName: 'image',
+        contentType: request.content_type,
+        size: request.size,
+        startPath: (taskId) => `/api/v1/tasks/${taskId}/start`,
+        statusUrl: (taskId) => taskUrls(config.PUBLIC_BASE_URL, taskId).status,
+        message: 'PUT the file to upload.url with upload.headers, then POST start_url with the enhance options',
+      },
+      c.get('logger'),
+    );
     return c.json(body, 201);
   });
 
@@ -151,19 +133,7 @@ export function uploadRoutes(deps: RouteDeps): OpenAPIHono<AppEnv> {
     const callbackUrl = acceptCallbackUrl(startBody.callback_url, config);
 
     const tenant = c.get('tenant');
-    // One start per upload at a time on this instance: the second caller then finds the task started (409)
-    // instead of sending a second job. (Across instances the task record written first decides; see design.md.)
-    const previous = starting.get(taskId) ?? Promise.resolve();
-    const run = previous.then(
-      () => startUpload(tenant, taskId, options, callbackUrl, log),
-      () => startUpload(tenant, taskId, options, callbackUrl, log),
-    );
-    const settled = run.catch(() => undefined);
-    starting.set(taskId, settled);
-    void settled.then(() => {
-      if (starting.get(taskId) === settled) starting.delete(taskId);
-    });
-    const createdAt = await run;
+    const createdAt = await startOneAtATime(taskId, () => startUpload(tenant, taskId, options, callbackUrl, log));
     // 202: the seed has no such route; this API's own answer for starting a direct upload.
     return queuedResponse(c, config.PUBLIC_BASE_URL, taskId, createdAt, 202);
   });

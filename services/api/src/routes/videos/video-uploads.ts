@@ -1,22 +1,18 @@
 import { createRoute, type OpenAPIHono, z } from '@hono/zod-openapi';
 import {
-  type DirectUploadCreated,
   DirectUploadCreatedSchema,
   EnhanceAcceptedSchema,
   EnhanceFormSchema,
   enhanceOptionsFromForm,
   isPhotoEnhanceError,
-  newId,
   PhotoEnhanceError,
   parseId,
   type UploadRecord,
-  type UploadRecordInput,
   VIDEO_UPLOAD_CONTENT_TYPES,
   VideoFormSchema,
   VideoUploadRequestSchema,
   videoOutputFromForm,
 } from '@photoenhance/contracts';
-import { keys, safeName } from '@photoenhance/core';
 import { checkVideoLimits, probeVideo } from '@photoenhance/video';
 import type { Logger } from 'pino';
 import type { Tenant } from '../../auth/tenants.ts';
@@ -26,6 +22,7 @@ import { fromZodError } from '../../http/errors.ts';
 import { createRouter, errorResponses, jsonResponse, jsonSchema, taskIdParams } from '../../http/openapi.ts';
 import { jsonLimit, readBody } from '../../http/small-body.ts';
 import { claimUploadStart } from '../../tasks/start-claim.ts';
+import { createStartQueue, issueDirectUpload } from '../../upload/direct-upload.ts';
 import { submitVideo } from './submit-video.ts';
 import { acceptedVideo, videoLimits, videoUrls } from './video-request.ts';
 
@@ -62,7 +59,7 @@ export function videoUploadRoutes(deps: RouteDeps): OpenAPIHono<AppEnv> {
   const app = createRouter();
   const maxBytes = config.VIDEO_MAX_UPLOAD_BYTES;
   const limits = videoLimits(config);
-  const starting = new Map<string, Promise<unknown>>();
+  const startOneAtATime = createStartQueue();
 
   const request = jsonSchema(VideoUploadRequestSchema, 'input');
   request.properties = {
@@ -93,35 +90,21 @@ export function videoUploadRoutes(deps: RouteDeps): OpenAPIHono<AppEnv> {
     // Over the quota already: refused before the client spends its upload.
     const tenant = c.get('tenant');
     await submitter.precheck(tenant);
-    const taskId = newId();
-    const filename = safeName(body.filename, 'video');
-    const key = keys.input(taskId, filename);
-    const link = await storage.presignPut(key, {
-      contentType: body.content_type,
-      contentLength: body.size,
-      expiresIn: config.UPLOAD_URL_EXPIRY_SECONDS,
-    });
-    const record: UploadRecordInput = {
-      taskId,
-      ...(tenant.owner ? { owner: tenant.owner } : {}),
-      key,
-      filename,
-      contentType: body.content_type,
-      kind: 'video',
-      bytes: body.size,
-      createdAt: new Date().toISOString(),
-      expiresAt: link.expiresAt.toISOString(),
-    };
-    await records.uploads.write(record);
-    c.get('logger').info({ taskId, bytes: body.size, contentType: body.content_type }, 'video direct upload issued');
-    const base = (config.PUBLIC_BASE_URL ?? '').replace(/\/+$/, '');
-    const created: DirectUploadCreated = {
-      task_id: taskId,
-      upload: { url: link.url, method: 'PUT', headers: link.headers, expires_at: record.expiresAt },
-      start_url: `${base}/api/v1/videos/${taskId}/start`,
-      status_url: videoUrls(config.PUBLIC_BASE_URL, taskId).status,
-      message: 'PUT the video to upload.url with upload.headers, then POST start_url with the options (JSON)',
-    };
+    const created = await issueDirectUpload(
+      deps,
+      {
+        tenant,
+        kind: 'video',
+        filename: body.filename,
+        fallbackName: 'video',
+        contentType: body.content_type,
+        size: body.size,
+        startPath: (taskId) => `/api/v1/videos/${taskId}/start`,
+        statusUrl: (taskId) => videoUrls(config.PUBLIC_BASE_URL, taskId).status,
+        message: 'PUT the video to upload.url with upload.headers, then POST start_url with the options (JSON)',
+      },
+      c.get('logger'),
+    );
     return c.json(created, 201);
   });
 
@@ -154,16 +137,9 @@ export function videoUploadRoutes(deps: RouteDeps): OpenAPIHono<AppEnv> {
     const callbackUrl = acceptCallbackUrl(body.callback_url, config);
     const tenant = c.get('tenant');
     const log = c.get('logger');
-    // One start per upload at a time on this instance; the second then finds the task started (409).
-    const previous = starting.get(taskId) ?? Promise.resolve();
-    const attempt = () => startVideo(tenant, taskId, start, callbackUrl, log);
-    const run = previous.then(attempt, attempt);
-    const settled = run.catch(() => undefined);
-    starting.set(taskId, settled);
-    void settled.then(() => {
-      if (starting.get(taskId) === settled) starting.delete(taskId);
-    });
-    const { createdAt, frames } = await run;
+    const { createdAt, frames } = await startOneAtATime(taskId, () =>
+      startVideo(tenant, taskId, start, callbackUrl, log),
+    );
     c.header('Location', videoUrls(config.PUBLIC_BASE_URL, taskId).status);
     return c.json(acceptedVideo(config.PUBLIC_BASE_URL, taskId, createdAt, frames), 202);
   });
