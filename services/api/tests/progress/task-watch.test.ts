@@ -37,6 +37,25 @@ function countingStorage(storage: Storage) {
   return { storage: counted, counts };
 }
 
+/**
+ * An app on the shared backend whose storage reads go through `storage` and whose notices come from `channel`;
+ * only notices may cause reads (the safety-net poll and keep-alives are far beyond any test here).
+ */
+function watchingApp(storage: Storage, channel: ReturnType<typeof createInProcessTaskChannel>) {
+  const config = loadApiConfig({
+    ...Object.fromEntries(Object.entries(api.config).map(([k, v]) => [k, String(v)])),
+    SSE_FALLBACK_POLL_MS: '300000',
+    SSE_KEEPALIVE_MS: '300000',
+  });
+  return createApp({
+    storage,
+    queue: api.backend.queue,
+    config,
+    logger: pino({ level: 'silent' }),
+    taskChanges: channel,
+  });
+}
+
 /** Collects a stream's events as they arrive. */
 function collect(res: Response) {
   const events: { event: string; data: string }[] = [];
@@ -97,19 +116,7 @@ function queuedRecord(taskId: string): TaskRecord {
 async function watchedRun(viewers: number, changes: number, { carry = false } = {}): Promise<number> {
   const channel = createInProcessTaskChannel();
   const { storage, counts } = countingStorage(api.backend.storage);
-  const config = loadApiConfig({
-    ...Object.fromEntries(Object.entries(api.config).map(([k, v]) => [k, String(v)])),
-    // Only notices may cause reads here: the safety-net poll is far beyond the test.
-    SSE_FALLBACK_POLL_MS: '300000',
-    SSE_KEEPALIVE_MS: '300000',
-  });
-  const app = createApp({
-    storage,
-    queue: api.backend.queue,
-    config,
-    logger: pino({ level: 'silent' }),
-    taskChanges: channel,
-  });
+  const app = watchingApp(storage, channel);
   const tasks = createTaskRepository(api.backend.storage);
   const taskId = newId();
   let record = await tasks.write(queuedRecord(taskId));
@@ -167,18 +174,7 @@ describe('task watch hub', () => {
   it('a carried record not newer than the state held is not trusted: the hub reads instead', async () => {
     const channel = createInProcessTaskChannel();
     const { storage, counts } = countingStorage(api.backend.storage);
-    const config = loadApiConfig({
-      ...Object.fromEntries(Object.entries(api.config).map(([k, v]) => [k, String(v)])),
-      SSE_FALLBACK_POLL_MS: '300000',
-      SSE_KEEPALIVE_MS: '300000',
-    });
-    const app = createApp({
-      storage,
-      queue: api.backend.queue,
-      config,
-      logger: pino({ level: 'silent' }),
-      taskChanges: channel,
-    });
+    const app = watchingApp(storage, channel);
     const tasks = createTaskRepository(api.backend.storage);
     const taskId = newId();
     const queued = await tasks.write(queuedRecord(taskId));
@@ -214,18 +210,7 @@ describe('task watch hub', () => {
 
   it('a cancel through this instance reaches its viewers at once, not at the next safety-net read', async () => {
     const channel = createInProcessTaskChannel();
-    const config = loadApiConfig({
-      ...Object.fromEntries(Object.entries(api.config).map(([k, v]) => [k, String(v)])),
-      SSE_FALLBACK_POLL_MS: '300000',
-      SSE_KEEPALIVE_MS: '300000',
-    });
-    const app = createApp({
-      storage: api.backend.storage,
-      queue: api.backend.queue,
-      config,
-      logger: pino({ level: 'silent' }),
-      taskChanges: channel,
-    });
+    const app = watchingApp(api.backend.storage, channel);
     const taskId = newId();
     await createTaskRepository(api.backend.storage).write(queuedRecord(taskId));
     const stream = collect(await app.request(`/api/v1/tasks/${taskId}/events`));
@@ -238,18 +223,7 @@ describe('task watch hub', () => {
   it('a batch stream reads each task once per change, and a finished task never again', async () => {
     const channel = createInProcessTaskChannel();
     const { storage, counts } = countingStorage(api.backend.storage);
-    const config = loadApiConfig({
-      ...Object.fromEntries(Object.entries(api.config).map(([k, v]) => [k, String(v)])),
-      SSE_FALLBACK_POLL_MS: '300000',
-      SSE_KEEPALIVE_MS: '300000',
-    });
-    const app = createApp({
-      storage,
-      queue: api.backend.queue,
-      config,
-      logger: pino({ level: 'silent' }),
-      taskChanges: channel,
-    });
+    const app = watchingApp(storage, channel);
     const tasks = createTaskRepository(api.backend.storage);
     const ids = [newId(), newId(), newId(), newId()];
     const records = await Promise.all(ids.map((id) => tasks.write(queuedRecord(id))));
