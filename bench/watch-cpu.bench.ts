@@ -21,12 +21,11 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
-import { EnhanceOptionsSchema, newId, type TaskRecord } from '@photoenhance/contracts';
+import { newId, type TaskRecord } from '@photoenhance/contracts';
 import {
   CommonEnvSchema,
   connectBackend,
   createTaskRepository,
-  keys,
   loadConfig,
   type TaskRepository,
 } from '@photoenhance/core';
@@ -34,6 +33,7 @@ import { mapLimit } from '../services/api/src/routes/batch/map-limit.ts';
 import { startCountingProxy } from './cost/counting-proxy.ts';
 import { openFleetBackend } from './system/fleet-backend.ts';
 import { processCpuSeconds } from './system/process-cpu.ts';
+import { runningTaskRecord } from './watch/running-record.ts';
 
 const TASKS = Number(process.env.WATCH_TASKS ?? 100);
 const SECONDS = Number(process.env.WATCH_SECONDS ?? 30);
@@ -84,33 +84,11 @@ function startChild(env: Record<string, string>): Promise<Child> {
 
 /** The running tasks' records, as a worker would leave them after its claim. */
 async function createRunningTasks(tasks: TaskRepository): Promise<TaskRecord[]> {
-  const options = EnhanceOptionsSchema.parse({ scale: 1 });
   const now = new Date().toISOString();
   return mapLimit(
     Array.from({ length: TASKS }, () => newId()),
     WRITES_IN_FLIGHT,
-    (taskId, i) =>
-      tasks.write({
-        taskId,
-        status: 'processing',
-        stage: 'upscale',
-        progress: 0,
-        attempts: 1,
-        attemptId: `watch-${i}`,
-        options,
-        input: {
-          key: keys.input(taskId, 'p.png'),
-          filename: 'p.png',
-          contentType: 'image/png',
-          bytes: 100,
-          width: 16,
-          height: 12,
-          format: 'png',
-        },
-        createdAt: now,
-        startedAt: now,
-        updatedAt: now,
-      }),
+    (taskId, i) => tasks.write(runningTaskRecord(taskId, `watch-${i}`, now)),
   );
 }
 

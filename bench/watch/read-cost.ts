@@ -7,7 +7,7 @@
  */
 import { GetObjectCommand } from '@aws-sdk/client-s3';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
-import { EnhanceOptionsSchema, newId, TaskRecordSchema } from '@photoenhance/contracts';
+import { newId, TaskRecordSchema } from '@photoenhance/contracts';
 import {
   CommonEnvSchema,
   connectBackend,
@@ -18,6 +18,7 @@ import {
   loadConfig,
 } from '@photoenhance/core';
 import type { HttpRequest, HttpResponse } from '@smithy/types';
+import { runningTaskRecord } from './running-record.ts';
 
 const READS = Number(process.env.READS ?? 1500);
 const config = loadConfig(CommonEnvSchema, process.env);
@@ -34,27 +35,8 @@ const handler = client.config.requestHandler as unknown as {
 
 const taskId = newId();
 const now = new Date().toISOString();
-const record = await tasks.write({
-  taskId,
-  status: 'processing',
-  stage: 'upscale',
-  progress: 3,
-  attempts: 1,
-  attemptId: 'read-cost',
-  options: EnhanceOptionsSchema.parse({ scale: 1 }),
-  input: {
-    key: keys.input(taskId, 'p.png'),
-    filename: 'p.png',
-    contentType: 'image/png',
-    bytes: 100,
-    width: 16,
-    height: 12,
-    format: 'png',
-  },
-  createdAt: now,
-  startedAt: now,
-  updatedAt: now,
-});
+const record = await tasks.write(runningTaskRecord(taskId, 'read-cost', now, 3));
+
 const json = JSON.stringify(record);
 const getRecord = () => new GetObjectCommand({ Bucket: config.S3_BUCKET, Key: keys.taskRecord(taskId) });
 
